@@ -1,0 +1,40 @@
+# Every target documents itself: `make help`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck check bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install aiclone with its dev tools
+
+run: $(STAMP) ## Run the service on http://127.0.0.1:8000 (embedded SQLite, migrated automatically)
+	$(BIN)/aiclone serve
+
+test: $(STAMP) ## Run the whole test suite (SQLite and, when reachable, PostgreSQL)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## Ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict on src/
+	$(BIN)/mypy
+
+check: lint typecheck test ## Everything CI runs
+
+bench: $(STAMP) ## Run the benchmarks (see bench/README.md)
+	$(BIN)/python bench/run.py
+
+clean: ## Remove the virtualenv, caches and the local database
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from aiclone.cli import main
+
+sys.exit(main())

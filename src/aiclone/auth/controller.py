@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, URLEncodedBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from aiclone.auth.schemas import (
+    LoginForm,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    UserRead,
+)
+from aiclone.auth.service import AuthService
+from aiclone.auth.tokens import Principal
+from aiclone.openapi import problems
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        exclude_from_auth=True,
+        security=[],
+        summary="Create an account",
+        description="Registers a user with the `user` role. The email is compared case-insensitively.",
+        responses=problems(409, 413, 422),
+    )
+    async def register(
+        self, data: JSONBody[RegisterRequest], auth_service: NamedDependency[AuthService]
+    ) -> UserRead:
+        return await auth_service.register(email=data.email, password=data.password, full_name=data.full_name)
+
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+        security=[],
+        summary="Sign in (OAuth2 password grant)",
+        description="Form fields `username` (the email) and `password`. Returns an access and a refresh token.",
+        responses=problems(401, 422),
+    )
+    async def login(
+        self,
+        data: URLEncodedBody[LoginForm],
+        auth_service: NamedDependency[AuthService],
+    ) -> TokenPair:
+        return await auth_service.login(email=data.username, password=data.password)
+
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+        security=[],
+        summary="Rotate a refresh token",
+        description="Consumes the refresh token and returns a new pair. A token used twice revokes its family.",
+        responses=problems(401, 422),
+    )
+    async def refresh(
+        self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]
+    ) -> TokenPair:
+        return await auth_service.refresh(data.refresh_token)
+
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Sign out",
+        description=(
+            "Revokes the session of the given refresh token, or every session of the user when no token"
+            " is given or `all_sessions` is true. Access tokens stay valid until they expire (at most"
+            " the access-token lifetime)."
+        ),
+        responses=problems(401, 422),
+    )
+    async def logout(
+        self,
+        request: Request[Principal, str, Any],
+        auth_service: NamedDependency[AuthService],
+        data: JSONBody[LogoutRequest | None] = None,
+    ) -> None:
+        body = data or LogoutRequest()
+        await auth_service.logout(
+            user_id=request.user.id,
+            refresh_token=body.refresh_token,
+            all_sessions=body.all_sessions or body.refresh_token is None,
+        )
+
+    @get("/me", summary="The signed-in user", responses=problems(401, 404))
+    async def me(
+        self, request: Request[Principal, str, Any], auth_service: NamedDependency[AuthService]
+    ) -> UserRead:
+        return await auth_service.get_user(request.user.id)

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.auth.models import RefreshToken, Role, User
+from aiclone.auth.passwords import PasswordHasher, check_password_policy
+from aiclone.auth.repository import RefreshTokenRepository, UserRepository
+from aiclone.auth.schemas import TokenPair, UserRead
+from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
+from aiclone.db import Database, utcnow
+from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
+from aiclone.settings import Settings
+
+logger = logging.getLogger("aiclone.auth")
+
+_BAD_LOGIN = "Incorrect email or password."
+_BAD_REFRESH = "The refresh token is invalid or has expired."
+
+
+def normalize_email(raw: str) -> str:
+    try:
+        info = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(
+            "The email address is not valid.", errors=[FieldError(field="email", message=str(exc))]
+        ) from None
+    return info.normalized.lower()
+
+
+def to_user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
+class AuthService:
+    def __init__(self, db: Database, settings: Settings, hasher: PasswordHasher, codec: TokenCodec) -> None:
+        self.db = db
+        self.settings = settings
+        self.hasher = hasher
+        self.codec = codec
+
+    async def register(
+        self, *, email: str, password: str, full_name: str, role: Role = Role.USER
+    ) -> UserRead:
+        normalized_email = normalize_email(email)
+        name = full_name.strip()
+        if not name:
+            raise InvalidInput(
+                "The full name is required.",
+                errors=[FieldError(field="full_name", message="may not be blank")],
+            )
+        clean_password = check_password_policy(password, email=normalized_email, settings=self.settings)
+        password_hash = await self.hasher.hash(clean_password)
+        try:
+            async with self.db.session() as session:
+                users = UserRepository(session)
+                if await users.get_by_email(normalized_email) is not None:
+                    raise Conflict("An account with this email already exists.")
+                user = await users.add(
+                    User(email=normalized_email, full_name=name, password_hash=password_hash, role=role.value)
+                )
+        except IntegrityError:
+            # Two registrations raced past the check; the unique index decided.
+            raise Conflict("An account with this email already exists.") from None
+        logger.info("user registered", extra={"user_id": str(user.id)})
+        return to_user_read(user)
+
+    async def login(self, *, email: str, password: str) -> TokenPair:
+        try:
+            normalized_email = normalize_email(email)
+        except InvalidInput:
+            normalized_email = ""
+        async with self.db.read_session() as session:
+            user = await UserRepository(session).get_by_email(normalized_email) if normalized_email else None
+        stored_hash = user.password_hash if user is not None and user.is_active else None
+        # Always one argon2 verification, whether or not the account exists.
+        if not await self.hasher.verify(stored_hash, password) or user is None:
+            raise Unauthenticated(_BAD_LOGIN)
+        new_hash = None
+        if self.hasher.needs_rehash(user.password_hash):
+            new_hash = await self.hasher.hash(password)
+        async with self.db.session() as session:
+            if new_hash is not None:
+                fresh = await UserRepository(session).get(user.id)
+                if fresh is not None:
+                    fresh.password_hash = new_hash
+            return await self._issue(session, user, family_id=uuid.uuid4())
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        now = utcnow()
+        async with self.db.session() as session:
+            tokens = RefreshTokenRepository(session)
+            stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
+            if stored is None:
+                raise Unauthenticated(_BAD_REFRESH)
+            if stored.used_at is not None or stored.revoked_at is not None:
+                reuse = stored.used_at is not None and stored.revoked_at is None
+                await tokens.revoke_family(stored.family_id, now)
+                if reuse:
+                    logger.warning(
+                        "refresh token reuse; family revoked", extra={"user_id": str(stored.user_id)}
+                    )
+                error: Exception = Unauthenticated(_BAD_REFRESH)
+            elif stored.expires_at <= now:
+                error = Unauthenticated(_BAD_REFRESH)
+            elif not await tokens.mark_used(stored.id, now):
+                # A concurrent refresh consumed it first: treat exactly like reuse.
+                await tokens.revoke_family(stored.family_id, now)
+                error = Unauthenticated(_BAD_REFRESH)
+            else:
+                user = await UserRepository(session).get(stored.user_id)
+                if user is None or not user.is_active:
+                    await tokens.revoke_family(stored.family_id, now)
+                    error = Unauthenticated(_BAD_REFRESH)
+                else:
+                    return await self._issue(session, user, family_id=stored.family_id)
+        # Raised after the commit so the revocation above is kept.
+        raise error
+
+    async def logout(self, *, user_id: uuid.UUID, refresh_token: str | None, all_sessions: bool) -> None:
+        now = utcnow()
+        async with self.db.session() as session:
+            tokens = RefreshTokenRepository(session)
+            if refresh_token and not all_sessions:
+                stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
+                if stored is not None and stored.user_id == user_id:
+                    await tokens.revoke_family(stored.family_id, now)
+                return
+            await tokens.revoke_all_for_user(user_id, now)
+
+    async def get_user(self, user_id: uuid.UUID) -> UserRead:
+        async with self.db.read_session() as session:
+            user = await UserRepository(session).get(user_id)
+        if user is None or not user.is_active:
+            raise NotFound("The user does not exist.")
+        return to_user_read(user)
+
+    async def _issue(self, session: AsyncSession, user: User, *, family_id: uuid.UUID) -> TokenPair:
+        raw = new_refresh_token()
+        ttl = self.settings.refresh_token_ttl_seconds
+        await RefreshTokenRepository(session).add(
+            RefreshToken(
+                user_id=user.id,
+                family_id=family_id,
+                token_hash=hash_refresh_token(raw),
+                expires_at=utcnow() + dt.timedelta(seconds=ttl),
+            )
+        )
+        access = self.codec.issue(user_id=user.id, email=user.email, role=user.role)
+        return TokenPair(
+            access_token=access.token, expires_in=access.expires_in, refresh_token=raw, refresh_expires_in=ttl
+        )

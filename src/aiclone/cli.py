@@ -1,0 +1,181 @@
+"""The ``aiclone`` command: serve, migrations and admin commands.
+
+Command-line options override the matching ``AICLONE_*`` variables by setting them in the
+environment, so every server worker process (which builds its own app from the environment)
+sees the same configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from aiclone import migrate
+from aiclone.settings import Settings, SettingsError, load_settings, var
+
+APP_FACTORY = "aiclone.app:create_app_from_env"
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        sys.exit(f"aiclone: configuration error: {exc}")
+
+
+def _override(field: str, value: object) -> None:
+    if value is not None:
+        os.environ[var(field)] = str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _override("host", args.host)
+    _override("port", args.port)
+    if args.no_worker:
+        _override("run_workers", False)
+    settings = _settings()
+    # Resolve (and persist, in development) the secret once here, before workers fork.
+    settings.with_secret()
+    if settings.auto_migrate and not args.no_migrate:
+        migrate.upgrade(settings.resolved_database_url)
+    if args.server == "granian":
+        from granian.constants import Interfaces  # noqa: PLC0415 - optional server, imported on use
+        from granian.server import Server  # noqa: PLC0415
+
+        Server(
+            APP_FACTORY,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=args.workers,
+            factory=True,
+            log_access=False,
+        ).serve()
+        return 0
+    import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
+
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    url = _settings().resolved_database_url
+    if args.db_command == "upgrade":
+        migrate.upgrade(url, args.revision)
+    elif args.db_command == "downgrade":
+        migrate.downgrade(url, args.revision)
+    elif args.db_command == "current":
+        migrate.current(url)
+    elif args.db_command == "revision":
+        migrate.revision(url, args.message, autogenerate=args.autogenerate)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    env_password = os.environ.get("AICLONE_NEW_USER_PASSWORD")
+    if env_password:
+        return env_password
+    if not sys.stdin.isatty():
+        sys.exit("aiclone: no terminal to ask for a password; use --password-stdin")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        sys.exit("aiclone: the passwords differ")
+    return first
+
+
+async def _create_user(settings: Settings, email: str, full_name: str, password: str, admin: bool) -> str:
+    from aiclone.app import Services  # noqa: PLC0415 - keeps `aiclone --help` light
+    from aiclone.auth.models import Role  # noqa: PLC0415
+
+    services = Services(settings.with_secret())
+    try:
+        user = await services.auth.register(
+            email=email, password=password, full_name=full_name, role=Role.ADMIN if admin else Role.USER
+        )
+    finally:
+        await services.db.dispose()
+    return f"created {user.role} {user.email} ({user.id})"
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from aiclone.errors import DomainError  # noqa: PLC0415
+
+    settings = _settings()
+    if settings.auto_migrate:
+        migrate.upgrade(settings.resolved_database_url)
+    password = _read_password(args)
+    try:
+        print(
+            asyncio.run(
+                _create_user(settings, args.email, args.full_name or args.email, password, args.admin)
+            )
+        )
+    except DomainError as exc:
+        details = "; ".join(f"{e.field} {e.message}" for e in exc.errors or [])
+        sys.exit(f"aiclone: {exc.detail}{' ' + details if details else ''}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aiclone", description="aiclone service and admin commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service (migrates first unless told not to)")
+    serve.add_argument("--host", help="bind address (AICLONE_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (AICLONE_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="server worker processes")
+    serve.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    serve.add_argument("--no-worker", action="store_true", help="do not run background workers in-process")
+    serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="migrate to a revision (default head)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="migrate down to a revision (e.g. -1 or base)")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="show the applied revision")
+    rev = db_sub.add_parser("revision", help="create a migration script")
+    rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--autogenerate", action="store_true", help="diff the models against the database")
+    db.set_defaults(func=cmd_db)
+
+    users = sub.add_parser("users", help="user administration")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a user (the first admin, typically)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--full-name")
+    create.add_argument("--admin", action="store_true", help="give the admin role")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    users.set_defaults(func=cmd_users)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

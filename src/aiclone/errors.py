@@ -1,0 +1,212 @@
+"""Domain errors and their one mapping to RFC 9457 problem details.
+
+Services raise :class:`DomainError` subclasses and never HTTP exceptions; the handlers here are
+the only place that turns anything into an HTTP error body. Unknown exceptions become a bare
+500 whose body says nothing about the internals (the traceback goes to the log only).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, ClassVar
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import ClientException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+logger = logging.getLogger("aiclone.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://aiclone.dev/problems/"
+
+
+class FieldError(msgspec.Struct, omit_defaults=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem details body."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class InvalidInput(DomainError):
+    status = 422
+    slug = "validation-error"
+    title = "Request validation failed"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Request validation failed"),
+    429: ("rate-limited", "Too many requests"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    request_id = None
+    instance = None
+    if request is not None:
+        request_id = request.scope.get("state", {}).get("request_id")
+        instance = request.url.path
+    body = Problem(
+        type=TYPE_BASE + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors,
+        request_id=request_id,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    return problem_response(
+        request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors
+    )
+
+
+_FIELD_IN_MESSAGE = re.compile(r"(?:required|unknown) field `([^`]{1,100})`")
+
+
+def _validation_errors(extra: Any) -> list[FieldError]:
+    found: list[FieldError] = []
+    if not isinstance(extra, list):
+        return found
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or "")
+        source = item.get("source")
+        message = str(item.get("message") or "invalid value")
+        # Litestar reports body errors as "Expected `int`, got `str` - at `$.age`".
+        if " - at `" in message:
+            message, _, path = message.partition(" - at `")
+            key = key or path.rstrip("`").removeprefix("$.").removeprefix("$")
+        named = _FIELD_IN_MESSAGE.search(message)
+        if named:
+            # "Object missing required field `x`" / "Object contains unknown field `x`"
+            key = ".".join(
+                part for part in (key if key not in ("data", "body") else "", named.group(1)) if part
+            )
+        elif key == "data":
+            key = "body"
+        label = key or (str(source) if source else "body")
+        found.append(FieldError(field=label, message=message))
+    return found
+
+
+def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    slug, title = _HTTP_SLUGS.get(status, ("http-error", "HTTP error"))
+    errors = None
+    detail: str | None = exc.detail
+    if isinstance(exc, ValidationException):
+        status, (slug, title) = 422, _HTTP_SLUGS[422]
+        errors = _validation_errors(exc.extra) or None
+        detail = "One or more fields are invalid." if errors else (exc.detail or None)
+    elif isinstance(exc, NotAuthorizedException):
+        detail = exc.detail if exc.detail != "Unauthorized" else "Missing or invalid credentials."
+    elif isinstance(exc, PermissionDeniedException):
+        detail = exc.detail if exc.detail != "Forbidden" else "You may not perform this action."
+    elif status >= 500 or (not isinstance(exc, ClientException) and status >= 400 and detail == title):
+        detail = None
+    headers = dict(exc.headers or {})
+    return problem_response(
+        request, status=status, slug=slug, title=title, detail=detail, errors=errors, headers=headers or None
+    )
+
+
+def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        slug="internal-error",
+        title="Internal server error",
+        detail="The server could not complete the request. It has been logged.",
+    )
+
+
+exception_handlers: ExceptionHandlersMap = {
+    DomainError: _domain_handler,
+    HTTPException: _http_handler,
+    Exception: _internal_handler,
+}

@@ -1,0 +1,14 @@
+"""Every table of the application, imported so ``Base.metadata`` is complete.
+
+Alembic's autogenerate and the models-versus-migrations test read this module; each domain
+package adds its ``models`` import here.
+"""
+
+from __future__ import annotations
+
+from aiclone.auth.models import RefreshToken, User
+from aiclone.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["Base", "RefreshToken", "User", "metadata"]

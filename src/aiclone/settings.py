@@ -1,0 +1,190 @@
+"""Typed settings, read once from ``AICLONE_*`` environment variables (and an optional ``.env``).
+
+Every field below is one variable: ``AICLONE_`` + the field name in upper case. A bad value
+stops the process at start with a message naming the variable; nothing is read lazily later.
+Defaults run the whole product locally on an embedded SQLite file; ``AICLONE_ENV=production``
+refuses the defaults that are only safe on a developer's machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+ENV_PREFIX = "AICLONE_"
+MIN_SECRET_KEY_LENGTH = 32
+# OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
+OWASP_ARGON2_MIN_MEMORY_KIB = 19 * 1024
+OWASP_ARGON2_MIN_TIME_COST = 2
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    env: Literal["development", "test", "production"] = "development"
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str = "./var"
+    # Empty means "sqlite+aiosqlite:///<data_dir>/aiclone.db".
+    database_url: str = ""
+    database_pool_size: int = 10
+    auto_migrate: bool = True
+    secret_key: str = ""
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "aiclone"
+    jwt_audience: str = "aiclone-api"
+    access_token_ttl_seconds: int = 1800
+    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    argon2_parallelism: int = 4
+    password_min_length: int = 8
+    password_max_length: int = 128
+    max_body_bytes: int = 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    run_workers: bool = True
+
+    def __post_init__(self) -> None:
+        positive = (
+            "port",
+            "database_pool_size",
+            "access_token_ttl_seconds",
+            "refresh_token_ttl_seconds",
+            "argon2_parallelism",
+            "max_body_bytes",
+            "password_min_length",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{var(name)} must be a positive number")
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"{var('port')} must be between 1 and 65535")
+        if self.argon2_memory_kib < OWASP_ARGON2_MIN_MEMORY_KIB:
+            raise SettingsError(
+                f"{var('argon2_memory_kib')} must be at least {OWASP_ARGON2_MIN_MEMORY_KIB} (OWASP minimum)"
+            )
+        if self.argon2_time_cost < OWASP_ARGON2_MIN_TIME_COST:
+            raise SettingsError(
+                f"{var('argon2_time_cost')} must be at least {OWASP_ARGON2_MIN_TIME_COST} (OWASP minimum)"
+            )
+        if not 8 <= self.password_min_length <= self.password_max_length <= 1024:
+            raise SettingsError(
+                f"{var('password_min_length')} must be at least 8 and at most {var('password_max_length')},"
+                " which must be at most 1024"
+            )
+        url = self.database_url
+        if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                f"{var('database_url')} must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        if self.env == "production":
+            if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+                raise SettingsError(
+                    f"{var('secret_key')} must be set to at least {MIN_SECRET_KEY_LENGTH} characters"
+                    " when AICLONE_ENV=production"
+                )
+            if "*" in self.cors_origins:
+                raise SettingsError(f"{var('cors_origins')} may not contain '*' when AICLONE_ENV=production")
+            if self.debug:
+                raise SettingsError(f"{var('debug')} may not be true when AICLONE_ENV=production")
+        elif self.secret_key and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(f"{var('secret_key')} must be at least {MIN_SECRET_KEY_LENGTH} characters")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{Path(self.data_dir).resolve() / 'aiclone.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def with_secret(self) -> Settings:
+        """Return settings whose secret key is set, persisting a development key if needed.
+
+        The generated key lives next to the database (``<data_dir>/secret_key``) and is created
+        with O_EXCL, so every worker process of one installation reads the same key and tokens
+        survive restarts.
+        """
+        if self.secret_key:
+            return self
+        if self.env == "production":  # pragma: no cover - rejected in __post_init__
+            raise SettingsError(f"{var('secret_key')} is required in production")
+        return msgspec.structs.replace(self, secret_key=_persistent_dev_key(Path(self.data_dir)))
+
+
+def var(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def _persistent_dev_key(data_dir: Path) -> str:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(f"{path} holds no usable key; delete it or set {var('secret_key')}") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+_TUPLE_FIELDS = {"cors_origins"}
+
+
+def load_settings(environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build settings from the environment; the real environment wins over ``.env``."""
+    source: dict[str, str] = {}
+    if dotenv is not None:
+        source.update(_read_dotenv(dotenv))
+    source.update(os.environ if environ is None else environ)
+    known = {f.name for f in msgspec.structs.fields(Settings)}
+    raw: dict[str, Any] = {}
+    for key, value in source.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in known:
+            continue
+        if name in _TUPLE_FIELDS:
+            raw[name] = tuple(part.strip() for part in value.split(",") if part.strip())
+        else:
+            raw[name] = value
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        # msgspec reports "... - at `$.field_name`"; turn the path into the variable name.
+        message = str(exc)
+        field = message.rsplit("$.", 1)[-1].rstrip("`]").split("[")[0] if "$." in message else ""
+        detail = message.split(" - at ", maxsplit=1)[0]
+        raise SettingsError(f"{var(field)}: {detail}" if field else message) from None

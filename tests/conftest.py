@@ -1,0 +1,169 @@
+"""Shared fixtures: every app-level test runs once on SQLite and once on PostgreSQL.
+
+The schema always comes from the migrations. PostgreSQL tests get a fresh database per run
+(created from AICLONE_TEST_POSTGRES_URL, dropped at the end). When PostgreSQL is unreachable the
+PostgreSQL half is skipped, unless AICLONE_TEST_REQUIRE_POSTGRES=1 (as in CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from aiclone import migrate
+from aiclone.app import Services, create_app
+from aiclone.db import build_engine
+from aiclone.models import metadata
+from aiclone.settings import Settings
+from tests.factories import UserFactory
+
+PG_ADMIN_URL = os.environ.get(
+    "AICLONE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_PG = os.environ.get("AICLONE_TEST_REQUIRE_POSTGRES") == "1"
+TEST_SECRET = "test-secret-key-" + "x" * 40
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_available() -> str | None:
+    try:
+        conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL), timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    # Asked from inside a running loop (the database_url fixture), so probe on a thread.
+    with ThreadPoolExecutor(1) as pool:
+        reason = pool.submit(asyncio.run, _pg_available()).result()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required but unreachable at {PG_ADMIN_URL}: {reason}")
+        pytest.skip(f"PostgreSQL unreachable ({reason}); set AICLONE_TEST_REQUIRE_POSTGRES=1 to fail instead")
+    return PG_ADMIN_URL
+
+
+async def create_pg_database(admin_url: str) -> str:
+    name = f"aiclone_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_pg_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    conn = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'aiclone.db'}"
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield url
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    url = await create_pg_database(admin)
+    try:
+        # env.py runs its own event loop, so migrations run in a thread.
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield url
+    finally:
+        await drop_pg_database(admin, url)
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "database_url": database_url,
+        "data_dir": str(data_dir),
+        "secret_key": TEST_SECRET,
+        # OWASP's minimum: valid for production, quick enough for a test suite.
+        "argon2_time_cost": 2,
+        "argon2_memory_kib": 19 * 1024,
+        "argon2_parallelism": 1,
+        "auto_migrate": False,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+async def clean_tables(database_url: str) -> AsyncIterator[None]:
+    yield
+    engine = build_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            tables = [t.name for t in reversed(metadata.sorted_tables)]
+            if database_url.startswith("postgresql"):
+                await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+            else:
+                for table in tables:
+                    await conn.execute(text(f'DELETE FROM "{table}"'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, clean_tables: None) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def services(settings: Settings, clean_tables: None) -> AsyncIterator[Services]:
+    """The real services on their own engine, for reading back what the API committed.
+
+    The test client runs the app on its own event loop, so tests never borrow the app's pool.
+    """
+    own = Services(settings)
+    try:
+        yield own
+    finally:
+        await own.db.dispose()
+
+
+@pytest.fixture
+def users(client: AsyncTestClient[Litestar], services: Services) -> UserFactory:
+    return UserFactory(client, services)
