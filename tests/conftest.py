@@ -22,7 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from aiclone import migrate
-from aiclone.app import Services, create_app
+from aiclone.app import create_app
+from aiclone.container import Services
 from aiclone.db import build_engine
 from aiclone.models import metadata
 from aiclone.settings import Settings
@@ -161,7 +162,7 @@ async def services(settings: Settings, clean_tables: None) -> AsyncIterator[Serv
     try:
         yield own
     finally:
-        await own.db.dispose()
+        await own.stop()
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from aiclone.app import Services
 from aiclone.auth.models import Role
+from aiclone.container import Services
 
 DEFAULT_PASSWORD = "a long enough passphrase 42"
 _counter = itertools.count(1)

@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from aiclone.app import Services
+from aiclone.container import Services
 from tests.conftest import TEST_SECRET
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 

@@ -22,10 +22,7 @@ from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
-from aiclone.auth.passwords import PasswordHasher
-from aiclone.auth.service import AuthService
-from aiclone.auth.tokens import TokenCodec
-from aiclone.db import Database
+from aiclone.container import Services
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.migrate import head_revisions
@@ -45,27 +42,17 @@ async def root() -> Response[None]:
     return Response(None, status_code=HTTP_307_TEMPORARY_REDIRECT, headers={"Location": "/api/docs"})
 
 
-class Services:
-    """The per-process singletons that handlers depend on."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
-        self.codec = TokenCodec(settings)
-        self.hasher = PasswordHasher(settings)
-        self.auth = AuthService(self.db, settings, self.hasher, self.codec)
-
-
 def create_app(settings: Settings) -> Litestar:
     settings = settings.with_secret()
     services = Services(settings)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await services.start(run_workers=settings.run_workers)
         try:
             yield
         finally:
-            await services.db.dispose()
+            await services.stop()
 
     cors = (
         CORSConfig(

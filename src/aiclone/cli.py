@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -75,6 +76,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run_workers(settings: Settings) -> None:
+    from aiclone.container import Services  # noqa: PLC0415 - keeps `aiclone --help` light
+
+    services = Services(settings.with_secret())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await services.start(run_workers=True)
+    print(f"aiclone worker: running {', '.join(job.name for job in services.jobs)}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await services.stop()
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    if settings.auto_migrate:
+        migrate.upgrade(settings.resolved_database_url)
+    asyncio.run(_run_workers(settings))
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     url = _settings().resolved_database_url
     if args.db_command == "upgrade":
@@ -103,8 +128,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 async def _create_user(settings: Settings, email: str, full_name: str, password: str, admin: bool) -> str:
-    from aiclone.app import Services  # noqa: PLC0415 - keeps `aiclone --help` light
     from aiclone.auth.models import Role  # noqa: PLC0415
+    from aiclone.container import Services  # noqa: PLC0415 - keeps `aiclone --help` light
 
     services = Services(settings.with_secret())
     try:
@@ -147,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="do not run background workers in-process")
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the background workers alone (no HTTP)")
+    worker.set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)

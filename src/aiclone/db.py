@@ -10,8 +10,9 @@ case. Taking the write lock up front turns that into a plain wait. Read-only wor
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
+
+logger = logging.getLogger("aiclone.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -105,6 +108,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+AFTER_COMMIT_KEY = "aiclone.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` after this session's transaction commits (only via Database.session)."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
@@ -120,9 +131,19 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction: committed when the block exits cleanly, rolled back otherwise."""
-        async with self._write() as session, session.begin():
-            yield session
+        """A write transaction: committed when the block exits cleanly, rolled back otherwise.
+
+        Callbacks registered with :func:`after_commit` run once the commit succeeded (never after
+        a rollback); their failures are logged, since the data is already committed.
+        """
+        async with self._write() as session:
+            async with session.begin():
+                yield session
+            for callback in session.info.pop(AFTER_COMMIT_KEY, []):
+                try:
+                    await callback()
+                except Exception:
+                    logger.exception("after-commit callback failed")
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:

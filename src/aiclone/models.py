@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from aiclone.auth.models import RefreshToken, User
 from aiclone.db import Base
+from aiclone.events.models import Event, EventCounter
 
 metadata = Base.metadata
 
-__all__ = ["Base", "RefreshToken", "User", "metadata"]
+__all__ = ["Base", "Event", "EventCounter", "RefreshToken", "User", "metadata"]

@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     cors_origins: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     run_workers: bool = True
+    event_retention_days: int = 30
+    event_queue_size: int = 1000
+    max_event_payload_bytes: int = 256 * 1024
 
     def __post_init__(self) -> None:
         positive = (
@@ -61,6 +64,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "argon2_parallelism",
             "max_body_bytes",
             "password_min_length",
+            "event_retention_days",
+            "event_queue_size",
+            "max_event_payload_bytes",
         )
         for name in positive:
             if getattr(self, name) <= 0:

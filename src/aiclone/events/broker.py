@@ -1,0 +1,247 @@
+"""Live fan-out of committed events to subscribers in this process.
+
+Two implementations of one interface:
+
+* :class:`MemoryBroker` — SQLite / single process: events are handed over after commit.
+* :class:`PostgresBroker` — every process LISTENs on one dedicated connection; events reach it
+  through the ``pg_notify`` issued inside the writing transaction, so an event committed by any
+  instance reaches the subscribers of every instance, and a rolled-back one reaches nobody.
+
+Contract for consumers (SSE streams, workers):
+
+* A subscription has a bounded queue. When it is full the subscription is closed with an
+  :class:`Overflow` marker instead of dropping events silently; the consumer resumes from the
+  ``events`` table by seq.
+* Live messages can skip seqs (an event too large for NOTIFY arrives as an :class:`EventRef`; a
+  listener reconnect sends :class:`Resync`). Consumers track the last seq they delivered and read
+  the table for anything between; the table is the source of truth, the broker is the doorbell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+
+import asyncpg
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aiclone.events.types import Ephemeral, EventRecord
+
+logger = logging.getLogger("aiclone.events.broker")
+
+NOTIFY_CHANNEL = "aiclone_events"
+EPHEMERAL_CHANNEL = "aiclone_ephemeral"
+
+
+class EventRef(msgspec.Struct, frozen=True):
+    """A committed event known only by reference; read it from the table."""
+
+    user_id: uuid.UUID
+    seq: int
+    type: str
+
+
+class Resync(msgspec.Struct, frozen=True):
+    """Notifications may have been missed (listener reconnected): re-read the table."""
+
+
+class Overflow(msgspec.Struct, frozen=True):
+    """The subscriber fell behind and was closed; resume from the table."""
+
+
+Message = EventRecord | EventRef | Ephemeral | Resync | Overflow
+
+
+class Subscription:
+    def __init__(self, broker: EventBroker, user_id: uuid.UUID | None, maxsize: int) -> None:
+        self.broker = broker
+        self.user_id = user_id
+        self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize)
+        self.closed = False
+
+    def offer(self, message: Message) -> None:
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.closed = True
+            # Free the memory now; the consumer resumes from the table after the marker.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(Overflow())
+
+    async def get(self) -> Message:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        self.broker.unsubscribe(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class EventBroker:
+    def __init__(self, *, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self._by_user: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
+        self._all: set[Subscription] = set()
+
+    def subscribe(self, user_id: uuid.UUID | None) -> Subscription:
+        """Subscribe to one user's messages, or to everyone's with ``None`` (workers)."""
+        sub = Subscription(self, user_id, self.queue_size)
+        if user_id is None:
+            self._all.add(sub)
+        else:
+            self._by_user[user_id].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        sub.closed = True
+        if sub.user_id is None:
+            self._all.discard(sub)
+            return
+        subs = self._by_user.get(sub.user_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_user[sub.user_id]
+
+    def subscriber_counts(self) -> dict[uuid.UUID, int]:
+        return {user: len(subs) for user, subs in self._by_user.items()}
+
+    def dispatch(self, message: Message) -> None:
+        targets: Iterable[Subscription]
+        if isinstance(message, Resync | Overflow):
+            targets = [*self._all, *(s for subs in self._by_user.values() for s in subs)]
+        else:
+            targets = [*self._all, *self._by_user.get(message.user_id, ())]
+        for sub in targets:
+            sub.offer(message)
+
+    async def publish(self, events: list[EventRecord]) -> None:
+        """Called after the writing transaction committed."""
+
+    async def publish_ephemeral(self, message: Ephemeral) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+class MemoryBroker(EventBroker):
+    async def publish(self, events: list[EventRecord]) -> None:
+        for event in events:
+            self.dispatch(event)
+
+    async def publish_ephemeral(self, message: Ephemeral) -> None:
+        self.dispatch(message)
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresBroker(EventBroker):
+    """One LISTEN connection per process, reconnected with backoff when lost."""
+
+    def __init__(self, engine: AsyncEngine, url: str, *, queue_size: int = 1000) -> None:
+        super().__init__(queue_size=queue_size)
+        self._engine = engine
+        self._dsn = asyncpg_dsn(url)
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self.reconnects = 0
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._listen_forever(), name="aiclone-event-listener")
+            # Subscribers made right after start must not miss events: wait for the first LISTEN.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connected.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @property
+    def listening(self) -> bool:
+        return self._connected.is_set()
+
+    async def publish_ephemeral(self, message: Ephemeral) -> None:
+        payload = msgspec.json.encode(message).decode()
+        if len(payload) >= 7900:
+            logger.warning("ephemeral message too large for NOTIFY; dropped (type=%s)", message.type)
+            return
+        async with self._engine.connect() as conn:
+            await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": EPHEMERAL_CHANNEL, "p": payload})
+            await conn.commit()
+
+    def _on_notify(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        try:
+            if channel == EPHEMERAL_CHANNEL:
+                self.dispatch(msgspec.json.decode(payload, type=Ephemeral))
+                return
+            raw = msgspec.json.decode(payload)
+            if "data" in raw:
+                self.dispatch(msgspec.convert(raw, EventRecord))
+            else:
+                self.dispatch(msgspec.convert(raw, EventRef))
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            logger.exception("undecodable notification on %s", channel)
+
+    async def _listen_forever(self) -> None:
+        delay = 0.1
+        first = True
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(
+                    self._dsn, timeout=10, server_settings={"application_name": "aiclone-listener"}
+                )
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+                await conn.add_listener(EPHEMERAL_CHANNEL, self._on_notify)
+                self._connected.set()
+                if not first:
+                    self.reconnects += 1
+                    logger.warning("event listener reconnected; subscribers resync from the table")
+                    self.dispatch(Resync())
+                first = False
+                delay = 0.1
+                while not lost.is_set():
+                    # A cheap liveness probe also notices half-open connections.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), timeout=5)
+                    if not lost.is_set():
+                        await asyncio.wait_for(conn.execute("SELECT 1"), timeout=5)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                logger.warning(
+                    "event listener connection lost (%s); retrying in %.1fs", type(exc).__name__, delay
+                )
+            finally:
+                self._connected.clear()
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(conn.close(), timeout=2)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,158 @@
+"""Recording events in the caller's transaction.
+
+``EventLog.record`` is the one way to write an event. In the same transaction it
+
+1. takes the user's next ``seq`` from ``event_counters`` (an upsert that row-locks the counter
+   until commit, so a user's events are numbered in commit order, with no gaps);
+2. inserts the ``events`` row;
+3. runs every registered :class:`InTransactionHook` (webhook deliveries, analytics counters…);
+4. on PostgreSQL, issues ``pg_notify`` (delivered by the server only if the transaction commits).
+
+After a successful commit, :class:`~aiclone.db.Database` hands the session's recorded events to
+the broker for in-process fan-out; a rolled-back transaction publishes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import msgspec
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.db import after_commit, utcnow
+from aiclone.errors import InvalidInput
+from aiclone.events.broker import NOTIFY_CHANNEL, EventBroker
+from aiclone.events.models import Event, EventCounter
+from aiclone.events.types import EVENT_TYPES, EventRecord
+
+logger = logging.getLogger("aiclone.events")
+
+# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; bigger events travel by reference.
+NOTIFY_INLINE_LIMIT = 7000
+PENDING_KEY = "aiclone.events.pending"
+
+
+class InTransactionHook(Protocol):
+    """Work that must commit or roll back together with an event."""
+
+    async def on_event(self, session: AsyncSession, event: EventRecord) -> None: ...
+
+
+class EventTooLarge(InvalidInput):
+    title = "Event payload too large"
+
+
+def encode_notification(event: EventRecord) -> str:
+    full = msgspec.json.encode(event)
+    if len(full) < NOTIFY_INLINE_LIMIT:
+        return full.decode()
+    return msgspec.json.encode({"user_id": event.user_id, "seq": event.seq, "type": event.type}).decode()
+
+
+class EventLog:
+    def __init__(self, broker: EventBroker, *, max_payload_bytes: int = 256 * 1024) -> None:
+        self.broker = broker
+        self.max_payload_bytes = max_payload_bytes
+        self._hooks: list[InTransactionHook] = []
+
+    def add_hook(self, hook: InTransactionHook) -> None:
+        self._hooks.append(hook)
+
+    async def record(
+        self,
+        session: AsyncSession,
+        *,
+        user_id: uuid.UUID,
+        type: str,
+        data: msgspec.Struct | dict[str, Any],
+        by_automation: bool = False,
+    ) -> EventRecord:
+        if type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {type!r}")
+        payload: dict[str, Any] = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
+        size = len(msgspec.json.encode(payload))
+        if size > self.max_payload_bytes:
+            raise EventTooLarge(
+                f"The event payload is {size} bytes; the limit is {self.max_payload_bytes} bytes."
+            )
+        seq = await self._next_seq(session, user_id)
+        now = utcnow()
+        await session.execute(
+            insert(Event).values(
+                user_id=user_id, seq=seq, type=type, data=payload, by_automation=by_automation, created_at=now
+            )
+        )
+        event = EventRecord(
+            user_id=user_id, seq=seq, type=type, data=payload, created_at=now, by_automation=by_automation
+        )
+        for hook in self._hooks:
+            await hook.on_event(session, event)
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": NOTIFY_CHANNEL, "payload": encode_notification(event)},
+            )
+        pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
+        if pending is None:
+            pending = session.info[PENDING_KEY] = []
+            batch = pending
+            after_commit(session, lambda: self.broker.publish(batch))
+        pending.append(event)
+        return event
+
+    async def _next_seq(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        dialect = session.get_bind().dialect.name
+        upsert = pg_insert(EventCounter) if dialect == "postgresql" else sqlite_insert(EventCounter)
+        statement = (
+            upsert.values(user_id=user_id, last_seq=1)
+            .on_conflict_do_update(
+                index_elements=[EventCounter.user_id], set_={"last_seq": EventCounter.last_seq + 1}
+            )
+            .returning(EventCounter.last_seq)
+        )
+        return int((await session.execute(statement)).scalar_one())
+
+
+async def events_after(
+    session: AsyncSession, user_id: uuid.UUID, after_seq: int, *, limit: int = 500, types: Sequence[str] = ()
+) -> list[EventRecord]:
+    query = select(
+        Event.user_id, Event.seq, Event.type, Event.data, Event.created_at, Event.by_automation
+    ).where(Event.user_id == user_id, Event.seq > after_seq)
+    if types:
+        query = query.where(Event.type.in_(list(types)))
+    rows = await session.execute(query.order_by(Event.seq).limit(limit))
+    return [
+        EventRecord(
+            user_id=row.user_id,
+            seq=row.seq,
+            type=row.type,
+            data=row.data,
+            created_at=row.created_at,
+            by_automation=row.by_automation,
+        )
+        for row in rows
+    ]
+
+
+async def latest_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
+    value = await session.scalar(select(EventCounter.last_seq).where(EventCounter.user_id == user_id))
+    return int(value or 0)
+
+
+async def oldest_retained_seq(session: AsyncSession, user_id: uuid.UUID) -> int | None:
+    value = await session.scalar(select(func.min(Event.seq)).where(Event.user_id == user_id))
+    return None if value is None else int(value)
+
+
+async def prune_before(session: AsyncSession, cutoff: Any, *, batch: int = 5000) -> int:
+    """Delete up to ``batch`` events created before ``cutoff``; returns how many went."""
+    ids = select(Event.id).where(Event.created_at < cutoff).order_by(Event.id).limit(batch).scalar_subquery()
+    result = await session.execute(delete(Event).where(Event.id.in_(ids)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
