@@ -20,12 +20,14 @@ from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
+from aiclone.activities.controller import ActivityController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.migrate import head_revisions
+from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, openapi_config
 from aiclone.settings import Settings, load_settings
 
@@ -64,10 +66,19 @@ def create_app(settings: Settings) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[root, HealthController, AuthController, docs_assets_router()],
+        route_handlers=[
+            root,
+            HealthController,
+            AuthController,
+            NotificationController,
+            ActivityController,
+            docs_assets_router(),
+        ],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
+            "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
+            "activities": Provide(lambda: services.activities, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from aiclone.activities.feed import ActivityFeedHook
+from aiclone.activities.service import ActivityService
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import AuthService
 from aiclone.auth.tokens import TokenCodec
 from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
+from aiclone.notifications.service import NotificationService
 from aiclone.settings import Settings
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
@@ -28,6 +31,9 @@ class Services:
             else PostgresBroker(self.db.engine, self.db.url, queue_size=settings.event_queue_size)
         )
         self.events = EventLog(self.broker, max_payload_bytes=settings.max_event_payload_bytes)
+        self.notifications = NotificationService(self.db, self.events)
+        self.activities = ActivityService(self.db)
+        self.events.add_hook(ActivityFeedHook(self.events))
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.auth = AuthService(self.db, settings, self.hasher, self.codec)

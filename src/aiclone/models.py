@@ -6,10 +6,12 @@ package adds its ``models`` import here.
 
 from __future__ import annotations
 
+from aiclone.activities.models import Activity
 from aiclone.auth.models import RefreshToken, User
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
+from aiclone.notifications.models import Notification
 
 metadata = Base.metadata
 
-__all__ = ["Base", "Event", "EventCounter", "RefreshToken", "User", "metadata"]
+__all__ = ["Activity", "Base", "Event", "EventCounter", "Notification", "RefreshToken", "User", "metadata"]

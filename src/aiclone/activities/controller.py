@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from aiclone.activities.schemas import ActivityPage
+from aiclone.activities.service import ActivityService
+from aiclone.auth.guards import owner_scope
+from aiclone.auth.tokens import Principal
+from aiclone.errors import FieldError, InvalidInput
+from aiclone.events.types import EVENT_TYPES
+from aiclone.openapi import problems
+from aiclone.pagination import DEFAULT_LIMIT, Limit
+
+
+class ActivityController(Controller):
+    path = "/api/activities"
+    tags = ["activities"]
+
+    @get("/", summary="The activity feed, newest first", responses=problems(401, 403, 422))
+    async def list_activities(
+        self,
+        request: Request[Principal, str, Any],
+        activities: NamedDependency[ActivityService],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: str | None = None,
+        types: Annotated[
+            str | None, Parameter(description="Comma-separated event types to keep", max_length=500)
+        ] = None,
+        created_after: dt.datetime | None = None,
+        created_before: dt.datetime | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> ActivityPage:
+        wanted = [t.strip() for t in (types or "").split(",") if t.strip()]
+        unknown = [t for t in wanted if t not in EVENT_TYPES]
+        if unknown:
+            raise InvalidInput(
+                "Unknown event type.",
+                errors=[FieldError(field="types", message=f"unknown: {', '.join(unknown)}")],
+            )
+        return await activities.page(
+            owner_scope(request.user, user_id),
+            limit=limit,
+            cursor=cursor,
+            types=wanted,
+            created_after=created_after,
+            created_before=created_before,
+        )

@@ -1,0 +1,111 @@
+"""How domain events become lines of the activity feed.
+
+:class:`ActivityFeedHook` runs inside the event's transaction: for each event worth showing it
+writes an ``activities`` row and records an ``activity`` event (which live streams show as the
+feed). Events that are themselves feed or bookkeeping traffic (``activity``, ``notification``,
+intermediate ``task_update``) are skipped, so the hook never feeds on its own output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.activities.models import Activity
+from aiclone.activities.schemas import ActivityRead
+from aiclone.events.log import EventLog
+from aiclone.events.types import EventRecord, EventType
+
+_SKIPPED = {EventType.ACTIVITY.value, EventType.NOTIFICATION.value, EventType.TASK_UPDATE.value}
+
+
+def _text(data: dict[str, Any], *keys: str, default: str = "") -> str:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return default
+
+
+def describe(event: EventRecord) -> tuple[str, str, str | None] | None:  # noqa: PLR0911 - one branch per type
+    """Title, message and link for an event, or None when it does not belong in the feed."""
+    data = event.data
+    kind = event.type
+    if kind in _SKIPPED:
+        return None
+    ident = data.get("id")
+    if kind == EventType.PROSPECT_ADDED:
+        name = _text(data, "name", default="A prospect")
+        company = _text(data, "company")
+        return f"Prospect added: {name}", (f"{name} at {company}" if company else name), f"/prospects/{ident}"
+    if kind == EventType.PROSPECT_UPDATED:
+        name = _text(data, "name", default="A prospect")
+        reason = _text(data, "reason", default="edited").replace("_", " ")
+        return (
+            f"Prospect {reason}: {name}",
+            ", ".join(map(str, data.get("changes") or [])),
+            f"/prospects/{ident}",
+        )
+    if kind == EventType.TASK_COMPLETED:
+        title = _text(data, "title", default="Research task")
+        status = _text(data, "status", default="finished")
+        return f"Research {status}: {title}", _text(data, "error"), f"/research-tasks/{ident}"
+    if kind == EventType.RESEARCH_COMPLETED:
+        title = _text(data, "title", default="Research task")
+        insight = data.get("insight")
+        summary = _text(insight, "summary") if isinstance(insight, dict) else ""
+        return f"Research insight ready: {title}", summary, f"/research-tasks/{ident}"
+    if kind == EventType.OUTREACH_SENT:
+        subject = _text(data, "subject", default="(no subject)")
+        channel = _text(data, "channel", default="email")
+        return f"Outreach sent by {channel}", subject, f"/outreach/{ident}"
+    if kind == EventType.CONTENT_PUBLISHED:
+        return f"Content published: {_text(data, 'title', default='Untitled')}", "", f"/content/{ident}"
+    if kind == EventType.AUTOMATION_TRIGGERED:
+        name = _text(data, "automation_name", "name", default="An automation")
+        return f"Automation ran: {name}", _text(data, "action", "summary"), None
+    return kind.replace("_", " ").capitalize(), "", None
+
+
+class ActivityFeedHook:
+    def __init__(self, events: EventLog) -> None:
+        self.events = events
+
+    async def on_event(self, session: AsyncSession, event: EventRecord) -> None:
+        described = describe(event)
+        if described is None:
+            return
+        title, message, link = described
+        row = Activity(
+            user_id=event.user_id,
+            type=event.type,
+            title=title[:300],
+            message=message[:2000],
+            link=link,
+            meta={"event_type": event.type, "seq": event.seq},
+            source_seq=event.seq,
+            created_at=event.created_at,
+        )
+        session.add(row)
+        await session.flush()
+        await self.events.record(
+            session,
+            user_id=event.user_id,
+            type=EventType.ACTIVITY,
+            data=to_read(row),
+            by_automation=event.by_automation,
+        )
+
+
+def to_read(row: Activity) -> ActivityRead:
+    return ActivityRead(
+        id=row.id,
+        type=row.type,
+        title=row.title,
+        message=row.message,
+        link=row.link,
+        metadata=row.meta,
+        source_seq=row.source_seq,
+        created_at=row.created_at,
+    )
