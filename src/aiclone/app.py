@@ -27,6 +27,7 @@ from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.migrate import head_revisions
 from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 
 
@@ -64,10 +65,11 @@ def create_app(settings: Settings) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[root, HealthController, AuthController, docs_assets_router()],
+        route_handlers=[root, HealthController, AuthController, ResearchTaskController, docs_assets_router()],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
+            "research_service": Provide(lambda: services.research, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

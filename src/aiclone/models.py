@@ -9,7 +9,8 @@ from __future__ import annotations
 from aiclone.auth.models import RefreshToken, User
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
+from aiclone.research.models import ResearchTask
 
 metadata = Base.metadata
 
-__all__ = ["Base", "Event", "EventCounter", "RefreshToken", "User", "metadata"]
+__all__ = ["Base", "Event", "EventCounter", "RefreshToken", "ResearchTask", "User", "metadata"]
