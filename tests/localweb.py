@@ -168,7 +168,7 @@ class LoopbackNetwork(httpcore.AsyncNetworkBackend):
         self.connects: list[str] = []
         self.inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(  # noqa: ASYNC109
+    async def connect_tcp(
         self,
         host: str,
         port: int,
@@ -184,7 +184,7 @@ class LoopbackNetwork(httpcore.AsyncNetworkBackend):
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: object = None
-    ) -> httpcore.AsyncNetworkStream:  # noqa: ASYNC109
+    ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("no unix sockets")
 
     async def sleep(self, seconds: float) -> None:
