@@ -20,6 +20,11 @@ UserIdParam = Parameter(
     query="user_id", required=False, description="Act on this user's tasks (admins only; others get 403)."
 )
 
+LimitParam = Parameter(query="limit", ge=1, le=200, default=DEFAULT_LIMIT, description="Page size (1-200).")
+CursorParam = Parameter(
+    query="cursor", required=False, max_length=512, description="`next_cursor` of the previous page."
+)
+
 
 class ResearchTaskController(Controller):
     path = "/api/research-tasks"
@@ -57,8 +62,8 @@ class ResearchTaskController(Controller):
         research_service: NamedDependency[ResearchService],
         status: TaskStatus | None = None,
         priority: Priority | None = None,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = Parameter(query="cursor", required=False, max_length=512),
+        limit: Limit = LimitParam,
+        cursor: str | None = CursorParam,
         user_id: uuid.UUID | None = UserIdParam,
     ) -> ResearchTaskPage:
         return await research_service.list(
