@@ -58,7 +58,7 @@ class ResearchQueue:
             )
             if task is None:
                 return None
-            await record_state(self.events, session, task)
+            await record_state(self.events, session, task, detail=f"claimed by {worker_id}")
         return Claim(
             task_id=task.id,
             user_id=task.user_id,
