@@ -488,7 +488,7 @@ async def workers(*started: Awaitable[Worker]) -> AsyncIterator[list[Worker]]:
     procs: list[Worker] = []
     try:
         for start in started:
-            procs.append(await start)
+            procs.append(await start)  # noqa: PERF401 - each started one must be stopped if the next fails
         yield procs
     finally:
         for worker in procs:
