@@ -31,7 +31,7 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,6 +69,7 @@ class _Run:
     finishing: bool = False
     stop_reason: str | None = None
     progress: int = 0
+    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class ResearchRunner:
@@ -283,25 +284,31 @@ class ResearchRunner:
 
     async def _tick(self, claim: Claim, percent: int, message: str) -> None:
         run = self._runs.get(claim.task_id)
+        if run is None:
+            return
         percent = max(0, min(99, int(percent)))
-        if run is not None:
+        # One tick at a time per run, never backwards: on PostgreSQL each publish is its own
+        # NOTIFY, and two in flight at once could reach subscribers out of order.
+        async with run.tick_lock:
+            if percent < run.progress:
+                return
             run.progress = percent
-        data = TaskUpdateData(
-            task_id=claim.task_id,
-            status=TaskStatus.RUNNING,
-            progress=percent,
-            title=claim.title,
-            engine=claim.engine,
-            attempts=claim.attempt,
-            detail=message[:300],
-            ephemeral=True,
-        )
-        try:
-            await self.broker.publish_ephemeral(
-                Ephemeral(claim.user_id, EventType.TASK_UPDATE.value, msgspec.to_builtins(data))
+            data = TaskUpdateData(
+                task_id=claim.task_id,
+                status=TaskStatus.RUNNING,
+                progress=percent,
+                title=claim.title,
+                engine=claim.engine,
+                attempts=claim.attempt,
+                detail=message[:300],
+                ephemeral=True,
             )
-        except (SQLAlchemyError, OSError):
-            logger.warning("progress tick of research task %s not delivered", claim.task_id)
+            try:
+                await self.broker.publish_ephemeral(
+                    Ephemeral(claim.user_id, EventType.TASK_UPDATE.value, msgspec.to_builtins(data))
+                )
+            except (SQLAlchemyError, OSError):
+                logger.warning("progress tick of research task %s not delivered", claim.task_id)
 
     # -- stopping
 
