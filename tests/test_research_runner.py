@@ -549,3 +549,52 @@ async def test_two_workers_never_run_the_same_task(
     assert starts == Counter({str(task_id): 1 for task_id in ids})
     claimers = {e.data["detail"] for e in events if e.type == "task_update" and e.data["status"] == "running"}
     assert len(claimers) == 2, claimers
+
+
+# -- settings
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"AICLONE_RESEARCH_ENGINES": "web,crystal-ball"}, "AICLONE_RESEARCH_ENGINES"),
+        ({"AICLONE_RESEARCH_CONCURRENCY": "0"}, "AICLONE_RESEARCH_CONCURRENCY"),
+        ({"AICLONE_RESEARCH_CONCURRENCY": "many"}, "AICLONE_RESEARCH_CONCURRENCY"),
+        ({"AICLONE_RESEARCH_TIMEOUT_SECONDS": "-1"}, "AICLONE_RESEARCH_TIMEOUT_SECONDS"),
+        ({"AICLONE_RESEARCH_LEASE_SECONDS": "0.5"}, "AICLONE_RESEARCH_LEASE_SECONDS"),
+        ({"AICLONE_RESEARCH_MAX_REDIRECTS": "50"}, "AICLONE_RESEARCH_MAX_REDIRECTS"),
+        ({"AICLONE_RESEARCH_ALLOW_PRIVATE": "maybe"}, "AICLONE_RESEARCH_ALLOW_PRIVATE"),
+        (
+            {
+                "AICLONE_ENV": "production",
+                "AICLONE_SECRET_KEY": "k" * 40,
+                "AICLONE_RESEARCH_ALLOW_PRIVATE": "true",
+            },
+            "AICLONE_RESEARCH_ALLOW_PRIVATE",
+        ),
+    ],
+)
+def test_bad_research_settings_name_the_variable(environ: dict[str, str], variable: str) -> None:
+    from aiclone.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=variable):
+        load_settings(environ, dotenv=None)
+
+
+def test_research_settings_parse() -> None:
+    from aiclone.research.engines import build_engines
+    from aiclone.settings import load_settings
+
+    settings = load_settings(
+        {
+            "AICLONE_RESEARCH_ENGINES": " web ",
+            "AICLONE_RESEARCH_TIMEOUT_SECONDS": "2.5",
+            "AICLONE_RESEARCH_ALLOW_PRIVATE": "true",
+        },
+        dotenv=None,
+    )
+    assert settings.research_engines == ("web",)
+    assert settings.research_timeout_seconds == 2.5
+    assert settings.research_allow_private is True
+    assert build_engines(settings).names == ["web"]
+    assert build_engines(load_settings({"AICLONE_RESEARCH_ENGINES": ""}, dotenv=None)).names == []

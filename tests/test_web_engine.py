@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 
 from aiclone.research.engines.base import EngineError, ResearchJob
@@ -183,8 +185,6 @@ async def test_undeclared_oversized_body_is_aborted_while_streaming(site: LocalS
     for _ in range(100):
         if "/stream" in site.aborted:
             break
-        import asyncio
-
         await asyncio.sleep(0.05)
     assert "/stream" in site.aborted
 
@@ -283,7 +283,5 @@ def test_insight_is_trimmed_to_its_budget() -> None:
     )
     insight = Insight(summary="s", sources=[report] * 20)
     fitted = fit_insight(insight, 64 * 1024)
-    import msgspec
-
     assert len(msgspec.json.encode(fitted)) <= 64 * 1024
     assert len(fitted.sources) == 20
