@@ -246,11 +246,14 @@ class ResearchRunner:
             async with asyncio.timeout(self.config.task_timeout) as deadline:
                 insight = await engine.research(job, progress)
         except TimeoutError:
-            if not deadline.expired():
-                raise
-            await self._end(
-                claim, error=f"The research did not finish within {self.config.task_timeout:g} seconds."
-            )
+            if deadline.expired():
+                error = f"The research did not finish within {self.config.task_timeout:g} seconds."
+            else:  # raised by the engine itself, not our deadline
+                logger.exception(
+                    "research engine %s timed out internally on task %s", claim.engine, claim.task_id
+                )
+                error = "The research engine failed unexpectedly (TimeoutError)."
+            await self._end(claim, error=error)
             return
         except EngineError as exc:
             await self._end(claim, error=str(exc) or "The research engine gave up.")
