@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiclone.container import Services
 from aiclone.events.log import EventLog, events_after
 from aiclone.events.types import Ephemeral, EventRecord
-from aiclone.research.engines.base import EngineRegistry
+from aiclone.research.engines.base import EngineRegistry, ProgressReporter, ResearchJob
 from aiclone.research.engines.web import WebEngine, WebEngineConfig
 from aiclone.research.models import Priority, ResearchTask, SourceType
 from aiclone.research.queue import ResearchQueue
@@ -276,6 +276,34 @@ async def test_unconfigured_engine_and_keyword_tasks_fail_clearly(services: Serv
     assert row.status == "failed"
     assert row.error is not None
     assert "needs a list of URLs" in row.error
+
+
+class EchoEngine:
+    """A second engine plugged into the registry: engines are looked up by the task's name."""
+
+    name = "echo"
+
+    async def research(self, job: ResearchJob, progress: ProgressReporter) -> Insight:
+        await progress(50, "halfway")
+        if job.input_source == "crash":
+            raise ValueError("engine bug")
+        return Insight(summary=f"echo of {job.input_source} for {job.title}")
+
+
+async def test_engines_are_pluggable_and_their_crashes_fail_the_task(services: Services) -> None:
+    user = await new_user(services)
+    ok = await new_task(services, user, "hello", engine="echo", source_type=SourceType.KEYWORDS, title="T")
+    crash = await new_task(services, user, "crash", engine="echo", source_type=SourceType.KEYWORDS)
+    runner = make_runner(services)
+    runner.engines.register(EchoEngine())
+    async with running(runner, services):
+        await eventually(finished(services, user, [ok.id, crash.id]))
+    done = await task_row(services, user, ok.id)
+    assert done.status == "done"
+    assert done.insight == Insight(summary="echo of hello for T")
+    failed = await task_row(services, user, crash.id)
+    assert failed.status == "failed"
+    assert failed.error == "The research engine failed unexpectedly (ValueError)."
 
 
 async def test_failed_task_can_be_retried_and_counts_attempts(services: Services, site: LocalSite) -> None:
