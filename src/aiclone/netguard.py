@@ -433,12 +433,18 @@ def guarded_client(
     limits: httpx.Limits | None = None,
     headers: dict[str, str] | None = None,
     network_backend: httpcore.AsyncNetworkBackend | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient for untrusted URLs. Redirects are off: follow them by hand, each one a new
-    request through the guard, with the caller's own limit."""
+    request through the guard, with the caller's own limit. Pass a shared ``ssl_context`` when
+    making many clients: building one loads the CA bundle (tens of milliseconds)."""
     return httpx.AsyncClient(
         transport=GuardedTransport(
-            allow_private=allow_private, resolver=resolver, limits=limits, network_backend=network_backend
+            allow_private=allow_private,
+            resolver=resolver,
+            limits=limits,
+            network_backend=network_backend,
+            ssl_context=ssl_context,
         ),
         timeout=timeout,
         headers=headers,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import re
+import ssl
 from dataclasses import dataclass
 
 import httpcore
@@ -114,10 +115,15 @@ class WebEngine:
         self.config = config or WebEngineConfig()
         self._resolver = resolver
         self._network_backend = network_backend
+        self._ssl_context: ssl.SSLContext | None = None
 
     def client(self) -> httpx.AsyncClient:
         timeout = self.config.fetch_timeout
+        if self._ssl_context is None:
+            # Loading the CA bundle costs tens of milliseconds: once per engine, not per task.
+            self._ssl_context = httpx.create_ssl_context()
         return guarded_client(
+            ssl_context=self._ssl_context,
             allow_private=self.config.allow_private,
             resolver=self._resolver,
             network_backend=self._network_backend,
