@@ -278,21 +278,26 @@ async def _counts(services: Services, user_id: uuid.UUID) -> tuple[int, int]:
 async def test_a_failure_after_the_change_leaves_neither_change_nor_event(
     app: Litestar, client: Client, users: UserFactory, services: Services
 ) -> None:
+    """An in-transaction hook fails after each change: create, retry and cancel roll back whole."""
     user = await users.create()
     task = await create(client, user)
+    stopped = await create(client, user)
+    await services.research.cancel(user.id, uuid.UUID(stopped["id"]))  # not through the app: no hooks
+    assert await _counts(services, user.id) == (2, 4)
     app_services: Services = app.state.services
-    app_services.events.add_hook(FailOn("task_update", "cancelled"))
-    app_services.events.add_hook(FailOn("task_completed", "cancelled"))
-    response = await client.post(f"{BASE}/{task['id']}/cancel", headers=user.headers)
-    assert response.status_code == 500
-    assert "hook" not in response.text
-    assert (await client.get(f"{BASE}/{task['id']}", headers=user.headers)).json()["status"] == "queued"
-    assert await _counts(services, user.id) == (1, 1)
 
     app_services.events.add_hook(FailOn("task_update", "queued"))
-    response = await client.post(BASE, json=body(), headers=user.headers)
+    response = await client.post(f"{BASE}/{stopped['id']}/retry", headers=user.headers)
     assert response.status_code == 500
-    assert await _counts(services, user.id) == (1, 1)
+    assert "hook" not in response.text
+    assert (await client.get(f"{BASE}/{stopped['id']}", headers=user.headers)).json()["status"] == "cancelled"
+    assert (await client.post(BASE, json=body(), headers=user.headers)).status_code == 500
+    assert await _counts(services, user.id) == (2, 4)
+
+    app_services.events.add_hook(FailOn("task_completed", "cancelled"))
+    assert (await client.post(f"{BASE}/{task['id']}/cancel", headers=user.headers)).status_code == 500
+    assert (await client.get(f"{BASE}/{task['id']}", headers=user.headers)).json()["status"] == "queued"
+    assert await _counts(services, user.id) == (2, 4)
 
 
 async def test_openapi_documents_the_routes(client: Client) -> None:
