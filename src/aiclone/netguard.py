@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import anyio
 import httpcore
 import httpx
 
@@ -284,15 +283,16 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        deadline = None if timeout is None else anyio.current_time() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         try:
-            with anyio.fail_after(timeout):
+            async with asyncio.timeout(timeout):
                 addresses = await self.guard.resolve(host, port)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
         last_error: Exception | None = None
         for address in addresses:
-            remaining = None if deadline is None else max(deadline - anyio.current_time(), 0.001)
+            remaining = None if deadline is None else max(deadline - loop.time(), 0.001)
             try:
                 return await self.inner.connect_tcp(
                     str(address),
