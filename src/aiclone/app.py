@@ -29,6 +29,7 @@ from aiclone.health.controller import HealthController
 from aiclone.migrate import head_revisions
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
             AuthController,
             NotificationController,
             ActivityController,
+            ResearchTaskController,
             docs_assets_router(),
         ],
         dependencies={
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> Litestar:
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
+            "research_service": Provide(lambda: services.research, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,
