@@ -13,10 +13,8 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
 from litestar import Litestar, Response, get
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
@@ -28,9 +26,12 @@ from aiclone.auth.tokens import TokenCodec
 from aiclone.db import Database
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
+from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
 from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.ratelimit.setup import RateLimiting
 from aiclone.settings import Settings, load_settings
+from aiclone.web.edge import WebStack
 
 
 def _version() -> str:
@@ -53,7 +54,15 @@ class Services:
         self.db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
-        self.auth = AuthService(self.db, settings, self.hasher, self.codec)
+        self.metrics = Metrics()
+        self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
+        self.auth = AuthService(
+            self.db,
+            settings,
+            self.hasher,
+            self.codec,
+            failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
+        )
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -67,17 +76,12 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await services.db.dispose()
 
-    cors = (
-        CORSConfig(
-            allow_origins=list(settings.cors_origins),
-            allow_credentials="*" not in settings.cors_origins,
-            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
-        )
-        if settings.cors_origins
-        else None
+    # Request ids, security headers, access logs, metrics, compression, CORS and rate limiting.
+    web = WebStack(
+        settings, metrics=services.metrics, codec=services.codec, rate_limiting=services.rate_limiting
     )
-    return Litestar(
-        route_handlers=[root, HealthController, AuthController, docs_assets_router()],
+    app = Litestar(
+        route_handlers=[root, HealthController, AuthController, docs_assets_router(), *web.route_handlers],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
@@ -85,16 +89,15 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,
         openapi_config=openapi_config(_version()),
-        cors_config=cors,
+        cors_config=web.cors,
+        compression_config=web.compression,
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[lifespan],
+        lifespan=[lifespan, web.lifespan],
         state=State({"settings": settings, "services": services, "migration_heads": head_revisions()}),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="never",
-        ),
+        logging_config=web.logging,
         debug=False,
     )
+    return web.install(app)
 
 
 def create_app_from_env() -> Litestar:

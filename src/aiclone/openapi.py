@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Router
+from litestar import Request, Router
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
@@ -52,15 +52,36 @@ def docs_assets_router() -> Any:
     )
 
 
+def _with_nonce(html: bytes, request: Request[Any, Any, Any]) -> bytes:
+    """Stamp the response's CSP nonce (see aiclone.web.security_headers) on the page's scripts."""
+    nonce = request.scope.get("state", {}).get("csp_nonce")
+    if not nonce:
+        return html
+    attribute = f'<script nonce="{nonce}" '.encode()
+    return html.replace(b"<script src=", attribute + b"src=").replace(
+        b"<script type='text/javascript'>", attribute + b"type='text/javascript'>"
+    )
+
+
+class _SwaggerPage(SwaggerRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return _with_nonce(super().render(request, openapi_schema), request)
+
+
+class _RedocPage(RedocRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return _with_nonce(super().render(request, openapi_schema), request)
+
+
 def openapi_config(version: str) -> OpenAPIConfig:
-    swagger = SwaggerRenderPlugin(
+    swagger = _SwaggerPage(
         path="/docs",
         js_url=f"{ASSETS_PATH}/swagger-ui-dist/swagger-ui-bundle.js",
         css_url=f"{ASSETS_PATH}/swagger-ui-dist/swagger-ui.css",
         standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-dist/swagger-ui-standalone-preset.js",
         favicon=f'<link rel="icon" href="{ASSETS_PATH}/swagger-ui-dist/favicon-32x32.png">',
     )
-    redoc = RedocRenderPlugin(
+    redoc = _RedocPage(
         path="/redoc",
         js_url=f"{ASSETS_PATH}/redoc/bundles/redoc.standalone.js",
         google_fonts=False,
