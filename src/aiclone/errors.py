@@ -221,8 +221,24 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+def _recursion_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Problem]:
+    # msgspec has no depth option: it decodes nested JSON recursively and stops at the
+    # interpreter's recursion limit (a few hundred to 1000 levels) with this RecursionError.
+    # That is a client sending absurd nesting, not a fault of ours. Any other RecursionError is.
+    if "while deserializing" in str(exc):
+        return problem_response(
+            request,
+            status=400,
+            slug="bad-request",
+            title="Bad request",
+            detail="The request body is nested too deeply.",
+        )
+    return _internal_handler(request, exc)
+
+
 exception_handlers: ExceptionHandlersMap = {
     DomainError: _domain_handler,
     HTTPException: _http_handler,
+    RecursionError: _recursion_handler,
     Exception: _internal_handler,
 }

@@ -87,6 +87,8 @@ class RateLimitMiddleware:
         address: str | None = None
         charges: list[tuple[Policy, str]] = []
         if user_id is not None:
+            # For the access log of a request refused before authentication ran.
+            scope.setdefault("state", {})["user_id"] = user_id
             charges.append((self.policies.user, user_id))
         else:
             address = bucket_of(client_address(scope))

@@ -56,7 +56,7 @@ class AccessLogMiddleware:
             "status": status,
             "duration_ms": round(elapsed * 1000, 2),
             "request_id": state.get("request_id"),
-            "user_id": str(user.id) if isinstance(user, Principal) else None,
+            "user_id": str(user.id) if isinstance(user, Principal) else state.get("user_id"),
             "client": client_address(scope),
         }
         if route is None:
