@@ -28,7 +28,7 @@ from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
-from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.openapi import docs_assets_router, openapi_config, openapi_plugins
 from aiclone.ratelimit.setup import RateLimiting
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,
         openapi_config=openapi_config(_version()),
+        plugins=openapi_plugins(),
         cors_config=web.cors,
         compression_config=web.compression,
         request_max_body_size=settings.max_body_bytes,
