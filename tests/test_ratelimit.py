@@ -14,6 +14,9 @@ from litestar.testing import AsyncTestClient
 
 from aiclone import migrate
 from aiclone.app import Services, create_app
+from aiclone.metrics import Metrics
+from aiclone.ratelimit.limiter import Limiter, SweptMemoryStorage
+from aiclone.ratelimit.policy import Policy
 from aiclone.web.client_ip import ClientAddressResolver, bucket_of
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -129,6 +132,7 @@ async def test_authenticated_requests_use_the_per_user_bucket(
         assert anonymous.headers["ratelimit-policy"] == '"default";q=20;w=60'
         # A forged token does not get a user bucket.
         forged = await client.get("/api/auth/me", headers={"Authorization": "Bearer not.a.token"})
+        assert forged.status_code == 401
         assert forged.headers["ratelimit-policy"] == '"default";q=20;w=60'
     assert sample(app, "aiclone_rate_limit_rejections_total", {"policy": "user"}) == 3
 
@@ -224,6 +228,24 @@ async def test_a_trusted_proxy_is_honoured_right_to_left(limited_app: AppFactory
         # Two trusted hops (10.9.9.9 and 192.0.2.1) are skipped.
         assert await status("198.51.100.2, 10.9.9.9, 192.0.2.1") == 401
         assert await status("198.51.100.2") == 429
+
+
+async def test_memory_storage_forgets_expired_windows() -> None:
+    storage = SweptMemoryStorage()
+    limiter = Limiter(storage, Metrics(), timeout=0.25)
+    policy = Policy.parse("default", "rate_limit", "5/1 second")
+    for n in range(50):
+        await limiter.hit(policy, f"client-{n}")
+    assert len(storage.storage) == 50
+
+    def early_keys() -> list[str]:
+        return [key for key in storage.storage if "/client-" in key]
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while early_keys():  # counters live two windows; the sweep runs at most once a second
+        assert asyncio.get_running_loop().time() < deadline, early_keys()
+        await asyncio.sleep(0.3)
+        await limiter.hit(policy, "late-client")
 
 
 def test_client_address_resolution_rules() -> None:

@@ -46,9 +46,29 @@ REPORT_INTERVAL = 30.0
 T = TypeVar("T")
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' memory storage, sweeping expired keys at most once per ``SWEEP_INTERVAL``.
+
+    The library's storage starts a sweep over *every* key after each counted hit; with ten
+    thousand clients that is ~0.1 ms of CPU per request. Expired keys are also dropped when
+    they are next read, so sweeping once a second changes nothing but the cost.
+    """
+
+    SWEEP_INTERVAL = 1.0
+    _next_sweep = 0.0
+
+    # The base class calls its private ``__schedule_expiry``; this is that name, mangled.
+    async def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.SWEEP_INTERVAL
+        await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+
+
 def build_storage(url: str, *, key_prefix: str, timeout: float) -> Storage:
     if url.startswith("memory://"):
-        return MemoryStorage()
+        return SweptMemoryStorage()
     return RedisStorage(
         "async+" + url,
         wrap_exceptions=True,

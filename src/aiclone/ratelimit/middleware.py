@@ -30,7 +30,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.path import normalize_path
 
-from aiclone.auth.tokens import TokenCodec
+from aiclone.auth.tokens import VERIFIED_BEARER_KEY, TokenCodec
 from aiclone.errors import Unauthenticated
 from aiclone.metrics import Metrics
 from aiclone.ratelimit.headers import QuotaState, response_headers, retry_after
@@ -76,10 +76,14 @@ class RateLimitMiddleware:
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() != "bearer" or not token.strip():
                     return None
+                token = token.strip()
                 try:
-                    return str(self.codec.decode(token.strip()).id)
+                    principal = self.codec.decode(token)
                 except Unauthenticated:
                     return None
+                # Verified once: the authentication middleware reuses it.
+                scope.setdefault("state", {})[VERIFIED_BEARER_KEY] = (token, principal)
+                return str(principal.id)
         return None
 
     def _charges(self, scope: Scope) -> list[tuple[Policy, str]]:
