@@ -120,12 +120,11 @@ class RateLimitMiddleware:
         headers = response_headers(states)
         refused = [state for state in states if not state.allowed]
         if refused:
-            for state in refused:
-                self.metrics.rate_limit_rejections.labels(policy=state.quota.scope).inc()
+            for scope_name in {state.quota.scope for state in refused}:  # one count per request
+                self.metrics.rate_limit_rejections.labels(policy=scope_name).inc()
             wait = retry_after(refused)
             await send_problem(
                 scope,
-                receive,
                 send,
                 status=429,
                 slug="rate-limited",

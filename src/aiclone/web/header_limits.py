@@ -34,7 +34,6 @@ class HeaderLimitsMiddleware:
             if too_many or sum(len(name) + len(value) for name, value in headers) > self.max_bytes:
                 await send_problem(
                     scope,
-                    receive,
                     send,
                     status=431,
                     slug="headers-too-large",

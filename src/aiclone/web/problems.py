@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import msgspec
 from litestar import Request
 from litestar.config.cors import CORSConfig
-from litestar.types import Receive, Scope, Send
+from litestar.types import Scope, Send
 
 from aiclone.errors import PROBLEM_JSON, problem_response
 
@@ -29,7 +29,6 @@ def cors_headers(scope: Scope, cors: CORSConfig | None) -> list[tuple[bytes, byt
 
 async def send_problem(
     scope: Scope,
-    receive: Receive,  # noqa: ARG001 - the ASGI triple, for symmetry with the callers
     send: Send,
     *,
     status: int,
