@@ -5,8 +5,9 @@ request header fields: a 50 MB header or 10,000 fields reach the app. This layer
 than ``AICLONE_MAX_HEADER_COUNT`` fields (default 100) or more than ``AICLONE_MAX_HEADER_BYTES``
 (default 32 KiB) of names and values with a 431 problem before any other work. The server
 has already read those bytes by then, so a public deployment should also bound them where the
-connection is accepted (a reverse proxy's header buffers, or ``--server granian``, whose HTTP
-core refuses oversized header blocks itself).
+connection is accepted: a reverse proxy's header buffers, or ``--server granian``, whose HTTP
+core answers 431 itself to more than 100 fields or a header block of a megabyte (it still
+accepts 100 KB, which this layer then refuses).
 """
 
 from __future__ import annotations
