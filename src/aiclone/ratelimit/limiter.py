@@ -3,13 +3,14 @@
 Strategy: the ``limits`` library's *sliding window counter*. Each key keeps two counters (this
 window and the previous one) and the previous count is weighted by how much of it still
 overlaps the sliding window. It costs O(1) memory per key and, in Redis, two calls per request
-and quota (count the hit, then read the state the response headers report), whatever the limit. The moving window, which is exact, keeps one timestamp per counted request
-(up to the limit per key): fine at 60/minute, costly at the high per-user limits or when the
-limit is set very high. The counter's price is an approximation at window boundaries (it
+and quota (count the hit, then read the state the response headers report), whatever the
+limit. The moving window, which is exact, keeps one timestamp per counted request (up to the
+limit per key): fine at 60/minute, costly at the high per-user limits or when the limit is
+set very high. The counter's price is an approximation at window boundaries (it
 assumes the previous window's requests were spread evenly), so a burst right after a boundary
 can be admitted a few requests early or late; in a fresh window it is exact.
 
-Storage: ``memory://`` (per process; fine for one instance) or ``redis://…`` so every instance
+Storage: ``memory://`` (per process; fine for one instance) or ``redis://…`` so every process
 shares the same windows. Keys are ``<AICLONE_RATE_LIMIT_KEY_PREFIX>:LIMITER/<scope>/<key>/…``.
 
 Failing open: when the storage errors or does not answer within
