@@ -186,6 +186,18 @@ def _measure(port: int, pid: int, token: str, seconds: float, connections: int) 
     return result
 
 
+def _drop_keys(prefix: str) -> None:
+    import redis  # noqa: PLC0415 - only when the Redis variant ran
+
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -258,6 +270,8 @@ def main() -> None:
     finally:
         for server in servers.values():
             server.stop()
+        if REDIS in variants:
+            _drop_keys(variants[REDIS]["AICLONE_RATE_LIMIT_KEY_PREFIX"])
 
     baseline = _median(rates[OFF])
     print("\nmedian of rounds (overhead = throughput lost against the limiter off):")
