@@ -28,8 +28,9 @@ from aiclone.auth.tokens import TokenCodec
 from aiclone.db import Database
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
+from aiclone.health.service import HealthService
 from aiclone.migrate import head_revisions
-from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config
 from aiclone.settings import Settings, load_settings
 
 
@@ -54,6 +55,7 @@ class Services:
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.auth = AuthService(self.db, settings, self.hasher, self.codec)
+        self.health = HealthService(self.db, head_revisions())
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -76,11 +78,12 @@ def create_app(settings: Settings) -> Litestar:
         if settings.cors_origins
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[root, HealthController, AuthController, docs_assets_router()],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
+            "health_service": Provide(lambda: services.health, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,
@@ -88,13 +91,15 @@ def create_app(settings: Settings) -> Litestar:
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
-        state=State({"settings": settings, "services": services, "migration_heads": head_revisions()}),
+        state=State({"settings": settings, "services": services}),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="never",
         ),
         debug=False,
     )
+    document_access_rules(app)
+    return app
 
 
 def create_app_from_env() -> Litestar:
