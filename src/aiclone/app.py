@@ -20,6 +20,8 @@ from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
+from aiclone.admin.controller import AdminController
+from aiclone.admin.service import AdminService
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.auth.passwords import PasswordHasher
@@ -56,6 +58,7 @@ class Services:
         self.hasher = PasswordHasher(settings)
         self.auth = AuthService(self.db, settings, self.hasher, self.codec)
         self.health = HealthService(self.db, head_revisions())
+        self.admin = AdminService(self.db)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -79,11 +82,12 @@ def create_app(settings: Settings) -> Litestar:
         else None
     )
     app = Litestar(
-        route_handlers=[root, HealthController, AuthController, docs_assets_router()],
+        route_handlers=[root, HealthController, AuthController, AdminController, docs_assets_router()],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
             "health_service": Provide(lambda: services.health, sync_to_thread=False),
+            "admin_service": Provide(lambda: services.admin, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,
