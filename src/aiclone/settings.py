@@ -80,11 +80,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(
                 f"{var('argon2_time_cost')} must be at least {OWASP_ARGON2_MIN_TIME_COST} (OWASP minimum)"
             )
-        if not 8 <= self.password_min_length <= self.password_max_length <= 1024:
-            raise SettingsError(
-                f"{var('password_min_length')} must be at least 8 and at most {var('password_max_length')},"
-                " which must be at most 1024"
-            )
+        # NIST SP 800-63B: at least 8 characters, and accept at least 64. The upper bound caps the
+        # work one login can cause before hashing (request bodies cap passwords at 1024).
+        if self.password_min_length < 8:
+            raise SettingsError(f"{var('password_min_length')} must be at least 8 (NIST SP 800-63B)")
+        if not 64 <= self.password_max_length <= 1024:
+            raise SettingsError(f"{var('password_max_length')} must be between 64 (NIST SP 800-63B) and 1024")
+        if self.password_min_length > self.password_max_length:
+            raise SettingsError(f"{var('password_min_length')} may not exceed {var('password_max_length')}")
         url = self.database_url
         if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
