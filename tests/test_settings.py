@@ -83,7 +83,11 @@ def test_unrelated_and_unknown_variables_are_ignored() -> None:
         ({"password_min_length": "6"}, "AICLONE_PASSWORD_MIN_LENGTH", "at least 8"),
         ({"password_max_length": "5000"}, "AICLONE_PASSWORD_MAX_LENGTH", "1024"),
         ({"password_max_length": "32"}, "AICLONE_PASSWORD_MAX_LENGTH", "64"),
-        ({"password_min_length": "100", "password_max_length": "80"}, "AICLONE_PASSWORD_MIN_LENGTH", "exceed"),
+        (
+            {"password_min_length": "100", "password_max_length": "80"},
+            "AICLONE_PASSWORD_MIN_LENGTH",
+            "exceed",
+        ),
         ({"database_url": "mysql://root@db/x"}, "AICLONE_DATABASE_URL", "postgresql+asyncpg://"),
         ({"secret_key": "short"}, "AICLONE_SECRET_KEY", str(MIN_SECRET_KEY_LENGTH)),
     ],
@@ -209,7 +213,7 @@ class TestDotenv:
     def test_bad_dotenv_value_names_the_variable(self, tmp_path: Path) -> None:
         dotenv = tmp_path / ".env"
         dotenv.write_text("AICLONE_AUTO_MIGRATE=sometimes\n")
-        with pytest.raises(SettingsError, match="^AICLONE_AUTO_MIGRATE"):
+        with pytest.raises(SettingsError, match=r"^AICLONE_AUTO_MIGRATE"):
             load_settings({}, dotenv=dotenv)
 
     def test_missing_dotenv_is_fine(self, tmp_path: Path) -> None:

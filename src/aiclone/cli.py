@@ -150,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    up = db_sub.add_parser("upgrade", help="migrate to a revision (default head)")
-    up.add_argument("revision", nargs="?", default="head")
+    up = db_sub.add_parser("upgrade", help="migrate to a revision (default: every head)")
+    up.add_argument("revision", nargs="?", default="heads")
     down = db_sub.add_parser("downgrade", help="migrate down to a revision (e.g. -1 or base)")
     down.add_argument("revision")
     db_sub.add_parser("current", help="show the applied revision")

@@ -35,7 +35,9 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    # "heads", not "head": when packages developed side by side each add a migration, the
+    # history can have several heads until they are merged, and all of them must be applied.
     command.upgrade(alembic_config(database_url), revision)
 
 

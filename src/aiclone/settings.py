@@ -58,6 +58,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     run_workers: bool = True
 
     def __post_init__(self) -> None:
+        self._check_numbers()
+        self._check_passwords()
+        self._check_secrets_and_exposure()
+        url = self.database_url
+        if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                f"{var('database_url')} must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+
+    def _check_numbers(self) -> None:
         positive = (
             "port",
             "database_pool_size",
@@ -72,6 +82,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raise SettingsError(f"{var(name)} must be a positive number")
         if not 0 < self.port < 65536:
             raise SettingsError(f"{var('port')} must be between 1 and 65535")
+
+    def _check_passwords(self) -> None:
         if self.argon2_memory_kib < OWASP_ARGON2_MIN_MEMORY_KIB:
             raise SettingsError(
                 f"{var('argon2_memory_kib')} must be at least {OWASP_ARGON2_MIN_MEMORY_KIB} (OWASP minimum)"
@@ -88,11 +100,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(f"{var('password_max_length')} must be between 64 (NIST SP 800-63B) and 1024")
         if self.password_min_length > self.password_max_length:
             raise SettingsError(f"{var('password_min_length')} may not exceed {var('password_max_length')}")
-        url = self.database_url
-        if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise SettingsError(
-                f"{var('database_url')} must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+
+    def _check_secrets_and_exposure(self) -> None:
         if self.env == "production":
             if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
                 raise SettingsError(

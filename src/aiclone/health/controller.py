@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
@@ -19,6 +20,7 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
     opt = {"exclude_from_auth": True}
+    cache_control = CacheControlHeader(no_store=True)
 
     @get("/", summary="Liveness (no I/O)", cache=False)
     async def live(self) -> Liveness:
