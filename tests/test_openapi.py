@@ -90,7 +90,9 @@ def test_admin_operations_document_403(document: dict[str, Any]) -> None:
         assert "403" in operation["responses"], f"{method.upper()} {path}"
 
 
-async def test_the_document_tells_the_truth_about_authentication(client: Client, document: dict[str, Any]) -> None:
+async def test_the_document_tells_the_truth_about_authentication(
+    client: Client, document: dict[str, Any]
+) -> None:
     """Call every operation without credentials: exactly the documented ones answer 401."""
     for method, path, operation in operations(document):
         url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from aiclone import migrate
 from aiclone.settings import Settings, SettingsError, load_settings, var
@@ -56,14 +57,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_access=False,
         ).serve()
         return 0
-    import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
+    return _serve_uvicorn(settings, workers=args.workers)
 
-    uvicorn.run(
+
+def _serve_uvicorn(settings: Settings, *, workers: int) -> int:
+    import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown so that the process dies
+        of the signal (status -15). A graceful stop is the normal end of a server, so the
+        command exits 0 instead, as it does under granian."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=args.workers,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         proxy_headers=False,
@@ -72,7 +89,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
-    return 0
+    if workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0
+    server = GracefulServer(config)
+    server.run()
+    return 0 if server.started else 3
 
 
 def cmd_db(args: argparse.Namespace) -> int:
