@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import getpass
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from aiclone import migrate
+from aiclone.serving import SERVERS, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
 
 APP_FACTORY = "aiclone.app:create_app_from_env"
@@ -43,58 +43,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.with_secret()
     if settings.auto_migrate and not args.no_migrate:
         migrate.upgrade(settings.resolved_database_url)
-    if args.server == "granian":
-        from granian.constants import Interfaces  # noqa: PLC0415 - optional server, imported on use
-        from granian.server import Server  # noqa: PLC0415
-
-        Server(
-            APP_FACTORY,
-            address=settings.host,
-            port=settings.port,
-            interface=Interfaces.ASGI,
-            workers=args.workers,
-            factory=True,
-            log_access=False,
-        ).serve()
-        return 0
-    return _serve_uvicorn(settings, workers=args.workers)
-
-
-def _serve_uvicorn(settings: Settings, *, workers: int) -> int:
-    import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
-    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
-
-    class GracefulServer(uvicorn.Server):
-        """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown so that the process dies
-        of the signal (status -15). A graceful stop is the normal end of a server, so the
-        command exits 0 instead, as it does under granian."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            with super().capture_signals():
-                yield
-                self._captured_signals.clear()
-
-    config = uvicorn.Config(
+    return run_server(
         APP_FACTORY,
-        factory=True,
+        server=args.server,
         host=settings.host,
         port=settings.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
+        workers=args.workers,
+        log_level=settings.log_level,
     )
-    if workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return 0
-    server = GracefulServer(config)
-    server.run()
-    return 0 if server.started else 3
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -157,15 +113,27 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aiclone", description="aiclone service and admin commands")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP service (migrates first unless told not to)")
     serve.add_argument("--host", help="bind address (AICLONE_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (AICLONE_PORT, default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="server worker processes")
-    serve.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    serve.add_argument("--port", type=_positive_int, help="port (AICLONE_PORT, default 8000)")
+    serve.add_argument("--workers", type=_positive_int, default=1, help="server worker processes (default 1)")
+    serve.add_argument(
+        "--server", choices=SERVERS, default="uvicorn", help="HTTP server (default %(default)s)"
+    )
     serve.add_argument("--no-worker", action="store_true", help="do not run background workers in-process")
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration")
     serve.set_defaults(func=cmd_serve)

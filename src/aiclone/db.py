@@ -5,19 +5,39 @@ SQLite is used in WAL mode with foreign keys on. Its transactions that write are
 SQLITE_BUSY when another writer got in between, and ``busy_timeout`` does not help in that
 case. Taking the write lock up front turns that into a plain wait. Read-only work uses
 :meth:`Database.read_session`, which stays deferred and runs beside writers.
+
+Hot point reads (the user lookup behind every authenticated request) use
+:meth:`Database.read_row`: one Core statement, no transaction, no ORM. On PostgreSQL that is a
+single round trip on an autocommit connection. On SQLite the statement runs synchronously on the
+calling thread over a dedicated read-only connection: a primary-key lookup takes a few
+microseconds, far less than handing it to aiosqlite's thread and back, and in WAL mode a reader
+never waits for writers. Only indexed single-row lookups belong there; anything that can scan
+goes through a session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Row,
+    Select,
+    TypeDecorator,
+    Uuid,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -105,6 +125,52 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+_Ts = TypeVarTuple("_Ts")
+
+
+class _SQLitePointReader:
+    """One read-only, autocommit SQLite connection per thread, for :meth:`Database.read_row`."""
+
+    # A reader in WAL mode only waits in rare cases (WAL recovery after a crash); never for long.
+    BUSY_TIMEOUT_MS = 250
+
+    def __init__(self, url: str) -> None:
+        self._engine: Engine = create_engine(
+            make_url(url).set(drivername="sqlite+pysqlite"),
+            connect_args={"check_same_thread": False},
+        )
+
+        @event.listens_for(self._engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[Connection] = []
+
+    def first(self, statement: Select[*_Ts], parameters: Mapping[str, Any]) -> Row[*_Ts] | None:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._local.connection = connection
+            with self._lock:
+                self._open.append(connection)
+        # first() closes the cursor, which ends SQLite's implicit read transaction.
+        return connection.execute(statement, parameters).first()
+
+    def dispose(self) -> None:
+        with self._lock:
+            connections, self._open = self._open, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+        self._engine.dispose()
+
+
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
@@ -117,6 +183,28 @@ class Database:
             self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine
         )
         self._read = async_sessionmaker(read_engine, expire_on_commit=False)
+        self._autocommit = (
+            None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        self._point_reader = _SQLitePointReader(url) if self.is_sqlite and not in_memory else None
+
+    async def read_row(
+        self, statement: Select[*_Ts], parameters: Mapping[str, Any] | None = None
+    ) -> Row[*_Ts] | None:
+        """The first row of one read-only statement, outside any transaction (see the module doc).
+
+        Build the statement once, with ``bindparam`` placeholders, and pass the values in
+        ``parameters``: constructing a select costs more than running it on this path.
+        """
+        values = parameters or {}
+        if self._point_reader is not None:
+            return self._point_reader.first(statement, values)
+        if self._autocommit is None:  # an in-memory SQLite database has a single connection
+            async with self.read_session() as session:
+                return (await session.execute(statement, values)).first()
+        async with self._autocommit.connect() as connection:
+            return (await connection.execute(statement, values)).first()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -130,4 +218,6 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self._point_reader is not None:
+            self._point_reader.dispose()
         await self.engine.dispose()

@@ -26,12 +26,11 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
+from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
 
 ASSETS_PATH = "/api/docs/assets"
 SECURITY_SCHEME = "OAuth2PasswordBearer"
-# The route option that makes a handler public; the authentication middleware reads the same key.
-PUBLIC_OPT_KEY = "exclude_from_auth"
 
 _DESCRIPTIONS = {
     400: "Malformed request",

@@ -4,11 +4,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import Role, User
+from aiclone.auth.repository import USER_READ_COLUMNS
 from aiclone.auth.schemas import UserRead
 from aiclone.pagination import KeysetCursor, after
-
-# The columns of UserRead, in its field order; the password hash is never selected.
-_USER_READ_COLUMNS = (User.id, User.email, User.full_name, User.role, User.is_active, User.created_at)
 
 
 class UserDirectory:
@@ -20,7 +18,7 @@ class UserDirectory:
     async def list_page(
         self, *, limit: int, cursor: KeysetCursor | None, role: Role | None
     ) -> list[UserRead]:
-        query = select(*_USER_READ_COLUMNS).order_by(User.created_at, User.id).limit(limit)
+        query = select(*USER_READ_COLUMNS).order_by(User.created_at, User.id).limit(limit)
         if (continuation := after(cursor, User.created_at, User.id)) is not None:
             query = query.where(continuation)
         if role is not None:
