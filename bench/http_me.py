@@ -8,6 +8,7 @@ Both servers (uvicorn and granian) are measured. The load generator is ``wrk`` w
 otherwise bench/loadgen.py.
 
     python bench/http_me.py                     # 10 s per measurement, 32 connections
+    python bench/http_me.py --rounds 3          # median of 3 interleaved rounds (shared machines)
     python bench/http_me.py --postgres          # also on PostgreSQL (AICLONE_TEST_POSTGRES_URL)
     python bench/http_me.py --duration 5 --servers granian --load python
 
@@ -24,13 +25,14 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,33 +190,52 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def bench_bare(args: argparse.Namespace, server: str) -> Result:
+@dataclass
+class Target:
+    server: str
+    endpoint: str
+    database: str
+    url: str
+    headers: list[str]
+
+
+def start_bare(stack: ExitStack, server: str) -> Target:
     port = free_port()
     url = f"http://127.0.0.1:{port}/bare"
     cmd = [sys.executable, str(REPO / "bench" / "bare_app.py"), "--server", server, "--port", str(port)]
-    with running(cmd, base_env(), url):
-        figures = measure(args, url, [])
-    return Result(server, "bare /bare", "-", **figures)  # type: ignore[arg-type]
+    stack.enter_context(running(cmd, base_env(), url))
+    return Target(server, "bare /bare", "-", url, [])
 
 
-def bench_me(args: argparse.Namespace, server: str, database: str, database_url: str | None) -> Result:
+def start_me(stack: ExitStack, server: str, database: str, database_url: str | None) -> Target:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="aiclone-bench-") as data_dir:
-        env = base_env(
-            AICLONE_DATA_DIR=data_dir,
-            AICLONE_LOG_LEVEL="WARNING",
-            # OWASP's minimum keeps the one registration quick; it does not touch /me.
-            AICLONE_ARGON2_TIME_COST="2",
-            AICLONE_ARGON2_MEMORY_KIB=str(19 * 1024),
-            AICLONE_ARGON2_PARALLELISM="1",
-            **({"AICLONE_DATABASE_URL": database_url} if database_url else {}),
-        )
-        cmd = [sys.executable, "-m", "aiclone", "serve", "--server", server, "--port", str(port)]
-        with running(cmd, env, f"{base}/health/ready"):
-            token = sign_in(base)
-            figures = measure(args, f"{base}/api/auth/me", [f"Authorization: Bearer {token}"])
-    return Result(server, "/api/auth/me", database, **figures)  # type: ignore[arg-type]
+    data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="aiclone-bench-"))
+    env = base_env(
+        AICLONE_DATA_DIR=data_dir,
+        AICLONE_LOG_LEVEL="WARNING",
+        # OWASP's minimum keeps the one registration quick; it does not touch /me.
+        AICLONE_ARGON2_TIME_COST="2",
+        AICLONE_ARGON2_MEMORY_KIB=str(19 * 1024),
+        AICLONE_ARGON2_PARALLELISM="1",
+        **({"AICLONE_DATABASE_URL": database_url} if database_url else {}),
+    )
+    cmd = [sys.executable, "-m", "aiclone", "serve", "--server", server, "--port", str(port)]
+    stack.enter_context(running(cmd, env, f"{base}/health/ready"))
+    token = sign_in(base)
+    return Target(server, "/api/auth/me", database, f"{base}/api/auth/me", [f"Authorization: Bearer {token}"])
+
+
+def median_result(target: Target, runs: list[dict[str, float]]) -> Result:
+    return Result(
+        target.server,
+        target.endpoint,
+        target.database,
+        rps=statistics.median(r["rps"] for r in runs),
+        p50_ms=statistics.median(r["p50_ms"] for r in runs),
+        p99_ms=statistics.median(r["p99_ms"] for r in runs),
+        errors=int(sum(r["errors"] for r in runs)),
+    )
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
@@ -222,7 +243,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     print(
         f"load: {args.load}, {args.connections} connections"
         + (f", {args.threads} threads" if args.load == "wrk" else "")
-        + f", {args.duration:g} s per measurement after {args.warmup:g} s warm-up, 1 server worker"
+        + f", {args.duration:g} s per measurement after {args.warmup:g} s warm-up, 1 server worker,"
+        + f" median of {args.rounds} round(s)"
     )
     columns = ("req/s", "p50 ms", "p99 ms", "errors", "me/bare")
     print(f"{'server':8} {'endpoint':14} {'database':10} " + " ".join(f"{c:>9}" for c in columns))
@@ -253,6 +275,9 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=float, default=2.0, help="seconds of unrecorded load first (default 2)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure every target this many times, interleaved"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument(
@@ -271,16 +296,25 @@ def main() -> int:
                 "wrk not found (apt-get install wrk); using the slower Python load generator", file=sys.stderr
             )
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    results: list[Result] = []
-    for server in servers:
-        print(f"{server}: bare ...", flush=True)
-        results.append(bench_bare(args, server))
-        print(f"{server}: me on sqlite ...", flush=True)
-        results.append(bench_me(args, server, "sqlite", None))
-        if args.postgres:
-            print(f"{server}: me on postgresql ...", flush=True)
-            with postgres_database(args.postgres) as url:
-                results.append(bench_me(args, server, "postgresql", url))
+    with ExitStack() as stack:
+        # Every server starts once and idles while another is measured; the rounds interleave
+        # them, so a slow spell on a shared machine hits all targets alike.
+        pg_url = stack.enter_context(postgres_database(args.postgres)) if args.postgres else None
+        targets: list[Target] = []
+        for server in servers:
+            print(f"starting {server} servers ...", flush=True)
+            targets.append(start_bare(stack, server))
+            targets.append(start_me(stack, server, "sqlite", None))
+            if pg_url:
+                targets.append(start_me(stack, server, "postgresql", pg_url))
+        runs: list[list[dict[str, float]]] = [[] for _ in targets]
+        for round_ in range(args.rounds):
+            for target, collected in zip(targets, runs, strict=True):
+                print(
+                    f"round {round_ + 1}: {target.server} {target.endpoint} {target.database} ...", flush=True
+                )
+                collected.append(measure(args, target.url, target.headers))
+    results = [median_result(target, collected) for target, collected in zip(targets, runs, strict=True)]
     report(results, args)
     return 1 if any(r.errors for r in results) else 0
 

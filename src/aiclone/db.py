@@ -8,17 +8,14 @@ case. Taking the write lock up front turns that into a plain wait. Read-only wor
 
 Hot point reads (the user lookup behind every authenticated request) use
 :meth:`Database.read_row`: one Core statement, no transaction, no ORM. On PostgreSQL that is a
-single round trip on an autocommit connection. On SQLite the statement runs synchronously on the
-calling thread over a dedicated read-only connection: a primary-key lookup takes a few
-microseconds, far less than handing it to aiosqlite's thread and back, and in WAL mode a reader
-never waits for writers. Only indexed single-row lookups belong there; anything that can scan
+single round trip on an autocommit connection; on SQLite it runs on the calling thread (see
+aiclone.sqlite_reader). Only indexed single-row lookups belong there; anything that can scan
 goes through a session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -26,21 +23,19 @@ from pathlib import Path
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
-    Connection,
     DateTime,
-    Engine,
     MetaData,
-    Row,
     Select,
     TypeDecorator,
     Uuid,
-    create_engine,
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from aiclone.sqlite_reader import SQLitePointReader
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -98,13 +93,12 @@ def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-    )
+    # A fixed pool: under a burst, waiting a moment for a free connection costs far less than
+    # opening (and, with overflow, closing again) a new one for each extra request. No pre-ping:
+    # it adds a round trip to every checkout, which doubles the cost of a point read. A
+    # connection lost with a database restart fails one statement; SQLAlchemy then invalidates
+    # the whole pool and reconnects, and pool_recycle retires connections before idle timeouts.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -128,49 +122,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 _Ts = TypeVarTuple("_Ts")
 
 
-class _SQLitePointReader:
-    """One read-only, autocommit SQLite connection per thread, for :meth:`Database.read_row`."""
-
-    # A reader in WAL mode only waits in rare cases (WAL recovery after a crash); never for long.
-    BUSY_TIMEOUT_MS = 250
-
-    def __init__(self, url: str) -> None:
-        self._engine: Engine = create_engine(
-            make_url(url).set(drivername="sqlite+pysqlite"),
-            connect_args={"check_same_thread": False},
-        )
-
-        @event.listens_for(self._engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA query_only=ON")
-            cursor.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
-            cursor.close()
-
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list[Connection] = []
-
-    def first(self, statement: Select[*_Ts], parameters: Mapping[str, Any]) -> Row[*_Ts] | None:
-        connection: Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self._local.connection = connection
-            with self._lock:
-                self._open.append(connection)
-        # first() closes the cursor, which ends SQLite's implicit read transaction.
-        return connection.execute(statement, parameters).first()
-
-    def dispose(self) -> None:
-        with self._lock:
-            connections, self._open = self._open, []
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
-        self._engine.dispose()
-
-
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
@@ -187,11 +138,11 @@ class Database:
             None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         in_memory = make_url(url).database in (None, "", ":memory:")
-        self._point_reader = _SQLitePointReader(url) if self.is_sqlite and not in_memory else None
+        self._point_reader = SQLitePointReader(url) if self.is_sqlite and not in_memory else None
 
     async def read_row(
         self, statement: Select[*_Ts], parameters: Mapping[str, Any] | None = None
-    ) -> Row[*_Ts] | None:
+    ) -> tuple[*_Ts] | None:
         """The first row of one read-only statement, outside any transaction (see the module doc).
 
         Build the statement once, with ``bindparam`` placeholders, and pass the values in
@@ -202,9 +153,11 @@ class Database:
             return self._point_reader.first(statement, values)
         if self._autocommit is None:  # an in-memory SQLite database has a single connection
             async with self.read_session() as session:
-                return (await session.execute(statement, values)).first()
-        async with self._autocommit.connect() as connection:
-            return (await connection.execute(statement, values)).first()
+                row = (await session.execute(statement, values)).first()
+        else:
+            async with self._autocommit.connect() as connection:
+                row = (await connection.execute(statement, values)).first()
+        return None if row is None else row._tuple()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
