@@ -355,3 +355,29 @@ def test_python_dash_m_and_the_module_entry_agree(tmp_path: Path) -> None:
     assert result.returncode == 0
     for sub in ("upgrade", "downgrade", "current", "revision"):
         assert sub in result.stdout
+
+
+async def test_concurrent_upgrades_on_postgresql_take_turns(tmp_path: Path, pg_admin_url: str) -> None:
+    """Instances that start together all run `db upgrade`; none may fail on the other's tables."""
+    from tests.conftest import create_pg_database, drop_pg_database
+
+    url = await create_pg_database(pg_admin_url)
+    try:
+        env = cli_env(tmp_path, url)
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "aiclone", "db", "upgrade"],
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for process in processes:
+            _, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+        assert {"users", "refresh_tokens"} <= await tables(url)
+    finally:
+        await drop_pg_database(pg_admin_url, url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -23,9 +24,12 @@ APP_FACTORY = "aiclone.app:create_app_from_env"
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         sys.exit(f"aiclone: configuration error: {exc}")
+    # So that Alembic's progress ("Running upgrade ...") shows; the app configures its own.
+    logging.basicConfig(level=settings.log_level, format="%(levelname)-7s %(name)s: %(message)s")
+    return settings
 
 
 def _override(field: str, value: object) -> None:
