@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> Litestar:
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="never",
         ),
-        debug=False,
+        debug=settings.debug,
     )
     document_access_rules(app)
     return app
