@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from aiclone import migrate
-from aiclone.app import create_app
+from aiclone.app import Services, create_app
 from aiclone.db import build_engine
 from tests.conftest import make_settings
 
@@ -124,6 +124,15 @@ async def test_readiness_gives_up_on_a_database_that_never_answers(client_for: o
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_readiness_does_not_wait_for_a_writer(client: Client, services: Services) -> None:
+    """A long write transaction holds SQLite's write lock; the probe must still answer."""
+    async with services.db.session() as session:
+        await session.execute(text("UPDATE users SET full_name = full_name"))
+        client.app.state.services.health.timeout = 2.0
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
 
 
 async def test_probes_are_public(client: Client) -> None:

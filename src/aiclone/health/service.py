@@ -39,7 +39,9 @@ class HealthService:
     async def readiness(self) -> ReadinessReport:
         try:
             with anyio.fail_after(self.timeout):
-                async with self.db.engine.connect() as conn:
+                # A read transaction: on SQLite it must not queue behind writers for the lock.
+                async with self.db.read_session() as session:
+                    conn = await session.connection()
                     await conn.execute(text("SELECT 1"))
                     applied = await conn.run_sync(current_revisions)
         except TimeoutError:
