@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import (
     DateTime,
@@ -157,7 +157,7 @@ class Database:
         else:
             async with self._autocommit.connect() as connection:
                 row = (await connection.execute(statement, values)).first()
-        return None if row is None else row._tuple()
+        return None if row is None else cast("tuple[*_Ts]", tuple(row))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -25,9 +25,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_CURSOR_LENGTH = 200
 
-Limit = Annotated[
-    int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.", default=DEFAULT_LIMIT)
-]
+# Use as `limit: Limit = DEFAULT_LIMIT` (Litestar takes defaults from the parameter, not the marker).
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
 CursorParam = Annotated[
     str | None,
     Parameter(
