@@ -23,10 +23,13 @@ from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
+from aiclone.content.controller import ContentController
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.migrate import head_revisions
 from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.outreach.controller import OutreachController
+from aiclone.prospects.controller import ProspectController
 from aiclone.settings import Settings, load_settings
 
 
@@ -64,10 +67,21 @@ def create_app(settings: Settings) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=[root, HealthController, AuthController, docs_assets_router()],
+        route_handlers=[
+            root,
+            HealthController,
+            AuthController,
+            ProspectController,
+            OutreachController,
+            ContentController,
+            docs_assets_router(),
+        ],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
+            "prospect_service": Provide(lambda: services.prospects, sync_to_thread=False),
+            "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),
+            "content_service": Provide(lambda: services.content, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

@@ -11,9 +11,12 @@ import datetime as dt
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import AuthService
 from aiclone.auth.tokens import TokenCodec
+from aiclone.content.service import ContentService
 from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
+from aiclone.outreach.service import OutreachService
+from aiclone.prospects.service import ProspectService
 from aiclone.settings import Settings
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
@@ -31,6 +34,9 @@ class Services:
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.auth = AuthService(self.db, settings, self.hasher, self.codec)
+        self.prospects = ProspectService(self.db, self.events)
+        self.outreach = OutreachService(self.db, self.events)
+        self.content = ContentService(self.db, self.events)
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
         ]
