@@ -10,10 +10,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from aiclone.auth.guards import owner_scope
 from aiclone.auth.tokens import Principal
+from aiclone.keyset import PageLimit
 from aiclone.openapi import problems
 from aiclone.outreach.schemas import OutreachCreate, OutreachPage, OutreachRead, OutreachUpdate, StatusName
 from aiclone.outreach.service import OutreachService
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
+from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH
 from aiclone.prospects.schemas import SortOrder
 
 UserScope = Annotated[
@@ -60,7 +61,7 @@ class OutreachController(Controller):
         prospect_id: uuid.UUID | None = None,
         status: StatusName | None = None,
         order: SortOrder = "desc",
-        limit: Limit = DEFAULT_LIMIT,
+        limit: PageLimit = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> OutreachPage:
         return await outreach_service.list(
