@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from litestar.params import Parameter
-from sqlalchemy import ColumnElement, Select, literal, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 
 from aiclone.errors import FieldError, InvalidInput
 from aiclone.pagination import decode_cursor, encode_cursor
@@ -55,20 +55,28 @@ def paginate(
     key: ColumnElement[Any],
     id_column: ColumnElement[Any],
     descending: bool,
-    after: Keyset | None,
-    limit: int,
+    after: bool,
 ) -> Select[R]:
-    """Order by ``(key, id)`` and start after ``after``; fetch one extra row to know if more exist."""
-    if after is not None:
+    """Order by ``(key, id)``, start after a bound position when ``after``, limit to a bound size.
+
+    Positions and sizes are bound parameters (see :func:`page_params`), so a statement built
+    once per query shape can be cached and reused for every page.
+    """
+    if after:
         left = tuple_(key, id_column)
-        right = tuple_(literal(after.value, key.type), literal(after.id, id_column.type))
+        right = tuple_(bindparam("after_key", type_=key.type), bindparam("after_id", type_=id_column.type))
         query = query.where(left < right if descending else left > right)
-    query = (
-        query.order_by(key.desc(), id_column.desc())
-        if descending
-        else query.order_by(key.asc(), id_column.asc())
-    )
-    return query.limit(limit + 1)
+    order = (key.desc(), id_column.desc()) if descending else (key.asc(), id_column.asc())
+    return query.order_by(*order).limit(bindparam("page_limit"))
+
+
+def page_params(after: Keyset | None, limit: int) -> dict[str, Any]:
+    # One row more than the page: its presence says whether there is a next page.
+    params: dict[str, Any] = {"page_limit": limit + 1}
+    if after is not None:
+        params["after_key"] = after.value
+        params["after_id"] = after.id
+    return params
 
 
 def page_of(

@@ -8,12 +8,12 @@ from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aiclone.content.models import ContentItem
 from aiclone.content.schemas import ContentRead
-from aiclone.keyset import Keyset, paginate
-from aiclone.queries import json_list_has
+from aiclone.keyset import Keyset, page_params, paginate
+from aiclone.queries import dialect_name, json_list_has
 
 CONTENT = cast(Table, ContentItem.__table__)
 READ_COLUMNS = tuple(CONTENT.c[name] for name in ContentRead.__struct_fields__)
@@ -24,13 +24,14 @@ _from_row: Callable[..., ContentRead] = ContentRead
 
 
 def _structs(result: Result[Any]) -> list[ContentRead]:
-    return [_from_row(*row) for row in result]
+    return [_from_row(*row) for row in result.all()]
 
 
 class ContentRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
+        # A session inside write transactions; a bare connection for single-statement reads.
         self.session = session
-        self.dialect = session.get_bind().dialect.name
+        self.dialect = dialect_name(session)
 
     async def insert(self, values: dict[str, Any]) -> ContentRead:
         (row,) = _structs(
@@ -86,7 +87,6 @@ class ContentRepository:
             key=CONTENT.c.created_at,
             id_column=CONTENT.c.id,
             descending=descending,
-            after=after,
-            limit=limit,
+            after=after is not None,
         )
-        return _structs(await self.session.execute(query))
+        return _structs(await self.session.execute(query, page_params(after, limit)))

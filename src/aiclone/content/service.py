@@ -75,8 +75,8 @@ class ContentService:
             raise NotFound("The user does not exist.") from None
 
     async def get(self, user_id: uuid.UUID, item_id: uuid.UUID) -> ContentRead:
-        async with self.db.read_session() as session:
-            item = await ContentRepository(session).get(user_id, item_id)
+        async with self.db.read_connection() as connection:
+            item = await ContentRepository(connection).get(user_id, item_id)
         if item is None:
             raise NotFound(_NOT_FOUND)
         return item
@@ -94,8 +94,8 @@ class ContentService:
     ) -> ContentPage:
         sort_name = f"created_at:{order}"
         after = read_cursor(cursor, sort_name, dt.datetime)
-        async with self.db.read_session() as session:
-            rows = await ContentRepository(session).find_page(
+        async with self.db.read_connection() as connection:
+            rows = await ContentRepository(connection).find_page(
                 user_id,
                 status=status,
                 channel=channel,

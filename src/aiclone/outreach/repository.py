@@ -8,9 +8,9 @@ from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from aiclone.keyset import Keyset, paginate
+from aiclone.keyset import Keyset, page_params, paginate
 from aiclone.outreach.models import OutreachMessage
 from aiclone.outreach.schemas import OutreachRead
 
@@ -23,11 +23,12 @@ _from_row: Callable[..., OutreachRead] = OutreachRead
 
 
 def _structs(result: Result[Any]) -> list[OutreachRead]:
-    return [_from_row(*row) for row in result]
+    return [_from_row(*row) for row in result.all()]
 
 
 class OutreachRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
+        # A session inside write transactions; a bare connection for single-statement reads.
         self.session = session
 
     async def insert(self, values: dict[str, Any]) -> OutreachRead:
@@ -79,7 +80,6 @@ class OutreachRepository:
             key=MESSAGES.c.created_at,
             id_column=MESSAGES.c.id,
             descending=descending,
-            after=after,
-            limit=limit,
+            after=after is not None,
         )
-        return _structs(await self.session.execute(query))
+        return _structs(await self.session.execute(query, page_params(after, limit)))

@@ -95,8 +95,8 @@ class OutreachService:
         return message
 
     async def get(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
-        async with self.db.read_session() as session:
-            message = await OutreachRepository(session).get(user_id, message_id)
+        async with self.db.read_connection() as connection:
+            message = await OutreachRepository(connection).get(user_id, message_id)
         if message is None:
             raise NotFound(_NOT_FOUND)
         return message
@@ -113,8 +113,8 @@ class OutreachService:
     ) -> OutreachPage:
         sort_name = f"created_at:{order}"
         after = read_cursor(cursor, sort_name, dt.datetime)
-        async with self.db.read_session() as session:
-            rows = await OutreachRepository(session).find_page(
+        async with self.db.read_connection() as connection:
+            rows = await OutreachRepository(connection).find_page(
                 user_id,
                 prospect_id=prospect_id,
                 status=status,

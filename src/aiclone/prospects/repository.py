@@ -8,18 +8,19 @@ bookkeeping, which cost more than the query itself.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, insert, or_, select, update
+from sqlalchemy import Select, String, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from aiclone.keyset import Keyset, paginate
+from aiclone.keyset import Keyset, page_params, paginate
 from aiclone.prospects.models import Prospect
 from aiclone.prospects.schemas import ProspectFilters, ProspectRead
-from aiclone.queries import contains_text, json_list_has
+from aiclone.queries import contains_text, dialect_name, json_list_has
 
 PROSPECTS = cast(Table, Prospect.__table__)
 READ_COLUMNS = tuple(PROSPECTS.c[name] for name in ProspectRead.__struct_fields__)
@@ -30,13 +31,14 @@ _from_row: Callable[..., ProspectRead] = ProspectRead
 
 
 def _structs(result: Result[Any]) -> list[ProspectRead]:
-    return [_from_row(*row) for row in result]
+    return [_from_row(*row) for row in result.all()]
 
 
 class ProspectRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
+        # A session inside write transactions; a bare connection for single-statement reads.
         self.session = session
-        self.dialect = session.get_bind().dialect.name
+        self.dialect = dialect_name(session)
 
     async def insert(self, rows: Sequence[dict[str, Any]]) -> list[ProspectRead]:
         statement = insert(PROSPECTS).returning(*READ_COLUMNS, sort_by_parameter_order=True)
@@ -129,37 +131,45 @@ class ProspectRepository:
         after: Keyset | None,
         limit: int,
     ) -> list[ProspectRead]:
-        query = select(*READ_COLUMNS).where(PROSPECTS.c.user_id == user_id, *self._conditions(filters))
-        query = paginate(
-            query,
-            key=PROSPECTS.c[sort],
-            id_column=PROSPECTS.c.id,
-            descending=descending,
-            after=after,
-            limit=limit,
-        )
-        return _structs(await self.session.execute(query))
+        given = {name: getattr(filters, name) for name in _FILTER_NAMES if getattr(filters, name) is not None}
+        statement = _page_statement(self.dialect, sort, descending, after is not None, frozenset(given))
+        params = {"user_id": user_id, **page_params(after, limit), **given}
+        if "q" in given:
+            params["q"] = contains_text(given["q"])
+        return _structs(await self.session.execute(statement, params))
 
-    def _conditions(self, filters: ProspectFilters) -> list[ColumnElement[bool]]:
-        c = PROSPECTS.c
-        conditions: list[ColumnElement[bool]] = []
-        if filters.status is not None:
-            conditions.append(c.approval_status == filters.status)
-        if filters.min_score is not None:
-            conditions.append(c.fit_score >= filters.min_score)
-        if filters.created_after is not None:
-            conditions.append(c.created_at >= filters.created_after)
-        if filters.created_before is not None:
-            conditions.append(c.created_at < filters.created_before)
-        if filters.q is not None:
-            pattern = contains_text(filters.q)
-            conditions.append(
-                or_(
-                    c.name.ilike(pattern, escape="\\"),
-                    c.company.ilike(pattern, escape="\\"),
-                    c.email.ilike(pattern, escape="\\"),
-                )
+
+_FILTER_NAMES = ("status", "min_score", "created_after", "created_before", "q", "tag")
+
+
+@functools.cache
+def _page_statement(
+    dialect: str, sort: str, descending: bool, after: bool, filters: frozenset[str]
+) -> Select[Any]:
+    """One statement per query shape, with every value bound: built and compiled once.
+
+    Building a select and computing its cache key costs about as much as running it; a list
+    endpoint sees a handful of shapes, so each is built on first use and reused.
+    """
+    c = PROSPECTS.c
+    query = select(*READ_COLUMNS).where(c.user_id == bindparam("user_id"))
+    if "status" in filters:
+        query = query.where(c.approval_status == bindparam("status"))
+    if "min_score" in filters:
+        query = query.where(c.fit_score >= bindparam("min_score"))
+    if "created_after" in filters:
+        query = query.where(c.created_at >= bindparam("created_after", type_=c.created_at.type))
+    if "created_before" in filters:
+        query = query.where(c.created_at < bindparam("created_before", type_=c.created_at.type))
+    if "q" in filters:
+        pattern = bindparam("q", type_=String())
+        query = query.where(
+            or_(
+                c.name.ilike(pattern, escape="\\"),
+                c.company.ilike(pattern, escape="\\"),
+                c.email.ilike(pattern, escape="\\"),
             )
-        if filters.tag is not None:
-            conditions.append(json_list_has(c.tags, filters.tag, self.dialect))
-        return conditions
+        )
+    if "tag" in filters:
+        query = query.where(json_list_has(c.tags, bindparam("tag", type_=String()), dialect))
+    return paginate(query, key=c[sort], id_column=c.id, descending=descending, after=after)

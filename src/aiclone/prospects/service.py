@@ -171,8 +171,8 @@ class ProspectService:
         return created
 
     async def get(self, user_id: uuid.UUID, prospect_id: uuid.UUID) -> ProspectRead:
-        async with self.db.read_session() as session:
-            prospect = await ProspectRepository(session).get(user_id, prospect_id)
+        async with self.db.read_connection() as connection:
+            prospect = await ProspectRepository(connection).get(user_id, prospect_id)
         if prospect is None:
             raise NotFound("The prospect does not exist.")
         return prospect
@@ -265,8 +265,8 @@ class ProspectService:
             created_after=_as_utc(filters.created_after),
             created_before=_as_utc(filters.created_before),
         )
-        async with self.db.read_session() as session:
-            rows = await ProspectRepository(session).find_page(
+        async with self.db.read_connection() as connection:
+            rows = await ProspectRepository(connection).find_page(
                 user_id, filters, sort=sort, descending=order == "desc", after=after, limit=limit
             )
         items, next_cursor = page_of(
