@@ -27,7 +27,7 @@ RAW_QUERY = f"SELECT {COLUMNS} FROM prospects WHERE user_id = $1 ORDER BY create
 
 
 class RawPool:
-    """An asyncpg pool made on first use, sized like the app's SQLAlchemy pool."""
+    """An asyncpg pool made on first use, as large as the app's steady SQLAlchemy pool."""
 
     def __init__(self) -> None:
         self._pool: asyncpg.Pool | None = None
@@ -42,7 +42,7 @@ class RawPool:
                     self._pool = await asyncpg.create_pool(
                         asyncpg_dsn(settings.resolved_database_url),
                         min_size=1,
-                        max_size=size * 2,
+                        max_size=size,
                         init=_init_connection,
                     )
         return self._pool

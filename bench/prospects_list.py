@@ -184,7 +184,7 @@ def run_load(
 
 
 async def create_pg_database() -> str:
-    name = f"aiclone_bench_{uuid.uuid4().hex[:10]}"
+    name = f"aiclone_bench_prospects_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(dsn(PG_ADMIN_URL))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -329,6 +329,85 @@ async def sessions_opened(url: str) -> int:
     return int(value or 0)
 
 
+# The baseline of a write: what the API does in its transaction, as plain SQL.
+RAW_INSERT_PROSPECT = (
+    "INSERT INTO prospects (id, user_id, name, email, email_normalized, approval_status, fit_score,"
+    " referral_capacity, signal_strength, tags, drafts_generated, emails_sent, meetings_booked,"
+    " created_at, updated_at) VALUES ($1, $2, $3, $4, $4, 'pending', 0, 0, 0, '[\"bench\"]', 0, 0, 0, $5, $5)"
+)
+RAW_NEXT_SEQ = (
+    "INSERT INTO event_counters (user_id, last_seq) VALUES ($1, 1) ON CONFLICT (user_id)"
+    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+)
+RAW_INSERT_EVENT = (
+    "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
+    " VALUES ($1, $2, 'prospect_added', $3, false, $4)"
+)
+
+
+async def raw_pg_writes(
+    url: str, users: list[tuple[uuid.UUID, str]], *, seconds: float, concurrency: int
+) -> float:
+    pool = await asyncpg.create_pool(dsn(url), min_size=concurrency, max_size=concurrency)
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def writer(n: int) -> None:
+        nonlocal done
+        i = n
+        while time.perf_counter() < deadline:
+            user_id = users[i % len(users)][0]
+            i += concurrency
+            now = dt.datetime.now(dt.UTC)
+            prospect_id, email = uuid.uuid4(), f"{uuid.uuid4().hex}@raw.example"
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(RAW_INSERT_PROSPECT, prospect_id, user_id, f"Raw {i}", email, now)
+                seq = await conn.fetchval(RAW_NEXT_SEQ, user_id)
+                data = json.dumps({"id": str(prospect_id), "name": f"Raw {i}", "email": email})
+                await conn.execute(RAW_INSERT_EVENT, user_id, seq, data, now)
+                await conn.execute("SELECT pg_notify('aiclone_bench', $1)", data)
+            done += 1
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(writer(n) for n in range(concurrency)))
+    finally:
+        await pool.close()
+    return done / (time.perf_counter() - started)
+
+
+def raw_sqlite_writes(path: Path, users: list[tuple[uuid.UUID, str]], seconds: float) -> float:
+    import sqlite3  # noqa: PLC0415 - only this baseline uses the synchronous driver
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    sql_prospect = RAW_INSERT_PROSPECT.replace("$5", "?5").replace("$4", "?4").replace("$3", "?3")
+    sql_prospect = sql_prospect.replace("$2", "?2").replace("$1", "?1")
+    sql_seq = RAW_NEXT_SEQ.replace("$1", "?1")
+    sql_event = (
+        RAW_INSERT_EVENT.replace("$4", "?4").replace("$3", "?3").replace("$2", "?2").replace("$1", "?1")
+    )
+    done = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    try:
+        while time.perf_counter() < deadline:
+            user_id = users[done % len(users)][0].hex  # SQLAlchemy's Uuid on SQLite: 32 hex digits
+            now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            prospect_id, email = uuid.uuid4().hex, f"{uuid.uuid4().hex}@raw.example"
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(sql_prospect, (prospect_id, user_id, f"Raw {done}", email, now))
+            seq = conn.execute(sql_seq, (user_id,)).fetchone()[0]
+            conn.execute(sql_event, (user_id, seq, json.dumps({"id": prospect_id, "email": email}), now))
+            conn.execute("COMMIT")
+            done += 1
+    finally:
+        conn.close()
+    return done / (time.perf_counter() - started)
+
+
 def line(label: str, r: dict[str, Any]) -> str:
     return (
         f"  {label:<28} {r['rps']:>8.0f} req/s   p50 {r['p50_ms']:>6.1f} ms   p99 {r['p99_ms']:>6.1f} ms"
@@ -386,9 +465,11 @@ async def bench(args: argparse.Namespace) -> None:
 
         if args.list_only:
             return
-        if args.list_only:
-            return
-        print(f"\nEvents written per second: POST /api/prospects, {conns} connections, {seconds:.0f}s")
+
+        print(
+            f"\nEvents written per second: POST /api/prospects, {conns} connections, {seconds:.0f}s per run"
+        )
+        print("  (each 201 = one prospect row + its prospect_added event, one transaction)")
         before = await count_events(pg_url)
         with server(pg_url, secret, tmp, args.pool_size or conns) as (port, pid):
             r = run_load(
@@ -401,10 +482,12 @@ async def bench(args: argparse.Namespace) -> None:
                 connections=conns,
             )
         check_ok(r, "201")
-        written = await count_events(pg_url) - before
+        api_rate = (await count_events(pg_url) - before) / r["seconds"]
+        raw_rate = await raw_pg_writes(pg_url, users, seconds=seconds, concurrency=conns)
+        print(line("PostgreSQL API", r))
         print(
-            line("PostgreSQL", r)
-            + f"\n  {'':<28} {written / r['seconds']:>8.0f} events/s ({written} in table)"
+            f"  {'':<28} {api_rate:>8.0f} events/s; raw asyncpg, same 4 statements: {raw_rate:.0f}/s"
+            f" => API = {100 * api_rate / raw_rate:.0f}% of raw"
         )
 
         sqlite_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
@@ -422,10 +505,14 @@ async def bench(args: argparse.Namespace) -> None:
                 connections=conns,
             )
         check_ok(r, "201")
-        written = await count_events(sqlite_url)
+        api_rate = await count_events(sqlite_url) / r["seconds"]
+        raw_rate = await asyncio.to_thread(raw_sqlite_writes, Path(tmp) / "bench.db", sqlite_users, seconds)
+        print(line("SQLite API", r))
         print(
-            line("SQLite", r) + f"\n  {'':<28} {written / r['seconds']:>8.0f} events/s ({written} in table)"
+            f"  {'':<28} {api_rate:>8.0f} events/s; raw sqlite3, same statements, one writer: {raw_rate:.0f}/s"
+            f" => API = {100 * api_rate / raw_rate:.0f}% of raw"
         )
+        print(f"\nLoad average of the machine at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     finally:
         await drop_pg_database(pg_url)
 
@@ -436,7 +523,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured run (max 10)")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--pool-size",
         type=int,

@@ -504,6 +504,7 @@ async def test_filters(client: Client, users: UserFactory) -> None:
         {"limit": 0},
         {"limit": 201},
         {"min_score": 101},
+        {"min_score": -1},
         {"q": "x" * 201},
         {"created_after": "yesterday"},
     ):

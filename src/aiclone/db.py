@@ -8,9 +8,10 @@ case. Taking the write lock up front turns that into a plain wait. Read-only wor
 
 PostgreSQL connections are checked for liveness only when they sat idle in the pool for a
 while (:data:`IDLE_PING_SECONDS`). SQLAlchemy's ``pool_pre_ping`` pings on every checkout and,
-on asyncpg, wraps the ping in its own BEGIN/ROLLBACK: three extra round trips per request,
-which cost a list endpoint a third of its throughput. A connection that breaks while in use
-is still detected by the driver, and SQLAlchemy then invalidates the whole pool.
+on asyncpg, wraps the ping in its own BEGIN/ROLLBACK: three extra round trips on every request
+(about 170 us of CPU each time, measured on the prospects list; see bench/README.md). A
+connection that breaks while in use is still detected by the driver, and SQLAlchemy then
+invalidates the whole pool.
 
 JSON columns are encoded and decoded with msgspec (much faster than the json module on the
 per-row hot path of lists).
@@ -79,7 +80,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:  # noqa: ARG002
         if value is None:
             return None
-        if value.tzinfo is dt.UTC:  # asyncpg's timestamptz values: nothing to convert
+        if value.tzinfo is dt.UTC:
             return value
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
