@@ -135,7 +135,7 @@ class ProspectService:
         now = utcnow()
         rows: list[dict[str, Any]] = []
         first_with_email: dict[str, int] = {}
-        duplicates: list[FieldError] = []
+        duplicates: list[tuple[int, FieldError]] = []
         for index, item in enumerate(items):
             prefix = f"items[{index}]." if bulk else ""
             row = _clean(msgspec.structs.asdict(item), prefix, errors)
@@ -143,7 +143,7 @@ class ProspectService:
             if key is not None:
                 if key in first_with_email:
                     message = f"same email as items[{first_with_email[key]}]"
-                    duplicates.append(FieldError(field=prefix + "email", message=message))
+                    duplicates.append((index, FieldError(field=prefix + "email", message=message)))
                 else:
                     first_with_email[key] = index
             # One timestamp per request: a bulk import shares its created_at.
@@ -159,12 +159,14 @@ class ProspectService:
                     await repo.taken_emails(user_id, first_with_email) if bulk and first_with_email else set()
                 )
                 duplicates.extend(
-                    FieldError(field=(f"items[{index}]." if bulk else "") + "email", message="already used")
+                    (index, FieldError(field=f"items[{index}].email", message="already used"))
                     for key, index in first_with_email.items()
                     if key in taken
                 )
                 if duplicates:
-                    raise Conflict(_DUPLICATE, errors=sorted(duplicates, key=lambda e: e.field))
+                    raise Conflict(
+                        _DUPLICATE, errors=[error for _, error in sorted(duplicates, key=lambda d: d[0])]
+                    )
                 created = await repo.insert(rows)
                 for prospect in created:
                     await self.events.record(
