@@ -23,10 +23,13 @@ from aiclone.admin.controller import AdminController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
+from aiclone.content.controller import ContentController
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config, openapi_plugins
+from aiclone.outreach.controller import OutreachController
+from aiclone.prospects.controller import ProspectController
 from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
@@ -71,6 +74,9 @@ def create_app(settings: Settings) -> Litestar:
             ResearchTaskController,
             docs_assets_router(),
             *web.route_handlers,
+            ProspectController,
+            OutreachController,
+            ContentController,
         ],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
@@ -80,6 +86,9 @@ def create_app(settings: Settings) -> Litestar:
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
             "research_service": Provide(lambda: services.research, sync_to_thread=False),
+            "prospect_service": Provide(lambda: services.prospects, sync_to_thread=False),
+            "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),
+            "content_service": Provide(lambda: services.content, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

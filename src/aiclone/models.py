@@ -9,9 +9,12 @@ from __future__ import annotations
 # ruff: noqa: F401 - imported for their side effect of registering tables on Base.metadata
 from aiclone.activities.models import Activity
 from aiclone.auth.models import RefreshToken, User
+from aiclone.content.models import ContentItem
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
 from aiclone.notifications.models import Notification
+from aiclone.outreach.models import OutreachMessage
+from aiclone.prospects.models import Prospect
 from aiclone.research.models import ResearchTask
 
 metadata = Base.metadata
