@@ -30,6 +30,7 @@ from aiclone.migrate import head_revisions
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, openapi_config
 from aiclone.settings import Settings, load_settings
+from aiclone.webhooks.controller import WebhookController
 
 
 def _version() -> str:
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
             AuthController,
             NotificationController,
             ActivityController,
+            WebhookController,
             docs_assets_router(),
         ],
         dependencies={
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> Litestar:
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
+            "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

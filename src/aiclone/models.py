@@ -11,7 +11,20 @@ from aiclone.auth.models import RefreshToken, User
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
 from aiclone.notifications.models import Notification
+from aiclone.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 metadata = Base.metadata
 
-__all__ = ["Activity", "Base", "Event", "EventCounter", "Notification", "RefreshToken", "User", "metadata"]
+__all__ = [
+    "Activity",
+    "Base",
+    "Event",
+    "EventCounter",
+    "Notification",
+    "RefreshToken",
+    "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "metadata",
+]
