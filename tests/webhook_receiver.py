@@ -24,6 +24,8 @@ class Reply:
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Hold the answer until the test sets this (a hanging endpoint under the test's control).
+    gate: threading.Event | None = None
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Receiver:
                     reply = script.popleft() if script else receiver._defaults.get(path, Reply())
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.gate is not None:
+                    reply.gate.wait(30)
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
@@ -79,6 +83,8 @@ class Receiver:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             block_on_close = False
+            # The default backlog of 5 drops connections under a burst of concurrent deliveries.
+            request_queue_size = 512
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

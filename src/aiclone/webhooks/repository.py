@@ -36,13 +36,15 @@ class EndpointRepository:
             WebhookEndpoint.id == endpoint_id, WebhookEndpoint.user_id == user_id
         )
         if lock and _is_postgres(self.session):
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         return (await self.session.scalars(query)).one_or_none()
 
     async def lock_owner(self, user_id: uuid.UUID) -> None:
         """Serialize a user's endpoint creations (the per-user cap); SQLite's write lock already does."""
         if _is_postgres(self.session):
-            await self.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+            await self.session.execute(
+                select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+            )
 
     async def count(self, user_id: uuid.UUID) -> int:
         query = select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.user_id == user_id)
@@ -81,14 +83,19 @@ class EndpointRepository:
         return [(row.id, list(row.event_types)) for row in rows]
 
     async def lock_many(self, endpoint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookEndpoint]:
-        """Load endpoints for a health update, row-locked on PostgreSQL in id order (no deadlocks)."""
+        """Load endpoints for a health update, row-locked on PostgreSQL in id order.
+
+        ``FOR NO KEY UPDATE`` (not ``FOR UPDATE``): event transactions inserting deliveries hold
+        ``KEY SHARE`` locks on these rows through the foreign key, and must never wait on a worker
+        (nor deadlock with one).
+        """
         query = (
             select(WebhookEndpoint)
             .where(WebhookEndpoint.id.in_(sorted(set(endpoint_ids))))
             .order_by(WebhookEndpoint.id)
         )
         if _is_postgres(self.session):
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         return {row.id: row for row in (await self.session.scalars(query)).all()}
 
 
@@ -328,7 +335,7 @@ class DeliveryRepository:
             d.id.in_(ids), d.status == DeliveryStatus.SENDING.value, d.claimed_by == worker
         )
         if _is_postgres(self.session):
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         wanted = dict(claims)
         rows = (await self.session.scalars(query.order_by(d.id))).all()
         return {row.id: row for row in rows if wanted.get(row.id) == row.attempts}
