@@ -156,7 +156,8 @@ async def test_body_headers_signature_and_subscriptions(
         assert body["data"]["name"] == "Ada"
         # Compact JSON, exactly the three envelope fields, in this order.
         assert request.body.startswith(b'{"type":"prospect_added","timestamp":"')
-        assert b", " not in request.body and b": " not in request.body
+        assert b", " not in request.body
+        assert b": " not in request.body
         assert request.headers["content-type"] == "application/json"
         assert request.headers["user-agent"].startswith("aiclone-webhooks/")
         assert request.msg_id.startswith("msg_")
@@ -242,7 +243,8 @@ async def test_retry_after_is_honoured_within_bounds(
 
             [delivery] = await _until(first_recorded)
             assert delivery.status == "pending"
-            assert delivery.next_attempt_at is not None and delivery.last_attempt_at is not None
+            assert delivery.next_attempt_at is not None
+            assert delivery.last_attempt_at is not None
             waits[path] = (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()
         # "Retry-After: 0" is raised to the 1 s floor; the delivery is tried again after it.
         await receiver.wait_for(2, "/tiny")
@@ -304,7 +306,8 @@ async def test_auto_disable_after_consecutive_failures_then_reenable(
             ("Webhook endpoint is failing", "warning"),
             ("Webhook endpoint disabled", "error"),
         ]
-        assert notes[1].data is not None and notes[1].data["webhook_id"] == str(hook.id)
+        assert notes[1].data is not None
+        assert notes[1].data["webhook_id"] == str(hook.id)
 
         # Re-enabled by its owner, and the receiver fixed: deliveries flow and the streak is clear.
         receiver.script("/hook", default=Reply(200))
