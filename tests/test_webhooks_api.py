@@ -24,7 +24,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from aiclone.container import Services
 from aiclone.events.types import EventType
-from aiclone.settings import Settings
+from aiclone.settings import Settings, SettingsError, load_settings
 from aiclone.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import make_settings
 from tests.factories import SignedInUser, UserFactory
@@ -503,3 +503,34 @@ async def test_openapi_documents_the_webhook_routes(client: Client) -> None:
     ):
         assert path in paths, path
     assert "404" in paths["/api/webhooks/{webhook_id}"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("AICLONE_WEBHOOK_RETRY_SCHEDULE", "5s,soon", "not a duration"),
+        ("AICLONE_WEBHOOK_RETRY_JITTER", "0.9", "between"),
+        ("AICLONE_WEBHOOK_FAILURE_THRESHOLD", "0", "between"),
+        ("AICLONE_WEBHOOK_TIMEOUT_SECONDS", "abc", "Expected"),
+        ("AICLONE_WEBHOOK_LEASE_SECONDS", "10", "AICLONE_WEBHOOK_TIMEOUT_SECONDS + 1"),
+        ("AICLONE_WEBHOOK_CONNECT_TIMEOUT_SECONDS", "20", "may not exceed"),
+        ("AICLONE_WEBHOOK_MAX_PAYLOAD_BYTES", "10", "between"),
+    ],
+)
+def test_webhook_settings_are_validated_with_the_variable_named(
+    variable: str, value: str, words: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({variable: value}, dotenv=None)
+    assert variable in str(raised.value)
+    assert words in str(raised.value)
+
+
+def test_webhook_settings_defaults() -> None:
+    settings = load_settings({}, dotenv=None)
+    assert settings.webhook_allow_private is False
+    assert settings.webhook_retry_schedule == "5s,5m,30m,2h,5h,10h,10h"
+    assert settings.webhook_secret_overlap_seconds == 86400
+    assert settings.webhook_failure_threshold == 5
+    assert settings.webhook_max_payload_bytes == 256 * 1024
+    assert (settings.webhook_connect_timeout_seconds, settings.webhook_timeout_seconds) == (5.0, 15.0)

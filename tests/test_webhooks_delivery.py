@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import random
 import socket
 import threading
 import uuid
@@ -20,6 +21,7 @@ from typing import Any
 import msgspec
 import pytest
 from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
 
 from aiclone.container import Services
 from aiclone.db import utcnow
@@ -29,8 +31,10 @@ from aiclone.events.types import EventType
 from aiclone.notifications.models import Notification
 from aiclone.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from aiclone.webhooks.repository import DeliveryRepository
+from aiclone.webhooks.retry import next_delay, parse_retry_after, parse_schedule
 from aiclone.webhooks.schemas import WebhookCreate, WebhookCreated, WebhookPatch
 from aiclone.webhooks.sender import Outcome
+from aiclone.webhooks.signing import SecretBox, WebhookSecret, sign
 from tests.conftest import make_settings
 from tests.webhook_receiver import Receiver, Reply
 
@@ -517,3 +521,56 @@ async def test_payload_over_the_webhook_limit_is_refused_at_event_creation(
         [delivery] = await _finished(services, hook.id, 1)
     assert events == 0
     assert delivery.status == "succeeded"
+
+
+# --- the pure parts: schedule, Retry-After, signatures, sealed secrets --------------------------
+
+
+def test_schedule_parsing_and_jittered_delays() -> None:
+    assert parse_schedule("5s,5m,30m,2h,5h,10h,10h") == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert parse_schedule("250ms, 1.5s,2") == (0.25, 1.5, 2.0)
+    for bad in ("", "5x", "-1s", "0s", "8d", ",".join(["1s"] * 51)):
+        with pytest.raises(ValueError, match=r"duration|at most|at least"):
+            parse_schedule(bad)
+    rng = random.Random(7)
+    delays = [next_delay((100.0,), 0, jitter=0.1, rng=rng) for _ in range(200)]
+    assert all(d is not None and 90.0 <= d <= 110.0 for d in delays)
+    assert len({round(d or 0, 3) for d in delays}) > 100
+    assert next_delay((100.0,), 1, jitter=0.1) is None
+    assert next_delay((100.0,), 0, jitter=0.1, retry_after=5000, retry_after_max=600) == 600
+    assert next_delay((100.0,), 0, jitter=0.1, retry_after=0, retry_after_max=600) == 1.0
+    assert next_delay((100.0,), 1, jitter=0.0, retry_after=5) is None
+
+
+def test_retry_after_header_forms() -> None:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert parse_retry_after("120", now) == 120
+    assert parse_retry_after("Thu, 01 Jan 2026 00:02:00 GMT", now) == 120
+    assert parse_retry_after("Wed, 31 Dec 2025 00:00:00 GMT", now) == 0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_signatures_match_the_standard_webhooks_library() -> None:
+    secret = WebhookSecret.generate()
+    body = b'{"type":"activity","timestamp":"2026-01-01T00:00:00Z","data":{}}'
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    ours = sign(secret.key, "msg_1", int(when.timestamp()), body)
+    assert ours == Webhook(secret.reveal()).sign("msg_1", when, body.decode())
+    assert secret.reveal() not in repr(secret)
+    assert secret.reveal() not in f"{secret}"
+    assert repr(secret).startswith("WebhookSecret(whsec_")
+
+
+def test_sealed_secrets_open_only_with_the_same_key_and_endpoint() -> None:
+    box = SecretBox("application-secret-" + "k" * 32)
+    endpoint = uuid.uuid4()
+    secret = WebhookSecret.generate()
+    sealed = box.seal(endpoint, secret)
+    assert secret.reveal() not in sealed
+    assert secret.reveal().removeprefix("whsec_") not in sealed
+    assert box.open(endpoint, sealed) == secret
+    with pytest.raises(ValueError, match="cannot be opened"):
+        box.open(uuid.uuid4(), sealed)
+    with pytest.raises(ValueError, match="cannot be opened"):
+        SecretBox("another-secret-" + "k" * 32).open(endpoint, sealed)
