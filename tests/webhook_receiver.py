@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -34,6 +35,9 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    # What the receiver answered (set once the reply is chosen).
+    status: int = 0
+    late: bool = False
 
     @property
     def msg_id(self) -> str:
@@ -50,19 +54,29 @@ class Receiver:
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[Reply]] = {}
         self._defaults: dict[str, Reply] = {}
+        self._behaviours: dict[str, Callable[[Received], Reply]] = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the sender went away mid-request: an HTTP server never sees this request
                 path = self.path
+                request = Received(path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
                 with receiver._lock:
-                    receiver.requests.append(
-                        Received(path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
-                    )
+                    receiver.requests.append(request)
                     script = receiver._scripts.get(path)
-                    reply = script.popleft() if script else receiver._defaults.get(path, Reply())
+                    behaviour = receiver._behaviours.get(path)
+                    if script:
+                        reply = script.popleft()
+                    elif behaviour is not None:
+                        reply = behaviour(request)
+                    else:
+                        reply = receiver._defaults.get(path, Reply())
+                    request.status = reply.status
+                    request.late = reply.delay > 0 or reply.gate is not None
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.gate is not None:
@@ -99,6 +113,11 @@ class Receiver:
             self._scripts[path] = deque(replies)
             if default is not None:
                 self._defaults[path] = default
+
+    def behave(self, path: str, behaviour: Callable[[Received], Reply]) -> None:
+        """Choose each reply with ``behaviour`` (called under the receiver's lock)."""
+        with self._lock:
+            self._behaviours[path] = behaviour
 
     def received(self, path: str | None = None) -> list[Received]:
         with self._lock:

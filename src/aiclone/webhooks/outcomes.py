@@ -112,7 +112,11 @@ class OutcomeRecorder:
         """
         deliveries = DeliveryRepository(session)
         owned = await deliveries.owned([(c.delivery_id, c.attempt) for c, _ in results], worker)
-        kept = [(c, o) for c, o in results if c.delivery_id in owned]
+        kept = [
+            (c, o)
+            for c, o in results
+            if c.delivery_id in owned and owned[c.delivery_id].attempts == c.attempt
+        ]
         if len(kept) < len(results):
             logger.warning(
                 "%d webhook attempts lost their claim before being recorded", len(results) - len(kept)

@@ -328,17 +328,26 @@ class DeliveryRepository:
     async def owned(
         self, claims: Sequence[tuple[uuid.UUID, int]], worker: str
     ) -> dict[uuid.UUID, WebhookDelivery]:
-        """The claimed deliveries this worker still holds (same claim, same attempt), locked."""
+        """Of these (delivery, attempt) claims, the deliveries this worker still holds, locked.
+
+        A claim is held while the delivery is ``sending`` under this worker's name with the same
+        attempt number; a lease that expired and was taken again (even by this same worker) no
+        longer matches.
+        """
         d = WebhookDelivery
-        ids = [delivery_id for delivery_id, _ in claims]
         query = select(d).where(
-            d.id.in_(ids), d.status == DeliveryStatus.SENDING.value, d.claimed_by == worker
+            d.id.in_({delivery_id for delivery_id, _ in claims}),
+            d.status == DeliveryStatus.SENDING.value,
+            d.claimed_by == worker,
         )
         if _is_postgres(self.session):
             query = query.with_for_update(key_share=True)
-        wanted = dict(claims)
-        rows = (await self.session.scalars(query.order_by(d.id))).all()
-        return {row.id: row for row in rows if wanted.get(row.id) == row.attempts}
+        rows = {row.id: row for row in (await self.session.scalars(query.order_by(d.id))).all()}
+        return {
+            delivery_id: rows[delivery_id]
+            for delivery_id, attempt in claims
+            if delivery_id in rows and rows[delivery_id].attempts == attempt
+        }
 
     async def lock_manual(
         self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID, *, now: dt.datetime, until: dt.datetime
