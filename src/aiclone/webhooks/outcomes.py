@@ -108,15 +108,13 @@ class OutcomeRecorder:
         """Record a batch of a worker's attempts in one transaction; returns how many were still its own.
 
         An attempt whose claim was lost meanwhile (lease expired and taken by another worker, or
-        the delivery deleted) is dropped: the other claimant owns that delivery now.
+        the delivery deleted) is dropped: the other claimant owns that delivery now. Deliveries
+        are read and written with plain statements (no payloads loaded, one executemany for
+        the batch): this is the worker's hot path.
         """
         deliveries = DeliveryRepository(session)
-        owned = await deliveries.owned([(c.delivery_id, c.attempt) for c, _ in results], worker)
-        kept = [
-            (c, o)
-            for c, o in results
-            if c.delivery_id in owned and owned[c.delivery_id].attempts == c.attempt
-        ]
+        held = await deliveries.held([(c.delivery_id, c.attempt) for c, _ in results], worker)
+        kept = [(c, o) for c, o in results if held.get(c.delivery_id) == c.attempt]
         if len(kept) < len(results):
             logger.warning(
                 "%d webhook attempts lost their claim before being recorded", len(results) - len(kept)
@@ -126,26 +124,51 @@ class OutcomeRecorder:
         endpoints = await EndpointRepository(session).lock_many([c.endpoint_id for c, _ in kept])
         now = utcnow()
         attempts: list[dict[str, Any]] = []
+        changes: list[tuple[Claimed, dict[str, Any]]] = []
         for claim, outcome in kept:
-            delivery = owned[claim.delivery_id]
-            attempts.append(attempt_row(delivery.id, claim.attempt, "scheduled", outcome))
-            delivery.claimed_by = None
-            delivery.lease_until = None
-            _note(delivery, outcome, now)
+            attempts.append(attempt_row(claim.delivery_id, claim.attempt, "scheduled", outcome))
             endpoint = endpoints[claim.endpoint_id]
             await self._update_health(session, endpoint, outcome, now)
+            change: dict[str, Any] = {
+                "b_id": claim.delivery_id,
+                "status": DeliveryStatus.SUCCEEDED.value,
+                "retries_used": claim.retries_used,
+                "next_attempt_at": None,
+                "finished_at": now,
+                "last_attempt_at": outcome.started_at,
+                "last_status_code": outcome.status_code,
+                "last_error": outcome.error,
+            }
+            changes.append((claim, change))
             if outcome.ok:
                 continue
-            if endpoint.status != EndpointStatus.ACTIVE.value:
-                self._finish_failed(delivery, now, f"{outcome.error}; endpoint {endpoint.status}")
-                continue
-            delay = self.policy.delay(delivery.retries_used, outcome.retry_after)
+            delay = self.policy.delay(claim.retries_used, outcome.retry_after)
             if delay is None:
-                self._finish_failed(delivery, now, f"{outcome.error}; retries exhausted")
-                continue
-            delivery.status = DeliveryStatus.PENDING.value
-            delivery.retries_used += 1
-            delivery.next_attempt_at = now + dt.timedelta(seconds=delay)
+                change.update(
+                    status=DeliveryStatus.FAILED.value, last_error=f"{outcome.error}; retries exhausted"
+                )
+            else:
+                change.update(
+                    status=DeliveryStatus.PENDING.value,
+                    retries_used=claim.retries_used + 1,
+                    next_attempt_at=now + dt.timedelta(seconds=delay),
+                    finished_at=None,
+                )
+        for claim, change in changes:
+            # Checked after the whole batch: a later result may have disabled the endpoint.
+            endpoint = endpoints[claim.endpoint_id]
+            if (
+                change["status"] == DeliveryStatus.PENDING.value
+                and endpoint.status != EndpointStatus.ACTIVE.value
+            ):
+                change.update(
+                    status=DeliveryStatus.FAILED.value,
+                    next_attempt_at=None,
+                    finished_at=now,
+                    last_error=f"{change['last_error']}; endpoint {endpoint.status}",
+                )
+            change["last_error"] = change["last_error"][:500] if change["last_error"] else None
+        await deliveries.finish_claims([change for _, change in changes])
         await deliveries.add_attempts(attempts)
         return len(kept)
 

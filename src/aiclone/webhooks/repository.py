@@ -4,9 +4,9 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import User
@@ -107,6 +107,7 @@ class Claimed:
     endpoint_id: uuid.UUID
     payload: str
     attempt: int
+    retries_used: int
     url: str
     secret_sealed: str
     previous_secret_sealed: str | None
@@ -269,7 +270,7 @@ class DeliveryRepository:
                 lease_until=lease_until,
                 attempts=d.attempts + 1,
             )
-            .returning(d.id, d.endpoint_id, d.payload, d.attempts)
+            .returning(d.id, d.endpoint_id, d.payload, d.attempts, d.retries_used)
             .execution_options(synchronize_session=False)
         )
         rows = {row.id: row for row in claimed}
@@ -292,6 +293,7 @@ class DeliveryRepository:
                     endpoint_id=taken_row.endpoint_id,
                     payload=taken_row.payload,
                     attempt=taken_row.attempts,
+                    retries_used=taken_row.retries_used,
                     url=endpoint.url,
                     secret_sealed=endpoint.secret_sealed,
                     previous_secret_sealed=endpoint.previous_secret_sealed,
@@ -325,29 +327,45 @@ class DeliveryRepository:
         parsed = [t if isinstance(t, dt.datetime) else dt.datetime.fromisoformat(str(t)) for t in times]
         return min(p if p.tzinfo else p.replace(tzinfo=dt.UTC) for p in parsed)
 
-    async def owned(
-        self, claims: Sequence[tuple[uuid.UUID, int]], worker: str
-    ) -> dict[uuid.UUID, WebhookDelivery]:
-        """Of these (delivery, attempt) claims, the deliveries this worker still holds, locked.
+    async def held(self, claims: Sequence[tuple[uuid.UUID, int]], worker: str) -> dict[uuid.UUID, int]:
+        """Of these (delivery, attempt) claims, the ones this worker still holds, row-locked.
 
         A claim is held while the delivery is ``sending`` under this worker's name with the same
         attempt number; a lease that expired and was taken again (even by this same worker) no
-        longer matches.
+        longer matches. Returns delivery id -> attempt number.
         """
         d = WebhookDelivery
-        query = select(d).where(
+        query = select(d.id, d.attempts).where(
             d.id.in_({delivery_id for delivery_id, _ in claims}),
             d.status == DeliveryStatus.SENDING.value,
             d.claimed_by == worker,
         )
         if _is_postgres(self.session):
             query = query.with_for_update(key_share=True)
-        rows = {row.id: row for row in (await self.session.scalars(query.order_by(d.id))).all()}
-        return {
-            delivery_id: rows[delivery_id]
-            for delivery_id, attempt in claims
-            if delivery_id in rows and rows[delivery_id].attempts == attempt
-        }
+        rows = {row.id: row.attempts for row in await self.session.execute(query.order_by(d.id))}
+        return {delivery_id: attempt for delivery_id, attempt in claims if rows.get(delivery_id) == attempt}
+
+    async def finish_claims(self, changes: list[dict[str, Any]]) -> None:
+        """Write the outcome of held claims (one executemany); each dict carries ``b_id`` and the values."""
+        if not changes:
+            return
+        table = cast(Table, WebhookDelivery.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("status"),
+                retries_used=bindparam("retries_used"),
+                next_attempt_at=bindparam("next_attempt_at"),
+                finished_at=bindparam("finished_at"),
+                last_attempt_at=bindparam("last_attempt_at"),
+                last_status_code=bindparam("last_status_code"),
+                last_error=bindparam("last_error"),
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
+        await self.session.execute(statement, changes)
 
     async def lock_manual(
         self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID, *, now: dt.datetime, until: dt.datetime

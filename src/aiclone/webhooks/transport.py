@@ -51,6 +51,8 @@ class WebhookNetwork:
         self.production = production
         # Replaceable (tests simulate DNS answers with it); read each time a guard is built.
         self.resolver = resolver
+        # Loading the CA bundle costs tens of milliseconds: one context serves every client.
+        self._ssl_context: ssl.SSLContext | None = None
 
     def parse(self, raw: str) -> httpx.URL:
         """Syntax and policy checks that need no network."""
@@ -105,9 +107,12 @@ class WebhookNetwork:
         self, *, max_connections: int, connect_timeout: float, total_timeout: float
     ) -> httpx.AsyncClient:
         """A small client for one endpoint; its connections all go through the address guard."""
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
         transport = GuardedTransport(
             allow_private=self.allow_private,
             resolver=self.resolver,
+            ssl_context=self._ssl_context,
             limits=httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=max_connections,
