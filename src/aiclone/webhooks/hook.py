@@ -11,6 +11,7 @@ an endpoint listens, so whether an event is accepted never depends on someone's 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import msgspec
@@ -20,6 +21,8 @@ from aiclone.db import utcnow
 from aiclone.events.log import EventTooLarge
 from aiclone.events.types import EventRecord
 from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository
+
+_CACHE_KEY = "aiclone.webhooks.subscriptions"
 
 
 class Envelope(msgspec.Struct):
@@ -47,7 +50,13 @@ class WebhookDeliveryHook:
                 f"The webhook payload of this {event.type} event would be {len(body)} bytes;"
                 f" the limit is {self.max_payload_bytes} bytes."
             )
-        endpoints = await EndpointRepository(session).active_subscriptions(event.user_id)
+        # One lookup per user per transaction: a transaction recording many events asks once.
+        cache: dict[uuid.UUID, list[tuple[uuid.UUID, list[str]]]] = session.info.setdefault(_CACHE_KEY, {})
+        endpoints = cache.get(event.user_id)
+        if endpoints is None:
+            endpoints = cache[event.user_id] = await EndpointRepository(session).active_subscriptions(
+                event.user_id
+            )
         targets = [endpoint_id for endpoint_id, types in endpoints if subscribed(types, event.type)]
         if targets:
             await DeliveryRepository(session).create_for_event(
