@@ -90,6 +90,10 @@ class WebhookController(Controller):
     @put(
         _ONE,
         summary="Replace a webhook endpoint's URL, event types, description and status",
+        description=(
+            "`status` defaults to `active`, so a PUT without it also re-enables a paused or failed endpoint."
+            " The secret changes only through rotate-secret."
+        ),
         responses=problems(401, 403, 404, 422),
     )
     async def replace_webhook(

@@ -83,6 +83,11 @@ class Sender:
         self.endpoint_concurrency = endpoint_concurrency
         self._clients: dict[uuid.UUID, _Client] = {}
         self._last_sweep = time.monotonic()
+        # httpx logs every request's full URL at INFO. Webhook URLs belong to customers and often
+        # embed a token, so they stay out of the logs (httpx's warnings still come through).
+        httpx_logger = logging.getLogger("httpx")
+        if httpx_logger.getEffectiveLevel() < logging.WARNING:
+            httpx_logger.setLevel(logging.WARNING)
 
     async def send(
         self, *, endpoint_id: uuid.UUID, url: str, msg_id: str, body: bytes, keys: list[bytes]
