@@ -30,6 +30,7 @@ import uuid
 
 from aiclone.db import Database, utcnow
 from aiclone.events.broker import EventBroker, Overflow
+from aiclone.webhooks.models import message_id
 from aiclone.webhooks.outcomes import OutcomeRecorder
 from aiclone.webhooks.repository import Claimed, DeliveryRepository
 from aiclone.webhooks.sender import Outcome, Sender
@@ -182,7 +183,7 @@ class DeliveryWorker:
                 outcome = await self.sender.send(
                     endpoint_id=claim.endpoint_id,
                     url=claim.url,
-                    msg_id=f"msg_{claim.delivery_id.hex}",
+                    msg_id=message_id(claim.delivery_id),
                     body=claim.payload.encode(),
                     keys=keys,
                 )
