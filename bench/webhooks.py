@@ -2,8 +2,8 @@
 
 Phases, all bounded, on a throwaway PostgreSQL database:
 
-1. ceiling   - a plain httpx loop posts the same signed payloads straight to the receiver
-               (5 small clients x 20 in flight, the best plain-httpx shape on this kind of box).
+1. ceiling   - a plain httpx loop posts the same signed payloads straight to the receiver with
+               several small clients (5 x 20 and 10 x 10 in flight; the better one is the ceiling).
 2. drain     - N deliveries are committed while no worker runs; then one worker starts and the
                time from its first to its last receipt gives deliveries/s (and its CPU per delivery).
    idle      - single events into the idle worker: commit-to-receipt (the wake-on-notify path).
@@ -301,6 +301,7 @@ async def plain_loop(port: int, count: int, clients: int = 5, per_client: int = 
     ]
 
     async def post(client: httpx.AsyncClient) -> None:
+        # Each task sends one request at a time: per_client tasks share each client.
         while True:
             try:
                 i = queue.get_nowait()
@@ -382,13 +383,18 @@ async def main(args: argparse.Namespace) -> None:
             f"webhooks bench: {args.endpoints} endpoints, receiver answers in {RECEIVER_DELAY * 1000:.0f} ms,"
             f" {os.cpu_count()} CPUs, load average {load:.1f} at start"
         )
-        ceiling = await plain_loop(port, args.drain)
-        await bench.receipts()
-        print(
-            f"  plain httpx loop (5 clients x 20 in flight): {ceiling['rate']:6.0f} req/s"
-            f"   p50 {ceiling['p50'] * 1000:4.0f} ms  p99 {ceiling['p99'] * 1000:5.0f} ms"
-            f"   CPU {ceiling['cpu_ms']:.2f} ms/request"
-        )
+        shapes = []
+        for clients, per_client in ((5, 20), (10, 10)):
+            shape = await plain_loop(port, args.drain, clients, per_client)
+            await bench.receipts()
+            shapes.append(shape)
+            print(
+                f"  plain httpx loop ({clients} clients x {per_client} in flight): {shape['rate']:6.0f} req/s"
+                f"   p50 {shape['p50'] * 1000:4.0f} ms  p99 {shape['p99'] * 1000:5.0f} ms"
+                f"   CPU {shape['cpu_ms']:.2f} ms/request"
+            )
+        # The ceiling is the better of the two shapes.
+        ceiling = max(shapes, key=lambda shape: shape["rate"])
 
         # Drain: a backlog committed before the worker starts.
         for _ in range(args.drain // 100):
@@ -400,7 +406,7 @@ async def main(args: argparse.Namespace) -> None:
         drain_rate = rate_of(got)
         print(
             f"  one worker draining {args.drain} deliveries:      {drain_rate:6.0f} deliveries/s"
-            f" = {drain_rate / ceiling['rate']:.0%} of the plain loop;"
+            f" = {drain_rate / ceiling['rate']:.0%} of the best plain loop;"
             f" CPU {worker_cpu_ms:.2f} ms/delivery (claim + sign + send + record)"
         )
 
@@ -480,7 +486,7 @@ if __name__ == "__main__":
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--endpoints", type=int, default=8)
     parser.add_argument("--drain", type=int, default=3000)
-    parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--rate", type=float, default=250.0)
     parser.add_argument("--hang-rate", type=float, default=150.0)
     parser.add_argument("--seconds", type=float, default=8.0)
     parsed = parser.parse_args()

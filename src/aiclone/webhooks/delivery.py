@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 
 from aiclone.db import Database, utcnow
@@ -42,6 +43,10 @@ logger = logging.getLogger("aiclone.webhooks.worker")
 CLAIM_BATCH = 100
 RECORD_BATCH = 500
 MIN_WAIT_SECONDS = 0.005
+# Rounds start at least this far apart, so a burst of finished sends (or of commits) is served by
+# one claim transaction instead of one each; it bounds the claim rate, not the pickup latency of
+# an idle worker.
+ROUND_SPACING_SECONDS = 0.01
 
 
 class DeliveryWorker:
@@ -76,6 +81,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._results: asyncio.Queue[tuple[Claimed, Outcome] | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_round = 0.0
 
     def wake(self) -> None:
         """Look for due deliveries now (something was re-queued in this process)."""
@@ -86,6 +92,10 @@ class DeliveryWorker:
         writer = asyncio.create_task(self._write_results(), name="webhook-recorder")
         try:
             while not stop.is_set():
+                since_last = time.monotonic() - self._last_round
+                if since_last < ROUND_SPACING_SECONDS:
+                    await asyncio.sleep(ROUND_SPACING_SECONDS - since_last)
+                self._last_round = time.monotonic()
                 more, next_wake = await self._claim_round()
                 if more:
                     continue

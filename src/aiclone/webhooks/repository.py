@@ -19,6 +19,8 @@ from aiclone.webhooks.models import (
 )
 
 _OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+_deliveries = cast(Table, WebhookDelivery.__table__)
+_endpoints = cast(Table, WebhookEndpoint.__table__)
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -217,14 +219,26 @@ class DeliveryRepository:
         number is handed out here, once. Returns the claims and whether the candidate window was
         full (more may be due).
         """
-        d, e = WebhookDelivery, WebhookEndpoint
+        # Plain table statements: this runs many times a second under load.
+        d, e = _deliveries.c, _endpoints.c
         due = or_(
             and_(d.status == DeliveryStatus.PENDING.value, d.next_attempt_at <= now),
             and_(d.status == DeliveryStatus.SENDING.value, d.lease_until < now),
         )
         query = (
-            select(d.id, d.endpoint_id, d.status, d.attempts, d.lease_until)
-            .join(e, e.id == d.endpoint_id)
+            select(
+                d.id,
+                d.endpoint_id,
+                d.status,
+                d.attempts,
+                d.retries_used,
+                d.lease_until,
+                e.url,
+                e.secret_sealed,
+                e.previous_secret_sealed,
+                e.previous_secret_expires_at,
+            )
+            .select_from(_deliveries.join(_endpoints, e.id == d.endpoint_id))
             .where(due, e.status == EndpointStatus.ACTIVE.value)
             .where(or_(d.manual_until.is_(None), d.manual_until < now))
             .order_by(d.next_attempt_at, d.created_at)
@@ -233,10 +247,10 @@ class DeliveryRepository:
         if skip_endpoints:
             query = query.where(d.endpoint_id.not_in(list(skip_endpoints)))
         if _is_postgres(self.session):
-            query = query.with_for_update(of=d, skip_locked=True)
+            query = query.with_for_update(of=_deliveries, skip_locked=True)
         candidates = (await self.session.execute(query)).all()
         full_window = len(candidates) == limit
-        chosen: list[uuid.UUID] = []
+        chosen: dict[uuid.UUID, Any] = {}
         taken: dict[uuid.UUID, int] = {}
         interrupted: list[dict[str, Any]] = []
         for row in candidates:
@@ -244,7 +258,7 @@ class DeliveryRepository:
             if used >= room.get(row.endpoint_id, default_room):
                 continue
             taken[row.endpoint_id] = used + 1
-            chosen.append(row.id)
+            chosen[row.id] = row
             if row.status == DeliveryStatus.SENDING.value:
                 # Its worker stopped mid-attempt: log that attempt as interrupted, then go again.
                 interrupted.append(
@@ -261,46 +275,35 @@ class DeliveryRepository:
         if not chosen:
             return [], full_window
         await self.add_attempts(interrupted)
-        claimed = await self.session.execute(
-            update(d)
-            .where(d.id.in_(chosen))
-            .values(
-                status=DeliveryStatus.SENDING.value,
-                claimed_by=worker,
-                lease_until=lease_until,
-                attempts=d.attempts + 1,
-            )
-            .returning(d.id, d.endpoint_id, d.payload, d.attempts, d.retries_used)
-            .execution_options(synchronize_session=False)
-        )
-        rows = {row.id: row for row in claimed}
-        # Endpoint details for signing and addressing, read in the same transaction.
-        endpoints = {
-            row.id: row
+        # The rows are locked (or the SQLite write lock is held): attempts + 1 is the number handed out.
+        payloads = {
+            row.id: row.payload
             for row in await self.session.execute(
-                select(
-                    e.id, e.url, e.secret_sealed, e.previous_secret_sealed, e.previous_secret_expires_at
-                ).where(e.id.in_({r.endpoint_id for r in rows.values()}))
+                update(_deliveries)
+                .where(d.id.in_(list(chosen)))
+                .values(
+                    status=DeliveryStatus.SENDING.value,
+                    claimed_by=worker,
+                    lease_until=lease_until,
+                    attempts=d.attempts + 1,
+                )
+                .returning(d.id, d.payload)
             )
         }
-        result: list[Claimed] = []
-        for delivery_id in chosen:
-            taken_row = rows[delivery_id]
-            endpoint = endpoints[taken_row.endpoint_id]
-            result.append(
-                Claimed(
-                    delivery_id=taken_row.id,
-                    endpoint_id=taken_row.endpoint_id,
-                    payload=taken_row.payload,
-                    attempt=taken_row.attempts,
-                    retries_used=taken_row.retries_used,
-                    url=endpoint.url,
-                    secret_sealed=endpoint.secret_sealed,
-                    previous_secret_sealed=endpoint.previous_secret_sealed,
-                    previous_secret_expires_at=endpoint.previous_secret_expires_at,
-                )
+        return [
+            Claimed(
+                delivery_id=row.id,
+                endpoint_id=row.endpoint_id,
+                payload=payloads[row.id],
+                attempt=row.attempts + 1,
+                retries_used=row.retries_used,
+                url=row.url,
+                secret_sealed=row.secret_sealed,
+                previous_secret_sealed=row.previous_secret_sealed,
+                previous_secret_expires_at=row.previous_secret_expires_at,
             )
-        return result, full_window
+            for row in chosen.values()
+        ], full_window
 
     async def next_wake(self, *, now: dt.datetime, skip_endpoints: Sequence[uuid.UUID]) -> dt.datetime | None:
         """The earliest time something may become claimable: a retry falling due, or a lease expiring."""
@@ -334,7 +337,7 @@ class DeliveryRepository:
         attempt number; a lease that expired and was taken again (even by this same worker) no
         longer matches. Returns delivery id -> attempt number.
         """
-        d = WebhookDelivery
+        d = _deliveries.c
         query = select(d.id, d.attempts).where(
             d.id.in_({delivery_id for delivery_id, _ in claims}),
             d.status == DeliveryStatus.SENDING.value,
@@ -349,10 +352,9 @@ class DeliveryRepository:
         """Write the outcome of held claims (one executemany); each dict carries ``b_id`` and the values."""
         if not changes:
             return
-        table = cast(Table, WebhookDelivery.__table__)
         statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
+            update(_deliveries)
+            .where(_deliveries.c.id == bindparam("b_id"))
             .values(
                 status=bindparam("status"),
                 retries_used=bindparam("retries_used"),

@@ -1,9 +1,10 @@
 """Sending one attempt: signed headers, one small client per endpoint, bounded time and body.
 
-Each endpoint gets its own httpx client whose pool holds at most the per-endpoint concurrency, so
-a slow or hanging endpoint only ever ties up its own connections (one shared client degrades
-badly with many requests in flight). Idle clients are closed after a while. Redirects are never
-followed: a 3xx is a failed attempt like any other non-2xx.
+Each endpoint gets its own small connection pool (an httpx transport through the SSRF guard)
+holding at most the per-endpoint concurrency, so a slow or hanging endpoint only ever ties up its
+own connections (one shared client degrades badly with many requests in flight). Idle pools are
+closed after a while. Requests go to the transport directly: no cookie jar carries state from
+one delivery to the next, and redirects are never followed (a 3xx is a failed attempt).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Outcome:
 
 @dataclass(slots=True)
 class _Client:
-    http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
     last_used: float
     in_use: int = 0
 
@@ -83,6 +84,7 @@ class Sender:
         self.endpoint_concurrency = endpoint_concurrency
         self._clients: dict[uuid.UUID, _Client] = {}
         self._last_sweep = time.monotonic()
+        self._timeouts = httpx.Timeout(total_timeout, connect=connect_timeout).as_dict()
         # httpx logs every request's full URL at INFO. Webhook URLs belong to customers and often
         # embed a token, so they stay out of the logs (httpx's warnings still come through).
         httpx_logger = logging.getLogger("httpx")
@@ -113,15 +115,24 @@ class Sender:
             return Outcome(started, elapsed(), error_class="blocked", error=f"URL refused: {exc}")
         holder = self._client(endpoint_id)
         holder.in_use += 1
+        # Straight to the endpoint's transport: no client-side cookie jar, redirect or auth logic,
+        # and the httpx timeouts per phase under one overall deadline.
+        request = httpx.Request(
+            "POST", url, content=body, headers=headers, extensions={"timeout": self._timeouts}
+        )
         try:
             async with asyncio.timeout(self.total_timeout):
-                async with holder.http.stream("POST", url, content=body, headers=headers) as response:
+                response = await holder.transport.handle_async_request(request)
+                try:
                     kept = bytearray()
-                    async for chunk in response.aiter_bytes():
+                    assert isinstance(response.stream, httpx.AsyncByteStream)
+                    async for chunk in response.stream:
                         kept.extend(chunk)
                         if len(kept) >= RESPONSE_BODY_LIMIT:
                             break
                     remote = _remote_address(response)
+                finally:
+                    await response.aclose()
         except Exception as exc:
             kind = classify_error(exc)
             if kind == "internal":
@@ -160,18 +171,11 @@ class Sender:
             for key, idle in list(self._clients.items()):
                 if idle.in_use == 0 and now - idle.last_used > IDLE_CLIENT_SECONDS:
                     del self._clients[key]
-                    task = asyncio.get_running_loop().create_task(idle.http.aclose())
+                    task = asyncio.get_running_loop().create_task(idle.transport.aclose())
                     task.add_done_callback(_log_failure)
         holder = self._clients.get(endpoint_id)
         if holder is None:
-            holder = _Client(
-                self.network.client(
-                    max_connections=self.endpoint_concurrency,
-                    connect_timeout=self.connect_timeout,
-                    total_timeout=self.total_timeout,
-                ),
-                now,
-            )
+            holder = _Client(self.network.transport(max_connections=self.endpoint_concurrency), now)
             self._clients[endpoint_id] = holder
         return holder
 
@@ -179,14 +183,14 @@ class Sender:
         """Drop an endpoint's client (its URL or resolver changed)."""
         holder = self._clients.pop(endpoint_id, None)
         if holder is not None:
-            task = asyncio.get_running_loop().create_task(holder.http.aclose())
+            task = asyncio.get_running_loop().create_task(holder.transport.aclose())
             task.add_done_callback(_log_failure)
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for holder in clients:
             with contextlib.suppress(Exception):
-                await holder.http.aclose()
+                await holder.transport.aclose()
 
 
 def _remote_address(response: httpx.Response) -> str | None:

@@ -103,13 +103,11 @@ class WebhookNetwork:
                 raise UnsafeDestination(f"host {url.host} does not resolve") from exc
         return str(url)
 
-    def client(
-        self, *, max_connections: int, connect_timeout: float, total_timeout: float
-    ) -> httpx.AsyncClient:
-        """A small client for one endpoint; its connections all go through the address guard."""
+    def transport(self, *, max_connections: int) -> httpx.AsyncBaseTransport:
+        """A small connection pool for one endpoint; its connections all go through the address guard."""
         if self._ssl_context is None:
             self._ssl_context = httpx.create_ssl_context()
-        transport = GuardedTransport(
+        return GuardedTransport(
             allow_private=self.allow_private,
             resolver=self.resolver,
             ssl_context=self._ssl_context,
@@ -118,12 +116,6 @@ class WebhookNetwork:
                 max_keepalive_connections=max_connections,
                 keepalive_expiry=30,
             ),
-        )
-        return httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
-            follow_redirects=False,
-            trust_env=False,
         )
 
 
