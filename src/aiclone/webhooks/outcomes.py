@@ -113,15 +113,18 @@ class OutcomeRecorder:
         the batch): this is the worker's hot path.
         """
         deliveries = DeliveryRepository(session)
+        # Endpoints first, then deliveries: the order every other writer (edits, deletes) takes.
+        endpoints = await EndpointRepository(session).lock_many([c.endpoint_id for c, _ in results])
         held = await deliveries.held([(c.delivery_id, c.attempt) for c, _ in results], worker)
-        kept = [(c, o) for c, o in results if held.get(c.delivery_id) == c.attempt]
+        kept = [
+            (c, o) for c, o in results if held.get(c.delivery_id) == c.attempt and c.endpoint_id in endpoints
+        ]
         if len(kept) < len(results):
             logger.warning(
                 "%d webhook attempts lost their claim before being recorded", len(results) - len(kept)
             )
         if not kept:
             return 0
-        endpoints = await EndpointRepository(session).lock_many([c.endpoint_id for c, _ in kept])
         now = utcnow()
         attempts: list[dict[str, Any]] = []
         changes: list[tuple[Claimed, dict[str, Any]]] = []
