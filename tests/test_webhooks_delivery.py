@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook
 
 from aiclone.container import Services
@@ -29,6 +29,7 @@ from aiclone.events.log import EventTooLarge
 from aiclone.events.models import Event
 from aiclone.events.types import EventType
 from aiclone.notifications.models import Notification
+from aiclone.webhooks.delivery import DeliveryRetentionJob
 from aiclone.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from aiclone.webhooks.repository import DeliveryRepository
 from aiclone.webhooks.retry import next_delay, parse_retry_after, parse_schedule
@@ -574,3 +575,29 @@ def test_sealed_secrets_open_only_with_the_same_key_and_endpoint() -> None:
         box.open(uuid.uuid4(), sealed)
     with pytest.raises(ValueError, match="cannot be opened"):
         SecretBox("another-secret-" + "k" * 32).open(endpoint, sealed)
+
+
+async def test_retention_prunes_old_finished_deliveries_only(
+    database_url: str, tmp_path: Path, clean_tables: None, receiver: Receiver
+) -> None:
+    receiver.script("/hook", default=Reply(200))
+    async with running(database_url, tmp_path, workers=False) as services:
+        user = await _user(services)
+        hook = await _endpoint(services, user, receiver.url())
+        await _record(services, user, 3)
+        rows = await _deliveries(services, hook.id)
+        old = utcnow() - dt.timedelta(days=40)
+        async with services.db.session() as session:
+            # Two are old: one finished, one still pending. One is recent and finished.
+            for row, status, created in zip(
+                rows, ["succeeded", "pending", "failed"], [old, old, utcnow()], strict=True
+            ):
+                await session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id == row.id)
+                    .values(status=status, created_at=created)
+                )
+        removed = await DeliveryRetentionJob(services.db, max_age=dt.timedelta(days=30)).prune_once()
+        left = {d.id: d.status for d in await _deliveries(services, hook.id)}
+    assert removed == 1
+    assert left == {rows[1].id: "pending", rows[2].id: "failed"}
