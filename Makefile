@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite mostly waits on databases and subprocesses; 3 processes suit a 2-core machine.
+PYTEST_WORKERS ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck check bench clean
+.PHONY: help install run test test-client lint typecheck check bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,7 +26,10 @@ run: $(STAMP) ## Run the service on http://127.0.0.1:8000 (embedded SQLite, migr
 	$(BIN)/aiclone serve
 
 test: $(STAMP) ## Run the whole test suite (SQLite and, when reachable, PostgreSQL)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+test-client: $(STAMP) ## Build and test the TypeScript event-stream client (needs Node.js and Chromium)
+	cd clients/typescript && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
 
 lint: $(STAMP) ## Ruff lint and format check
 	$(BIN)/ruff check .

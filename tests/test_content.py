@@ -16,6 +16,8 @@ from tests.eventlog import assert_internal_error, events_of, field_errors, insta
 from tests.factories import SignedInUser, UserFactory
 
 Client = AsyncTestClient[Litestar]
+# A fixed id that matches nothing (parametrized ids must be the same in every test process).
+MISSING_ID = uuid.UUID("00000000-0000-4000-8000-00000000dead")
 API = "/api/content"
 
 
@@ -34,10 +36,10 @@ async def _count(services: Services, user_id: uuid.UUID) -> int:
 ENDPOINTS = [
     ("POST", API, {"title": "x"}),
     ("GET", API, None),
-    ("GET", f"{API}/{uuid.uuid4()}", None),
-    ("PATCH", f"{API}/{uuid.uuid4()}", {"title": "y"}),
-    ("DELETE", f"{API}/{uuid.uuid4()}", None),
-    ("POST", f"{API}/{uuid.uuid4()}/publish", None),
+    ("GET", f"{API}/{MISSING_ID}", None),
+    ("PATCH", f"{API}/{MISSING_ID}", {"title": "y"}),
+    ("DELETE", f"{API}/{MISSING_ID}", None),
+    ("POST", f"{API}/{MISSING_ID}/publish", None),
 ]
 
 

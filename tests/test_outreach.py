@@ -17,6 +17,8 @@ from tests.eventlog import assert_internal_error, events_of, field_errors, insta
 from tests.factories import SignedInUser, UserFactory
 
 Client = AsyncTestClient[Litestar]
+# A fixed id that matches nothing (parametrized ids must be the same in every test process).
+MISSING_ID = uuid.UUID("00000000-0000-4000-8000-00000000dead")
 API = "/api/outreach"
 
 
@@ -46,13 +48,13 @@ async def _message_count(services: Services, user_id: uuid.UUID) -> int:
 
 
 ENDPOINTS = [
-    ("POST", API, {"prospect_id": str(uuid.uuid4()), "body": "x"}),
+    ("POST", API, {"prospect_id": str(MISSING_ID), "body": "x"}),
     ("GET", API, None),
-    ("GET", f"{API}/{uuid.uuid4()}", None),
-    ("PATCH", f"{API}/{uuid.uuid4()}", {"body": "y"}),
-    ("DELETE", f"{API}/{uuid.uuid4()}", None),
-    ("POST", f"{API}/{uuid.uuid4()}/send", None),
-    ("POST", f"{API}/{uuid.uuid4()}/meeting-booked", None),
+    ("GET", f"{API}/{MISSING_ID}", None),
+    ("PATCH", f"{API}/{MISSING_ID}", {"body": "y"}),
+    ("DELETE", f"{API}/{MISSING_ID}", None),
+    ("POST", f"{API}/{MISSING_ID}/send", None),
+    ("POST", f"{API}/{MISSING_ID}/meeting-booked", None),
 ]
 
 

@@ -23,6 +23,8 @@ from tests.eventlog import assert_internal_error, events_of, field_errors, insta
 from tests.factories import SignedInUser, UserFactory
 
 Client = AsyncTestClient[Litestar]
+# A fixed id that matches nothing (parametrized ids must be the same in every test process).
+MISSING_ID = uuid.UUID("00000000-0000-4000-8000-00000000dead")
 API = "/api/prospects"
 
 
@@ -66,11 +68,11 @@ async def _walk(client: Client, user: SignedInUser, limit: int, **params: Any) -
 ENDPOINTS = [
     ("POST", API, {"name": "x"}),
     ("POST", f"{API}/bulk", {"items": [{"name": "x"}]}),
-    ("POST", f"{API}/bulk-status", {"ids": [str(uuid.uuid4())], "status": "approved"}),
+    ("POST", f"{API}/bulk-status", {"ids": [str(MISSING_ID)], "status": "approved"}),
     ("GET", API, None),
-    ("GET", f"{API}/{uuid.uuid4()}", None),
-    ("PATCH", f"{API}/{uuid.uuid4()}", {"name": "y"}),
-    ("DELETE", f"{API}/{uuid.uuid4()}", None),
+    ("GET", f"{API}/{MISSING_ID}", None),
+    ("PATCH", f"{API}/{MISSING_ID}", {"name": "y"}),
+    ("DELETE", f"{API}/{MISSING_ID}", None),
 ]
 
 
