@@ -26,6 +26,9 @@ from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
+from aiclone.live.controller import EventStreamController
+from aiclone.live.redaction import install_ticket_redaction
+from aiclone.live.signals import chain_exit_signals
 from aiclone.migrate import head_revisions
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, openapi_config
@@ -51,10 +54,17 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await services.start(run_workers=settings.run_workers)
+        await services.stream_hub.start()
+        # The server waits for open responses before the lifespan ends; streams must end first.
+        restore_signals = chain_exit_signals(services.stream_hub.shutdown)
         try:
             yield
         finally:
+            restore_signals()
+            await services.stream_hub.stop()
             await services.stop()
+
+    install_ticket_redaction()
 
     cors = (
         CORSConfig(
@@ -72,6 +82,7 @@ def create_app(settings: Settings) -> Litestar:
             AuthController,
             NotificationController,
             ActivityController,
+            EventStreamController,
             docs_assets_router(),
         ],
         dependencies={
@@ -79,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
+            "live": Provide(lambda: services.live, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

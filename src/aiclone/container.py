@@ -16,6 +16,10 @@ from aiclone.auth.tokens import TokenCodec
 from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
+from aiclone.live.credentials import StreamAuthenticator
+from aiclone.live.hub import StreamHub
+from aiclone.live.jobs import StreamTicketPruneJob
+from aiclone.live.service import LiveEventService
 from aiclone.notifications.service import NotificationService
 from aiclone.settings import Settings
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
@@ -37,8 +41,18 @@ class Services:
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.auth = AuthService(self.db, settings, self.hasher, self.codec)
+        # Streams are held by the serving process only: the app's lifespan starts and stops the hub.
+        self.stream_hub = StreamHub(self.db, self.broker, settings)
+        self.live = LiveEventService(
+            self.db,
+            self.stream_hub,
+            StreamAuthenticator(self.db, settings, self.codec),
+            self.notifications,
+            settings,
+        )
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
+            StreamTicketPruneJob(self.db),
         ]
         self.workers = WorkerGroup(self.jobs)
 

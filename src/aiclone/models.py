@@ -10,8 +10,21 @@ from aiclone.activities.models import Activity
 from aiclone.auth.models import RefreshToken, User
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
+from aiclone.live.models import StreamInstance, StreamPresence, StreamTicket
 from aiclone.notifications.models import Notification
 
 metadata = Base.metadata
 
-__all__ = ["Activity", "Base", "Event", "EventCounter", "Notification", "RefreshToken", "User", "metadata"]
+__all__ = [
+    "Activity",
+    "Base",
+    "Event",
+    "EventCounter",
+    "Notification",
+    "RefreshToken",
+    "StreamInstance",
+    "StreamPresence",
+    "StreamTicket",
+    "User",
+    "metadata",
+]

@@ -82,6 +82,18 @@ def openapi_config(version: str) -> OpenAPIConfig:
                     description="Sign in with email and password; send the access token as a bearer token.",
                     flows=OAuthFlows(password=OAuthFlow(token_url="/api/auth/login", scopes={})),  # noqa: S106
                 ),
+                "StreamTicket": SecurityScheme(
+                    type="apiKey",
+                    name="ticket",
+                    security_scheme_in="query",
+                    description="Single-use ticket from POST /api/events/ticket; GET /api/events only.",
+                ),
+                "StreamCookie": SecurityScheme(
+                    type="apiKey",
+                    name="aiclone_events",
+                    security_scheme_in="cookie",
+                    description="Cookie from POST /api/events/cookie; GET /api/events only.",
+                ),
             }
         ),
         security=[{"OAuth2PasswordBearer": []}],
