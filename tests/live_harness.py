@@ -49,7 +49,9 @@ async def write_events(data: JSONBody[WriteEvents], state: State) -> dict[str, l
                 payload = {**data.data, "n": len(seqs)}
                 if data.pad_bytes:
                     payload["pad"] = "x" * data.pad_bytes
-                event = await services.events.record(session, user_id=data.user_id, type=data.type, data=payload)
+                event = await services.events.record(
+                    session, user_id=data.user_id, type=data.type, data=payload
+                )
                 seqs.append(event.seq)
         remaining -= n
     return {"seqs": seqs}

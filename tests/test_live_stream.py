@@ -8,7 +8,6 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import delete
 
@@ -17,7 +16,7 @@ from aiclone.events.log import events_after
 from aiclone.events.models import Event
 from aiclone.events.types import EventType
 from tests.conftest import make_settings
-from tests.live_support import Account, Server, StreamClient, open_stream, sign_up
+from tests.live_support import Account, RawStream, Server, StreamClient, http, open_stream, sign_up
 
 pytestmark = pytest.mark.slow
 
@@ -109,7 +108,7 @@ async def test_replay_after_last_event_id_in_header_or_query(server: Server, use
 
 
 async def test_bad_resume_point_or_types_are_422_before_the_stream(server: Server, user: Account) -> None:
-    async with httpx.AsyncClient(base_url=server.url) as client:
+    async with http(server.url) as client:
         for headers, params in (
             ({"Last-Event-ID": "abc"}, {}),
             ({}, {"last_event_id": "-1"}),
@@ -120,7 +119,9 @@ async def test_bad_resume_point_or_types_are_422_before_the_stream(server: Serve
             assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_live_events_follow_in_order(server: Server, user: Account, direct: Services, backend: str) -> None:
+async def test_live_events_follow_in_order(
+    server: Server, user: Account, direct: Services, backend: str
+) -> None:
     async with open_stream(server.url, headers=user.headers) as stream:
         await stream.wait_for(lambda c: c.frames)
         await server.write_events(user.id, 5)
@@ -154,7 +155,9 @@ async def test_no_gap_no_duplicate_while_writers_race_the_replay(
         while not stop.is_set():
             async with direct.db.session() as session:
                 for _ in range(2):
-                    await direct.events.record(session, user_id=user.id, type=EventType.ACTIVITY, data={"d": 1})
+                    await direct.events.record(
+                        session, user_id=user.id, type=EventType.ACTIVITY, data={"d": 1}
+                    )
             written += 2
             await asyncio.sleep(0.005)
 
@@ -163,7 +166,9 @@ async def test_no_gap_no_duplicate_while_writers_race_the_replay(
         writers.append(asyncio.create_task(from_another_process()))
     try:
         # Several clients start their replay (in batches of REPLAY_BATCH) while the writers run.
-        streams = [StreamClient(server.url, headers=user.headers, params={"last_event_id": "0"}) for _ in range(3)]
+        streams = [
+            StreamClient(server.url, headers=user.headers, params={"last_event_id": "0"}) for _ in range(3)
+        ]
         for stream in streams:
             await stream.open()
             await asyncio.sleep(0.05)
@@ -181,7 +186,9 @@ async def test_no_gap_no_duplicate_while_writers_race_the_replay(
             await stream.close()
 
 
-async def test_burst_bigger_than_the_buffer_is_read_back_without_disconnect(server: Server, user: Account) -> None:
+async def test_burst_bigger_than_the_buffer_is_read_back_without_disconnect(
+    server: Server, user: Account
+) -> None:
     # One transaction of 600 events: more than AICLONE_SSE_QUEUE_SIZE (256) arrive at once.
     async with open_stream(server.url, headers=user.headers) as stream:
         await stream.wait_for(lambda c: c.frames)
@@ -191,6 +198,49 @@ async def test_burst_bigger_than_the_buffer_is_read_back_without_disconnect(serv
         assert (await stream.wait_seqs(601))[-1] == 601
         assert not stream.ended.is_set()
         assert len(stream.named("connection")) == 1
+
+
+async def test_client_that_stops_reading_is_dropped_then_resumes_without_loss(
+    database_url: str, tmp_path: Path
+) -> None:
+    srv = Server(
+        database_url,
+        tmp_path / "slow",
+        sse_queue_size=8,
+        sse_write_timeout_seconds=5,
+        sse_heartbeat_seconds=1,
+    )
+    await srv.start()
+    try:
+        account = await sign_up(srv.url)
+        raw = await RawStream.open(srv.url, account.headers)
+        assert raw.status == 200
+        total = 120
+        # ~7 MB of events: far more than the socket buffers hold while the client does not read.
+        writer = asyncio.create_task(srv.write_events(account.id, total, pad_bytes=60_000))
+        async with http(srv.url) as client:
+            for _ in range(300):
+                status = (await client.get("/api/events/status", headers=account.headers)).json()
+                if status["streams"] == 0:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the stalled stream was never dropped")
+        await writer
+        frames, complete = await raw.read_to_end()
+        assert not complete  # cut off, not ended normally
+        got = [int(f.id) for f in frames if f.id is not None]
+        assert got == list(range(1, len(got) + 1))
+        assert len(got) < total
+        assert "evicted" in srv.log()
+        resume_from = got[-1] if got else 0
+        async with open_stream(
+            srv.url, headers={**account.headers, "Last-Event-ID": str(resume_from)}
+        ) as stream:
+            rest = await stream.wait_seqs(total - resume_from, timeout=30)
+        assert got + rest == list(range(1, total + 1))
+    finally:
+        await srv.stop()
 
 
 async def test_reset_when_the_resume_point_is_gone(server: Server, user: Account, direct: Services) -> None:
@@ -219,7 +269,9 @@ async def test_reset_when_the_resume_point_is_gone(server: Server, user: Account
         assert stream.named("reset")[0].id == "11"
 
 
-async def test_types_filter_applies_to_replay_and_live(server: Server, user: Account, direct: Services) -> None:
+async def test_types_filter_applies_to_replay_and_live(
+    server: Server, user: Account, direct: Services
+) -> None:
     wanted = ["notification", "task_update"]
     kinds = ["activity", "notification", "task_update", "activity", "notification", "prospect_added"]
     for kind in kinds:
@@ -266,7 +318,7 @@ async def test_per_user_stream_cap_is_429(server: Server, user: Account) -> None
         for stream in streams:
             await stream.open()
             assert stream.status == 200
-        async with httpx.AsyncClient(base_url=server.url) as client:
+        async with http(server.url) as client:
             refused = await client.get("/api/events", headers=user.headers)
             assert refused.status_code == 429
             assert refused.headers["content-type"] == "application/problem+json"
@@ -301,7 +353,7 @@ async def test_broadcast_reaches_online_users_live_and_offline_users_on_resume(
     admin = await sign_up(server.url, admin_via=direct)
     online, offline = await sign_up(server.url), await sign_up(server.url)
     await server.write_events(offline.id, 2)
-    async with httpx.AsyncClient(base_url=server.url) as client:
+    async with http(server.url) as client:
         denied = await client.post("/api/events/broadcast", headers=online.headers, json={"title": "x"})
         assert denied.status_code == 403
         async with open_stream(server.url, headers=online.headers) as stream:
@@ -332,13 +384,15 @@ async def test_status_for_user_and_admin(server: Server, direct: Services) -> No
     async with (
         open_stream(server.url, headers=user.headers) as s1,
         open_stream(server.url, headers=user.headers) as s2,
-        httpx.AsyncClient(base_url=server.url) as client,
+        http(server.url) as client,
     ):
         assert s1.status == s2.status == 200
         mine = (await client.get("/api/events/status", headers=user.headers)).json()
         assert mine["user_id"] == str(user.id)
         assert mine["streams"] == 2
-        other = await client.get("/api/events/status", headers=user.headers, params={"user_id": str(admin.id)})
+        other = await client.get(
+            "/api/events/status", headers=user.headers, params={"user_id": str(admin.id)}
+        )
         assert other.status_code == 403
         overview = (await client.get("/api/events/status", headers=admin.headers)).json()
         cluster = overview["cluster"]
@@ -360,9 +414,8 @@ async def test_sigterm_ends_streams_and_the_process_exits(
     streams: list[StreamClient] = []
     try:
         accounts = [await sign_up(srv.url) for _ in range(3)]
-        for account in accounts:
-            for _ in range(2):
-                streams.append(await StreamClient(srv.url, headers=account.headers).open())
+        for account in accounts * 2:
+            streams.append(await StreamClient(srv.url, headers=account.headers).open())  # noqa: PERF401
         for stream in streams:
             await stream.wait_for(lambda c: c.frames)
         took = await srv.stop(timeout=15)

@@ -145,6 +145,13 @@ class LiveEventService:
         # Jitter the reconnect delay so a restart does not bring every client back at once.
         retry = int(self.retry_ms * random.uniform(0.75, 1.25))  # noqa: S311 - not security relevant
         stream.preamble = preamble(retry, connection, reset)
+        logger.debug(
+            "event stream opened for user %s via %s, resuming after %s%s",
+            identity.user_id,
+            identity.via,
+            resume,
+            f" (reset: {reset.reason})" if reset is not None else "",
+        )
         return stream
 
     def _cap_message(self) -> str:

@@ -85,7 +85,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from litestar.types import Message as ASGIMessage
@@ -122,6 +122,7 @@ _DISCONNECTED = 2
 _SHUTDOWN = 4
 _EXPIRED = 8
 _RESYNC = Resync()
+WRITE_SLICE = 64 * 1024
 
 
 class EventStream:
@@ -281,6 +282,23 @@ class EventStream:
         await self._send(message)
         self._sending_since = 0.0
 
+    async def _write_frames(self, frames: Iterable[bytes]) -> None:
+        """Write frames in slices of about WRITE_SLICE bytes.
+
+        Each write waits while the server's buffer for this client is full, so a slow client
+        holds at most about one slice beyond that buffer, whatever the size of a replay batch.
+        """
+        pending: list[bytes] = []
+        size = 0
+        for frame in frames:
+            pending.append(frame)
+            size += len(frame)
+            if size >= WRITE_SLICE:
+                await self._write(b"".join(pending))
+                pending, size = [], 0
+        if pending:
+            await self._write(b"".join(pending))
+
     async def _run(self) -> CloseReason | None:
         try:
             await self._backfill()
@@ -334,7 +352,7 @@ class EventStream:
             elif isinstance(message, Resync):
                 gap = True
         if frames:
-            await self._write(b"".join(frames))
+            await self._write_frames(frames)
         if gap:
             await self._backfill()
 
@@ -356,7 +374,7 @@ class EventStream:
                 )
             if batch:
                 self.last_seq = batch[-1].seq
-                await self._write(b"".join(event_frame(event) for event in batch))
+                await self._write_frames(event_frame(event) for event in batch)
             if len(batch) < hub.replay_batch_size:
                 self.last_seq = max(self.last_seq, floor)
                 return
