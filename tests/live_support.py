@@ -273,7 +273,8 @@ class StreamClient:
     async def open(self, timeout: float = 15.0) -> StreamClient:
         self._task = asyncio.create_task(self._run())
         started = asyncio.get_running_loop().time()
-        while self.status is None and not self.ended.is_set():
+        # Opened means: refused, or the first frame (the connection message) has arrived.
+        while not self.ended.is_set() and (self.status is None or (self.status == 200 and not self.frames)):
             await self._wait_change(timeout - (asyncio.get_running_loop().time() - started))
         return self
 

@@ -49,6 +49,11 @@ class StreamHub:
         self.max_streams_per_user = settings.sse_max_streams_per_user
         self.presence_seconds = settings.sse_presence_seconds
         self.stopping = False
+        # Other live instances, as of the last heartbeat: the cap only asks the database when
+        # streams elsewhere are possible.
+        self.peers = 0
+        # Reads that run on every connect: a plain connection, deferred on SQLite (no write lock).
+        self.read_engine = db.engine.execution_options(sqlite_begin="DEFERRED") if db.is_sqlite else db.engine
         self._loop: asyncio.AbstractEventLoop | None = None
         self._streams: set[EventStream] = set()
         self._counts: dict[uuid.UUID, int] = {}
@@ -170,9 +175,9 @@ class StreamHub:
         async with self.db.session() as session:
             presence = PresenceRepository(session)
             known = await presence.heartbeat(self.instance_id, now)
-            await presence.prune_instances(
-                now - dt.timedelta(seconds=self.presence_seconds * STALE_AFTER_BEATS)
-            )
+            stale = now - dt.timedelta(seconds=self.presence_seconds * STALE_AFTER_BEATS)
+            await presence.prune_instances(stale)
+            self.peers = await presence.peers(self.instance_id, fresh_since=stale)
         if not known:
             # First beat, or our rows were pruned while we were unreachable: write every count.
             self._dirty |= set(self._counts)

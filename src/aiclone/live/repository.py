@@ -6,14 +6,61 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy import Row, delete, func, insert, select, update
+import msgspec
+from sqlalchemy import Row, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aiclone.auth.models import User
+from aiclone.events.models import Event, EventCounter
 from aiclone.live.models import StreamInstance, StreamPresence, StreamTicket
 
 _CHUNK = 500
+
+
+class StartPoint(msgspec.Struct, frozen=True):
+    latest_seq: int
+    oldest_seq: int | None
+    streams_elsewhere: int
+
+
+async def start_point(
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    *,
+    with_oldest: bool,
+    elsewhere_than: str | None,
+    fresh_since: dt.datetime,
+) -> StartPoint:
+    """What opening a stream needs, in one round trip (it runs on every connect).
+
+    The user's latest seq, the oldest retained one (only to check a resume point), and the
+    streams other live instances hold for the user (only when other instances exist).
+    """
+    latest = select(EventCounter.last_seq).where(EventCounter.user_id == user_id).scalar_subquery()
+    oldest = (
+        select(func.min(Event.seq)).where(Event.user_id == user_id).scalar_subquery()
+        if with_oldest
+        else literal(None)
+    )
+    elsewhere = (
+        select(func.coalesce(func.sum(StreamPresence.streams), 0))
+        .join(StreamInstance, StreamInstance.id == StreamPresence.instance_id)
+        .where(
+            StreamPresence.user_id == user_id,
+            StreamPresence.instance_id != elsewhere_than,
+            StreamInstance.heartbeat_at >= fresh_since,
+        )
+        .scalar_subquery()
+        if elsewhere_than is not None
+        else literal(0)
+    )
+    row = (await conn.execute(select(func.coalesce(latest, 0), oldest, elsewhere))).one()
+    return StartPoint(
+        latest_seq=int(row[0]),
+        oldest_seq=None if row[1] is None else int(row[1]),
+        streams_elsewhere=int(row[2] or 0),
+    )
 
 
 class TicketRepository:
@@ -111,6 +158,13 @@ class PresenceRepository:
                     set_={"streams": statement.excluded.streams},
                 )
             )
+
+    async def peers(self, instance_id: str, *, fresh_since: dt.datetime) -> int:
+        """How many other instances are alive."""
+        query = select(func.count()).where(
+            StreamInstance.id != instance_id, StreamInstance.heartbeat_at >= fresh_since
+        )
+        return int(await self.session.scalar(query) or 0)
 
     async def user_streams(
         self, user_id: uuid.UUID, *, fresh_since: dt.datetime, except_instance: str | None = None

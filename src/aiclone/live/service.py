@@ -9,12 +9,11 @@ import uuid
 from aiclone.auth.tokens import Principal
 from aiclone.db import Database, utcnow
 from aiclone.errors import DomainError, FieldError, Forbidden, InvalidInput, TooManyRequests
-from aiclone.events.log import latest_seq, oldest_retained_seq
 from aiclone.events.types import EVENT_TYPES
 from aiclone.live.credentials import StreamAuthenticator, StreamCredentials
 from aiclone.live.frames import preamble
 from aiclone.live.hub import StreamHub
-from aiclone.live.repository import PresenceRepository, active_user_ids
+from aiclone.live.repository import PresenceRepository, active_user_ids, start_point
 from aiclone.live.schemas import (
     BroadcastRequest,
     BroadcastResult,
@@ -109,16 +108,19 @@ class LiveEventService:
             raise TooManyRequests(self._cap_message())
         # Attached to the broker from here on, so nothing committed after the reads below is missed.
         try:
-            async with self.db.read_session() as session:
-                elsewhere = await PresenceRepository(session).user_streams(
-                    identity.user_id, fresh_since=hub.fresh_since(), except_instance=hub.instance_id
+            async with hub.read_engine.connect() as conn:
+                point = await start_point(
+                    conn,
+                    identity.user_id,
+                    with_oldest=resume is not None,
+                    elsewhere_than=hub.instance_id if hub.peers else None,
+                    fresh_since=hub.fresh_since(),
                 )
-                latest = await latest_seq(session, identity.user_id)
-                oldest = await oldest_retained_seq(session, identity.user_id) if resume is not None else None
         except BaseException:
             hub.close(stream)
             raise
-        if elsewhere + hub.local_streams(identity.user_id) > hub.max_streams_per_user:
+        latest, oldest = point.latest_seq, point.oldest_seq
+        if point.streams_elsewhere + hub.local_streams(identity.user_id) > hub.max_streams_per_user:
             hub.close(stream)
             raise TooManyRequests(self._cap_message())
         reset = None
@@ -130,6 +132,7 @@ class LiveEventService:
             reset = ResetInfo("retention", resume, latest, oldest)
         else:
             stream.last_seq = resume
+            stream.replay = resume < latest
         if reset is not None:
             stream.last_seq = latest
         connection = ConnectionInfo(

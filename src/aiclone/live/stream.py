@@ -145,6 +145,7 @@ class EventStream:
         "hub",
         "last_seq",
         "preamble",
+        "replay",
         "types",
         "user_id",
     )
@@ -165,6 +166,8 @@ class EventStream:
         # The seq up to which this client has everything it asked for.
         self.last_seq = 0
         self.preamble = b""
+        # Whether stored events follow the resume point (a fresh connect starts at the present).
+        self.replay = False
         self._expires_at = expires_at
         self._pending: list[Message] = []
         self._flags = 0
@@ -301,7 +304,8 @@ class EventStream:
 
     async def _run(self) -> CloseReason | None:
         try:
-            await self._backfill()
+            if self.replay:
+                await self._backfill()
         except Exception:
             logger.exception("event stream replay failed for user %s", self.user_id)
             return "error"
