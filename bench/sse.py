@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -29,7 +30,6 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,7 +78,7 @@ def pct(values: list[float], q: float) -> float:
 def create_bench_app() -> Any:
     """The real app plus ``POST /_bench/publish``: one transaction per listed user."""
     import msgspec  # noqa: PLC0415 - server role only
-    from litestar import post  # noqa: PLC0415
+    from litestar import get, post  # noqa: PLC0415
     from litestar.datastructures import State  # noqa: PLC0415
     from litestar.params import JSONBody  # noqa: PLC0415
 
@@ -87,6 +87,8 @@ def create_bench_app() -> Any:
     class Publish(msgspec.Struct):
         user_ids: list[uuid.UUID]
         pad: int = 0
+        # Unstamped events are side traffic: the load client does not time them.
+        stamp: bool = True
 
     @post(
         "/_bench/publish",
@@ -94,17 +96,50 @@ def create_bench_app() -> Any:
         include_in_schema=False,
         signature_namespace={"Publish": Publish, "JSONBody": JSONBody, "State": State},
     )
-    async def publish(data: JSONBody[Publish], state: State) -> dict[str, int]:
+    async def publish(data: JSONBody[Publish], state: State) -> dict[str, list[float]]:
+        """The stamp is taken as the event is recorded; the answer says how long the commit took."""
         services = state.services
+        commits: list[float] = []
         for user_id in data.user_ids:
+            stamp = time.time()
             async with services.db.session() as session:
                 await services.events.record(
-                    session, user_id=user_id, type="activity", data={"t": time.time(), "pad": "x" * data.pad}
+                    session,
+                    user_id=user_id,
+                    type="activity",
+                    data={"t" if data.stamp else "side": stamp, "pad": "x" * data.pad},
                 )
-        return {"published": len(data.user_ids)}
+            commits.append(time.time() - stamp)
+        return {"commit_seconds": commits}
+
+    pauses: list[tuple[int, float]] = []
+    started: list[float] = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((info["generation"], time.perf_counter() - started[0]))
+
+    gc.callbacks.append(on_gc)
+
+    @get("/_bench/gc", exclude_from_auth=True, include_in_schema=False)
+    async def gc_pauses(objects: bool = False) -> dict[str, Any]:
+        """Collector pauses since the last call (the tail of the latency figures lives here)."""
+        taken = list(pauses)
+        pauses.clear()
+        return {
+            "tracked": len(gc.get_objects()) if objects else None,
+            "collections": len(taken),
+            "gen2": sum(1 for g, _ in taken if g == 2),
+            "max_ms": max((p for _, p in taken), default=0.0) * 1000,
+            "total_ms": sum(p for _, p in taken) * 1000,
+            "gen2_max_ms": max((p for g, p in taken if g == 2), default=0.0) * 1000,
+        }
 
     app = create_app_from_env()
     app.register(publish)
+    app.register(gc_pauses)
     return app
 
 
@@ -163,7 +198,7 @@ _T = re.compile(rb'"t":([0-9.]+)')
 
 
 class StreamProtocol(asyncio.Protocol):
-    __slots__ = ("client", "connected", "buffer", "transport", "stalled")
+    __slots__ = ("buffer", "client", "connected", "transport")
 
     def __init__(self, client: LoadClient, connected: asyncio.Future[None]) -> None:
         self.client = client
@@ -191,7 +226,7 @@ class StreamProtocol(asyncio.Protocol):
             elif b"event: notification" in frame:
                 self.client.arrivals.append(now)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self, _exc: Exception | None) -> None:
         self.client.lost += 1
         if not self.connected.done():
             self.connected.set_exception(ConnectionError("closed before the stream started"))
@@ -397,7 +432,8 @@ async def create_users(database_url: str, count: int) -> tuple[list[uuid.UUID], 
             "id": user_id,
             "email": f"bench-{user_id.hex}@example.com",
             "full_name": "Bench",
-            "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$bm90LWEtcmVhbC1zYWx0$bm90LWEtcmVhbC1oYXNoLXZhbHVlLWF0LWFsbA",
+            # Nobody signs in as these users (their tokens are minted); the hash only fills the column.
+            "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
             "role": "user",
             "is_active": True,
             "created_at": now,
@@ -423,15 +459,34 @@ def tokens_for(user_ids: list[uuid.UUID], *, role: str = "user") -> list[str]:
     return [codec.issue(user_id=u, email=f"bench-{u.hex}@example.com", role=role).token for u in user_ids]
 
 
-async def publish_series(url: str, users: list[uuid.UUID], count: int, interval: float, pad: int = 0) -> None:
+async def publish_series(
+    url: str, users: list[uuid.UUID], count: int, interval: float, pad: int = 0, *, stamp: bool = True
+) -> list[float]:
+    """Publish one event at a time to random users; returns how long each commit took."""
     import httpx  # noqa: PLC0415
 
     rng = random.Random(1)
+    commits: list[float] = []
     async with httpx.AsyncClient(base_url=url, verify=False, timeout=30) as client:
         for _ in range(count):
             started = time.monotonic()
-            await client.post("/_bench/publish", json={"user_ids": [str(rng.choice(users))], "pad": pad})
+            response = await client.post(
+                "/_bench/publish", json={"user_ids": [str(rng.choice(users))], "pad": pad, "stamp": stamp}
+            )
+            commits += response.json()["commit_seconds"]
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+    return commits
+
+
+async def gc_report(url: str) -> str:
+    import httpx  # noqa: PLC0415
+
+    async with httpx.AsyncClient(base_url=url, verify=False, timeout=10) as client:
+        g = (await client.get("/_bench/gc")).json()
+    return (
+        f"server GC meanwhile: {g['collections']} collections, {g['gen2']} full,"
+        f" longest {g['max_ms']:.1f} ms, total {g['total_ms']:.0f} ms"
+    )
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
@@ -461,227 +516,264 @@ async def bounded(seconds: float, label: str, work: Callable[[], Awaitable[Any]]
         return None
 
 
-async def orchestrate(args: argparse.Namespace) -> None:
-    raise_fd_limit()
-    sys.path.insert(0, str(ROOT / "src"))
-    from aiclone import migrate  # noqa: PLC0415
+class Bench:
+    """One run: the database, the processes, and the figures gathered so far."""
 
-    work = Path(tempfile.mkdtemp(prefix="aiclone-bench-sse-"))
-    admin_url = os.environ.get("AICLONE_BENCH_POSTGRES_URL", PG_DEFAULT)
-    pg_database = None
-    if args.backend == "postgresql":
-        import asyncpg  # noqa: PLC0415
-        from sqlalchemy.engine import make_url  # noqa: PLC0415
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="aiclone-bench-sse-"))
+        self.admin_url = os.environ.get("AICLONE_BENCH_POSTGRES_URL", PG_DEFAULT)
+        self.pg_database: str | None = None
+        self.database_url = ""
+        self.env: dict[str, str] = {}
+        self.load = Load()
+        self.servers: list[ServerProcess] = []
+        self.users: list[uuid.UUID] = []
+        self.tokens: list[str] = []
+        self.admin_token = ""
+        self.results: dict[str, Any] = {}
 
-        pg_database = f"aiclone_bench_sse_{uuid.uuid4().hex[:8]}"
-        dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f'CREATE DATABASE "{pg_database}"')
-        await conn.close()
-        database_url = make_url(admin_url).set(database=pg_database).render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-    await asyncio.to_thread(migrate.upgrade, database_url)
+    async def setup(self) -> None:
+        sys.path.insert(0, str(ROOT / "src"))
+        from aiclone import migrate  # noqa: PLC0415
 
-    total = args.streams
-    latency_n = min(args.latency_streams, total)
-    print(
-        f"live events benchmark: backend={args.backend}, up to {total} streams, fd limit {raise_fd_limit()}"
-    )
-    print(f"  machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start", flush=True)
-    users, admin = await create_users(database_url, total + 50)
-    tokens = tokens_for(users)
-    admin_token = tokens_for([admin], role="admin")[0]
-
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AICLONE_")},
-        "PYTHONPATH": f"{ROOT / 'src'}:{BENCH_DIR}",
-        "AICLONE_ENV": "test",
-        "AICLONE_DATABASE_URL": database_url,
-        "AICLONE_DATA_DIR": str(work),
-        "AICLONE_SECRET_KEY": SECRET,
-        "AICLONE_AUTO_MIGRATE": "false",
-        "AICLONE_LOG_LEVEL": "WARNING",
-    }
-    results: dict[str, Any] = {}
-    load = Load()
-    await load.start()
-    servers: list[ServerProcess] = []
-    try:
-        # ---- baseline: naive Litestar ServerSentEvent + asyncio.Queue, memory only
-        port = free_port()
-        naive = ServerProcess([sys.executable, __file__, "naive", str(port)], env, work / "naive.log")
-        servers.append(naive)
-        await naive.start(f"http://127.0.0.1:{port}/health")
-        naive_url = f"http://127.0.0.1:{port}"
-        await load.call(cmd="open", url=naive_url, users=[f"w{i}" for i in range(200)])
-        await load.call(cmd="close")
-        before = await settle_rss(naive.pid)
-        opened = await load.call(cmd="open", url=naive_url, users=[str(i) for i in range(total)])
-        after = await settle_rss(naive.pid)
-        naive_kib = (after - before) / max(1, opened["opened"])
-        results["naive"] = {"opened": opened, "kib_per_stream": naive_kib}
-        print(
-            f"\nbaseline (Litestar ServerSentEvent + asyncio.Queue): {opened['opened']} streams"
-            f" in {opened['seconds']:.1f} s, RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB,"
-            f" {naive_kib:.1f} KiB per stream",
-            flush=True,
-        )
-        await load.call(cmd="close")
-        naive.stop()
-        servers.remove(naive)
-
-        # ---- our server
-        port_a = free_port()
-        server_a = ServerProcess(
-            [sys.executable, __file__, "server", "--port", str(port_a), "--no-migrate"], env, work / "a.log"
-        )
-        servers.append(server_a)
-        url_a = f"http://127.0.0.1:{port_a}"
-        await server_a.start(f"{url_a}/health/ready")
-        extra = tokens_for(users[total:])  # warm-up users, never counted
-        await load.call(cmd="open", url=url_a, tokens=extra[:40])
-        await publish_series(url_a, users[total:], 20, 0.005)
-        await load.call(cmd="close")
-        await load.call(cmd="drain")
-        before = await settle_rss(server_a.pid)
-        opened = await load.call(cmd="open", url=url_a, tokens=tokens[:latency_n])
-        at_latency = await settle_rss(server_a.pid)
-        kib_latency = (at_latency - before) / max(1, opened["opened"])
-        print(
-            f"\naiclone ({args.backend}): {opened['opened']} streams in {opened['seconds']:.1f} s"
-            f" (failed {opened['failed']}{': ' + opened['first_failure'] if opened['failed'] else ''}),"
-            f" RSS {before / 1024:.0f} -> {at_latency / 1024:.0f} MiB, {kib_latency:.1f} KiB per stream",
-            flush=True,
-        )
-        results["ours_latency_size"] = {"opened": opened, "kib_per_stream": kib_latency}
-
-        # ---- per-user publish -> receive latency with latency_n open streams
-        streamed = users[:latency_n]
-        print(f"\nper-user publish -> receive ({latency_n} open streams, {args.publishes} publishes):")
-        await bounded(120, "publish", lambda: publish_series(url_a, streamed, args.publishes, 0.01))
-        await asyncio.sleep(1)
-        quiet = summary((await load.call(cmd="drain"))["latencies"])
-        show("one user at a time, 100/s", quiet)
-        results["per_user"] = quiet
-
-        # ---- the same with stalled clients whose users keep receiving large events
-        stalled_users = users[latency_n : latency_n + args.stalled]
-        await load.call(cmd="stall", url=url_a, tokens=tokens[latency_n : latency_n + args.stalled])
-        await asyncio.sleep(0.5)
-
-        async def stalled_traffic() -> None:
-            await publish_series(url_a, stalled_users, args.publishes * 2, 0.005, pad=16_000)
-
-        flood = asyncio.create_task(stalled_traffic())
-        await bounded(120, "publish", lambda: publish_series(url_a, streamed, args.publishes, 0.01))
-        flood.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flood
-        await load.call(cmd="unstall")
-        await asyncio.sleep(1)
-        stalled_stats = summary((await load.call(cmd="drain"))["latencies"])
-        show(f"same, with {args.stalled} stalled clients receiving 16 KB events", stalled_stats)
-        results["stalled"] = stalled_stats
-        print(f"  stalled clients add {stalled_stats['p99'] - quiet['p99']:+.2f} ms to the others' p99")
-
-        # ---- admin broadcast to every open stream
-        import httpx  # noqa: PLC0415
-
-        print(f"\nbroadcast to every user ({latency_n} streams open, {len(users) + 1} users):")
-        async with httpx.AsyncClient(base_url=url_a, verify=False, timeout=300) as client:
-            started = time.time()
-            response = await client.post(
-                "/api/events/broadcast",
-                headers={"Authorization": f"Bearer {admin_token}"},
-                json={"title": "Bench broadcast", "body": "hello"},
-            )
-            answered = time.time() - started
-        deadline = time.monotonic() + 60
-        arrivals: list[float] = []
-        while time.monotonic() < deadline:
-            arrivals += (await load.call(cmd="drain"))["arrivals"]
-            if len(arrivals) >= latency_n:
-                break
-            await asyncio.sleep(0.5)
-        offsets = sorted(a - started for a in arrivals)
-        print(
-            f"  POST answered in {answered:.2f} s ({response.json().get('recipients')} recipients);"
-            f" {len(offsets)}/{latency_n} streams received it; first after {offsets[0] * 1000:.0f} ms,"
-            f" median {pct(offsets, 50):.2f} s, last {offsets[-1]:.2f} s"
-            if offsets
-            else f"  POST answered in {answered:.2f} s; no stream received it",
-            flush=True,
-        )
-        results["broadcast"] = {
-            "answered_s": answered,
-            "received": len(offsets),
-            "last_s": offsets[-1] if offsets else None,
-        }
-
-        # ---- the rest of the streams, for the memory figure at full size
-        if total > latency_n:
-            rest = tokens[latency_n + args.stalled : total + args.stalled]
-            more = await load.call(cmd="open", url=url_a, tokens=rest)
-            full = await settle_rss(server_a.pid)
-            held = opened["opened"] + more["opened"]
-            kib_full = (full - before) / max(1, held)
-            print(
-                f"\n{held} streams held by one process ({more['failed']} failed): RSS {before / 1024:.0f} ->"
-                f" {full / 1024:.0f} MiB, {kib_full:.1f} KiB per stream"
-                f" ({kib_full / naive_kib:.2f}x the naive baseline's {naive_kib:.1f} KiB)",
-                flush=True,
-            )
-            results["ours_full"] = {"held": held, "kib_per_stream": kib_full}
-
-        # ---- cross-instance: publish through B, receive on A
-        if args.backend == "postgresql":
-            port_b = free_port()
-            server_b = ServerProcess(
-                [sys.executable, __file__, "server", "--port", str(port_b), "--no-migrate", "--no-worker"],
-                env,
-                work / "b.log",
-            )
-            servers.append(server_b)
-            url_b = f"http://127.0.0.1:{port_b}"
-            await server_b.start(f"{url_b}/health/ready")
-            await load.call(cmd="drain")
-            print(f"\ncross-instance (streams on A, {args.publishes} publishes each way):")
-            await bounded(120, "publish", lambda: publish_series(url_a, streamed, args.publishes, 0.01))
-            await asyncio.sleep(1)
-            same = summary((await load.call(cmd="drain"))["latencies"])
-            show("published through A (same instance)", same)
-            await bounded(120, "publish", lambda: publish_series(url_b, streamed, args.publishes, 0.01))
-            await asyncio.sleep(1)
-            cross = summary((await load.call(cmd="drain"))["latencies"])
-            show("published through B (other instance)", cross)
-            results["cross"] = {"same": same, "cross": cross}
-
-        print("\nsummary against the goals:")
-        full_kib = results.get("ours_full", results["ours_latency_size"])["kib_per_stream"]
-        held_n = results.get("ours_full", {}).get("held", opened["opened"])
-        print(f"  streams held by one process: {held_n} (goal >= 15000)")
-        print(f"  memory per stream: {full_kib:.1f} KiB (goal <= 20), naive baseline {naive_kib:.1f} KiB")
-        print(f"  per-user p99 at {latency_n} streams: {quiet['p99']:.2f} ms (goal <= 10)")
-        print(f"  stalled clients' effect on p99: {stalled_stats['p99'] - quiet['p99']:+.2f} ms (goal <= 5)")
-        if "cross" in results:
-            print(f"  cross-instance p99: {results['cross']['cross']['p99']:.2f} ms (goal <= 25)")
-        print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
-    finally:
-        with contextlib.suppress(Exception):
-            await load.call(cmd="close", timeout=30)
-        await load.stop()
-        for server in servers:
-            server.stop()
-        if pg_database is not None:
+        if self.args.backend == "postgresql":
             import asyncpg  # noqa: PLC0415
             from sqlalchemy.engine import make_url  # noqa: PLC0415
 
-            dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-            conn = await asyncpg.connect(dsn)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{pg_database}" WITH (FORCE)')
+            self.pg_database = f"aiclone_bench_sse_{uuid.uuid4().hex[:8]}"
+            conn = await asyncpg.connect(_dsn(self.admin_url))
+            await conn.execute(f'CREATE DATABASE "{self.pg_database}"')
             await conn.close()
-        shutil.rmtree(work, ignore_errors=True)
+            url = make_url(self.admin_url).set(database=self.pg_database)
+            self.database_url = url.render_as_string(hide_password=False)
+        else:
+            self.database_url = f"sqlite+aiosqlite:///{self.work / 'bench.db'}"
+        await asyncio.to_thread(migrate.upgrade, self.database_url)
+        self.users, admin = await create_users(
+            self.database_url, self.args.streams + 2 * self.args.stalled + 60
+        )
+        self.tokens = tokens_for(self.users)
+        self.admin_token = tokens_for([admin], role="admin")[0]
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AICLONE_")},
+            "PYTHONPATH": f"{ROOT / 'src'}:{BENCH_DIR}",
+            "AICLONE_ENV": "test",
+            "AICLONE_DATABASE_URL": self.database_url,
+            "AICLONE_DATA_DIR": str(self.work),
+            "AICLONE_SECRET_KEY": SECRET,
+            "AICLONE_AUTO_MIGRATE": "false",
+            "AICLONE_LOG_LEVEL": "WARNING",
+        }
+        await self.load.start()
+
+    async def teardown(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.load.call(cmd="close", timeout=30)
+        await self.load.stop()
+        for server in self.servers:
+            server.stop()
+        if self.pg_database is not None:
+            import asyncpg  # noqa: PLC0415
+
+            conn = await asyncpg.connect(_dsn(self.admin_url))
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
+            await conn.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    async def start_server(self, name: str, *extra: str) -> tuple[ServerProcess, str]:
+        port = free_port()
+        server = ServerProcess(
+            [sys.executable, __file__, "server", "--port", str(port), "--no-migrate", *extra],
+            self.env,
+            self.work / f"{name}.log",
+        )
+        self.servers.append(server)
+        url = f"http://127.0.0.1:{port}"
+        await server.start(f"{url}/health/ready")
+        return server, url
+
+    async def naive_memory(self) -> float:
+        """The baseline the issue names, holding the same number of streams."""
+        port = free_port()
+        naive = ServerProcess(
+            [sys.executable, __file__, "naive", str(port)], self.env, self.work / "naive.log"
+        )
+        self.servers.append(naive)
+        url = f"http://127.0.0.1:{port}"
+        await naive.start(f"{url}/health")
+        await self.load.call(cmd="open", url=url, users=[f"w{i}" for i in range(200)])
+        await self.load.call(cmd="close")
+        before = await settle_rss(naive.pid)
+        opened = await self.load.call(cmd="open", url=url, users=[str(i) for i in range(self.args.streams)])
+        after = await settle_rss(naive.pid)
+        kib = (after - before) / max(1, opened["opened"])
+        print(
+            f"\nbaseline (Litestar ServerSentEvent + asyncio.Queue): {opened['opened']} streams"
+            f" in {opened['seconds']:.1f} s, RSS {before / 1024:.0f} -> {after / 1024:.0f} MiB,"
+            f" {kib:.1f} KiB per stream",
+            flush=True,
+        )
+        await self.load.call(cmd="close")
+        naive.stop()
+        self.servers.remove(naive)
+        self.results["naive_kib"] = kib
+        return kib
+
+    async def latency(self, label: str, url: str, users: list[uuid.UUID], gc_url: str) -> dict[str, float]:
+        await self.load.call(cmd="drain")
+        await gc_report(gc_url)
+        commits = await bounded(120, label, lambda: publish_series(url, users, self.args.publishes, 0.01))
+        await asyncio.sleep(1)
+        stats = summary((await self.load.call(cmd="drain"))["latencies"])
+        show(label, stats)
+        if commits:
+            c = summary(commits)
+            print(f"    of which the writing transaction: p50 {c['p50']:.2f} ms, p99 {c['p99']:.2f} ms")
+        print("    " + await gc_report(gc_url), flush=True)
+        return stats
+
+    async def broadcast(self, url: str, expected: int) -> None:
+        import httpx  # noqa: PLC0415
+
+        print(f"\nadmin broadcast to every user ({expected} streams open, {len(self.users) + 1} users):")
+        await self.load.call(cmd="drain")
+        async with httpx.AsyncClient(base_url=url, verify=False, timeout=300) as client:
+            started = time.time()
+            response = await client.post(
+                "/api/events/broadcast",
+                headers={"Authorization": f"Bearer {self.admin_token}"},
+                json={"title": "Bench broadcast", "body": "hello"},
+            )
+            answered = time.time() - started
+        arrivals: list[float] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(arrivals) < expected:
+            arrivals += (await self.load.call(cmd="drain"))["arrivals"]
+            await asyncio.sleep(0.5)
+        offsets = sorted(a - started for a in arrivals)
+        if not offsets:
+            print(f"  POST answered in {answered:.2f} s; no stream received it")
+            return
+        recipients = response.json().get("recipients")
+        print(
+            f"  POST answered in {answered:.2f} s ({recipients} notifications, {recipients / answered:.0f}/s);"
+            f" {len(offsets)}/{expected} streams got it; first after {offsets[0] * 1000:.0f} ms,"
+            f" median {pct(offsets, 50):.2f} s, last {offsets[-1]:.2f} s",
+            flush=True,
+        )
+        self.results["broadcast"] = {
+            "seconds": answered,
+            "received": len(offsets),
+            "per_second": recipients / answered,
+        }
+
+    async def run(self) -> None:
+        args = self.args
+        total = args.streams
+        n = min(args.latency_streams, total)
+        print(
+            f"live events benchmark: backend={args.backend}, up to {total} streams, fd limit {raise_fd_limit()}"
+        )
+        print(
+            f"  machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start", flush=True
+        )
+        naive_kib = float("nan") if args.skip_naive else await self.naive_memory()
+
+        server_a, url_a = await self.start_server("a")
+        # Warm up (pools, caches, code paths) with users that are not measured.
+        spare = self.users[total + 2 * args.stalled :]
+        await self.load.call(cmd="open", url=url_a, tokens=tokens_for(spare[:40]))
+        await publish_series(url_a, spare, 20, 0.005)
+        await self.load.call(cmd="close")
+        before = await settle_rss(server_a.pid)
+        opened = await self.load.call(cmd="open", url=url_a, tokens=self.tokens[:n])
+        at_n = await settle_rss(server_a.pid)
+        kib_n = (at_n - before) / max(1, opened["opened"])
+        failed = f" ({opened['failed']} failed: {opened['first_failure']})" if opened["failed"] else ""
+        print(
+            f"\naiclone ({args.backend}): {opened['opened']} streams in {opened['seconds']:.1f} s{failed},"
+            f" RSS {before / 1024:.0f} -> {at_n / 1024:.0f} MiB, {kib_n:.1f} KiB per stream",
+            flush=True,
+        )
+
+        streamed = self.users[:n]
+        print(f"\nper-user publish -> receive ({n} open streams, {args.publishes} publishes at 100/s):")
+        quiet = await self.latency("one user at a time", url_a, streamed, url_a)
+
+        # The same side traffic twice (16 KB events at 200/s to a few users): first to clients
+        # that read, then to clients that stopped reading. The difference is the stall's effect.
+        k = args.stalled
+        readers, stalled_users = self.users[total : total + k], self.users[total + k : total + 2 * k]
+        await self.load.call(cmd="open", url=url_a, tokens=tokens_for(readers))
+
+        async def with_side_traffic(label: str, targets: list[uuid.UUID]) -> dict[str, float]:
+            side = asyncio.create_task(
+                publish_series(url_a, targets, 100_000, 0.005, pad=16_000, stamp=False)
+            )
+            try:
+                return await self.latency(label, url_a, streamed, url_a)
+            finally:
+                side.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await side
+
+        loaded = await with_side_traffic(f"same, {k} other clients fed 16 KB events", readers)
+        await self.load.call(cmd="stall", url=url_a, tokens=tokens_for(stalled_users))
+        await asyncio.sleep(0.5)
+        stalled = await with_side_traffic(f"same, those {k} clients stalled (not reading)", stalled_users)
+        await self.load.call(cmd="unstall")
+        print(
+            f"  stalled clients add {stalled['p99'] - loaded['p99']:+.2f} ms to the others' p99", flush=True
+        )
+
+        if not args.skip_broadcast:
+            await self.broadcast(url_a, n)
+
+        full_kib, held = kib_n, opened["opened"]
+        if total > n:
+            more = await self.load.call(cmd="open", url=url_a, tokens=self.tokens[n:total])
+            full = await settle_rss(server_a.pid)
+            held = opened["opened"] + more["opened"]
+            full_kib = (full - before) / max(1, held)
+            print(
+                f"\n{held} streams held by one process ({more['failed']} failed): RSS {before / 1024:.0f} ->"
+                f" {full / 1024:.0f} MiB, {full_kib:.1f} KiB per stream"
+                f" ({full_kib / naive_kib:.2f}x the naive baseline's {naive_kib:.1f} KiB)",
+                flush=True,
+            )
+
+        cross = None
+        if args.backend == "postgresql":
+            _, url_b = await self.start_server("b", "--no-worker")
+            print(f"\ncross-instance ({held} streams on A; {args.publishes} publishes at 100/s each way):")
+            await self.latency("published through A (same instance)", url_a, streamed, url_a)
+            cross = await self.latency("published through B, received on A", url_b, streamed, url_a)
+
+        print("\nsummary against the goals:")
+        print(f"  streams held by one process: {held} (goal >= 15000)")
+        print(f"  memory per stream: {full_kib:.1f} KiB (goal <= 20); naive baseline {naive_kib:.1f} KiB")
+        print(f"  per-user p99 at {n} streams: {quiet['p99']:.2f} ms (goal <= 10)")
+        print(f"  stalled clients' effect on p99: {stalled['p99'] - loaded['p99']:+.2f} ms (goal <= 5)")
+        if cross is not None:
+            print(f"  cross-instance p99: {cross['p99']:.2f} ms (goal <= 25)")
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def _dsn(sqlalchemy_url: str) -> str:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def orchestrate(args: argparse.Namespace) -> None:
+    raise_fd_limit()
+    bench = Bench(args)
+    try:
+        await bench.setup()
+        await bench.run()
+    finally:
+        await bench.teardown()
 
 
 def main() -> None:
@@ -707,6 +799,8 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=500, help="publishes per latency series")
     parser.add_argument("--stalled", type=int, default=10, help="stalled clients in the stall phase")
     parser.add_argument("--max-seconds", type=float, default=900, help="hard bound for the whole run")
+    parser.add_argument("--skip-naive", action="store_true", help="skip the baseline's memory run")
+    parser.add_argument("--skip-broadcast", action="store_true", help="skip the admin broadcast")
     args = parser.parse_args()
 
     def timeout(*_: object) -> None:
