@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import signal
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,11 +14,15 @@ import pytest
 from sqlalchemy import delete
 
 from aiclone.container import Services
+from aiclone.errors import InvalidInput
 from aiclone.events.log import events_after
 from aiclone.events.models import Event
-from aiclone.events.types import EventType
+from aiclone.events.types import Ephemeral, EventRecord, EventType
+from aiclone.live.frames import FrameCache, ephemeral_frame, event_frame
+from aiclone.live.service import parse_resume_point, parse_types
+from aiclone.settings import SettingsError, load_settings
 from tests.conftest import make_settings
-from tests.live_support import Account, RawStream, Server, StreamClient, http, open_stream, sign_up
+from tests.live_support import Account, RawStream, Server, SSEParser, StreamClient, http, open_stream, sign_up
 
 pytestmark = pytest.mark.slow
 
@@ -431,3 +437,91 @@ async def test_sigterm_ends_streams_and_the_process_exits(
         for stream in streams:
             await stream.close()
         await srv.stop(signal.SIGKILL)
+
+
+# --- units: the wire format and request parsing, no server needed ---
+
+
+def _record(seq: int, data: dict[str, object], type: str = "activity") -> EventRecord:
+    return EventRecord(
+        user_id=uuid.uuid4(),
+        seq=seq,
+        type=type,
+        data=data,
+        created_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+    )
+
+
+def test_frames_are_single_line_json_with_the_seq_as_id() -> None:
+    frame = event_frame(_record(7, {"text": "two\nlines\r\nand \u2028 more"}))
+    assert frame.startswith(b"id: 7\nevent: activity\ndata: {")
+    assert frame.endswith(b"}\n\n")
+    assert frame.count(b"\n") == 4  # id, event, data, blank: nothing in the payload breaks a line
+    parsed = SSEParser().feed(frame.decode())
+    assert len(parsed) == 1
+    assert parsed[0].id == "7"
+    assert parsed[0].json == {
+        "seq": 7,
+        "type": "activity",
+        "created_at": "2026-01-02T03:04:05Z",
+        "by_automation": False,
+        "data": {"text": "two\nlines\r\nand \u2028 more"},
+    }
+
+
+def test_ephemeral_frames_have_no_id_and_a_safe_name() -> None:
+    tick = ephemeral_frame(Ephemeral(user_id=uuid.uuid4(), type="task_update", data={"progress": 5}))
+    assert (
+        tick == b'event: task_update\ndata: {"type":"task_update","ephemeral":true,"data":{"progress":5}}\n\n'
+    )
+    odd = ephemeral_frame(Ephemeral(user_id=uuid.uuid4(), type="x\nid: 99", data={}))
+    assert odd.startswith(b"event: ephemeral\ndata: ")
+    assert SSEParser().feed(odd.decode())[0].id is None
+
+
+def test_frame_cache_encodes_once_and_stays_bounded() -> None:
+    cache = FrameCache(max_entries=3, max_bytes=10_000)
+    first = _record(1, {"a": 1})
+    assert cache.frame(first) is cache.frame(first)
+    twin = _record(1, {"a": 1})  # equal, but another object: encoded on its own
+    assert cache.frame(twin) == cache.frame(first)
+    assert cache.frame(twin) is not cache.frame(first)
+    for seq in range(2, 10):
+        cache.frame(_record(seq, {"a": seq}))
+    assert len(cache) == 3
+    huge = _record(99, {"pad": "x" * 5000})
+    cache.frame(huge)
+    assert len(cache) == 3  # too large to keep (over 1/16 of the byte budget)
+
+
+def test_types_and_resume_point_parsing() -> None:
+    assert parse_types(None) is None
+    assert parse_types(" ") is None
+    assert parse_types("activity, notification,activity") == {"activity", "notification"}
+    with pytest.raises(InvalidInput) as caught:
+        parse_types("activity,nope")
+    assert caught.value.errors is not None
+    assert caught.value.errors[0].field == "types"
+    assert parse_resume_point(None, None) is None
+    assert parse_resume_point(None, 4) == 4
+    assert parse_resume_point("9", 4) == 9
+    assert parse_resume_point("", 4) == 4
+    for bad in ("x", "-1", "1.5", "١٢", "9" * 19):
+        with pytest.raises(InvalidInput):
+            parse_resume_point(bad, None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("AICLONE_SSE_TICKET_TTL_SECONDS", "61"),
+        ("AICLONE_SSE_TICKET_TTL_SECONDS", "0"),
+        ("AICLONE_SSE_HEARTBEAT_SECONDS", "0"),
+        ("AICLONE_SSE_QUEUE_SIZE", "2"),
+        ("AICLONE_SSE_MAX_STREAMS_PER_USER", "0"),
+        ("AICLONE_SSE_REPLAY_BATCH_SIZE", "many"),
+    ],
+)
+def test_live_settings_are_validated_by_name(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        load_settings({variable: value}, dotenv=None)

@@ -56,14 +56,18 @@ class FrameCache:
 
     The broker hands the same message object to every subscriber of its user, so frames are
     keyed by object identity. An entry keeps its message alive, so an id cannot be reused
-    while cached; the oldest entries go first once ``size`` is reached.
+    while cached. Bounded by entries and by bytes, oldest out first; frames too large to be
+    worth keeping are encoded but not kept.
     """
 
-    __slots__ = ("_entries", "_size")
+    __slots__ = ("_bytes", "_entries", "_max_bytes", "_max_entries", "_max_frame")
 
-    def __init__(self, size: int = 2048) -> None:
+    def __init__(self, *, max_entries: int = 4096, max_bytes: int = 4 * 1024 * 1024) -> None:
         self._entries: dict[int, tuple[EventRecord | Ephemeral, bytes]] = {}
-        self._size = size
+        self._bytes = 0
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._max_frame = max_bytes // 16
 
     def frame(self, message: EventRecord | Ephemeral) -> bytes:
         key = id(message)
@@ -71,7 +75,15 @@ class FrameCache:
         if hit is not None and hit[0] is message:
             return hit[1]
         frame = event_frame(message) if isinstance(message, EventRecord) else ephemeral_frame(message)
-        if len(self._entries) >= self._size:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = (message, frame)
+        if len(frame) > self._max_frame:
+            return frame
+        entries = self._entries
+        while entries and (len(entries) >= self._max_entries or self._bytes + len(frame) > self._max_bytes):
+            oldest = next(iter(entries))
+            self._bytes -= len(entries.pop(oldest)[1])
+        entries[key] = (message, frame)
+        self._bytes += len(frame)
         return frame
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -334,31 +334,35 @@ class EventStream:
                 await self._write(HEARTBEAT)
 
     async def _deliver(self, pending: Sequence[Message]) -> None:
+        """Send what can be sent straight away; read the table once if anything is missing."""
         frames: list[bytes] = []
         gap = False
-        types = self.types
-        cache = self.hub.frames
         for message in pending:
-            if isinstance(message, EventRecord):
-                if message.seq <= self.last_seq or gap:
-                    continue
-                if message.seq == self.last_seq + 1:
-                    self.last_seq = message.seq
-                    if types is None or message.type in types:
-                        frames.append(cache.frame(message))
-                else:
-                    gap = True
-            elif isinstance(message, Ephemeral):
-                if types is None or message.type in types:
-                    frames.append(cache.frame(message))
-            elif isinstance(message, EventRef):
-                gap = gap or message.seq > self.last_seq
-            elif isinstance(message, Resync):
-                gap = True
+            if isinstance(message, Ephemeral):
+                if self.types is None or message.type in self.types:
+                    frames.append(self.hub.frames.frame(message))
+            elif not gap:
+                gap = self._take(message, frames)
         if frames:
             await self._write_frames(frames)
         if gap:
             await self._backfill()
+
+    def _take(self, message: Message, frames: list[bytes]) -> bool:
+        """Account one live message in seq order; True when the table must fill a gap."""
+        if isinstance(message, Resync | Overflow):
+            return True
+        if not isinstance(message, EventRecord | EventRef) or message.seq <= self.last_seq:
+            return False  # already delivered (or skipped by the filter)
+        if message.seq > self.last_seq + 1:
+            return True
+        wanted = self.types is None or message.type in self.types
+        if isinstance(message, EventRef) and wanted:
+            return True  # too large for NOTIFY: its data is in the table
+        self.last_seq = message.seq
+        if wanted and isinstance(message, EventRecord):
+            frames.append(self.hub.frames.frame(message))
+        return False
 
     async def _backfill(self) -> None:
         """Send every stored event after ``last_seq``, in batches, a connection per batch."""
