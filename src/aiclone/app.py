@@ -26,6 +26,9 @@ from aiclone.container import Services
 from aiclone.content.controller import ContentController
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
+from aiclone.live.controller import EventStreamController
+from aiclone.live.redaction import install_ticket_redaction
+from aiclone.live.signals import chain_exit_signals
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config, openapi_plugins
 from aiclone.outreach.controller import OutreachController
@@ -55,10 +58,17 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await services.start(run_workers=settings.run_workers)
+        await services.stream_hub.start()
+        # The server waits for open responses before the lifespan ends; streams must end first.
+        restore_signals = chain_exit_signals(services.stream_hub.shutdown)
         try:
             yield
         finally:
+            restore_signals()
+            await services.stream_hub.stop()
             await services.stop()
+
+    install_ticket_redaction()
 
     # Request ids, security headers, access logs, metrics, compression, CORS and rate limiting.
     web = WebStack(
@@ -74,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             ActivityController,
             ResearchTaskController,
             WebhookController,
+            EventStreamController,
             docs_assets_router(),
             *web.route_handlers,
             ProspectController,
@@ -92,6 +103,7 @@ def create_app(settings: Settings) -> Litestar:
             "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),
             "content_service": Provide(lambda: services.content, sync_to_thread=False),
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
+            "live": Provide(lambda: services.live, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

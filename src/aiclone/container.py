@@ -19,6 +19,10 @@ from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
 from aiclone.health.service import HealthService
+from aiclone.live.credentials import StreamAuthenticator
+from aiclone.live.hub import StreamHub
+from aiclone.live.jobs import StreamTicketPruneJob
+from aiclone.live.service import LiveEventService
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
 from aiclone.notifications.service import NotificationService
@@ -89,12 +93,22 @@ class Services:
         self.outreach = OutreachService(self.db, self.events)
         self.content = ContentService(self.db, self.events)
         self._wire_webhooks(settings)
+        # Streams are held by the serving process only: the app's lifespan starts and stops the hub.
+        self.stream_hub = StreamHub(self.db, self.broker, settings)
+        self.live = LiveEventService(
+            self.db,
+            self.stream_hub,
+            StreamAuthenticator(self.db, settings, self.codec),
+            self.notifications,
+            settings,
+        )
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
             self.webhook_worker,
             DeliveryRetentionJob(
                 self.db, max_age=dt.timedelta(days=settings.webhook_delivery_retention_days)
             ),
+            StreamTicketPruneJob(self.db),
         ]
         self.jobs.append(self.research_runner)
         self.workers = WorkerGroup(self.jobs)

@@ -12,6 +12,7 @@ from aiclone.auth.models import RefreshToken, User
 from aiclone.content.models import ContentItem
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
+from aiclone.live.models import StreamInstance, StreamPresence, StreamTicket
 from aiclone.notifications.models import Notification
 from aiclone.outreach.models import OutreachMessage
 from aiclone.prospects.models import Prospect

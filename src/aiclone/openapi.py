@@ -37,6 +37,8 @@ from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
 
 ASSETS_PATH = "/api/docs/assets"
+# Handler opt: the handler authenticates the caller itself (and documents its own schemes).
+SELF_AUTH_OPT_KEY = "authenticates_itself"
 SECURITY_SCHEME = "OAuth2PasswordBearer"
 
 _DESCRIPTIONS = {
@@ -167,6 +169,18 @@ def openapi_config(version: str) -> OpenAPIConfig:
                     description="Sign in with email and password; send the access token as a bearer token.",
                     flows=OAuthFlows(password=OAuthFlow(token_url="/api/auth/login", scopes={})),  # noqa: S106
                 ),
+                "StreamTicket": SecurityScheme(
+                    type="apiKey",
+                    name="ticket",
+                    security_scheme_in="query",
+                    description="Single-use ticket from POST /api/events/ticket; GET /api/events only.",
+                ),
+                "StreamCookie": SecurityScheme(
+                    type="apiKey",
+                    name="aiclone_events",
+                    security_scheme_in="cookie",
+                    description="Cookie from POST /api/events/cookie; GET /api/events only.",
+                ),
             }
         ),
         security=[{SECURITY_SCHEME: []}],
@@ -181,7 +195,7 @@ def _problem_response(code: int) -> OpenAPIResponse:
     )
 
 
-def document_access_rules(app: Litestar) -> None:
+def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule per branch
     """Finish the generated document from the rules the server really applies.
 
     - ``security``: ``[]`` on public operations (``exclude_from_auth``), the bearer scheme on all
@@ -200,7 +214,10 @@ def document_access_rules(app: Litestar) -> None:
         for handler in route.route_handlers:
             if not handler.resolve_include_in_schema():
                 continue
-            public = bool(handler.opt.get(PUBLIC_OPT_KEY))
+            # A route that checks credentials itself (the event stream takes a ticket or cookie as
+            # well as the bearer token) skips the middleware but is not public.
+            self_authenticated = bool(handler.opt.get(SELF_AUTH_OPT_KEY))
+            public = bool(handler.opt.get(PUBLIC_OPT_KEY)) and not self_authenticated
             guarded = any(layer.guards for layer in handler.ownership_layers)
             for method in handler.http_methods:
                 operation = getattr(path_item, method.lower(), None)
@@ -208,7 +225,8 @@ def document_access_rules(app: Litestar) -> None:
                     continue
                 responses = operation.responses if operation.responses is not None else {}
                 operation.responses = responses
-                operation.security = [] if public else [{SECURITY_SCHEME: []}]
+                if not self_authenticated:
+                    operation.security = [] if public else [{SECURITY_SCHEME: []}]
                 wanted: list[int] = []
                 if "400" in responses:
                     # Replaces Litestar's generic body with ours.

@@ -113,6 +113,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     webhook_lease_seconds: float = 60.0
     webhook_poll_seconds: float = 5.0
     webhook_delivery_retention_days: int = 30
+    # Live events over Server-Sent Events (aiclone.live).
+    sse_heartbeat_seconds: float = 15.0
+    sse_retry_ms: int = 3000
+    sse_queue_size: int = 256
+    sse_max_streams_per_user: int = 10
+    sse_ticket_ttl_seconds: int = 30
+    sse_replay_batch_size: int = 500
+    sse_write_timeout_seconds: float = 30.0
+    sse_presence_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         self._check_numbers()
@@ -151,6 +160,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{var(name)} must be a positive number")
         self._check_webhooks()
+        self._check_live_events()
         if not 0 < self.port < 65536:
             raise SettingsError(f"{var('port')} must be between 1 and 65535")
 
@@ -278,6 +288,23 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(
                 f"{var('webhook_lease_seconds')} must be at least {var('webhook_timeout_seconds')} + 1"
             )
+
+    def _check_live_events(self) -> None:
+        bounds: dict[str, tuple[float, float]] = {
+            "sse_heartbeat_seconds": (0.05, 300),
+            "sse_retry_ms": (0, 600_000),
+            "sse_queue_size": (4, 100_000),
+            "sse_max_streams_per_user": (1, 10_000),
+            # A stream ticket travels in a URL: it must be short-lived (and is single-use).
+            "sse_ticket_ttl_seconds": (1, 60),
+            "sse_replay_batch_size": (1, 10_000),
+            "sse_write_timeout_seconds": (0.1, 3600),
+            "sse_presence_seconds": (0.1, 3600),
+        }
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise SettingsError(f"{var(name)} must be between {low:g} and {high:g}")
 
     @property
     def resolved_database_url(self) -> str:

@@ -67,20 +67,31 @@ class TokenCodec:
         self._verified: dict[str, tuple[Principal, int]] = {}
 
     def issue(
-        self, *, user_id: uuid.UUID, email: str, role: str, now: dt.datetime | None = None
+        self,
+        *,
+        user_id: uuid.UUID,
+        email: str,
+        role: str,
+        now: dt.datetime | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> IssuedAccessToken:
+        """Sign a token valid for the configured lifetime, or until ``expires_at`` if that is sooner."""
         issued = now or dt.datetime.now(dt.UTC)
+        iat = int(issued.timestamp())
+        exp = iat + self.ttl
+        if expires_at is not None:
+            exp = min(exp, int(expires_at.timestamp()))
         claims = {
             "sub": str(user_id),
             "email": email,
             "role": role,
-            "iat": int(issued.timestamp()),
-            "exp": int(issued.timestamp()) + self.ttl,
+            "iat": iat,
+            "exp": exp,
             "jti": uuid.uuid4().hex,
             "iss": self._issuer,
             "aud": self._audience,
         }
-        return IssuedAccessToken(jwt.encode(claims, self._key, algorithm=self._algorithm), self.ttl)
+        return IssuedAccessToken(jwt.encode(claims, self._key, algorithm=self._algorithm), exp - iat)
 
     def decode(self, token: str) -> Principal:
         if not token or len(token) > MAX_TOKEN_LENGTH:

@@ -12,6 +12,9 @@ Contract for consumers (SSE streams, workers):
 * A subscription has a bounded queue. When it is full the subscription is closed with an
   :class:`Overflow` marker instead of dropping events silently; the consumer resumes from the
   ``events`` table by seq.
+* Consumers that keep their own lean buffer (the SSE streams, thousands per process) register
+  any object satisfying :class:`Subscriber` with :meth:`EventBroker.attach`; the same rules
+  apply to them: bounded, and closed rather than silently lossy.
 * Live messages can skip seqs (an event too large for NOTIFY arrives as an :class:`EventRef`; a
   listener reconnect sends :class:`Resync`). Consumers track the last seq they delivered and read
   the table for anything between; the table is the source of truth, the broker is the doorbell.
@@ -25,6 +28,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Protocol
 
 import asyncpg
 import msgspec
@@ -57,6 +61,19 @@ class Overflow(msgspec.Struct, frozen=True):
 
 
 Message = EventRecord | EventRef | Ephemeral | Resync | Overflow
+
+
+class Subscriber(Protocol):
+    """What the broker needs from a subscriber: whose messages it wants, and a non-blocking offer.
+
+    ``offer`` runs inside the dispatch loop for every subscriber of a user, so it must not block
+    or await; a subscriber that cannot keep up closes itself instead of buffering without bound.
+    """
+
+    user_id: uuid.UUID | None
+    closed: bool
+
+    def offer(self, message: Message) -> None: ...
 
 
 class Subscription:
@@ -94,19 +111,23 @@ class Subscription:
 class EventBroker:
     def __init__(self, *, queue_size: int = 1000) -> None:
         self.queue_size = queue_size
-        self._by_user: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
-        self._all: set[Subscription] = set()
+        self._by_user: dict[uuid.UUID, set[Subscriber]] = defaultdict(set)
+        self._all: set[Subscriber] = set()
 
     def subscribe(self, user_id: uuid.UUID | None) -> Subscription:
         """Subscribe to one user's messages, or to everyone's with ``None`` (workers)."""
         sub = Subscription(self, user_id, self.queue_size)
-        if user_id is None:
-            self._all.add(sub)
-        else:
-            self._by_user[user_id].add(sub)
+        self.attach(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def attach(self, sub: Subscriber) -> None:
+        """Register a subscriber; it receives every message dispatched after this call."""
+        if sub.user_id is None:
+            self._all.add(sub)
+        else:
+            self._by_user[sub.user_id].add(sub)
+
+    def unsubscribe(self, sub: Subscriber) -> None:
         sub.closed = True
         if sub.user_id is None:
             self._all.discard(sub)
@@ -121,7 +142,7 @@ class EventBroker:
         return {user: len(subs) for user, subs in self._by_user.items()}
 
     def dispatch(self, message: Message) -> None:
-        targets: Iterable[Subscription]
+        targets: Iterable[Subscriber]
         if isinstance(message, Resync | Overflow):
             targets = [*self._all, *(s for subs in self._by_user.values() for s in subs)]
         else:

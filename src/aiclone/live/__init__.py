@@ -1,0 +1,1 @@
+"""Live events: the per-user Server-Sent Events stream, its credentials and its presence."""

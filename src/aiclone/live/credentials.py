@@ -1,0 +1,116 @@
+"""Who may open a stream: bearer token, single-use ticket, or the stream-only cookie.
+
+A browser's ``EventSource`` cannot set headers, so two more ways exist besides the bearer token,
+each narrower than the token itself:
+
+* **Tickets** (``POST /api/events/ticket``): 256 random bits, valid for at most
+  ``AICLONE_SSE_TICKET_TTL_SECONDS`` (≤ 60) and redeemable once, by any instance (only the
+  SHA-256 is stored; redemption is one conditional ``UPDATE … RETURNING``). Meant for URLs, where
+  a long-lived token must never go. Never logged.
+* **The stream cookie** (``POST /api/events/cookie``): a JWT for a separate audience
+  (``<jwt audience>:events``), so it is no API bearer token, expiring with the token that asked
+  for it. HttpOnly, SameSite=Strict, Path=/api/events, Secure over https or in production. Only
+  the stream handler reads it; the rest of the API ignores cookies, so it adds no CSRF surface.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from typing import Literal
+
+import msgspec
+
+from aiclone.auth.tokens import Principal, TokenCodec
+from aiclone.db import Database, utcnow
+from aiclone.errors import Unauthenticated
+from aiclone.live.repository import TicketRepository
+from aiclone.live.schemas import StreamCookie, StreamTicket
+from aiclone.settings import Settings
+
+COOKIE_NAME = "aiclone_events"
+COOKIE_PATH = "/api/events"
+COOKIE_AUDIENCE_SUFFIX = ":events"
+_MAX_TICKET_LENGTH = 128
+
+
+class StreamCredentials(msgspec.Struct, frozen=True):
+    """The raw credentials a stream request carried, before any check."""
+
+    authorization: str | None = None
+    ticket: str | None = None
+    cookie: str | None = None
+
+
+class StreamIdentity(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    expires_at: dt.datetime
+    via: Literal["bearer", "ticket", "cookie"]
+
+
+def hash_ticket(ticket: str) -> str:
+    # 256 random bits: a fast hash suffices, and lookups go by hash.
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+class StreamAuthenticator:
+    def __init__(self, db: Database, settings: Settings, codec: TokenCodec) -> None:
+        self.db = db
+        self.codec = codec
+        self.cookie_codec = TokenCodec(
+            msgspec.structs.replace(settings, jwt_audience=settings.jwt_audience + COOKIE_AUDIENCE_SUFFIX)
+        )
+        self.ticket_ttl = settings.sse_ticket_ttl_seconds
+
+    async def authenticate(self, credentials: StreamCredentials) -> StreamIdentity:
+        if credentials.authorization is not None:
+            scheme, _, token = credentials.authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+            principal = self.codec.decode(token.strip())
+            return StreamIdentity(principal.id, principal.expires_at, "bearer")
+        if credentials.ticket is not None:
+            return await self._redeem(credentials.ticket)
+        if credentials.cookie is not None:
+            try:
+                principal = self.cookie_codec.decode(credentials.cookie)
+            except Unauthenticated:
+                raise Unauthenticated("The stream cookie is invalid or has expired.") from None
+            return StreamIdentity(principal.id, principal.expires_at, "cookie")
+        raise Unauthenticated("Missing credentials: a bearer token, a stream ticket or the stream cookie.")
+
+    async def _redeem(self, ticket: str) -> StreamIdentity:
+        if not ticket or len(ticket) > _MAX_TICKET_LENGTH:
+            raise Unauthenticated("The stream ticket is invalid, used or expired.")
+        now = utcnow()
+        async with self.db.session() as session:
+            row = await TicketRepository(session).redeem(hash_ticket(ticket), now)
+        if row is None or row.session_expires_at <= now:
+            raise Unauthenticated("The stream ticket is invalid, used or expired.")
+        return StreamIdentity(row.user_id, row.session_expires_at, "ticket")
+
+    async def issue_ticket(self, principal: Principal) -> StreamTicket:
+        ticket = secrets.token_urlsafe(32)
+        now = utcnow()
+        # Never valid past the token that asked for it.
+        ttl = min(self.ticket_ttl, max(0, int((principal.expires_at - now).total_seconds())))
+        if ttl <= 0:
+            raise Unauthenticated("The access token has expired.")
+        async with self.db.session() as session:
+            await TicketRepository(session).add(
+                user_id=principal.id,
+                token_hash=hash_ticket(ticket),
+                expires_at=now + dt.timedelta(seconds=ttl),
+                session_expires_at=principal.expires_at,
+            )
+        return StreamTicket(ticket=ticket, expires_in=ttl)
+
+    def issue_cookie(self, principal: Principal) -> tuple[str, StreamCookie]:
+        issued = self.cookie_codec.issue(
+            user_id=principal.id, email=principal.email, role=principal.role, expires_at=principal.expires_at
+        )
+        if issued.expires_in <= 0:
+            raise Unauthenticated("The access token has expired.")
+        return issued.token, StreamCookie(expires_in=issued.expires_in)
