@@ -21,6 +21,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from aiclone.activities.controller import ActivityController
+from aiclone.analytics.controller import AnalyticsController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
             AuthController,
             NotificationController,
             ActivityController,
+            AnalyticsController,
             docs_assets_router(),
         ],
         dependencies={
@@ -79,6 +81,8 @@ def create_app(settings: Settings) -> Litestar:
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
+            "analytics": Provide(lambda: services.analytics, sync_to_thread=False),
+            "exports": Provide(lambda: services.exports, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

@@ -10,6 +10,9 @@ import datetime as dt
 
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
+from aiclone.analytics.counters import AnalyticsCounterHook
+from aiclone.analytics.export import ExportService
+from aiclone.analytics.service import AnalyticsService
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import AuthService
 from aiclone.auth.tokens import TokenCodec
@@ -34,6 +37,9 @@ class Services:
         self.notifications = NotificationService(self.db, self.events)
         self.activities = ActivityService(self.db)
         self.events.add_hook(ActivityFeedHook(self.events))
+        self.events.add_hook(AnalyticsCounterHook())
+        self.analytics = AnalyticsService(self.db)
+        self.exports = ExportService(self.db, max_concurrent=settings.export_max_concurrent)
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.auth = AuthService(self.db, settings, self.hasher, self.codec)

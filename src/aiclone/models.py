@@ -7,6 +7,7 @@ package adds its ``models`` import here.
 from __future__ import annotations
 
 from aiclone.activities.models import Activity
+from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
 from aiclone.auth.models import RefreshToken, User
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
@@ -14,4 +15,15 @@ from aiclone.notifications.models import Notification
 
 metadata = Base.metadata
 
-__all__ = ["Activity", "Base", "Event", "EventCounter", "Notification", "RefreshToken", "User", "metadata"]
+__all__ = [
+    "Activity",
+    "AnalyticsCounter",
+    "Base",
+    "Event",
+    "EventCounter",
+    "Notification",
+    "ProspectFunnelEntry",
+    "RefreshToken",
+    "User",
+    "metadata",
+]

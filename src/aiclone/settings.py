@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     event_retention_days: int = 30
     event_queue_size: int = 1000
     max_event_payload_bytes: int = 256 * 1024
+    # Exports streaming at once per process (each holds a database connection on PostgreSQL).
+    export_max_concurrent: int = 4
 
     def __post_init__(self) -> None:
         positive = (
@@ -67,6 +69,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "event_retention_days",
             "event_queue_size",
             "max_event_payload_bytes",
+            "export_max_concurrent",
         )
         for name in positive:
             if getattr(self, name) <= 0:

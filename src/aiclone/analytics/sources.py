@@ -1,0 +1,89 @@
+"""The registry of exportable tables.
+
+Each :class:`ExportSource` is a SQLAlchemy Core select of one table's columns (each with the kind
+that decides how it is written: typed XLSX cells, JSON values, CSV text), the column that scopes
+it to a user, the timestamp the date range applies to and the unique key that, with that
+timestamp, gives rows a total order for batching. Exporting another table is one more entry in
+:data:`EXPORT_SOURCES`; the table needs an index on ``(user_id, <time>, <key>)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Select, select, tuple_
+
+from aiclone.activities.models import Activity
+
+Kind = Literal["str", "int", "float", "bool", "datetime", "uuid", "json"]
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    name: str
+    kind: Kind
+    expr: Any
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    name: str
+    columns: tuple[ExportColumn, ...]
+    user_column: Any
+    # Names of two of the columns: the date range applies to ``time``; (time, key) orders rows.
+    time: str = "created_at"
+    key: str = "id"
+    # Columns that accept equality filters (text columns).
+    filterable: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ExportColumn:
+        return next(c for c in self.columns if c.name == name)
+
+    def position(self, name: str) -> int:
+        return self.names.index(name)
+
+    def select(
+        self,
+        user_id: uuid.UUID,
+        start: dt.datetime,
+        end: dt.datetime,
+        filters: Mapping[str, Sequence[str]],
+        after: tuple[Any, Any] | None = None,
+    ) -> Select[Any]:
+        time, key = self.column(self.time).expr, self.column(self.key).expr
+        query = select(*(c.expr for c in self.columns)).where(
+            self.user_column == user_id, time >= start, time < end
+        )
+        for name, values in filters.items():
+            if name in self.filterable:
+                query = query.where(self.column(name).expr.in_(list(values)))
+        if after is not None:
+            query = query.where(tuple_(time, key) > tuple_(*after))
+        return query.order_by(time, key)
+
+
+ACTIVITIES = ExportSource(
+    name="activities",
+    columns=(
+        ExportColumn("id", "uuid", Activity.id),
+        ExportColumn("created_at", "datetime", Activity.created_at),
+        ExportColumn("type", "str", Activity.type),
+        ExportColumn("title", "str", Activity.title),
+        ExportColumn("message", "str", Activity.message),
+        ExportColumn("link", "str", Activity.link),
+        ExportColumn("source_seq", "int", Activity.source_seq),
+        ExportColumn("metadata", "json", Activity.meta),
+    ),
+    user_column=Activity.user_id,
+    filterable=frozenset({"type"}),
+)
+
+EXPORT_SOURCES: dict[str, ExportSource] = {source.name: source for source in (ACTIVITIES,)}
