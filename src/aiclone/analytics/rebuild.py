@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import (
@@ -69,8 +69,9 @@ def epoch_seconds(column: Any, dialect: str) -> ColumnElement[int]:
     """Whole Unix seconds (floor) of a UTC timestamp column, in SQL."""
     if dialect == "postgresql":
         return cast(func.floor(func.extract("epoch", column)), BigInteger)
-    # SQLite keeps UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff'; %s truncates the fraction.
-    return cast(func.strftime("%s", column), BigInteger)
+    # SQLite keeps UTC timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff'. Its date functions round the
+    # fraction to milliseconds (23:59:59.9996 would become the next day), so cut it off first.
+    return cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
 
 
 def _grains() -> Any:
@@ -97,7 +98,7 @@ def _metric_case() -> ColumnElement[str | None]:
     )
 
 
-_Q = TypeVar("_Q", bound=Select[Unpack[tuple[Any, ...]]])
+_Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
 
 
 class _Scope:
