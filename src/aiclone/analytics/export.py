@@ -46,7 +46,8 @@ from aiclone.errors import FieldError, InvalidInput, TooManyRequests
 MAX_RANGE_DAYS = 366
 
 MEDIA_TYPES = {
-    ExportFormat.CSV: "text/csv; charset=utf-8",
+    # Litestar adds "; charset=utf-8" to text/* types.
+    ExportFormat.CSV: "text/csv",
     ExportFormat.JSON: "application/json",
     ExportFormat.NDJSON: "application/x-ndjson",
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

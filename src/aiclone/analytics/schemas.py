@@ -96,7 +96,7 @@ class ExportRequest(msgspec.Struct, forbid_unknown_fields=True):
     date_range: DateRange
     # Column name -> accepted values (equality; several values mean any of them). Which columns
     # accept filters depends on the data type; see the endpoint description.
-    filters: Annotated[dict[str, FilterValues], msgspec.Meta(max_properties=10)] = msgspec.field(
+    filters: Annotated[dict[str, FilterValues], msgspec.Meta(max_length=10)] = msgspec.field(
         default_factory=dict
     )
     # Admins only: export another user's data.
