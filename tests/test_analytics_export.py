@@ -108,7 +108,7 @@ async def test_csv_round_trip_header_order_range_and_formula_neutralisation(
     records = [dict(zip(HEADER, row, strict=True)) for row in rows[1:]]
     assert [r["title"] for r in records] == ["first", *NEUTRALISED, 'comma, "quotes"\nand a newline']
     first = records[0]
-    assert first["created_at"] == "2025-01-01T00:00:00+00:00"
+    assert first["created_at"] == "2025-01-01T00:00:00.000000Z"
     assert first["link"] == "/prospects/1"
     assert first["source_seq"] == "7"
     uuid.UUID(first["id"])

@@ -36,7 +36,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_analytics_counters_user_id_users"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("user_id", "grain", "bucket_start", "metric", name="pk_analytics_counters"),
+        sa.PrimaryKeyConstraint(
+            "user_id",
+            "grain",
+            "bucket_start",
+            "metric",
+            name="pk_analytics_counters",
+            postgresql_include=["count"],
+        ),
         sqlite_with_rowid=False,
     )
     op.create_table(

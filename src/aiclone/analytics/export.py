@@ -36,6 +36,7 @@ from aiclone.analytics.formats import (
     csv_zip_stream,
     json_stream,
     ndjson_stream,
+    pg_csv_cell,
     xlsx_stream,
 )
 from aiclone.analytics.schemas import DataType, ExportFormat, ExportRequest
@@ -113,8 +114,10 @@ class ExportService:
             raise TooManyRequests("Too many exports are running; try again shortly.")
 
         start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+        # On PostgreSQL the database renders CSV cells; SQLite rows are converted in Python.
+        rendered = request.format is ExportFormat.CSV and not self.db.is_sqlite
         parts: list[Part] = [
-            (source, partial(self.batches, source, user_id, start, end, request.filters))
+            (source, partial(self.batches, source, user_id, start, end, request.filters, rendered=rendered))
             for source in sources
         ]
         many = request.data_type is DataType.ALL
@@ -124,15 +127,21 @@ class ExportService:
         )
         media_type = ZIP_MEDIA_TYPE if extension == "zip" else MEDIA_TYPES[request.format]
         return ExportDownload(
-            filename=filename, media_type=media_type, body=self._body(request.format, parts, many)
+            filename=filename, media_type=media_type, body=self._body(request.format, parts, many, rendered)
         )
 
-    async def _body(self, fmt: ExportFormat, parts: Sequence[Part], many: bool) -> AsyncIterator[bytes]:
+    async def _body(
+        self, fmt: ExportFormat, parts: Sequence[Part], many: bool, rendered: bool
+    ) -> AsyncIterator[bytes]:
         self.active += 1
         try:
             chunks: AsyncGenerator[bytes, None]
             if fmt is ExportFormat.CSV:
-                chunks = csv_zip_stream(parts) if many else csv_stream(parts[0])
+                chunks = (
+                    csv_zip_stream(parts, rendered=rendered)
+                    if many
+                    else csv_stream(parts[0], rendered=rendered)
+                )
             elif fmt is ExportFormat.JSON:
                 chunks = json_stream(parts, keyed=many)
             elif fmt is ExportFormat.NDJSON:
@@ -153,10 +162,13 @@ class ExportService:
         start: dt.datetime,
         end: dt.datetime,
         filters: dict[str, list[str]],
+        *,
+        rendered: bool = False,
     ) -> AsyncIterator[Batch]:
         own = {k: v for k, v in filters.items() if k in source.filterable}
         if not self.db.is_sqlite:
-            async for batch in self._cursor_batches(source.select(user_id, start, end, own)):
+            render = pg_csv_cell if rendered else None
+            async for batch in self._cursor_batches(source.select(user_id, start, end, own, render=render)):
                 yield batch
             return
         time_at, key_at = source.position(source.time), source.position(source.key)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import BigInteger, Integer, String, and_, bindparam, func, select
+from sqlalchemy import BigInteger, Integer, String, and_, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,26 +38,42 @@ def _pg_ranges() -> Any:
 
 
 def _summary_statement(dialect: str) -> Any:
+    c = AnalyticsCounter
     if dialect == "postgresql":
         r = _pg_ranges()
-        no, grain, lo, hi = r.c.no, r.c.grain, r.c.lo, r.c.hi
-    else:
-        r = func.json_each(bindparam("ranges", type_=String)).table_valued("value").alias("r")
-        no = func.json_extract(r.c.value, "$[0]")
-        grain = func.json_extract(r.c.value, "$[1]")
-        lo = func.json_extract(r.c.value, "$[2]")
-        hi = func.json_extract(r.c.value, "$[3]")
-    c = AnalyticsCounter
+        # One primary-key range scan per range, forced by an aggregating LATERAL subquery (which
+        # the planner cannot flatten): as a plain join it cannot estimate the range condition and
+        # hash-joins against every counter row of the user instead.
+        per_range = (
+            select(c.metric, func.sum(c.count).label("total"))
+            .where(
+                c.user_id == bindparam("user_id"),
+                c.grain == r.c.grain,
+                c.bucket_start >= r.c.lo,
+                c.bucket_start < r.c.hi,
+            )
+            .group_by(c.metric)
+            .lateral("c")
+        )
+        return (
+            select(per_range.c.metric, r.c.no.label("no"), func.sum(per_range.c.total).label("total"))
+            .select_from(r)
+            .join(per_range, true())
+            .group_by(per_range.c.metric, r.c.no)
+        )
+    # SQLite runs joins as nested loops in FROM order: each json_each row drives a key range scan.
+    ranges = func.json_each(bindparam("ranges", type_=String)).table_valued("value").alias("r")
+    no = func.json_extract(ranges.c.value, "$[0]")
     return (
         select(c.metric, no.label("no"), func.sum(c.count).label("total"))
-        .select_from(r)
+        .select_from(ranges)
         .join(
             c,
             and_(
                 c.user_id == bindparam("user_id"),
-                c.grain == grain,
-                c.bucket_start >= lo,
-                c.bucket_start < hi,
+                c.grain == func.json_extract(ranges.c.value, "$[1]"),
+                c.bucket_start >= func.json_extract(ranges.c.value, "$[2]"),
+                c.bucket_start < func.json_extract(ranges.c.value, "$[3]"),
             ),
         )
         .group_by(c.metric, no)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,11 +57,16 @@ class ExportSource:
         end: dt.datetime,
         filters: Mapping[str, Sequence[str]],
         after: tuple[Any, Any] | None = None,
+        render: Callable[[ExportColumn], Any] | None = None,
     ) -> Select[Any]:
+        """The rows of one user in ``[start, end)``, in (time, key) order.
+
+        ``render`` turns each column into the expression selected (the CSV text of the cell,
+        computed by the database, for instance); by default the column's own value.
+        """
         time, key = self.column(self.time).expr, self.column(self.key).expr
-        query = select(*(c.expr for c in self.columns)).where(
-            self.user_column == user_id, time >= start, time < end
-        )
+        selected = [c.expr if render is None else render(c).label(c.name) for c in self.columns]
+        query = select(*selected).where(self.user_column == user_id, time >= start, time < end)
         for name, values in filters.items():
             if name in self.filterable:
                 query = query.where(self.column(name).expr.in_(list(values)))
