@@ -26,6 +26,8 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -33,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -269,37 +270,63 @@ def summary_latency(base: str, headers: dict[str, str], time_range: str, tz: str
     return samples
 
 
-class Sampler:
-    """RSS of the server every 20 ms and /health latency every 50 ms, on threads."""
-
-    def __init__(self, base: str, pid: int) -> None:
-        self.base, self.pid = base, pid
-        self.stop = threading.Event()
-        self.peak = self.baseline = rss_kib(pid)
-        self.health_ms: list[float] = []
-        self.threads = [threading.Thread(target=self._rss), threading.Thread(target=self._health)]
-
-    def _rss(self) -> None:
-        while not self.stop.wait(0.02):
-            self.peak = max(self.peak, rss_kib(self.pid))
-
-    def _health(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=30) as client:
-            while not self.stop.wait(0.05):
+def _probe(base: str, pid: int, stop: Any, out: Any) -> None:
+    """In its own process (so the client's GIL never delays it): server RSS every 20 ms and
+    /health latency every 50 ms, until ``stop`` is set; results go to ``out``."""
+    peak = baseline = rss_kib(pid)
+    health: list[float] = []
+    next_probe = time.monotonic()
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while not stop.wait(0.02):
+            peak = max(peak, rss_kib(pid))
+            if time.monotonic() >= next_probe:
                 t0 = time.perf_counter()
                 with contextlib.suppress(httpx.HTTPError):
                     client.get("/health")
-                    self.health_ms.append((time.perf_counter() - t0) * 1000)
+                    health.append((time.perf_counter() - t0) * 1000)
+                next_probe = time.monotonic() + 0.05
+    out.put((baseline, peak, health))
 
-    def __enter__(self) -> Sampler:
-        for t in self.threads:
-            t.start()
-        return self
 
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=35)
+def raw_post(base: str, path: str, headers: dict[str, str], payload: bytes) -> tuple[float, float, int, int]:
+    """POST over a plain socket and decode the chunked body with bytes.find (a light client)."""
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=600)
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}", "Connection: close", f"Content-Length: {len(payload)}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    t0 = time.perf_counter()
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+    buffer = bytearray()
+    first_byte = 0.0
+    while b"\r\n\r\n" not in buffer:
+        buffer += sock.recv(1 << 16)
+    header_end = buffer.index(b"\r\n\r\n") + 4
+    assert b" 200 " in buffer[:header_end].split(b"\r\n")[0], bytes(buffer[:200])
+    del buffer[:header_end]
+    received = lines = 0
+    while True:
+        while b"\r\n" not in buffer:
+            data = sock.recv(1 << 20)
+            if not data:
+                raise RuntimeError("connection closed mid-stream")
+            buffer += data
+        line_end = buffer.index(b"\r\n")
+        size = int(buffer[:line_end], 16)
+        if size == 0:
+            break
+        while len(buffer) < line_end + 2 + size + 2:
+            data = sock.recv(1 << 20)
+            if not data:
+                raise RuntimeError("connection closed mid-stream")
+            buffer += data
+        if not received:
+            first_byte = time.perf_counter() - t0
+        received += size
+        lines += buffer.count(b"\n", line_end + 2, line_end + 2 + size)
+        del buffer[: line_end + 2 + size + 2]
+    elapsed = time.perf_counter() - t0
+    sock.close()
+    return elapsed, first_byte, received, lines
 
 
 def export(
@@ -310,28 +337,32 @@ def export(
         "format": fmt,
         "date_range": {"start": start.isoformat(), "end": end.isoformat()},
     }
-    received = lines = chunks = 0
-    first_byte = None
-    with Sampler(base, pid) as sampler, httpx.Client(base_url=base, headers=headers, timeout=600) as client:
-        t0 = time.perf_counter()
-        with client.stream("POST", "/api/analytics/export", json=body) as r:
-            r.raise_for_status()
-            for chunk in r.iter_raw(1 << 20):
-                if first_byte is None:
-                    first_byte = time.perf_counter() - t0
-                received += len(chunk)
-                lines += chunk.count(b"\n")
-                chunks += 1
-        elapsed = time.perf_counter() - t0
+    context = multiprocessing.get_context("spawn")
+    stop, out = context.Event(), context.Queue()
+    probe = context.Process(target=_probe, args=(base, pid, stop, out))
+    probe.start()
+    time.sleep(0.5)
+    try:
+        elapsed, first_byte, received, lines = raw_post(
+            base,
+            "/api/analytics/export",
+            {**headers, "Content-Type": "application/json"},
+            json.dumps(body).encode(),
+        )
+    finally:
+        stop.set()
+        baseline, peak, health = out.get(timeout=60)
+        probe.join(timeout=30)
     return {
         "seconds": elapsed,
         "bytes": received,
         "lines": lines,
-        "first_byte_s": first_byte or 0.0,
-        "rss_growth_mb": (sampler.peak - sampler.baseline) / 1024,
-        "health_p50_ms": statistics.median(sampler.health_ms) if sampler.health_ms else float("nan"),
-        "health_max_ms": max(sampler.health_ms) if sampler.health_ms else float("nan"),
-        "health_n": len(sampler.health_ms),
+        "first_byte_s": first_byte,
+        "rss_growth_mb": (peak - baseline) / 1024,
+        "health_p50_ms": statistics.median(health) if health else float("nan"),
+        "health_p99_ms": pct(health, 0.99) if health else float("nan"),
+        "health_max_ms": max(health) if health else float("nan"),
+        "health_n": len(health),
     }
 
 
@@ -395,7 +426,8 @@ def main() -> None:
                     f"  {fmt:<4} through HTTP:          {result['seconds']:6.2f}s {rate:>10,.0f} rows/s"
                     f" {result['bytes'] / 1e6:7.1f} MB  ratio to COPY {rate / copy_rate:.2f}"
                     f"  first byte {result['first_byte_s']:.2f}s  RSS growth {result['rss_growth_mb']:.1f} MB"
-                    f"  /health during it: p50 {result['health_p50_ms']:.1f} ms, max {result['health_max_ms']:.1f} ms"
+                    f"  /health during it: p50 {result['health_p50_ms']:.1f} ms, p99 {result['health_p99_ms']:.1f} ms,"
+                    f" max {result['health_max_ms']:.1f} ms"
                     f" (n={result['health_n']}){extra}"
                 )
     finally:

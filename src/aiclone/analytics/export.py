@@ -16,6 +16,7 @@ taking every database connection; over it the request is refused with 429.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import re
@@ -185,12 +186,23 @@ class ExportService:
 
     async def _cursor_batches(self, query: Select[Any]) -> AsyncIterator[Batch]:
         stack = contextlib.AsyncExitStack()
+        pending: asyncio.Future[Any] | None = None
         try:
             session = await stack.enter_async_context(self.db.read_session())
             result = await session.stream(query.execution_options(yield_per=self.batch_size))
-            async for batch in result.partitions():
+            partitions = result.partitions()
+            # Read one batch ahead: the database prepares the next batch while this one is
+            # formatted and sent.
+            pending = asyncio.ensure_future(anext(partitions, None))
+            while (batch := await pending) is not None:
+                pending = asyncio.ensure_future(anext(partitions, None))
                 yield batch
+            pending = None
         finally:
-            # Give the connection back even when the download was cancelled midway.
+            # Give the connection back even when the download was cancelled midway; a fetch in
+            # flight is let finish (one batch) rather than cut off inside the driver.
             with anyio.CancelScope(shield=True):
+                if pending is not None:
+                    with contextlib.suppress(Exception):
+                        await pending
                 await stack.aclose()
