@@ -30,6 +30,7 @@ from aiclone.health.controller import HealthController
 from aiclone.migrate import head_revisions
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> Litestar:
             NotificationController,
             ActivityController,
             AnalyticsController,
+            ResearchTaskController,
             docs_assets_router(),
         ],
         dependencies={
@@ -83,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
             "analytics": Provide(lambda: services.analytics, sync_to_thread=False),
             "exports": Provide(lambda: services.exports, sync_to_thread=False),
+            "research_service": Provide(lambda: services.research, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

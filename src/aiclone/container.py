@@ -20,6 +20,10 @@ from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
 from aiclone.notifications.service import NotificationService
+from aiclone.research.engines import build_engines
+from aiclone.research.queue import ResearchQueue
+from aiclone.research.runner import ResearchRunner, RunnerConfig
+from aiclone.research.service import ResearchService
 from aiclone.settings import Settings
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
@@ -43,9 +47,28 @@ class Services:
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.auth = AuthService(self.db, settings, self.hasher, self.codec)
+        self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
+        self.research_queue = ResearchQueue(
+            self.db,
+            self.events,
+            lease_seconds=settings.research_lease_seconds,
+            max_interruptions=settings.research_max_interruptions,
+        )
+        self.research_runner = ResearchRunner(
+            self.research_queue,
+            self.broker,
+            build_engines(settings),
+            RunnerConfig(
+                concurrency=settings.research_concurrency,
+                task_timeout=settings.research_timeout_seconds,
+                lease_seconds=settings.research_lease_seconds,
+                poll_seconds=settings.research_poll_seconds,
+            ),
+        )
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
         ]
+        self.jobs.append(self.research_runner)
         self.workers = WorkerGroup(self.jobs)
 
     async def start(self, *, run_workers: bool) -> None:

@@ -1,29 +1,18 @@
 """Every table of the application, imported so ``Base.metadata`` is complete.
 
 Alembic's autogenerate and the models-versus-migrations test read this module; each domain
-package adds its ``models`` import here.
+package adds its ``models`` import here (one line each).
 """
 
 from __future__ import annotations
 
+# ruff: noqa: F401 - imported for their side effect of registering tables on Base.metadata
 from aiclone.activities.models import Activity
 from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
 from aiclone.auth.models import RefreshToken, User
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
 from aiclone.notifications.models import Notification
+from aiclone.research.models import ResearchTask
 
 metadata = Base.metadata
-
-__all__ = [
-    "Activity",
-    "AnalyticsCounter",
-    "Base",
-    "Event",
-    "EventCounter",
-    "Notification",
-    "ProspectFunnelEntry",
-    "RefreshToken",
-    "User",
-    "metadata",
-]

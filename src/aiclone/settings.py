@@ -22,6 +22,10 @@ OWASP_ARGON2_MIN_MEMORY_KIB = 19 * 1024
 OWASP_ARGON2_MIN_TIME_COST = 2
 
 
+# The research engines this build ships (aiclone.research.engines builds them by these names).
+RESEARCH_ENGINE_NAMES = frozenset({"web"})
+
+
 class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message names the variable."""
 
@@ -54,6 +58,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     event_retention_days: int = 30
     event_queue_size: int = 1000
     max_event_payload_bytes: int = 256 * 1024
+    # Research tasks: engines enabled on this process, the runner's limits, and the web engine's
+    # fetch limits. Private/loopback targets stay refused unless research_allow_private is set.
+    research_engines: tuple[str, ...] = ("web",)
+    research_concurrency: int = 2
+    research_timeout_seconds: float = 120.0
+    research_lease_seconds: float = 30.0
+    research_poll_seconds: float = 5.0
+    research_max_interruptions: int = 3
+    research_allow_private: bool = False
+    research_fetch_timeout_seconds: float = 10.0
+    research_max_response_bytes: int = 2 * 1024 * 1024
+    research_max_redirects: int = 5
+    research_max_urls: int = 20
     # Exports streaming at once per process (each holds a database connection on PostgreSQL).
     export_max_concurrent: int = 4
 
@@ -69,6 +86,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "event_retention_days",
             "event_queue_size",
             "max_event_payload_bytes",
+            "research_timeout_seconds",
+            "research_lease_seconds",
+            "research_poll_seconds",
+            "research_fetch_timeout_seconds",
+            "research_max_response_bytes",
             "export_max_concurrent",
         )
         for name in positive:
@@ -89,6 +111,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 f"{var('password_min_length')} must be at least 8 and at most {var('password_max_length')},"
                 " which must be at most 1024"
             )
+        self._check_research()
         url = self.database_url
         if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
@@ -106,6 +129,29 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raise SettingsError(f"{var('debug')} may not be true when AICLONE_ENV=production")
         elif self.secret_key and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
             raise SettingsError(f"{var('secret_key')} must be at least {MIN_SECRET_KEY_LENGTH} characters")
+
+    def _check_research(self) -> None:
+        unknown = sorted(set(self.research_engines) - RESEARCH_ENGINE_NAMES)
+        if unknown:
+            raise SettingsError(
+                f"{var('research_engines')}: unknown engine(s) {', '.join(unknown)};"
+                f" available: {', '.join(sorted(RESEARCH_ENGINE_NAMES))}"
+            )
+        bounded = {
+            "research_concurrency": (1, 64),
+            "research_max_interruptions": (1, 100),
+            "research_max_redirects": (0, 20),
+            "research_max_urls": (1, 100),
+        }
+        for name, (low, high) in bounded.items():
+            if not low <= getattr(self, name) <= high:
+                raise SettingsError(f"{var(name)} must be between {low} and {high}")
+        if self.research_lease_seconds < 1.0:
+            raise SettingsError(f"{var('research_lease_seconds')} must be at least 1 second")
+        if self.env == "production" and self.research_allow_private:
+            raise SettingsError(
+                f"{var('research_allow_private')} may not be true when AICLONE_ENV=production"
+            )
 
     @property
     def resolved_database_url(self) -> str:
@@ -168,7 +214,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-_TUPLE_FIELDS = {"cors_origins"}
+_TUPLE_FIELDS = {"cors_origins", "research_engines"}
 
 
 def load_settings(environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:

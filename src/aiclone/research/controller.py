@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from aiclone.auth.guards import owner_scope
+from aiclone.auth.tokens import Principal
+from aiclone.openapi import problems
+from aiclone.pagination import DEFAULT_LIMIT, Limit
+from aiclone.research.models import Priority, TaskStatus
+from aiclone.research.schemas import ResearchTaskCreate, ResearchTaskPage, ResearchTaskRead
+from aiclone.research.service import ResearchService
+
+UserIdParam = Parameter(
+    query="user_id", required=False, description="Act on this user's tasks (admins only; others get 403)."
+)
+
+LimitParam = Parameter(query="limit", ge=1, le=200, default=DEFAULT_LIMIT, description="Page size (1-200).")
+CursorParam = Parameter(
+    query="cursor", required=False, max_length=512, description="`next_cursor` of the previous page."
+)
+
+
+class ResearchTaskController(Controller):
+    path = "/api/research-tasks"
+    tags = ["research"]
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Queue a research task",
+        description=(
+            "Queues research on URLs, keywords or profile text. The background runner picks it up by"
+            " priority; follow it with `task_update` events. For `urls`, every URL must be an absolute"
+            " http(s) URL."
+        ),
+        responses=problems(401, 403, 413, 422),
+    )
+    async def create(
+        self,
+        request: Request[Principal, str, Any],
+        data: JSONBody[ResearchTaskCreate],
+        research_service: NamedDependency[ResearchService],
+        user_id: uuid.UUID | None = UserIdParam,
+    ) -> ResearchTaskRead:
+        return await research_service.create(owner_scope(request.user, user_id), data)
+
+    @get(
+        "/",
+        summary="List research tasks",
+        description="Newest first, keyset paginated; filter by status and priority.",
+        responses=problems(401, 403, 422),
+    )
+    async def list_tasks(
+        self,
+        request: Request[Principal, str, Any],
+        research_service: NamedDependency[ResearchService],
+        status: TaskStatus | None = None,
+        priority: Priority | None = None,
+        limit: Limit = LimitParam,
+        cursor: str | None = CursorParam,
+        user_id: uuid.UUID | None = UserIdParam,
+    ) -> ResearchTaskPage:
+        return await research_service.list(
+            owner_scope(request.user, user_id), status=status, priority=priority, limit=limit, cursor=cursor
+        )
+
+    @get("/{task_id:uuid}", summary="Get a research task", responses=problems(401, 403, 404))
+    async def get_task(
+        self,
+        request: Request[Principal, str, Any],
+        task_id: uuid.UUID,
+        research_service: NamedDependency[ResearchService],
+        user_id: uuid.UUID | None = UserIdParam,
+    ) -> ResearchTaskRead:
+        return await research_service.get(owner_scope(request.user, user_id), task_id)
+
+    @post(
+        "/{task_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        summary="Cancel a queued or running task",
+        description="A running task stops within about a second. Finished tasks answer 409.",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def cancel(
+        self,
+        request: Request[Principal, str, Any],
+        task_id: uuid.UUID,
+        research_service: NamedDependency[ResearchService],
+        user_id: uuid.UUID | None = UserIdParam,
+    ) -> ResearchTaskRead:
+        return await research_service.cancel(owner_scope(request.user, user_id), task_id)
+
+    @post(
+        "/{task_id:uuid}/retry",
+        status_code=HTTP_200_OK,
+        summary="Queue a failed or cancelled task again",
+        description="Other statuses answer 409. `attempts` counts the runs started.",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def retry(
+        self,
+        request: Request[Principal, str, Any],
+        task_id: uuid.UUID,
+        research_service: NamedDependency[ResearchService],
+        user_id: uuid.UUID | None = UserIdParam,
+    ) -> ResearchTaskRead:
+        return await research_service.retry(owner_scope(request.user, user_id), task_id)

@@ -1,0 +1,60 @@
+"""The engine interface: what the runner hands an engine, and what it expects back.
+
+An engine turns a task's input into an :class:`~aiclone.research.schemas.Insight`. It reports
+progress through the callback it is given (live-only ticks), raises :class:`EngineError` with a
+message meant for the task's owner when the research cannot be done, and may be cancelled at
+any ``await`` (the task was cancelled, timed out, or the worker is stopping).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiclone.research.models import SourceType
+from aiclone.research.schemas import Insight
+
+
+@dataclass(frozen=True)
+class ResearchJob:
+    task_id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    input_source: str
+    source_type: SourceType
+    prospect_id: uuid.UUID | None = None
+
+
+class ProgressReporter(Protocol):
+    async def __call__(self, percent: int, message: str) -> None: ...
+
+
+class ResearchEngine(Protocol):
+    name: str
+
+    async def research(self, job: ResearchJob, progress: ProgressReporter) -> Insight: ...
+
+
+class EngineError(Exception):
+    """The research could not be done; the message is shown to the task's owner as its error."""
+
+
+class EngineRegistry:
+    """The engines this process can run, by name."""
+
+    def __init__(self, engines: Iterable[ResearchEngine] = ()) -> None:
+        self._engines: dict[str, ResearchEngine] = {}
+        for engine in engines:
+            self.register(engine)
+
+    def register(self, engine: ResearchEngine) -> None:
+        self._engines[engine.name] = engine
+
+    def get(self, name: str) -> ResearchEngine | None:
+        return self._engines.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._engines)

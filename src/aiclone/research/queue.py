@@ -1,0 +1,176 @@
+"""The runner's side of research tasks: claim, lease, finish, release and recover.
+
+Every method is one transaction that changes a task and writes its events together. Writes that
+end a run are fenced on (running, claimed_by, attempts): when the task was cancelled, recovered
+or claimed again meanwhile, they change nothing and return False.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from aiclone.db import Database, utcnow
+from aiclone.events.log import EventLog
+from aiclone.research.models import ResearchTask, SourceType, TaskStatus
+from aiclone.research.repository import ResearchTaskRepository
+from aiclone.research.schemas import Insight
+from aiclone.research.state import record_state
+
+logger = logging.getLogger("aiclone.research.queue")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task this worker holds for one attempt."""
+
+    task_id: uuid.UUID
+    user_id: uuid.UUID
+    attempt: int
+    worker_id: str
+    title: str
+    input_source: str
+    source_type: SourceType
+    engine: str
+    prospect_id: uuid.UUID | None
+
+
+class ResearchQueue:
+    def __init__(
+        self, db: Database, events: EventLog, *, lease_seconds: float = 30.0, max_interruptions: int = 3
+    ) -> None:
+        self.db = db
+        self.events = events
+        self.lease = dt.timedelta(seconds=lease_seconds)
+        self.max_interruptions = max_interruptions
+
+    async def claim(self, worker_id: str) -> Claim | None:
+        async with self.db.session() as session:
+            now = utcnow()
+            task = await ResearchTaskRepository(session).claim_next(
+                worker_id, now=now, lease_until=now + self.lease
+            )
+            if task is None:
+                return None
+            await record_state(self.events, session, task, detail=f"claimed by {worker_id}")
+        return Claim(
+            task_id=task.id,
+            user_id=task.user_id,
+            attempt=task.attempts,
+            worker_id=worker_id,
+            title=task.title,
+            input_source=task.input_source,
+            source_type=SourceType(task.source_type),
+            engine=task.engine,
+            prospect_id=task.prospect_id,
+        )
+
+    async def renew(self, worker_id: str, task_ids: Sequence[uuid.UUID]) -> set[tuple[uuid.UUID, int]]:
+        async with self.db.session() as session:
+            return await ResearchTaskRepository(session).renew_leases(
+                worker_id, task_ids, until=utcnow() + self.lease
+            )
+
+    async def held(self, worker_id: str, task_ids: Sequence[uuid.UUID]) -> set[tuple[uuid.UUID, int]]:
+        async with self.db.read_session() as session:
+            return await ResearchTaskRepository(session).held_by(worker_id, task_ids)
+
+    async def _finish(self, claim: Claim, values: dict[str, Any], detail: str | None = None) -> bool:
+        async with self.db.session() as session:
+            task = await ResearchTaskRepository(session).finish_claimed(
+                claim.task_id, worker_id=claim.worker_id, attempt=claim.attempt, values=values
+            )
+            if task is None:
+                logger.info(
+                    "research task %s was no longer held by %s; result dropped",
+                    claim.task_id,
+                    claim.worker_id,
+                )
+                return False
+            await record_state(self.events, session, task, detail=detail)
+        return True
+
+    async def complete(self, claim: Claim, insight: Insight) -> bool:
+        now = utcnow()
+        return await self._finish(
+            claim,
+            {
+                "status": TaskStatus.DONE.value,
+                "progress": 100,
+                "insight": msgspec.to_builtins(insight),
+                "error": None,
+                "completed_at": now,
+                "claimed_by": None,
+                "lease_expires_at": None,
+                "updated_at": now,
+            },
+        )
+
+    async def fail(self, claim: Claim, error: str) -> bool:
+        now = utcnow()
+        return await self._finish(
+            claim,
+            {
+                "status": TaskStatus.FAILED.value,
+                "error": error[:2000],
+                "completed_at": now,
+                "claimed_by": None,
+                "lease_expires_at": None,
+                "updated_at": now,
+            },
+        )
+
+    async def release(self, claim: Claim, detail: str) -> bool:
+        """Put a task this worker holds back in the queue (the worker is shutting down)."""
+        return await self._finish(
+            claim,
+            {
+                "status": TaskStatus.QUEUED.value,
+                "progress": 0,
+                "claimed_by": None,
+                "lease_expires_at": None,
+                "updated_at": utcnow(),
+            },
+            detail=detail,
+        )
+
+    async def recover_expired(self, *, batch: int = 100) -> int:
+        """Requeue running tasks whose lease ran out (their worker died); returns how many.
+
+        A task interrupted more than ``max_interruptions`` times since its last retry is failed
+        instead, so a task that kills its worker cannot take the fleet down in a loop.
+        """
+        async with self.db.session() as session:
+            now = utcnow()
+            tasks = await ResearchTaskRepository(session).lease_expired(now, limit=batch)
+            for task in tasks:
+                self._requeue_or_fail(task, now)
+                await session.flush()
+                await record_state(
+                    self.events, session, task, detail="lease expired; the worker holding it stopped"
+                )
+        if tasks:
+            logger.warning("recovered %d research task(s) whose worker stopped", len(tasks))
+        return len(tasks)
+
+    def _requeue_or_fail(self, task: ResearchTask, now: dt.datetime) -> None:
+        task.interruptions += 1
+        task.claimed_by = None
+        task.lease_expires_at = None
+        task.updated_at = now
+        if task.interruptions > self.max_interruptions:
+            task.status = TaskStatus.FAILED.value
+            task.error = (
+                f"The worker running this task stopped {task.interruptions} times; giving up."
+                " Retry the task to run it again."
+            )
+            task.completed_at = now
+        else:
+            task.status = TaskStatus.QUEUED.value
+            task.progress = 0

@@ -1,0 +1,331 @@
+"""The background job that runs research tasks (inside ``aiclone serve`` and ``aiclone worker``).
+
+One loop per process:
+
+* **Claim** queued tasks, highest priority then oldest first, while fewer than
+  ``AICLONE_RESEARCH_CONCURRENCY`` run here (:meth:`ResearchQueue.claim`: ``SKIP LOCKED`` on
+  PostgreSQL, the single-writer transaction on SQLite), so no two workers ever run one task.
+* **Wake up** when a ``task_update`` event says a task was queued (the broker; on PostgreSQL
+  that includes every other process), when a run ends, or at the latest every
+  ``AICLONE_RESEARCH_POLL_SECONDS`` (tasks queued by a process whose events this one cannot
+  hear, e.g. another SQLite process).
+* **Cancel promptly**: a ``task_update`` saying a running task of ours was cancelled stops it at
+  once; in case the broker cannot tell us (another SQLite process), the statuses of our running
+  tasks are re-read about once a second.
+* **Lease**: each claim holds a lease renewed every third of ``AICLONE_RESEARCH_LEASE_SECONDS``.
+  A task whose lease ran out belongs to a process that died; the recovery pass (at start and
+  every half lease) puts it back in the queue.
+* **Timeout**: a run longer than ``AICLONE_RESEARCH_TIMEOUT_SECONDS`` is stopped and failed.
+* **Stop**: runs in progress are stopped and their tasks put back in the queue at once, so
+  another worker can take them without waiting for the lease.
+
+Progress ticks from engines go to live subscribers as ephemeral ``task_update`` messages only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+import msgspec
+from sqlalchemy.exc import SQLAlchemyError
+
+from aiclone.events.broker import EventBroker, EventRef, Overflow, Resync, Subscription
+from aiclone.events.types import Ephemeral, EventRecord, EventType
+from aiclone.research.engines.base import EngineError, EngineRegistry, ResearchJob
+from aiclone.research.models import TaskStatus
+from aiclone.research.queue import Claim, ResearchQueue
+from aiclone.research.schemas import Insight, TaskUpdateData
+
+logger = logging.getLogger("aiclone.research.runner")
+
+CANCEL_CHECK_SECONDS = 1.0
+ERROR_BACKOFF_SECONDS = 2.0
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    concurrency: int = 2
+    task_timeout: float = 120.0
+    lease_seconds: float = 30.0
+    poll_seconds: float = 5.0
+
+
+@dataclass
+class _Run:
+    claim: Claim
+    task: asyncio.Task[None]
+    # Set once the engine returned and the result is being written: no longer cancellable.
+    finishing: bool = False
+    stop_reason: str | None = None
+    progress: int = 0
+    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class ResearchRunner:
+    name = "research-runner"
+
+    def __init__(
+        self,
+        queue: ResearchQueue,
+        broker: EventBroker,
+        engines: EngineRegistry,
+        config: RunnerConfig | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.queue = queue
+        self.broker = broker
+        self.engines = engines
+        self.config = config or RunnerConfig()
+        self.worker_id = worker_id or new_worker_id()
+        self._runs: dict[uuid.UUID, _Run] = {}
+        self._wake = asyncio.Event()
+
+    @property
+    def running_task_ids(self) -> set[uuid.UUID]:
+        return set(self._runs)
+
+    # -- the loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        listener = asyncio.create_task(self._listen(), name=f"{self.name}:listen")
+        renew_every = self.config.lease_seconds / 3
+        recover_every = self.config.lease_seconds / 2
+        next_recovery = next_renewal = next_check = loop.time()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                now = loop.time()
+                try:
+                    if now >= next_recovery:
+                        if await self.queue.recover_expired():
+                            self._wake.set()
+                        next_recovery = now + recover_every
+                    if self._runs and now >= next_renewal:
+                        await self._renew()
+                        next_renewal = now + renew_every
+                    if self._runs and now >= next_check:
+                        await self._check_cancelled()
+                        next_check = now + CANCEL_CHECK_SECONDS
+                    await self._fill()
+                except (SQLAlchemyError, OSError):
+                    logger.exception("research runner: database error; retrying shortly")
+                    await self._sleep(stop, ERROR_BACKOFF_SECONDS)
+                    continue
+                deadline = min(next_recovery, now + self.config.poll_seconds)
+                if self._runs:
+                    deadline = min(deadline, next_renewal, next_check)
+                await self._sleep(stop, max(deadline - loop.time(), 0.0))
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await self._shutdown()
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        """Until woken, stopped, or ``seconds`` passed."""
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _fill(self) -> None:
+        while len(self._runs) < self.config.concurrency:
+            claim = await self.queue.claim(self.worker_id)
+            if claim is None:
+                return
+            logger.info("research task %s claimed (attempt %d)", claim.task_id, claim.attempt)
+            task = asyncio.create_task(self._execute(claim), name=f"research:{claim.task_id}")
+            self._runs[claim.task_id] = _Run(claim=claim, task=task)
+            task.add_done_callback(functools.partial(self._finished, claim.task_id))
+
+    def _finished(self, task_id: uuid.UUID, task: asyncio.Task[None]) -> None:
+        self._runs.pop(task_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            # Its lease expires and the recovery pass queues it again.
+            logger.error("research task %s: the run failed", task_id, exc_info=task.exception())
+        self._wake.set()
+
+    async def _renew(self) -> None:
+        held = await self.queue.renew(self.worker_id, list(self._runs))
+        self._stop_lost(held)
+
+    async def _check_cancelled(self) -> None:
+        held = await self.queue.held(self.worker_id, list(self._runs))
+        self._stop_lost(held)
+
+    def _stop_lost(self, held: set[tuple[uuid.UUID, int]]) -> None:
+        for task_id, run in list(self._runs.items()):
+            if (task_id, run.claim.attempt) not in held:
+                self._stop_run(run, "no longer held (cancelled or recovered)")
+
+    def _stop_run(self, run: _Run, reason: str) -> None:
+        if run.finishing or run.stop_reason is not None:
+            return
+        run.stop_reason = reason
+        logger.info("stopping research task %s: %s", run.claim.task_id, reason)
+        run.task.cancel()
+
+    # -- the broker: wake-ups and cancellations
+
+    async def _listen(self) -> None:
+        subscription: Subscription | None = None
+        try:
+            while True:
+                if subscription is None or subscription.closed:
+                    subscription = self.broker.subscribe(None)
+                message = await subscription.get()
+                if isinstance(message, EventRecord):
+                    self._on_event(message)
+                elif isinstance(message, EventRef | Resync | Overflow):
+                    # Details unknown: look at the table (claims and the status check do).
+                    if isinstance(message, Overflow):
+                        subscription.close()
+                        subscription = None
+                    if not isinstance(message, EventRef) or message.type == EventType.TASK_UPDATE:
+                        self._wake.set()
+        finally:
+            if subscription is not None:
+                subscription.close()
+
+    def _on_event(self, event: EventRecord) -> None:
+        if event.type != EventType.TASK_UPDATE:
+            return
+        status = event.data.get("status")
+        if status == TaskStatus.QUEUED:
+            self._wake.set()
+            return
+        try:
+            task_id = uuid.UUID(str(event.data.get("task_id")))
+        except ValueError:
+            return
+        run = self._runs.get(task_id)
+        if run is not None and status in (TaskStatus.CANCELLED, TaskStatus.FAILED, TaskStatus.DONE):
+            # Only a change made by someone else gets here while the run is still ours.
+            self._stop_run(run, f"task became {status}")
+
+    # -- one run
+
+    async def _execute(self, claim: Claim) -> None:
+        engine = self.engines.get(claim.engine)
+        if engine is None:
+            configured = ", ".join(self.engines.names) or "none"
+            await self.queue.fail(
+                claim,
+                f"The research engine '{claim.engine}' is not configured on this server"
+                f" (configured engines: {configured}).",
+            )
+            return
+        job = ResearchJob(
+            task_id=claim.task_id,
+            user_id=claim.user_id,
+            title=claim.title,
+            input_source=claim.input_source,
+            source_type=claim.source_type,
+            prospect_id=claim.prospect_id,
+        )
+
+        async def progress(percent: int, message: str) -> None:
+            await self._tick(claim, percent, message)
+
+        try:
+            async with asyncio.timeout(self.config.task_timeout) as deadline:
+                insight = await engine.research(job, progress)
+        except TimeoutError:
+            if deadline.expired():
+                error = f"The research did not finish within {self.config.task_timeout:g} seconds."
+            else:  # raised by the engine itself, not our deadline
+                logger.exception(
+                    "research engine %s timed out internally on task %s", claim.engine, claim.task_id
+                )
+                error = "The research engine failed unexpectedly (TimeoutError)."
+            await self._end(claim, error=error)
+            return
+        except EngineError as exc:
+            await self._end(claim, error=str(exc) or "The research engine gave up.")
+            return
+        except asyncio.CancelledError:
+            run = self._runs.get(claim.task_id)
+            if run is not None and run.stop_reason is not None:
+                return  # cancelled or taken from us: nothing to write
+            raise
+        except Exception as exc:
+            logger.exception("research engine %s crashed on task %s", claim.engine, claim.task_id)
+            await self._end(claim, error=f"The research engine failed unexpectedly ({type(exc).__name__}).")
+            return
+        await self._end(claim, insight=insight)
+
+    async def _end(self, claim: Claim, *, error: str | None = None, insight: Insight | None = None) -> None:
+        run = self._runs.get(claim.task_id)
+        if run is not None:
+            run.finishing = True
+        if insight is None:
+            await self.queue.fail(claim, error or "The research engine returned nothing.")
+            return
+        try:
+            await self.queue.complete(claim, insight)
+        except (SQLAlchemyError, OSError):
+            raise
+        except Exception as exc:
+            # E.g. an insight over the event payload limit: the task must still end.
+            logger.exception("could not store the result of research task %s", claim.task_id)
+            await self.queue.fail(claim, f"The research result could not be stored ({type(exc).__name__}).")
+
+    async def _tick(self, claim: Claim, percent: int, message: str) -> None:
+        run = self._runs.get(claim.task_id)
+        if run is None:
+            return
+        percent = max(0, min(99, int(percent)))
+        # One tick at a time per run, never backwards: on PostgreSQL each publish is its own
+        # NOTIFY, and two in flight at once could reach subscribers out of order.
+        async with run.tick_lock:
+            if percent < run.progress:
+                return
+            run.progress = percent
+            data = TaskUpdateData(
+                task_id=claim.task_id,
+                status=TaskStatus.RUNNING,
+                progress=percent,
+                title=claim.title,
+                engine=claim.engine,
+                attempts=claim.attempt,
+                detail=message[:300],
+                ephemeral=True,
+            )
+            try:
+                await self.broker.publish_ephemeral(
+                    Ephemeral(claim.user_id, EventType.TASK_UPDATE.value, msgspec.to_builtins(data))
+                )
+            except (SQLAlchemyError, OSError):
+                logger.warning("progress tick of research task %s not delivered", claim.task_id)
+
+    # -- stopping
+
+    async def _shutdown(self) -> None:
+        runs = list(self._runs.values())
+        for run in runs:
+            self._stop_run(run, "worker stopping")
+        if runs:
+            await asyncio.gather(*(run.task for run in runs), return_exceptions=True)
+        for run in runs:
+            if run.finishing:
+                continue
+            try:
+                await self.queue.release(run.claim, "the worker running it stopped; queued again")
+            except (SQLAlchemyError, OSError):
+                logger.warning("could not requeue research task %s; its lease will expire", run.claim.task_id)
+        self._runs.clear()
