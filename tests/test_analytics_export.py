@@ -31,6 +31,7 @@ from aiclone.app import create_app
 from aiclone.container import Services
 from aiclone.errors import TooManyRequests
 from aiclone.events.types import EventType
+from aiclone.research.models import ResearchTask
 from aiclone.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import UserFactory
@@ -393,6 +394,86 @@ async def test_a_few_thousand_rows_stream_in_batches(
     assert sorted(seqs) == list(range(3500))
     created = [r[1] for r in rows[1:]]
     assert created == sorted(created)
+
+
+async def test_research_tasks_export_with_filters(
+    client: Client, users: UserFactory, services: Services
+) -> None:
+    user, other = await users.create(), await users.create()
+    base = {
+        "input_source": "acme.example",
+        "source_type": "keywords",
+        "engine": "web",
+        "priority": "medium",
+        "priority_rank": 1,
+    }
+    async with services.db.session() as session:
+        await session.execute(
+            insert(ResearchTask),
+            [
+                {
+                    **base,
+                    "user_id": user.id,
+                    "title": "=2*3",
+                    "status": "done",
+                    "progress": 100,
+                    "insight": {"summary": "ok", "signals": ["a"]},
+                    "created_at": at("2025-01-03T00:00:00"),
+                    "updated_at": at("2025-01-03T00:05:00"),
+                    "completed_at": at("2025-01-03T00:05:00"),
+                },
+                {
+                    **base,
+                    "user_id": user.id,
+                    "title": "second",
+                    "status": "failed",
+                    "error": "timeout",
+                    "created_at": at("2025-01-04T00:00:00"),
+                    "updated_at": at("2025-01-04T00:00:00"),
+                },
+                {
+                    **base,
+                    "user_id": other.id,
+                    "title": "not yours",
+                    "status": "done",
+                    "created_at": at("2025-01-04T00:00:00"),
+                    "updated_at": at("2025-01-04T00:00:00"),
+                },
+            ],
+        )
+    rows = parse_csv((await post_export(client, user.headers, data_type="research_tasks")).content)
+    assert rows[0][:4] == ["id", "created_at", "updated_at", "title"]
+    records = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert [r["title"] for r in records] == ["'=2*3", "second"]
+    assert records[0]["progress"] == "100"
+    assert records[0]["completed_at"] == "2025-01-03T00:05:00.000000Z"
+    assert json.loads(records[0]["insight"]) == {"summary": "ok", "signals": ["a"]}
+    assert records[1]["insight"] == ""
+    done = json.loads(
+        (
+            await post_export(
+                client, user.headers, data_type="research_tasks", format="json", filters={"status": ["done"]}
+            )
+        ).content
+    )
+    assert [t["title"] for t in done] == ["=2*3"]
+    book = openpyxl.load_workbook(
+        io.BytesIO((await post_export(client, user.headers, data_type="all", format="xlsx")).content)
+    )
+    assert book.sheetnames == list(EXPORT_SOURCES)
+    tasks = book["research_tasks"]
+    assert [c.value for c in tasks[2]][3] == "=2*3"
+    assert tasks.max_row == 3
+    # A filter only some tables have applies to those; one no table has is refused.
+    both = json.loads(
+        (
+            await post_export(
+                client, user.headers, data_type="all", format="json", filters={"status": ["failed"]}
+            )
+        ).content
+    )
+    assert [t["title"] for t in both["research_tasks"]] == ["second"]
+    assert both["activities"] == []
 
 
 def test_registry_entries_are_consistent() -> None:

@@ -4,7 +4,7 @@ Each :class:`ExportSource` is a SQLAlchemy Core select of one table's columns (e
 that decides how it is written: typed XLSX cells, JSON values, CSV text), the column that scopes
 it to a user, the timestamp the date range applies to and the unique key that, with that
 timestamp, gives rows a total order for batching. Exporting another table is one more entry in
-:data:`EXPORT_SOURCES`; the table needs an index on ``(user_id, <time>, <key>)``.
+:data:`EXPORT_SOURCES`; the table needs an index leading with ``(user_id, <time>)``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, select, tuple_
 
 from aiclone.activities.models import Activity
+from aiclone.research.models import ResearchTask
 
 Kind = Literal["str", "int", "float", "bool", "datetime", "uuid", "json"]
 
@@ -91,4 +92,28 @@ ACTIVITIES = ExportSource(
     filterable=frozenset({"type"}),
 )
 
-EXPORT_SOURCES: dict[str, ExportSource] = {source.name: source for source in (ACTIVITIES,)}
+RESEARCH_TASKS = ExportSource(
+    name="research_tasks",
+    columns=(
+        ExportColumn("id", "uuid", ResearchTask.id),
+        ExportColumn("created_at", "datetime", ResearchTask.created_at),
+        ExportColumn("updated_at", "datetime", ResearchTask.updated_at),
+        ExportColumn("title", "str", ResearchTask.title),
+        ExportColumn("input_source", "str", ResearchTask.input_source),
+        ExportColumn("source_type", "str", ResearchTask.source_type),
+        ExportColumn("engine", "str", ResearchTask.engine),
+        ExportColumn("priority", "str", ResearchTask.priority),
+        ExportColumn("prospect_id", "uuid", ResearchTask.prospect_id),
+        ExportColumn("status", "str", ResearchTask.status),
+        ExportColumn("progress", "int", ResearchTask.progress),
+        ExportColumn("attempts", "int", ResearchTask.attempts),
+        ExportColumn("started_at", "datetime", ResearchTask.started_at),
+        ExportColumn("completed_at", "datetime", ResearchTask.completed_at),
+        ExportColumn("error", "str", ResearchTask.error),
+        ExportColumn("insight", "json", ResearchTask.insight),
+    ),
+    user_column=ResearchTask.user_id,
+    filterable=frozenset({"status", "source_type", "priority", "engine"}),
+)
+
+EXPORT_SOURCES: dict[str, ExportSource] = {source.name: source for source in (ACTIVITIES, RESEARCH_TASKS)}
