@@ -264,6 +264,7 @@ async def test_filters_scope_and_isolation(client: Client, users: UserFactory, s
         ({"date_range": {"start": START, "end": "2025-02-01T00:00:00"}}, "date_range.end"),
         ({"date_range": {"start": END, "end": START}}, "date_range.end"),
         ({"date_range": {"start": START, "end": START}}, "date_range.end"),
+        ({"date_range": {"start": "0001-01-01T00:00:00+01:00", "end": END}}, "date_range.start"),
         ({"date_range": {"start": "2024-01-01T00:00:00Z", "end": "2025-01-02T00:00:01Z"}}, "date_range"),
         ({"filters": {"nope": ["x"]}}, "filters"),
         ({"data_type": "prospects"}, "data_type"),

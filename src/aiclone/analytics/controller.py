@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
@@ -78,8 +79,20 @@ class AnalyticsController(Controller):
         status_code=HTTP_200_OK,
         summary="Download data as CSV, JSON, NDJSON or XLSX",
         description=_EXPORT_DESCRIPTION,
-        responses=problems(401, 403, 413, 422, 429),
-        response_description="The file, streamed.",
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                generate_examples=False,
+                description=(
+                    "The file, streamed, as text/csv; charset=utf-8, application/json, application/x-ndjson,"
+                    " application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, or application/zip"
+                    " (CSV of `all`), with `Content-Disposition: attachment;"
+                    ' filename="aiclone-<data_type>-<start>-<end>.<ext>"`.'
+                ),
+            ),
+            **problems(401, 403, 413, 422, 429),
+        },
     )
     async def export(
         self,

@@ -99,6 +99,10 @@ class ExportService:
         for name, value in (("start", start), ("end", end)):
             if value.tzinfo is None:
                 raise _invalid(f"date_range.{name}", "must include a UTC offset, e.g. 2025-01-01T00:00:00Z")
+            try:
+                value.astimezone(dt.UTC)
+            except OverflowError:
+                raise _invalid(f"date_range.{name}", "is out of range") from None
         if end <= start:
             raise _invalid("date_range.end", "must be after date_range.start")
         if not unbounded and end - start > dt.timedelta(days=MAX_RANGE_DAYS):

@@ -75,14 +75,20 @@ LAYOUT: dict[TimeRange, tuple[BucketUnit, int]] = {
 _COARSE_FIRST = tuple(sorted(GRAINS, reverse=True))
 
 
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``, or a 422 naming the ``tz`` field."""
     error = InvalidInput(
         "Unknown time zone.",
         errors=[FieldError(field="tz", message=f"not an IANA time zone name: {name[:64]!r}")],
     )
-    # ZoneInfo also accepts file-system-like keys; keep to the shape of real zone names.
+    # ZoneInfo also accepts file-system-like keys; keep to the shape of real zone names, and
+    # never name the server's own configured zone ("localtime").
     if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name or "\\" in name:
+        raise error
+    if name in _NOT_ZONES:
         raise error
     try:
         return ZoneInfo(name)
