@@ -46,8 +46,11 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from aiclone import migrate
+from aiclone.analytics.counters import AnalyticsCounterHook
 from aiclone.analytics.rebuild import rebuild
 from aiclone.db import Database
+from aiclone.events.broker import MemoryBroker
+from aiclone.events.log import EventLog
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get(
@@ -203,6 +206,27 @@ async def copy_baseline(url: str, user: uuid.UUID, start: dt.datetime, end: dt.d
         return time.perf_counter() - t0, received
     finally:
         await conn.close()
+
+
+async def hook_cost(url: str, user: uuid.UUID, n: int) -> tuple[float, float]:
+    """Events/s recording one outreach_sent per transaction, without and with the counter hook."""
+    db = Database(url, pool_size=2)
+    rates = []
+    try:
+        for hooked in (False, True):
+            log = EventLog(MemoryBroker())
+            if hooked:
+                log.add_hook(AnalyticsCounterHook())
+            t0 = time.perf_counter()
+            for _ in range(n):
+                async with db.session() as session:
+                    await log.record(
+                        session, user_id=user, type="outreach_sent", data={"id": "o", "prospect_id": "p1"}
+                    )
+            rates.append(n / (time.perf_counter() - t0))
+    finally:
+        await db.dispose()
+    return rates[0], rates[1]
 
 
 # -- server ------------------------------------------------------------------------------------
@@ -407,6 +431,12 @@ def main() -> None:
                         f"{time_range:<9}{tz:<14}{pct(a, 0.5):>8.2f}{pct(a, 0.99):>8.2f}{pct(b, 0.5):>10.2f}"
                         f"{pct(b, 0.99):>8.2f}{pct(b, 0.5) / pct(a, 0.5):>11.2f}"
                     )
+
+            bare, hooked = asyncio.run(hook_cost(url, small, 2000))
+            print(
+                f"\nevent write cost, 2,000 one-event transactions: {bare:,.0f}/s without the counter hook,"
+                f" {hooked:,.0f}/s with it ({(1 / hooked - 1 / bare) * 1000:+.2f} ms per event)"
+            )
 
             window_start, window_end = start, start + dt.timedelta(days=301)
             copy_seconds, copy_bytes = asyncio.run(copy_baseline(url, big, window_start, window_end))

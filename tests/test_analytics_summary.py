@@ -480,6 +480,26 @@ async def test_live_events_move_counters_exactly_as_a_rebuild_would(
     assert await _funnel_rows(services, user.id) == live_funnel
 
 
+async def test_concurrent_writers_count_exactly(
+    client: Client, users: UserFactory, services: Services
+) -> None:
+    user = await users.create()
+
+    async def send() -> None:
+        async with services.db.session() as session:
+            await services.events.record(
+                session, user_id=user.id, type=EventType.OUTREACH_SENT, data={"id": "o"}
+            )
+
+    await asyncio.gather(*(send() for _ in range(20)))
+    rows = await _counter_rows(services, user.id)
+    per_grain: dict[int, int] = {}
+    for (grain, _, metric), value in rows.items():
+        assert metric == "outreach_sent"
+        per_grain[grain] = per_grain.get(grain, 0) + value
+    assert per_grain == {900: 20, 3600: 20, 86400: 20}
+
+
 async def test_hook_buckets_at_grain_edges(services: Services, users: UserFactory) -> None:
     user = await users.create()
     hook = AnalyticsCounterHook()

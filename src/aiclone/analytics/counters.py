@@ -12,12 +12,13 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.analytics.metrics import (
+    GRAINS,
     REASON_APPROVED,
     REASON_MEETING_BOOKED,
     FunnelMetric,
@@ -35,6 +36,33 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+_BUMPS: dict[str, Any] = {}
+
+
+def _bump_statement(session: AsyncSession) -> Any:
+    """One multi-row upsert (a row per grain), built once per dialect and reused with parameters."""
+    dialect = session.get_bind().dialect.name
+    statement = _BUMPS.get(dialect)
+    if statement is None:
+        table = AnalyticsCounter.__table__
+        rows = [
+            {
+                "user_id": bindparam("user_id"),
+                "grain": grain,
+                "bucket_start": bindparam(f"start_{grain}"),
+                "metric": bindparam("metric"),
+                "count": bindparam("by"),
+            }
+            for grain in GRAINS
+        ]
+        upsert = _insert(session)(table).values(rows)
+        statement = _BUMPS[dialect] = upsert.on_conflict_do_update(
+            index_elements=["user_id", "grain", "bucket_start", "metric"],
+            set_={"count": table.c.count + upsert.excluded.count},
+        )
+    return statement
+
+
 async def bump(
     session: AsyncSession, *, user_id: uuid.UUID, metric: Metric | FunnelMetric, at: dt.datetime, by: int = 1
 ) -> None:
@@ -48,16 +76,10 @@ async def bump(
         raise ValueError(f"unknown metric {metric!r}")
     if at.tzinfo is None:
         raise ValueError("bump() needs an aware datetime")
-    rows = [
-        {"user_id": user_id, "grain": grain, "bucket_start": start, "metric": str(metric), "count": by}
-        for grain, start in bucket_starts(at)
-    ]
-    statement = _insert(session)(AnalyticsCounter).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["user_id", "grain", "bucket_start", "metric"],
-        set_={"count": AnalyticsCounter.count + statement.excluded.count},
-    )
-    await session.execute(statement)
+    params: dict[str, Any] = {"user_id": user_id, "metric": str(metric), "by": by}
+    for grain, start in bucket_starts(at):
+        params[f"start_{grain}"] = start
+    await session.execute(_bump_statement(session), params)
 
 
 def _prospect_id(value: Any) -> str | None:
