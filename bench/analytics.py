@@ -243,6 +243,8 @@ def server(url: str, data_dir: str) -> Iterator[tuple[str, subprocess.Popen[byte
         "AICLONE_SECRET_KEY": "bench-secret-" + "x" * 40,
         "AICLONE_AUTO_MIGRATE": "false",
         "AICLONE_LOG_LEVEL": "WARNING",
+        # The benchmark is the only client; per-user limits would cut its request series short.
+        "AICLONE_RATE_LIMIT_ENABLED": "false",
         "AICLONE_ARGON2_TIME_COST": "2",
         "AICLONE_ARGON2_MEMORY_KIB": str(19 * 1024),
         "AICLONE_ARGON2_PARALLELISM": "1",

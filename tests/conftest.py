@@ -115,6 +115,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "argon2_memory_kib": 19 * 1024,
         "argon2_parallelism": 1,
         "auto_migrate": False,
+        # The suite makes hundreds of requests a minute from one client; rate-limit tests turn
+        # limiting on with their own small limits.
+        "rate_limit_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -13,10 +13,8 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
 from litestar import Litestar, Response, get
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
@@ -29,9 +27,10 @@ from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.migrate import head_revisions
 from aiclone.notifications.controller import NotificationController
-from aiclone.openapi import docs_assets_router, openapi_config
+from aiclone.openapi import docs_assets_router, openapi_config, openapi_plugins
 from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
+from aiclone.web.edge import WebStack
 
 
 def _version() -> str:
@@ -58,16 +57,11 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await services.stop()
 
-    cors = (
-        CORSConfig(
-            allow_origins=list(settings.cors_origins),
-            allow_credentials="*" not in settings.cors_origins,
-            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
-        )
-        if settings.cors_origins
-        else None
+    # Request ids, security headers, access logs, metrics, compression, CORS and rate limiting.
+    web = WebStack(
+        settings, metrics=services.metrics, codec=services.codec, rate_limiting=services.rate_limiting
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             root,
             HealthController,
@@ -77,6 +71,7 @@ def create_app(settings: Settings) -> Litestar:
             AnalyticsController,
             ResearchTaskController,
             docs_assets_router(),
+            *web.route_handlers,
         ],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
@@ -90,16 +85,16 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,
         openapi_config=openapi_config(_version()),
-        cors_config=cors,
+        plugins=openapi_plugins(),
+        cors_config=web.cors,
+        compression_config=web.compression,
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[lifespan],
+        lifespan=[lifespan, web.lifespan],
         state=State({"settings": settings, "services": services, "migration_heads": head_revisions()}),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="never",
-        ),
+        logging_config=web.logging,
         debug=False,
     )
+    return web.install(app)
 
 
 def create_app_from_env() -> Litestar:

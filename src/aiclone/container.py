@@ -19,7 +19,9 @@ from aiclone.auth.tokens import TokenCodec
 from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
+from aiclone.metrics import Metrics
 from aiclone.notifications.service import NotificationService
+from aiclone.ratelimit.setup import RateLimiting
 from aiclone.research.engines import build_engines
 from aiclone.research.queue import ResearchQueue
 from aiclone.research.runner import ResearchRunner, RunnerConfig
@@ -46,7 +48,15 @@ class Services:
         self.exports = ExportService(self.db, max_concurrent=settings.export_max_concurrent)
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
-        self.auth = AuthService(self.db, settings, self.hasher, self.codec)
+        self.metrics = Metrics()
+        self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
+        self.auth = AuthService(
+            self.db,
+            settings,
+            self.hasher,
+            self.codec,
+            failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
+        )
         self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
         self.research_queue = ResearchQueue(
             self.db,

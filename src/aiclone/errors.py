@@ -92,6 +92,13 @@ class TooManyRequests(DomainError):
     slug = "rate-limited"
     title = "Too many requests"
 
+    def __init__(
+        self, detail: str, *, retry_after: int | None = None, errors: list[FieldError] | None = None
+    ) -> None:
+        super().__init__(detail, errors=errors)
+        # Seconds until a retry can succeed; sent as Retry-After.
+        self.retry_after = None if retry_after is None else max(1, retry_after)
+
 
 _HTTP_SLUGS = {
     400: ("bad-request", "Bad request"),
@@ -138,8 +145,17 @@ def problem_response(
 
 
 def _domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    headers = None
+    if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
-        request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors
+        request,
+        status=exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=headers,
     )
 
 
@@ -205,8 +221,24 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+def _recursion_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Problem]:
+    # msgspec has no depth option: it decodes nested JSON recursively and stops at the
+    # interpreter's recursion limit (a few hundred to 1000 levels) with this RecursionError.
+    # That is a client sending absurd nesting, not a fault of ours. Any other RecursionError is.
+    if "while deserializing" in str(exc):
+        return problem_response(
+            request,
+            status=400,
+            slug="bad-request",
+            title="Bad request",
+            detail="The request body is nested too deeply.",
+        )
+    return _internal_handler(request, exc)
+
+
 exception_handlers: ExceptionHandlersMap = {
     DomainError: _domain_handler,
     HTTPException: _http_handler,
+    RecursionError: _recursion_handler,
     Exception: _internal_handler,
 }

@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Router
+import msgspec
+from litestar import Request, Router
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Schema, SecurityScheme
+from litestar.plugins import OpenAPISchemaPlugin
 from litestar.static_files import create_static_files_router
+from litestar.typing import FieldDefinition
 
 from aiclone.errors import PROBLEM_JSON, Problem
 
@@ -28,12 +34,34 @@ _DESCRIPTIONS = {
 }
 
 
+# Any operation can answer these: a malformed or absurdly nested body (400) and the rate limiter
+# (429). Listing them also replaces Litestar's generated 400, which describes a plain JSON
+# body, with the problem+json the error handlers really send.
+ALWAYS_POSSIBLE = (400, 422, 429)
+
+
 def problems(*codes: int) -> dict[int, ResponseSpec]:
-    """Document problem-details responses for a handler."""
+    """Document problem-details responses for a handler (400, 422 and 429 are always possible)."""
     return {
         code: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
-        for code in codes
+        for code in sorted({*codes, *ALWAYS_POSSIBLE})
     }
+
+
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    """msgspec Structs with ``forbid_unknown_fields`` get ``additionalProperties: false``, so the
+    document says what the decoder enforces (a client sending a stray field gets a 422)."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
+
+
+def openapi_plugins() -> list[OpenAPISchemaPlugin]:
+    return [StrictStructSchemaPlugin()]
 
 
 def _sidecar_static_dir() -> Path:
@@ -52,15 +80,41 @@ def docs_assets_router() -> Any:
     )
 
 
+def _with_nonce(html: bytes, request: Request[Any, Any, Any]) -> bytes:
+    """Stamp the response's CSP nonce (see aiclone.web.security_headers) on the page's scripts."""
+    nonce = request.scope.get("state", {}).get("csp_nonce")
+    if not nonce:
+        return html
+    attribute = f'<script nonce="{nonce}" '.encode()
+    return html.replace(b"<script src=", attribute + b"src=").replace(
+        b"<script type='text/javascript'>", attribute + b"type='text/javascript'>"
+    )
+
+
+class _SwaggerPage(SwaggerRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return _with_nonce(super().render(request, openapi_schema), request)
+
+
+class _RedocPage(RedocRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return _with_nonce(super().render(request, openapi_schema), request)
+
+
+def _unknown_docs_path(request: Request[Any, Any, Any]) -> None:
+    if request.route_handler.handler_name.endswith("handle_schema_path_not_found"):
+        raise NotFoundException("No such resource.")
+
+
 def openapi_config(version: str) -> OpenAPIConfig:
-    swagger = SwaggerRenderPlugin(
+    swagger = _SwaggerPage(
         path="/docs",
         js_url=f"{ASSETS_PATH}/swagger-ui-dist/swagger-ui-bundle.js",
         css_url=f"{ASSETS_PATH}/swagger-ui-dist/swagger-ui.css",
         standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-dist/swagger-ui-standalone-preset.js",
         favicon=f'<link rel="icon" href="{ASSETS_PATH}/swagger-ui-dist/favicon-32x32.png">',
     )
-    redoc = RedocRenderPlugin(
+    redoc = _RedocPage(
         path="/redoc",
         js_url=f"{ASSETS_PATH}/redoc/bundles/redoc.standalone.js",
         google_fonts=False,
@@ -74,7 +128,15 @@ def openapi_config(version: str) -> OpenAPIConfig:
             " Server-Sent Events, webhooks and analytics. Errors are RFC 9457 problem details."
         ),
         render_plugins=[swagger, redoc, JsonRenderPlugin(path="/openapi.json")],
-        openapi_router=Router(path="/api", route_handlers=[], opt={"exclude_from_auth": True}),
+        openapi_router=Router(
+            path="/api",
+            route_handlers=[],
+            opt={"exclude_from_auth": True},
+            # Litestar adds a catch-all GET /api/{path} that answers unknown paths with an HTML
+            # 404; keep it out of the document and make it a problem like every other 404.
+            include_in_schema=False,
+            before_request=_unknown_docs_path,
+        ),
         components=Components(
             security_schemes={
                 "OAuth2PasswordBearer": SecurityScheme(

@@ -12,13 +12,20 @@ import binascii
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
+from litestar.params import Parameter
 
 from aiclone.errors import FieldError, InvalidInput
 
 T = TypeVar("T")
 
-Limit = Annotated[int, msgspec.Meta(ge=1, le=200, description="Page size (1-200).")]
 DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+# Query parameters are validated by Litestar's Parameter constraints, not by msgspec.Meta.
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
+CursorParam = Annotated[
+    str | None,
+    Parameter(max_length=512, description="`next_cursor` of the previous page; omit for the first page."),
+]
 MAX_CURSOR_LENGTH = 512
 
 

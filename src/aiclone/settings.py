@@ -8,11 +8,13 @@ refuses the defaults that are only safe on a developer's machine.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
 
+import limits
 import msgspec
 
 ENV_PREFIX = "AICLONE_"
@@ -54,6 +56,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_body_bytes: int = 1024 * 1024
     cors_origins: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "auto" is JSON lines when AICLONE_ENV=production and a readable line otherwise.
+    log_format: Literal["auto", "json", "text"] = "auto"
     run_workers: bool = True
     event_retention_days: int = 30
     event_queue_size: int = 1000
@@ -71,6 +75,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     research_max_response_bytes: int = 2 * 1024 * 1024
     research_max_redirects: int = 5
     research_max_urls: int = 20
+    # Rate limiting (see aiclone.ratelimit). Limits are "N/period" items separated by ';'.
+    rate_limit_enabled: bool = True
+    rate_limit: str = "60/minute"
+    rate_limit_user: str = "300/minute"
+    rate_limit_login: str = "10/minute;60/hour"
+    rate_limit_register: str = "5/minute;20/hour"
+    login_failure_limit: str = "5/15 minutes"
+    rate_limit_storage: str = "memory://"
+    rate_limit_key_prefix: str = "aiclone"
+    rate_limit_storage_timeout: float = 0.25
+    trusted_proxies: tuple[str, ...] = ()
+    max_header_count: int = 100
+    max_header_bytes: int = 32 * 1024
+    # "host:port" serves /metrics there instead of (admin-only) on the main app.
+    metrics_bind: str = ""
     # Exports streaming at once per process (each holds a database connection on PostgreSQL).
     export_max_concurrent: int = 4
 
@@ -91,6 +110,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "research_poll_seconds",
             "research_fetch_timeout_seconds",
             "research_max_response_bytes",
+            "max_header_count",
+            "max_header_bytes",
+            "rate_limit_storage_timeout",
             "export_max_concurrent",
         )
         for name in positive:
@@ -112,6 +134,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 " which must be at most 1024"
             )
         self._check_research()
+        self._check_rate_limiting()
         url = self.database_url
         if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
@@ -153,6 +176,42 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 f"{var('research_allow_private')} may not be true when AICLONE_ENV=production"
             )
 
+    def _check_rate_limiting(self) -> None:
+        for name in ("rate_limit", "rate_limit_user", "rate_limit_login", "rate_limit_register"):
+            parse_rate_limits(name, getattr(self, name))
+        parse_rate_limits("login_failure_limit", self.login_failure_limit)
+        if not self.rate_limit_storage.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise SettingsError(
+                f"{var('rate_limit_storage')} must be memory://, redis://host:port/db, rediss://… or redis+unix://…"
+            )
+        if (
+            not self.rate_limit_key_prefix
+            or not self.rate_limit_key_prefix.replace("-", "").replace("_", "").replace(":", "").isalnum()
+        ):
+            raise SettingsError(f"{var('rate_limit_key_prefix')} must be letters, digits, '-', '_' or ':'")
+        for cidr in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"{var('trusted_proxies')}: {cidr!r} is not an IP address or CIDR network"
+                ) from None
+        if self.metrics_bind:
+            host, sep, port = self.metrics_bind.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise SettingsError(f"{var('metrics_bind')} must be host:port, e.g. 127.0.0.1:9100")
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (self.log_format == "auto" and self.env == "production")
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        if not self.metrics_bind:
+            return None
+        host, _, port = self.metrics_bind.rpartition(":")
+        return host.strip("[]"), int(port)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -179,6 +238,30 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
 def var(field: str) -> str:
     return ENV_PREFIX + field.upper()
+
+
+def parse_rate_limits(field: str, value: str) -> list[limits.RateLimitItem]:
+    """Parse ``"60/minute;1000/hour"`` into rate-limit items; the error names the variable."""
+    items: list[limits.RateLimitItem] = []
+    for part in value.split(";"):
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            item = limits.parse(text)
+        except ValueError:
+            raise SettingsError(
+                f"{var(field)}: {text!r} is not a rate limit; write e.g. 60/minute or 60/minute;1000/hour"
+            ) from None
+        if item.amount <= 0:
+            raise SettingsError(f"{var(field)}: {text!r} must allow at least one request")
+        items.append(item)
+    if not items:
+        raise SettingsError(f"{var(field)} must name at least one limit, e.g. 60/minute")
+    windows = [item.get_expiry() for item in items]
+    if len(set(windows)) != len(windows):
+        raise SettingsError(f"{var(field)}: two limits have the same period; keep the stricter one")
+    return items
 
 
 def _persistent_dev_key(data_dir: Path) -> str:
@@ -214,7 +297,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-_TUPLE_FIELDS = {"cors_origins", "research_engines"}
+_TUPLE_FIELDS = {"cors_origins", "research_engines", "trusted_proxies"}
 
 
 def load_settings(environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:

@@ -12,7 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Method, Scopes
 
-from aiclone.auth.tokens import TokenCodec
+from aiclone.auth.tokens import VERIFIED_BEARER_KEY, Principal, TokenCodec
 from aiclone.errors import Unauthenticated
 
 
@@ -43,5 +43,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-        principal = self.codec.decode(token.strip())
+        token = token.strip()
+        verified: tuple[str, Principal] | None = connection.scope.get("state", {}).get(VERIFIED_BEARER_KEY)
+        principal = verified[1] if verified is not None and verified[0] == token else self.codec.decode(token)
         return AuthenticationResult(user=principal, auth=token)

@@ -15,6 +15,7 @@ from aiclone.auth.schemas import TokenPair, UserRead
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
+from aiclone.ratelimit.login import FailedLoginThrottle
 from aiclone.settings import Settings
 
 logger = logging.getLogger("aiclone.auth")
@@ -45,11 +46,19 @@ def to_user_read(user: User) -> UserRead:
 
 
 class AuthService:
-    def __init__(self, db: Database, settings: Settings, hasher: PasswordHasher, codec: TokenCodec) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        hasher: PasswordHasher,
+        codec: TokenCodec,
+        failed_logins: FailedLoginThrottle | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.hasher = hasher
         self.codec = codec
+        self.failed_logins = failed_logins
 
     async def register(
         self, *, email: str, password: str, full_name: str, role: Role = Role.USER
@@ -82,12 +91,19 @@ class AuthService:
             normalized_email = normalize_email(email)
         except InvalidInput:
             normalized_email = ""
+        account = normalized_email or email
+        if self.failed_logins is not None:
+            await self.failed_logins.ensure_allowed(account)
         async with self.db.read_session() as session:
             user = await UserRepository(session).get_by_email(normalized_email) if normalized_email else None
         stored_hash = user.password_hash if user is not None and user.is_active else None
         # Always one argon2 verification, whether or not the account exists.
         if not await self.hasher.verify(stored_hash, password) or user is None:
+            if self.failed_logins is not None:
+                await self.failed_logins.record_failure(account)
             raise Unauthenticated(_BAD_LOGIN)
+        if self.failed_logins is not None:
+            await self.failed_logins.record_success(account)
         new_hash = None
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await self.hasher.hash(password)

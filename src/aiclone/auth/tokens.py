@@ -19,6 +19,9 @@ from aiclone.errors import Unauthenticated
 from aiclone.settings import Settings
 
 MAX_TOKEN_LENGTH = 4096
+# scope["state"] key under which a layer that already verified the bearer token (the rate
+# limiter) leaves ``(token, Principal)``, so the token is verified once per request.
+VERIFIED_BEARER_KEY = "verified_bearer"
 _REQUIRED_CLAIMS = ["sub", "email", "role", "iat", "exp", "jti", "iss", "aud"]
 
 

@@ -20,7 +20,6 @@ UserIdParam = Parameter(
     query="user_id", required=False, description="Act on this user's tasks (admins only; others get 403)."
 )
 
-LimitParam = Parameter(query="limit", ge=1, le=200, default=DEFAULT_LIMIT, description="Page size (1-200).")
 CursorParam = Parameter(
     query="cursor", required=False, max_length=512, description="`next_cursor` of the previous page."
 )
@@ -62,7 +61,7 @@ class ResearchTaskController(Controller):
         research_service: NamedDependency[ResearchService],
         status: TaskStatus | None = None,
         priority: Priority | None = None,
-        limit: Limit = LimitParam,
+        limit: Limit = DEFAULT_LIMIT,
         cursor: str | None = CursorParam,
         user_id: uuid.UUID | None = UserIdParam,
     ) -> ResearchTaskPage:

@@ -1,0 +1,65 @@
+"""Named rate-limit policies, parsed from settings.
+
+A policy is a scope (what is counted: ``default`` per client address, ``user`` per signed-in
+user, ``login``/``register`` per client address on those two endpoints, ``login-failures`` per
+email) and one or more quotas (``60/minute;1000/hour``). Each quota has the name it carries in
+the ``RateLimit-Policy`` / ``RateLimit`` response fields: the scope alone when the scope has one
+quota, else the scope and the window (``default-60s``, ``default-3600s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from limits import RateLimitItem
+
+from aiclone.settings import Settings, parse_rate_limits
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    scope: str
+    name: str
+    item: RateLimitItem
+
+    @property
+    def limit(self) -> int:
+        return self.item.amount
+
+    @property
+    def window(self) -> int:
+        return self.item.get_expiry()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    scope: str
+    quotas: tuple[Quota, ...]
+
+    @classmethod
+    def parse(cls, scope: str, field: str, value: str) -> Policy:
+        items = sorted(parse_rate_limits(field, value), key=lambda item: item.get_expiry())
+        if len(items) == 1:
+            return cls(scope, (Quota(scope, scope, items[0]),))
+        return cls(scope, tuple(Quota(scope, f"{scope}-{item.get_expiry()}s", item) for item in items))
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    default: Policy
+    user: Policy
+    login: Policy
+    register: Policy
+    login_failures: Policy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policies:
+        return cls(
+            default=Policy.parse("default", "rate_limit", settings.rate_limit),
+            user=Policy.parse("user", "rate_limit_user", settings.rate_limit_user),
+            login=Policy.parse("login", "rate_limit_login", settings.rate_limit_login),
+            register=Policy.parse("register", "rate_limit_register", settings.rate_limit_register),
+            login_failures=Policy.parse(
+                "login-failures", "login_failure_limit", settings.login_failure_limit
+            ),
+        )

@@ -1,0 +1,45 @@
+"""Request count and latency per route template and status, for every request (404s too)."""
+
+from __future__ import annotations
+
+import time
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from aiclone.metrics import Metrics
+from aiclone.web.request_context import request_method
+
+UNMATCHED = "(unmatched)"
+# Any other method token a client invents is counted as OTHER, so labels stay a bounded set.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class HttpMetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        in_flight = self.metrics.http_in_flight
+        in_flight.inc()
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            in_flight.dec()
+            route = scope.get("path_template") or UNMATCHED
+            method = request_method(scope) if request_method(scope) in _METHODS else "OTHER"
+            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            self.metrics.http_latency.labels(method, route).observe(time.perf_counter() - started)

@@ -1,0 +1,87 @@
+"""Log formatting: JSON lines in production, a readable line elsewhere, never a secret.
+
+``AICLONE_LOG_FORMAT`` (auto/json/text) picks the format; auto means JSON when
+``AICLONE_ENV=production``. Records carry their ``extra=`` fields: as keys of the JSON object,
+or as ``key=value`` after the message in text mode.
+
+Nothing here logs headers or bodies. As a second line of defence every formatted line is
+scrubbed of bearer credentials and JWT-shaped strings, and :func:`redact_query` hides the
+values of query parameters whose names suggest a secret (``token``, ``ticket``, ``password``…).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import msgspec
+from litestar.logging import LoggingConfig
+
+from aiclone.settings import Settings
+
+REDACTED = "[redacted]"
+_SECRET_NAME = re.compile(
+    r"token|ticket|passw|secret|signature|auth|session|cookie|api[-_]?key|^key$|^code$|^sig$", re.IGNORECASE
+)
+_SCRUB = re.compile(
+    r"(?i:bearer)\s+[A-Za-z0-9\-_.~+/=]{8,}"  # "Bearer <credential>"
+    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # a JWT
+)
+# LogRecord's own attributes; everything else on a record came in through ``extra=``.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def scrub(text: str) -> str:
+    return _SCRUB.sub(REDACTED, text)
+
+
+def redact_query(query_string: bytes | str) -> str:
+    text = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
+    if not text:
+        return ""
+    pairs = parse_qsl(text, keep_blank_values=True)
+    return urlencode([(key, REDACTED if _SECRET_NAME.search(key) else value) for key, value in pairs])
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {key: value for key, value in vars(record).items() if key not in _RECORD_FIELDS}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in _extras(record).items():
+            entry.setdefault(key, value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return scrub(msgspec.json.encode(entry, enc_hook=str).decode())
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = _extras(record)
+        if extras and not getattr(record, "access", False):
+            line += " " + " ".join(f"{key}={value}" for key, value in extras.items())
+        return scrub(line)
+
+
+def logging_config(settings: Settings) -> LoggingConfig:
+    formatter = JsonFormatter if settings.json_logs else TextFormatter
+    return LoggingConfig(
+        root={"level": settings.log_level, "handlers": ["queue_listener"]},
+        formatters={"standard": {"()": formatter}},
+        loggers={"aiclone": {"level": settings.log_level, "propagate": True}},
+        log_exceptions="never",
+    )

@@ -1,0 +1,53 @@
+"""Serving the metrics: ``GET /metrics`` for admins, or a separate listener.
+
+By default ``/metrics`` is on the main app and needs an admin's bearer token (it tells how the
+service is used, so it is not public). With ``AICLONE_METRICS_BIND=host:port`` the route is not
+registered and the registry is served on that address instead (a plain HTTP listener in a
+thread, for a scraper on a private network); with several server workers only one can bind
+it, so use the bind with one worker per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from wsgiref.simple_server import WSGIServer
+
+from litestar import Response, get
+from litestar.handlers import HTTPRouteHandler
+from prometheus_client import start_http_server
+
+from aiclone.auth.guards import requires_admin
+from aiclone.metrics import CONTENT_TYPE, Metrics
+
+logger = logging.getLogger("aiclone.metrics")
+
+
+def metrics_route(metrics: Metrics) -> HTTPRouteHandler:
+    @get("/metrics", guards=[requires_admin], include_in_schema=False, cache=False, name="metrics")
+    async def serve_metrics() -> Response[bytes]:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return serve_metrics
+
+
+class MetricsListener:
+    def __init__(self, metrics: Metrics, address: tuple[str, int]) -> None:
+        self.metrics = metrics
+        self.address = address
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        host, port = self.address
+        self._server, self._thread = start_http_server(port, addr=host, registry=self.metrics.registry)
+        logger.info("metrics served on http://%s:%d/metrics", host, port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

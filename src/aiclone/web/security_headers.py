@@ -1,0 +1,79 @@
+"""Security headers on every response, and ``Cache-Control: no-store`` where credentials are.
+
+Every response gets ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
+``Referrer-Policy: no-referrer``, ``Cross-Origin-Opener-Policy``/``-Resource-Policy: same-origin``
+and a Content-Security-Policy; production adds HSTS. A header the handler set itself is kept.
+
+CSP: API responses get ``default-src 'none'`` (a JSON body never needs to load anything). The
+documentation pages (``/api``, ``/api/docs``, ``/api/redoc``) render with inline ``<script>``
+blocks, which get a per-response nonce (``scope["state"]["csp_nonce"]``, stamped into the
+page by :mod:`aiclone.openapi`), so no inline script runs without it. Styles on those two pages
+need ``'unsafe-inline'`` (Swagger UI sets style attributes and ReDoc injects ``<style>``
+elements at run time, which nonces cannot cover); that relaxation is scoped to those pages
+and to styles only. ReDoc's search worker starts from a ``blob:`` URL.
+
+``Cache-Control: no-store`` is added (unless the handler chose a policy) to responses to
+requests that carried an ``Authorization`` header, and to everything under ``/api/auth/``,
+whose bodies hold tokens (RFC 6749 section 5.1).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+DOCS_PAGES = frozenset({"/api", "/api/docs", "/api/redoc"})
+
+
+def docs_csp(nonce: str) -> bytes:
+    return (
+        f"default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ).encode()
+
+
+_COMMON = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.defaults = (*_COMMON, _HSTS) if hsts else _COMMON
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        csp = API_CSP
+        if path.rstrip("/") in DOCS_PAGES:
+            nonce = secrets.token_urlsafe(18)
+            scope.setdefault("state", {})["csp_nonce"] = nonce
+            csp = docs_csp(nonce)
+        no_store = path.startswith("/api/auth/") or any(
+            name == b"authorization" for name, _ in scope["headers"]
+        )
+        extra = [*self.defaults, (b"content-security-policy", csp)]
+        if no_store:
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(item for item in extra if item[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
