@@ -11,6 +11,8 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "aiclone needs Python 3.11 or newer; run: make PYTHON=python3.12 ..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -33,8 +35,8 @@ typecheck: $(STAMP) ## mypy --strict on src/
 
 check: lint typecheck test ## Everything CI runs
 
-bench: $(STAMP) ## Run the benchmarks (see bench/README.md)
-	$(BIN)/python bench/run.py
+bench: $(STAMP) ## Run the benchmarks (see bench/README.md; uses wrk when installed)
+	$(BIN)/python bench/http_me.py --rounds 3
 
 clean: ## Remove the virtualenv, caches and the local database
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

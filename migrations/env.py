@@ -1,4 +1,9 @@
-"""Alembic environment: async engines, batch mode on SQLite, URL from settings."""
+"""Alembic environment: async engines, batch mode on SQLite, URL from settings.
+
+On PostgreSQL the migration transaction first takes a transaction-scoped advisory lock, so
+several instances starting at once (each running ``aiclone db upgrade``) apply the migrations
+one after the other: the later ones wait, then find the schema at head and do nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from aiclone.db import build_engine
@@ -13,6 +19,8 @@ from aiclone.models import metadata
 from aiclone.settings import load_settings
 
 config = context.config
+# Any fixed 64-bit number unique to this application's migrations.
+MIGRATION_LOCK_KEY = 0x616963_6C6F6E65  # "aiclone"
 if config.config_file_name and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
@@ -34,6 +42,8 @@ def _configure(connection: Connection) -> None:
 def _run(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 

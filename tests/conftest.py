@@ -99,6 +99,20 @@ async def database_url(
         await drop_pg_database(admin, url)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database nobody has migrated yet, private to one test (for migration and health tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    url = await create_pg_database(admin)
+    try:
+        yield url
+    finally:
+        await drop_pg_database(admin, url)
+
+
 @pytest.fixture
 def backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"

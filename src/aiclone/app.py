@@ -19,15 +19,15 @@ from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from aiclone.activities.controller import ActivityController
+from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
-from aiclone.migrate import head_revisions
 from aiclone.notifications.controller import NotificationController
-from aiclone.openapi import docs_assets_router, openapi_config, openapi_plugins
+from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config, openapi_plugins
 from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> Litestar:
             root,
             HealthController,
             AuthController,
+            AdminController,
             NotificationController,
             ActivityController,
             AnalyticsController,
@@ -76,6 +77,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
+            "health_service": Provide(lambda: services.health, sync_to_thread=False),
+            "admin_service": Provide(lambda: services.admin, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
             "analytics": Provide(lambda: services.analytics, sync_to_thread=False),
@@ -90,10 +93,11 @@ def create_app(settings: Settings) -> Litestar:
         compression_config=web.compression,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan, web.lifespan],
-        state=State({"settings": settings, "services": services, "migration_heads": head_revisions()}),
+        state=State({"settings": settings, "services": services}),
         logging_config=web.logging,
-        debug=False,
+        debug=settings.debug,
     )
+    document_access_rules(app)
     return web.install(app)
 
 

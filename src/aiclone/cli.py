@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
 from aiclone import migrate
+from aiclone.serving import SERVERS, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
 
 APP_FACTORY = "aiclone.app:create_app_from_env"
@@ -23,9 +25,12 @@ APP_FACTORY = "aiclone.app:create_app_from_env"
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         sys.exit(f"aiclone: configuration error: {exc}")
+    # So that Alembic's progress ("Running upgrade ...") shows; the app configures its own.
+    logging.basicConfig(level=settings.log_level, format="%(levelname)-7s %(name)s: %(message)s")
+    return settings
 
 
 def _override(field: str, value: object) -> None:
@@ -43,37 +48,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.with_secret()
     if settings.auto_migrate and not args.no_migrate:
         migrate.upgrade(settings.resolved_database_url)
-    if args.server == "granian":
-        from granian.constants import Interfaces  # noqa: PLC0415 - optional server, imported on use
-        from granian.server import Server  # noqa: PLC0415
-
-        Server(
-            APP_FACTORY,
-            address=settings.host,
-            port=settings.port,
-            interface=Interfaces.ASGI,
-            workers=args.workers,
-            factory=True,
-            log_access=False,
-        ).serve()
-        return 0
-    import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
-
-    uvicorn.run(
+    return run_server(
         APP_FACTORY,
-        factory=True,
+        server=args.server,
         host=settings.host,
         port=settings.port,
         workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
+        log_level=settings.log_level,
     )
-    return 0
 
 
 async def _run_workers(settings: Settings) -> None:
@@ -160,6 +142,16 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
 async def _rebuild_analytics(settings: Settings, user_id: str | None, since: str | None) -> str:
     import datetime as dt  # noqa: PLC0415
     import uuid  # noqa: PLC0415
@@ -201,9 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the HTTP service (migrates first unless told not to)")
     serve.add_argument("--host", help="bind address (AICLONE_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (AICLONE_PORT, default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="server worker processes")
-    serve.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    serve.add_argument("--port", type=_positive_int, help="port (AICLONE_PORT, default 8000)")
+    serve.add_argument("--workers", type=_positive_int, default=1, help="server worker processes (default 1)")
+    serve.add_argument(
+        "--server", choices=SERVERS, default="uvicorn", help="HTTP server (default %(default)s)"
+    )
     serve.add_argument("--no-worker", action="store_true", help="do not run background workers in-process")
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration")
     serve.set_defaults(func=cmd_serve)
@@ -213,8 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    up = db_sub.add_parser("upgrade", help="migrate to a revision (default head)")
-    up.add_argument("revision", nargs="?", default="head")
+    up = db_sub.add_parser("upgrade", help="migrate to a revision (default: every head)")
+    up.add_argument("revision", nargs="?", default="heads")
     down = db_sub.add_parser("downgrade", help="migrate down to a revision (e.g. -1 or base)")
     down.add_argument("revision")
     db_sub.add_parser("current", help="show the applied revision")

@@ -10,6 +10,7 @@ import datetime as dt
 
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
+from aiclone.admin.service import AdminService
 from aiclone.analytics.counters import AnalyticsCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
@@ -19,7 +20,9 @@ from aiclone.auth.tokens import TokenCodec
 from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
+from aiclone.health.service import HealthService
 from aiclone.metrics import Metrics
+from aiclone.migrate import head_revisions
 from aiclone.notifications.service import NotificationService
 from aiclone.ratelimit.setup import RateLimiting
 from aiclone.research.engines import build_engines
@@ -57,6 +60,8 @@ class Services:
             self.codec,
             failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
         )
+        self.health = HealthService(self.db, head_revisions())
+        self.admin = AdminService(self.db)
         self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
         self.research_queue = ResearchQueue(
             self.db,

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Connection
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+VERSION_TABLE = "alembic_version"
 
 
 def _locate() -> tuple[Path, Path]:
@@ -35,7 +36,9 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    # "heads", not "head": when packages developed side by side each add a migration, the
+    # history can have several heads until they are merged, and all of them must be applied.
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -56,4 +59,11 @@ def head_revisions() -> set[str]:
 
 
 def current_revisions(connection: Connection) -> set[str]:
-    return set(MigrationContext.configure(connection).get_current_heads())
+    """The applied revisions, read straight from Alembic's version table.
+
+    ``MigrationContext`` would log two INFO lines per call, once for every readiness probe.
+    """
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return set()
+    version = table(VERSION_TABLE, column("version_num"))
+    return {str(value) for value in connection.execute(select(version.c.version_num)).scalars()}

@@ -1,4 +1,10 @@
-"""OpenAPI document, Swagger UI and ReDoc, with their assets served by the app itself."""
+"""OpenAPI document, Swagger UI and ReDoc, with their assets served by the app itself.
+
+Security in the document is derived from the same facts that the authentication middleware and
+the guards act on (see :func:`document_access_rules`), so the docs cannot drift from what the
+server enforces: public operations say ``security: []``, every other one names the bearer
+scheme and documents 401, guarded ones document 403.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,32 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Request, Router
+from litestar import Litestar, Request, Router
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Schema, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OAuthFlow,
+    OAuthFlows,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
 from litestar.plugins import OpenAPISchemaPlugin
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
 
+from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
 
 ASSETS_PATH = "/api/docs/assets"
+SECURITY_SCHEME = "OAuth2PasswordBearer"
 
 _DESCRIPTIONS = {
     400: "Malformed request",
@@ -43,7 +61,12 @@ ALWAYS_POSSIBLE = (400, 422, 429)
 def problems(*codes: int) -> dict[int, ResponseSpec]:
     """Document problem-details responses for a handler (400, 422 and 429 are always possible)."""
     return {
-        code: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
+        code: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS[code],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
         for code in sorted({*codes, *ALWAYS_POSSIBLE})
     }
 
@@ -74,7 +97,7 @@ def docs_assets_router() -> Any:
     return create_static_files_router(
         path=ASSETS_PATH,
         directories=[_sidecar_static_dir()],
-        opt={"exclude_from_auth": True, "public_asset": True},
+        opt={PUBLIC_OPT_KEY: True},
         include_in_schema=False,
         send_as_attachment=False,
     )
@@ -131,7 +154,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
         openapi_router=Router(
             path="/api",
             route_handlers=[],
-            opt={"exclude_from_auth": True},
+            opt={PUBLIC_OPT_KEY: True},
             # Litestar adds a catch-all GET /api/{path} that answers unknown paths with an HTML
             # 404; keep it out of the document and make it a problem like every other 404.
             include_in_schema=False,
@@ -139,13 +162,64 @@ def openapi_config(version: str) -> OpenAPIConfig:
         ),
         components=Components(
             security_schemes={
-                "OAuth2PasswordBearer": SecurityScheme(
+                SECURITY_SCHEME: SecurityScheme(
                     type="oauth2",
                     description="Sign in with email and password; send the access token as a bearer token.",
                     flows=OAuthFlows(password=OAuthFlow(token_url="/api/auth/login", scopes={})),  # noqa: S106
                 ),
             }
         ),
-        security=[{"OAuth2PasswordBearer": []}],
+        security=[{SECURITY_SCHEME: []}],
         use_handler_docstrings=False,
     )
+
+
+def _problem_response(code: int) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=_DESCRIPTIONS[code],
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))},
+    )
+
+
+def document_access_rules(app: Litestar) -> None:
+    """Finish the generated document from the rules the server really applies.
+
+    - ``security``: ``[]`` on public operations (``exclude_from_auth``), the bearer scheme on all
+      others, which also document 401; operations behind a guard document 403.
+    - Litestar documents request validation as a 400 with its own JSON body; here validation
+      failures are 422 problem details and only unparseable input is a 400, so both are
+      documented as problems, and operations with a body document 413.
+    """
+    openapi = app.openapi_schema
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        path_item = (openapi.paths or {}).get(route.path_format or "/")
+        if path_item is None:
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue
+            public = bool(handler.opt.get(PUBLIC_OPT_KEY))
+            guarded = any(layer.guards for layer in handler.ownership_layers)
+            for method in handler.http_methods:
+                operation = getattr(path_item, method.lower(), None)
+                if operation is None:
+                    continue
+                responses = operation.responses if operation.responses is not None else {}
+                operation.responses = responses
+                operation.security = [] if public else [{SECURITY_SCHEME: []}]
+                wanted: list[int] = []
+                if "400" in responses:
+                    # Replaces Litestar's generic body with ours.
+                    responses.pop("400")
+                    wanted += [400, 422]
+                if operation.request_body is not None:
+                    wanted.append(413)
+                if not public:
+                    wanted.append(401)
+                if guarded:
+                    wanted.append(403)
+                for code in wanted:
+                    responses.setdefault(str(code), _problem_response(code))
+                operation.responses = dict(sorted(responses.items()))

@@ -1,37 +1,40 @@
-"""Keyset pagination shared by every list endpoint.
+"""Keyset pagination shared by every list endpoint: ``limit``, ``cursor`` → ``next_cursor``.
 
-A cursor is an opaque, URL-safe token holding the sort key of the last item returned and its id
-(the tie-breaker), so pages stay stable while rows are inserted. Clients pass ``limit`` and
-``cursor`` and get ``next_cursor`` (null on the last page). A tampered cursor is a 422, never a 500.
+A list sorts by its sort key plus ``id`` as the tie-breaker, a total order that stays stable
+while rows are added, and continues strictly after the last row of the previous page. The
+cursor is that row's key, encoded as opaque URL-safe text; clients pass it back unchanged. It is
+not a secret: editing it only moves the page boundary (every query still applies the caller's
+own filters), and a malformed one is a 422, never a 500.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Generic, TypeVar
+import datetime as dt
+import uuid
+from typing import Annotated, Any
 
 import msgspec
 from litestar.params import Parameter
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from aiclone.errors import FieldError, InvalidInput
 
-T = TypeVar("T")
-
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_CURSOR_LENGTH = 512
+
 # Query parameters are validated by Litestar's Parameter constraints, not by msgspec.Meta.
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
 CursorParam = Annotated[
     str | None,
-    Parameter(max_length=512, description="`next_cursor` of the previous page; omit for the first page."),
+    Parameter(
+        max_length=MAX_CURSOR_LENGTH,
+        description="`next_cursor` of the previous page; omit for the first page.",
+    ),
 ]
-MAX_CURSOR_LENGTH = 512
-
-
-class Page(msgspec.Struct, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 def encode_cursor(*values: Any) -> str:
@@ -45,7 +48,7 @@ def decode_cursor(cursor: str | None, types: tuple[type, ...]) -> tuple[Any, ...
         return None
     invalid = InvalidInput(
         "The cursor is not valid.",
-        errors=[FieldError(field="cursor", message="malformed or tampered cursor")],
+        errors=[FieldError(field="cursor", message="pass back a next_cursor value unchanged")],
     )
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise invalid
@@ -59,3 +62,40 @@ def decode_cursor(cursor: str | None, types: tuple[type, ...]) -> tuple[Any, ...
         return tuple(msgspec.convert(v, t, strict=False) for v, t in zip(values, types, strict=True))
     except msgspec.ValidationError:
         raise invalid from None
+
+
+class KeysetCursor(msgspec.Struct, frozen=True):
+    """The common case: lists ordered by ``(created_at, id)``."""
+
+    created_at: dt.datetime
+    id: uuid.UUID
+
+
+def decode_keyset(cursor: str | None) -> KeysetCursor | None:
+    values = decode_cursor(cursor, (dt.datetime, uuid.UUID))
+    if values is None:
+        return None
+    created_at, row_id = values
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=dt.UTC)
+    return KeysetCursor(created_at=created_at, id=row_id)
+
+
+def after(
+    cursor: KeysetCursor | None,
+    created_at: InstrumentedAttribute[dt.datetime],
+    row_id: InstrumentedAttribute[uuid.UUID],
+    *,
+    descending: bool = False,
+) -> ColumnElement[bool] | None:
+    """The WHERE clause that continues strictly after ``cursor`` in ``(created_at, id)`` order."""
+    if cursor is None:
+        return None
+    if descending:
+        return or_(created_at < cursor.created_at, and_(created_at == cursor.created_at, row_id < cursor.id))
+    return or_(created_at > cursor.created_at, and_(created_at == cursor.created_at, row_id > cursor.id))
+
+
+def split_page(rows: list[Any], limit: int) -> tuple[list[Any], bool]:
+    """Rows were fetched with ``limit + 1``: the extra row only says that another page exists."""
+    return rows[:limit], len(rows) > limit

@@ -8,17 +8,22 @@ refuses the defaults that are only safe on a developer's machine.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import secrets
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import limits
 import msgspec
+from dotenv import dotenv_values
 
 ENV_PREFIX = "AICLONE_"
 MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 # OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
 OWASP_ARGON2_MIN_MEMORY_KIB = 19 * 1024
 OWASP_ARGON2_MIN_TIME_COST = 2
@@ -94,6 +99,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     export_max_concurrent: int = 4
 
     def __post_init__(self) -> None:
+        self._check_numbers()
+        self._check_passwords()
+        self._check_secrets_and_exposure()
+        self._check_research()
+        self._check_rate_limiting()
+        url = self.database_url
+        if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                f"{var('database_url')} must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+
+    def _check_numbers(self) -> None:
         positive = (
             "port",
             "database_pool_size",
@@ -120,6 +137,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raise SettingsError(f"{var(name)} must be a positive number")
         if not 0 < self.port < 65536:
             raise SettingsError(f"{var('port')} must be between 1 and 65535")
+
+    def _check_passwords(self) -> None:
         if self.argon2_memory_kib < OWASP_ARGON2_MIN_MEMORY_KIB:
             raise SettingsError(
                 f"{var('argon2_memory_kib')} must be at least {OWASP_ARGON2_MIN_MEMORY_KIB} (OWASP minimum)"
@@ -128,18 +147,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(
                 f"{var('argon2_time_cost')} must be at least {OWASP_ARGON2_MIN_TIME_COST} (OWASP minimum)"
             )
-        if not 8 <= self.password_min_length <= self.password_max_length <= 1024:
-            raise SettingsError(
-                f"{var('password_min_length')} must be at least 8 and at most {var('password_max_length')},"
-                " which must be at most 1024"
-            )
-        self._check_research()
-        self._check_rate_limiting()
-        url = self.database_url
-        if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise SettingsError(
-                f"{var('database_url')} must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+        # NIST SP 800-63B: at least 8 characters, and accept at least 64. The upper bound caps the
+        # work one login can cause before hashing (request bodies cap passwords at 1024).
+        if self.password_min_length < 8:
+            raise SettingsError(f"{var('password_min_length')} must be at least 8 (NIST SP 800-63B)")
+        if not 64 <= self.password_max_length <= 1024:
+            raise SettingsError(f"{var('password_max_length')} must be between 64 (NIST SP 800-63B) and 1024")
+        if self.password_min_length > self.password_max_length:
+            raise SettingsError(f"{var('password_min_length')} may not exceed {var('password_max_length')}")
+
+    def _check_secrets_and_exposure(self) -> None:
         if self.env == "production":
             if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
                 raise SettingsError(
@@ -225,9 +242,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     def with_secret(self) -> Settings:
         """Return settings whose secret key is set, persisting a development key if needed.
 
-        The generated key lives next to the database (``<data_dir>/secret_key``) and is created
-        with O_EXCL, so every worker process of one installation reads the same key and tokens
-        survive restarts.
+        The generated key lives in the data directory beside the embedded database
+        (``<data_dir>/secret_key``, mode 0600) and is created once, so every worker process of one
+        installation reads the same key and tokens survive restarts.
         """
         if self.secret_key:
             return self
@@ -265,64 +282,85 @@ def parse_rate_limits(field: str, value: str) -> list[limits.RateLimitItem]:
 
 
 def _persistent_dev_key(data_dir: Path) -> str:
+    """Read the installation's development key, creating it on first use.
+
+    The key is written to a private temporary file and then hard-linked into place: the link
+    either appears complete or fails because another process won, so concurrent first starts
+    agree on one key and nobody ever reads a half-written file.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text().strip()
-        if len(key) < MIN_SECRET_KEY_LENGTH:
-            raise SettingsError(f"{path} holds no usable key; delete it or set {var('secret_key')}") from None
-        return key
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    path = data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        fd, tmp_name = tempfile.mkstemp(prefix=".secret_key.", dir=data_dir)  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp_name, path)
+        finally:
+            os.unlink(tmp_name)
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(f"{path} holds no usable key; delete it or set {var('secret_key')}")
     return key
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
+    """The ``AICLONE_*`` entries of a ``.env`` file, taken literally (no ``${VAR}`` expansion)."""
     if not path.is_file():
-        return values
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
+        return {}
+    return {
+        key: value
+        for key, value in dotenv_values(path, interpolate=False).items()
+        if key.startswith(ENV_PREFIX) and value is not None
+    }
 
 
-_TUPLE_FIELDS = {"cors_origins", "research_engines", "trusted_proxies"}
+# Values never echoed back in an error message.
+_SECRET_FIELDS = frozenset({"secret_key", "database_url"})
 
 
-def load_settings(environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
-    """Build settings from the environment; the real environment wins over ``.env``."""
+def _expected(annotation: Any) -> str:
+    if annotation is bool:
+        return "true or false (also 1 or 0)"
+    if annotation is int:
+        return "a whole number"
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(annotation))
+    return "a valid value"
+
+
+def _parse(name: str, annotation: Any, raw: str) -> Any:
+    value: Any = raw.strip()
+    if get_origin(annotation) is tuple:
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    elif get_origin(annotation) is Literal:
+        # Choices are matched case-insensitively: AICLONE_LOG_LEVEL=debug means DEBUG.
+        value = {str(choice).lower(): choice for choice in get_args(annotation)}.get(value.lower(), value)
+    try:
+        return msgspec.convert(value, annotation, strict=False)
+    except msgspec.ValidationError:
+        shown = "" if name in _SECRET_FIELDS else f" (got {raw!r})"
+        raise SettingsError(f"{var(name)} must be {_expected(annotation)}{shown}") from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build settings from the environment; the real environment wins over ``.env``.
+
+    Each variable is converted on its own, so a bad value is reported with its own name; the
+    cross-field rules then run in :meth:`Settings.__post_init__`. Variables with the prefix that
+    name no setting are ignored (other tools, such as the test suite, use the prefix too).
+    """
     source: dict[str, str] = {}
     if dotenv is not None:
         source.update(_read_dotenv(dotenv))
     source.update(os.environ if environ is None else environ)
-    known = {f.name for f in msgspec.structs.fields(Settings)}
-    raw: dict[str, Any] = {}
-    for key, value in source.items():
+    fields = {field.name: field.type for field in msgspec.structs.fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, raw in source.items():
         if not key.startswith(ENV_PREFIX):
             continue
-        name = key[len(ENV_PREFIX) :].lower()
-        if name not in known:
-            continue
-        if name in _TUPLE_FIELDS:
-            raw[name] = tuple(part.strip() for part in value.split(",") if part.strip())
-        else:
-            raw[name] = value
-    try:
-        return msgspec.convert(raw, Settings, strict=False)
-    except msgspec.ValidationError as exc:
-        # msgspec reports "... - at `$.field_name`"; turn the path into the variable name.
-        message = str(exc)
-        field = message.rsplit("$.", 1)[-1].rstrip("`]").split("[")[0] if "$." in message else ""
-        detail = message.split(" - at ", maxsplit=1)[0]
-        raise SettingsError(f"{var(field)}: {detail}" if field else message) from None
+        name = key.removeprefix(ENV_PREFIX).lower()
+        if name in fields:
+            values[name] = _parse(name, fields[name], raw)
+    return Settings(**values)

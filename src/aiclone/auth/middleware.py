@@ -1,49 +1,52 @@
 """Deny-by-default authentication.
 
-Every HTTP route needs a valid bearer access token unless its handler sets
-``exclude_from_auth=True`` (the short public list: health, docs, register, login, refresh).
+Every HTTP and WebSocket route needs a valid bearer access token unless its handler (or its
+controller or router) sets ``exclude_from_auth=True``: the short public list of health, docs,
+register, login and refresh. Only CORS preflights (OPTIONS) pass without one.
+
+This is a plain ASGI middleware rather than Litestar's ``AbstractAuthenticationMiddleware``: it
+runs on every authenticated request, and reading the one header straight from the ASGI scope
+costs a fraction of building a connection object and its header map first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from litestar.connection import ASGIConnection
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.types import ASGIApp, Method, Scopes
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from aiclone.auth.tokens import VERIFIED_BEARER_KEY, Principal, TokenCodec
 from aiclone.errors import Unauthenticated
 
+PUBLIC_OPT_KEY = "exclude_from_auth"
+_AUTHENTICATED_SCOPES = frozenset({"http", "websocket"})
 
-class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(
-        self,
-        app: ASGIApp,
-        codec: TokenCodec,
-        exclude: str | list[str] | None = None,
-        exclude_from_auth_key: str = "exclude_from_auth",
-        exclude_http_methods: Sequence[Method] | None = None,
-        scopes: Scopes | None = None,
-    ) -> None:
-        super().__init__(
-            app,
-            exclude=exclude,
-            exclude_from_auth_key=exclude_from_auth_key,
-            # Only CORS preflights skip auth; HEAD is authenticated like GET.
-            exclude_http_methods=exclude_http_methods or ["OPTIONS"],
-            scopes=scopes,
-        )
+
+def bearer_token(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"authorization":  # ASGI servers give header names in lower case
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+            return token
+    raise Unauthenticated("Missing bearer token.")
+
+
+class BearerAuthMiddleware:
+    def __init__(self, app: ASGIApp, codec: TokenCodec) -> None:
+        self.app = app
         self.codec = codec
 
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
-        header = connection.headers.get("authorization")
-        if not header:
-            raise Unauthenticated("Missing bearer token.")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-        token = token.strip()
-        verified: tuple[str, Principal] | None = connection.scope.get("state", {}).get(VERIFIED_BEARER_KEY)
-        principal = verified[1] if verified is not None and verified[0] == token else self.codec.decode(token)
-        return AuthenticationResult(user=principal, auth=token)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] in _AUTHENTICATED_SCOPES
+            and scope.get("method") != "OPTIONS"
+            and not scope["route_handler"].opt.get(PUBLIC_OPT_KEY)
+        ):
+            token = bearer_token(scope)
+            # The rate limiter may have verified this very token already.
+            verified: tuple[str, Principal] | None = scope.get("state", {}).get(VERIFIED_BEARER_KEY)
+            scope["user"] = (
+                verified[1] if verified is not None and verified[0] == token else self.codec.decode(token)
+            )
+            scope["auth"] = token
+        await self.app(scope, receive, send)

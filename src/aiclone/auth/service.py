@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import RefreshToken, Role, User
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
-from aiclone.auth.repository import RefreshTokenRepository, UserRepository
+from aiclone.auth.repository import RefreshTokenRepository, UserReads, UserRepository
 from aiclone.auth.schemas import TokenPair, UserRead
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
 from aiclone.db import Database, utcnow
@@ -59,6 +59,7 @@ class AuthService:
         self.hasher = hasher
         self.codec = codec
         self.failed_logins = failed_logins
+        self.user_reads = UserReads(db)
 
     async def register(
         self, *, email: str, password: str, full_name: str, role: Role = Role.USER
@@ -157,11 +158,11 @@ class AuthService:
             await tokens.revoke_all_for_user(user_id, now)
 
     async def get_user(self, user_id: uuid.UUID) -> UserRead:
-        async with self.db.read_session() as session:
-            user = await UserRepository(session).get(user_id)
+        # Runs on every /me: a Core point read, no session or transaction (see UserReads).
+        user = await self.user_reads.get(user_id)
         if user is None or not user.is_active:
             raise NotFound("The user does not exist.")
-        return to_user_read(user)
+        return user
 
     async def _issue(self, session: AsyncSession, user: User, *, family_id: uuid.UUID) -> TokenPair:
         raw = new_refresh_token()

@@ -3,13 +3,21 @@
 Decoding pins the one configured algorithm (so ``none`` and algorithm confusion are refused),
 requires every claim we issue and checks issuer, audience and expiry. Oversized tokens are
 refused before any parsing.
+
+Full verification costs more than the rest of a small request (PyJWT checks the base64 text
+character by character in Python), and a client sends the same access token with every request
+for its whole lifetime. So each codec remembers the tokens it has fully verified, by their
+exact text, and only re-checks the expiry on a repeat. Only tokens that passed every check are
+remembered; the memory is bounded and per process, and a new key means a new codec.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
+import time
 import uuid
 
 import jwt
@@ -22,6 +30,9 @@ MAX_TOKEN_LENGTH = 4096
 # scope["state"] key under which a layer that already verified the bearer token (the rate
 # limiter) leaves ``(token, Principal)``, so the token is verified once per request.
 VERIFIED_BEARER_KEY = "verified_bearer"
+LEEWAY_SECONDS = 5
+# Verified tokens remembered per process; about 0.5 KiB each.
+VERIFIED_CACHE_SIZE = 8192
 _REQUIRED_CLAIMS = ["sub", "email", "role", "iat", "exp", "jti", "iss", "aud"]
 
 
@@ -52,6 +63,8 @@ class TokenCodec:
         self.ttl = settings.access_token_ttl_seconds
         if not self._key:
             raise ValueError("TokenCodec needs a secret key")
+        # token text -> (principal, exp as a Unix time); insertion-ordered, oldest evicted first.
+        self._verified: dict[str, tuple[Principal, int]] = {}
 
     def issue(
         self, *, user_id: uuid.UUID, email: str, role: str, now: dt.datetime | None = None
@@ -72,6 +85,20 @@ class TokenCodec:
     def decode(self, token: str) -> Principal:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise Unauthenticated("The access token is invalid.")
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires = known
+            if time.time() < expires + LEEWAY_SECONDS:
+                return principal
+            self._verified.pop(token, None)  # expired: the full check below says so
+        principal = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            with contextlib.suppress(StopIteration, RuntimeError, KeyError):
+                del self._verified[next(iter(self._verified))]
+        self._verified[token] = (principal, int(principal.expires_at.timestamp()))
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         try:
             claims = jwt.decode(
                 token,
@@ -80,7 +107,7 @@ class TokenCodec:
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": _REQUIRED_CLAIMS},
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("The access token has expired.") from None

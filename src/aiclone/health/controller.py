@@ -1,35 +1,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-import msgspec
-from litestar import Controller, Response, get
-from litestar.datastructures import State
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from sqlalchemy import text
+from litestar.openapi import ResponseSpec
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from aiclone.db import Database
-from aiclone.migrate import current_revisions
-from aiclone.openapi import problems
-
-
-class Liveness(msgspec.Struct):
-    status: str
-    time: dt.datetime
-
-
-class Readiness(msgspec.Struct):
-    status: str
-    database: str
-    schema: str
-    detail: str | None = None
+from aiclone.errors import PROBLEM_JSON, TYPE_BASE
+from aiclone.health.schemas import Liveness, NotReady, Readiness
+from aiclone.health.service import HealthService
 
 
 class HealthController(Controller):
+    """Probes for orchestrators and load balancers; public, never cached."""
+
     path = "/health"
     tags = ["health"]
     opt = {"exclude_from_auth": True}
-    security = []
+    cache_control = CacheControlHeader(no_store=True)
 
     @get("/", summary="Liveness (no I/O)", cache=False)
     async def live(self) -> Liveness:
@@ -38,29 +29,31 @@ class HealthController(Controller):
     @get(
         "/ready",
         summary="Readiness: database reachable and schema at head",
-        responses=problems(503),
+        description="503 with a problem body naming the failed check when the service cannot serve yet.",
         cache=False,
+        responses={
+            HTTP_200_OK: ResponseSpec(data_container=Readiness, description="Ready", generate_examples=False),
+            HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+                data_container=NotReady,
+                description="Not ready: the database is unreachable or its schema is not at head",
+                media_type=PROBLEM_JSON,
+                generate_examples=False,
+            ),
+        },
     )
-    async def ready(self, db: NamedDependency[Database], state: State) -> Response[Readiness]:
-        heads: set[str] = state.migration_heads
-        try:
-            async with db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-                applied = await conn.run_sync(current_revisions)
-        except Exception:  # noqa: BLE001 - any failure here means "not ready"; the reason is reported
-            body = Readiness(
-                status="unavailable",
-                database="unreachable",
-                schema="unknown",
-                detail="The database did not answer.",
-            )
-            return Response(body, status_code=503)
-        if applied != heads:
-            body = Readiness(
-                status="unavailable",
-                database="ok",
-                schema="behind" if applied else "empty",
-                detail=f"Schema at {sorted(applied) or 'nothing'}, expected {sorted(heads)}; run `aiclone db upgrade`.",
-            )
-            return Response(body, status_code=503)
-        return Response(Readiness(status="ok", database="ok", schema="head"))
+    async def ready(
+        self, request: Request[Any, Any, Any], health_service: NamedDependency[HealthService]
+    ) -> Response[Readiness | NotReady]:
+        report = await health_service.readiness()
+        if report.ready:
+            return Response(Readiness(status="ok", database="ok", schema="head"))
+        body = NotReady(
+            type=TYPE_BASE + "not-ready",
+            title="Service not ready",
+            status=HTTP_503_SERVICE_UNAVAILABLE,
+            detail=report.detail,
+            database=report.database,
+            schema=report.schema,
+            instance=request.url.path,
+        )
+        return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE, media_type=PROBLEM_JSON)

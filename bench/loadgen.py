@@ -1,0 +1,85 @@
+"""A small HTTP/1.1 keep-alive load generator, used when ``wrk`` is not installed.
+
+It runs in its own process (never in the server's), opens ``--connections`` connections and
+sends GET requests back to back on each for ``--duration`` seconds, then prints one JSON line:
+requests/s, p50/p99 latency in milliseconds and the count of non-200 answers. Python costs far
+more per request than wrk, so on a small machine this client can be the bottleneck: compare
+ratios from one run, not absolute figures across tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from urllib.parse import urlsplit
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+    uvloop = None
+
+
+async def _connection(
+    host: str, port: int, request: bytes, stop_at: float, latencies: list[float], errors: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while (started := time.perf_counter()) < stop_at:
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if length:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if status_line.split(b" ", 2)[1:2] != [b"200"]:
+                errors.append(1)
+    finally:
+        writer.close()
+
+
+async def run(url: str, headers: list[str], connections: int, duration: float) -> dict[str, float]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    lines = [f"GET {parts.path or '/'} HTTP/1.1", f"Host: {host}:{port}", *headers, "", ""]
+    request = "\r\n".join(lines).encode()
+    latencies: list[float] = []
+    errors: list[int] = []
+    started = time.perf_counter()
+    stop_at = started + duration
+    await asyncio.gather(
+        *(_connection(host, port, request, stop_at, latencies, errors) for _ in range(connections))
+    )
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
+
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "errors": len(errors),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=10.0)
+    args = parser.parse_args()
+    runner = uvloop.run if uvloop is not None else asyncio.run
+    print(json.dumps(runner(run(args.url, args.header, args.connections, args.duration))))
+
+
+if __name__ == "__main__":
+    main()
