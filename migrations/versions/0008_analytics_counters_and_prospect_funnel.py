@@ -1,7 +1,7 @@
 """analytics counters and prospect funnel
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0003
 Create Date: 2026-11-27 07:47:04.372107
 
 One row per (user, grain, bucket, metric) for the summary, and the per-prospect funnel stages.
@@ -19,7 +19,7 @@ import aiclone.db
 
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
