@@ -127,8 +127,12 @@ def test_decompose_covers_the_interval_with_whole_buckets() -> None:
     start, end = to_epoch(at("2025-01-31T18:30:00")), to_epoch(at("2025-03-01T05:15:00"))
     parts = decompose(start, end)
     assert parts[0] == (900, start, start + 1800)  # 18:30-19:00 in quarter hours
-    assert (86400, to_epoch(at("2025-02-01T00:00:00")), to_epoch(at("2025-03-01T00:00:00"))) in parts
+    assert parts[1] == (3600, start + 1800, to_epoch(at("2025-02-01T00:00:00")))  # 19:00-24:00
+    # Thursday-aligned weeks in the middle: Feb 6 - Feb 27.
+    assert (604800, to_epoch(at("2025-02-06T00:00:00")), to_epoch(at("2025-02-27T00:00:00"))) in parts
+    assert parts[-2] == (3600, to_epoch(at("2025-03-01T00:00:00")), to_epoch(at("2025-03-01T05:00:00")))
     assert parts[-1] == (900, to_epoch(at("2025-03-01T05:00:00")), end)
+    assert len(parts) <= 9
     # Contiguous, aligned and complete.
     assert parts[0][1] == start
     assert parts[-1][2] == end
@@ -146,7 +150,7 @@ def test_year_plan_reads_few_ranges() -> None:
     # Monthly buckets starting at local midnight of the 1st (18:30 UTC the day before).
     assert p.edges[0] == to_epoch(at("2024-03-31T18:30:00"))
     assert p.edges[-1] == to_epoch(at("2025-03-31T18:30:00"))
-    assert len(ranges(p)) <= 13 * 5
+    assert len(ranges(p)) <= 13 * 9
 
 
 # --- the endpoint ----------------------------------------------------------------------------
@@ -468,7 +472,7 @@ async def test_live_events_move_counters_exactly_as_a_rebuild_would(
     assert body["metrics"]["outreach_sent"]["total"] == 2
     assert [s["count"] for s in body["funnel"]["stages"]] == [2, 2, 1, 1]
     live, live_funnel = await _counter_rows(services, user.id), await _funnel_rows(services, user.id)
-    # 6 metrics and 3 funnel stages, each at three grains.
+    # 6 metrics and 3 funnel stages, each at every grain.
     assert {(grain, metric) for grain, _, metric in live} == {
         (grain, metric)
         for grain in GRAINS
@@ -497,7 +501,7 @@ async def test_concurrent_writers_count_exactly(
     for (grain, _, metric), value in rows.items():
         assert metric == "outreach_sent"
         per_grain[grain] = per_grain.get(grain, 0) + value
-    assert per_grain == {900: 20, 3600: 20, 86400: 20}
+    assert per_grain == dict.fromkeys(GRAINS, 20)
 
 
 async def test_hook_buckets_at_grain_edges(services: Services, users: UserFactory) -> None:
@@ -511,13 +515,17 @@ async def test_hook_buckets_at_grain_edges(services: Services, users: UserFactor
             )
     rows = await _counter_rows(services, user.id)
     midnight = to_epoch(at("2025-03-10T00:00:00"))
+    thursday = to_epoch(at("2025-03-06T00:00:00"))
     assert rows == {
         (900, midnight - 900, "outreach_sent"): 1,
         (3600, midnight - 3600, "outreach_sent"): 1,
+        (21600, midnight - 21600, "outreach_sent"): 1,
         (86400, midnight - 86400, "outreach_sent"): 1,
         (900, midnight, "outreach_sent"): 1,
         (3600, midnight, "outreach_sent"): 1,
+        (21600, midnight, "outreach_sent"): 1,
         (86400, midnight, "outreach_sent"): 1,
+        (604800, thursday, "outreach_sent"): 2,  # both in the week from Thursday Mar 6
     }
 
 
@@ -594,7 +602,7 @@ async def test_rebuild_command_line(
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, err.decode()
     assert f"user {user.id}" in out.decode()
-    assert len(await _counter_rows(services, user.id)) == 3
+    assert len(await _counter_rows(services, user.id)) == len(GRAINS)
 
 
 async def test_scope_isolation_and_errors(

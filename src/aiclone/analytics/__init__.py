@@ -2,8 +2,8 @@
 
 Summary (``GET /api/analytics/summary``)
     Counters are kept by :class:`~aiclone.analytics.counters.AnalyticsCounterHook` inside every
-    event's transaction, one row per (user, grain, bucket, metric) at three UTC grains (15 min,
-    1 h, 1 day; :mod:`~aiclone.analytics.metrics`). A summary sums a few dozen key ranges of those
+    event's transaction, one row per (user, grain, bucket, metric) at five UTC grains (15 min,
+    1 h, 6 h, 1 day, 7 days; :mod:`~aiclone.analytics.metrics`). A summary sums a few dozen key ranges of those
     rows in one query (:mod:`~aiclone.analytics.repository`), so its cost depends on the period,
     not on the number of events. Periods, buckets, time zones (non-whole-hour offsets included)
     are defined in :mod:`~aiclone.analytics.periods`; trend and funnel rules in

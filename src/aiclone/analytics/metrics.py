@@ -1,18 +1,20 @@
 """What the analytics counters count, and at which granularities.
 
-Counters are kept at three fixed UTC granularities ("grains"), each row holding the number of
+Counters are kept at five fixed UTC granularities ("grains"), each row holding the number of
 occurrences of one metric for one user in one bucket ``[bucket_start, bucket_start + grain)``,
-``bucket_start`` being Unix seconds:
+``bucket_start`` being Unix seconds and a multiple of the grain (so days start at 00:00 UTC and
+weeks on Thursday 00:00 UTC, the weekday of the Unix epoch):
 
 * 900 s (quarter hour) — fine enough that every local hour, day, week and month boundary of
   every present-day IANA time zone falls on a bucket edge (all current UTC offsets are whole
   multiples of 15 minutes: Asia/Kolkata +05:30, Asia/Kathmandu +05:45, Pacific/Chatham +12:45);
-* 3600 s (hour) and 86400 s (UTC day) — coarser copies of the same counts, so that a long
-  interval is summed from a few day rows plus hour and quarter-hour rows at its two ends instead
-  of thousands of fine rows (see :func:`aiclone.analytics.periods.decompose`).
+* 1 h, 6 h, 1 day and 7 days — coarser copies of the same counts, each a multiple of the one
+  before, so that an interval is summed from a few coarse rows in its middle plus finer rows at
+  its two ends instead of thousands of fine rows (see :func:`aiclone.analytics.periods.decompose`).
 
-Each occurrence therefore increments one row per grain (one upsert statement). A summary then
-reads at most a few thousand counter rows, whatever the number of underlying events.
+Each occurrence therefore increments one row per grain (one upsert statement of five rows). A
+summary then reads at most a few thousand counter rows, whatever the number of events behind
+them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from aiclone.events.types import EventRecord, EventType
 
-GRAINS: tuple[int, ...] = (900, 3600, 86400)
+GRAINS: tuple[int, ...] = (900, 3600, 6 * 3600, 86400, 7 * 86400)
 FINEST_GRAIN = GRAINS[0]
 
 

@@ -12,7 +12,7 @@ from aiclone.db import Base
 class AnalyticsCounter(Base):
     """How often ``metric`` happened for a user in ``[bucket_start, bucket_start + grain)``.
 
-    ``bucket_start`` is Unix seconds (UTC) and a multiple of ``grain`` (900, 3600 or 86400; see
+    ``bucket_start`` is Unix seconds (UTC) and a multiple of ``grain`` (15 min to 7 days; see
     :mod:`aiclone.analytics.metrics`). The key leads with ``(user_id, grain, bucket_start)`` so a
     summary reads each of its ranges as one index range scan that never touches the table: on
     PostgreSQL the key index INCLUDEs ``count`` (index-only scans; the price is that increments

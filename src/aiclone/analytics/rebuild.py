@@ -3,10 +3,10 @@
 For installations that recorded events before analytics existed, or to repair counters. The
 work is set-based SQL (``INSERT … SELECT … GROUP BY``): no event row is loaded into Python.
 
-* Scope: one user or everyone; ``since`` (rounded down to a UTC midnight, so every bucket of
-  every grain is either wholly rebuilt or untouched) limits it to counters from that day on and
-  to the funnel cohorts added from that day on. Without ``since`` everything event-derived is
-  rebuilt.
+* Scope: one user or everyone; ``since`` (rounded down to the start of the coarsest counter
+  bucket holding it, a Thursday 00:00 UTC, so every bucket of every grain is either wholly
+  rebuilt or untouched) limits it to counters from then on and to the funnel cohorts added from
+  then on. Without ``since`` everything event-derived is rebuilt.
 * Events are pruned after ``AICLONE_EVENT_RETENTION_DAYS``, counters are kept: a rebuild without
   ``since`` on a pruned installation forgets the history the pruned events carried. Pass
   ``since`` (at most the retention age ago) to repair recent counters only.
@@ -128,7 +128,7 @@ async def rebuild(
         if since.tzinfo is None:
             raise ValueError("since must be an aware datetime")
         seconds = to_epoch(since)
-        since = from_epoch(seconds - seconds % 86400)
+        since = from_epoch(seconds - seconds % max(GRAINS))
     async with db.session() as session:
         return await rebuild_in(session, user_id=user_id, since=since)
 
