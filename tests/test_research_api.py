@@ -71,11 +71,23 @@ async def test_every_route_needs_a_token(client: Client) -> None:
         assert response.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_prospect_id_must_be_the_callers_own(client: Client, users: UserFactory) -> None:
+    owner, other = await users.create(), await users.create()
+    made = await client.post("/api/prospects", json={"name": "Mine"}, headers=owner.headers)
+    assert made.status_code == 201, made.text
+    for prospect_id in (made.json()["id"], str(uuid.uuid4())):
+        response = await client.post(BASE, json=body(prospect_id=prospect_id), headers=other.headers)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "prospect_id"
+
+
 async def test_create_queues_the_task_and_writes_its_event(
     client: Client, users: UserFactory, services: Services
 ) -> None:
     user = await users.create()
-    prospect = uuid.uuid4()
+    made = await client.post("/api/prospects", json={"name": "Acme lead"}, headers=user.headers)
+    assert made.status_code == 201, made.text
+    prospect = uuid.UUID(made.json()["id"])
     task = await create(client, user, priority="high", prospect_id=str(prospect), title="  Acme  ")
     assert task["status"] == "queued"
     assert task["progress"] == 0
@@ -87,7 +99,7 @@ async def test_create_queues_the_task_and_writes_its_event(
     assert task["user_id"] == str(user.id)
     assert task["insight"] is None
     assert task["started_at"] is None
-    events = await events_of(services, user.id)
+    events = [e for e in await events_of(services, user.id) if e.type != "prospect_added"]
     assert [(e.type, e.data["status"], e.data["task_id"]) for e in events] == [
         ("task_update", "queued", task["id"])
     ]

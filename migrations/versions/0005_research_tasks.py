@@ -1,7 +1,7 @@
 """research tasks
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27 07:44:09.354844
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -53,6 +53,12 @@ def upgrade() -> None:
         sa.Column("updated_at", aiclone.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_research_tasks_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["prospect_id"],
+            ["prospects.id"],
+            name=op.f("fk_research_tasks_prospect_id_prospects"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_research_tasks")),
     )

@@ -24,10 +24,13 @@ from aiclone.analytics.controller import AnalyticsController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
+from aiclone.content.controller import ContentController
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config, openapi_plugins
+from aiclone.outreach.controller import OutreachController
+from aiclone.prospects.controller import ProspectController
 from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
@@ -73,6 +76,9 @@ def create_app(settings: Settings) -> Litestar:
             ResearchTaskController,
             docs_assets_router(),
             *web.route_handlers,
+            ProspectController,
+            OutreachController,
+            ContentController,
         ],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
@@ -84,6 +90,9 @@ def create_app(settings: Settings) -> Litestar:
             "analytics": Provide(lambda: services.analytics, sync_to_thread=False),
             "exports": Provide(lambda: services.exports, sync_to_thread=False),
             "research_service": Provide(lambda: services.research, sync_to_thread=False),
+            "prospect_service": Provide(lambda: services.prospects, sync_to_thread=False),
+            "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),
+            "content_service": Provide(lambda: services.content, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

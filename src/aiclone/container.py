@@ -17,6 +17,7 @@ from aiclone.analytics.service import AnalyticsService
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import AuthService
 from aiclone.auth.tokens import TokenCodec
+from aiclone.content.service import ContentService
 from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
@@ -24,6 +25,8 @@ from aiclone.health.service import HealthService
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
 from aiclone.notifications.service import NotificationService
+from aiclone.outreach.service import OutreachService
+from aiclone.prospects.service import ProspectService
 from aiclone.ratelimit.setup import RateLimiting
 from aiclone.research.engines import build_engines
 from aiclone.research.queue import ResearchQueue
@@ -80,6 +83,9 @@ class Services:
                 poll_seconds=settings.research_poll_seconds,
             ),
         )
+        self.prospects = ProspectService(self.db, self.events)
+        self.outreach = OutreachService(self.db, self.events)
+        self.content = ContentService(self.db, self.events)
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
         ]

@@ -11,28 +11,40 @@ Hot point reads (the user lookup behind every authenticated request) use
 single round trip on an autocommit connection; on SQLite it runs on the calling thread (see
 aiclone.sqlite_reader). Only indexed single-row lookups belong there; anything that can scan
 goes through a session.
+
+PostgreSQL connections are checked for liveness only when they sat idle in the pool for a
+while (:data:`IDLE_PING_SECONDS`). SQLAlchemy's ``pool_pre_ping`` pings on every checkout and,
+on asyncpg, wraps the ping in its own BEGIN/ROLLBACK: three extra round trips on every request
+(about 170 us of CPU each time, measured on the prospects list; see bench/README.md). A
+connection that breaks while in use is still detected by the driver, and SQLAlchemy then
+invalidates the whole pool.
+
+JSON columns are encoded and decoded with msgspec (much faster than the json module on the
+per-row hot path of lists).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVarTuple, cast
 
-from sqlalchemy import (
-    DateTime,
-    MetaData,
-    Select,
-    TypeDecorator,
-    Uuid,
-    event,
-)
+import msgspec
+from sqlalchemy import DateTime, MetaData, Select, TypeDecorator, Uuid, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -66,9 +78,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(dt.UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # asyncpg returns timestamptz values as aware UTC datetimes already: skipping the
+        # per-value conversion call matters on the hot path of lists (three per row).
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:  # noqa: ARG002
         if value is None:
             return None
+        if value.tzinfo is dt.UTC:
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
@@ -88,20 +109,47 @@ class Timestamps:
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+IDLE_PING_SECONDS = 10.0
+_IDLE_SINCE = "aiclone.idle_since"
+
+
+def _json_dumps(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    json_codec: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": msgspec.json.decode}
     if url.startswith("sqlite"):
         db_path = url.split(":///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **json_codec)
         _configure_sqlite(engine)
         return engine
     # A fixed pool: under a burst, waiting a moment for a free connection costs far less than
-    # opening (and, with overflow, closing again) a new one for each extra request. No pre-ping:
-    # it adds a round trip to every checkout, which doubles the cost of a point read. A
-    # connection lost with a database restart fails one statement; SQLAlchemy then invalidates
-    # the whole pool and reconnects, and pool_recycle retires connections before idle timeouts.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
+    # opening (and, with overflow, closing again) a new one for each extra request. Connections
+    # are pinged only after sitting idle (see the module docstring); pool_recycle retires them
+    # before server-side idle timeouts.
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800, **json_codec)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another one.
+            raise DisconnectionError("idle connection failed its ping") from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -150,6 +198,11 @@ class Database:
         )
         in_memory = make_url(url).database in (None, "", ":memory:")
         self._point_reader = SQLitePointReader(url) if self.is_sqlite and not in_memory else None
+        # Single-statement reads need no transaction: on PostgreSQL, autocommit saves the
+        # BEGIN and ROLLBACK round trips; SQLite keeps its cheap deferred transaction.
+        self._statement_engine = (
+            read_engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     async def read_row(
         self, statement: Select[*_Ts], parameters: Mapping[str, Any] | None = None
@@ -190,6 +243,16 @@ class Database:
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         async with self._read() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection for hot read paths: one SELECT, Core statements, no ORM session.
+
+        Each statement sees its own snapshot (no transaction spans them on PostgreSQL), so use
+        it for a single query, such as one page of a list.
+        """
+        async with self._statement_engine.connect() as connection:
+            yield connection
 
     async def dispose(self) -> None:
         if self._point_reader is not None:

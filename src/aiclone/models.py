@@ -10,9 +10,12 @@ from __future__ import annotations
 from aiclone.activities.models import Activity
 from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
 from aiclone.auth.models import RefreshToken, User
+from aiclone.content.models import ContentItem
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
 from aiclone.notifications.models import Notification
+from aiclone.outreach.models import OutreachMessage
+from aiclone.prospects.models import Prospect
 from aiclone.research.models import ResearchTask
 
 metadata = Base.metadata

@@ -65,7 +65,9 @@ class ResearchTask(UUIDPrimaryKey, Timestamps, Base):
     priority_rank: Mapped[int] = mapped_column(SmallInteger)
     # The prospect this research is about. No foreign key yet: the prospects table lives in
     # another package; ownership is checked by the service when it exists.
-    prospect_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    prospect_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("prospects.id", ondelete="SET NULL"), default=None
+    )
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.QUEUED.value)
     progress: Mapped[int] = mapped_column(SmallInteger, default=0)
     # Runs started (claims), and lease expiries since the last retry (a poison-task stop).

@@ -15,6 +15,7 @@ from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
 from aiclone.events.log import EventLog
 from aiclone.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from aiclone.prospects.repository import ProspectRepository
 from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, SourceType, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import ResearchTaskCreate, ResearchTaskPage, ResearchTaskRead
@@ -58,8 +59,16 @@ class ResearchService:
 
     async def create(self, owner: uuid.UUID, data: ResearchTaskCreate) -> ResearchTaskRead:
         title, source = self._validate(data)
-        # prospect_id is stored as given: the prospects package adds the ownership check.
         async with self.db.session() as session:
+            if (
+                data.prospect_id is not None
+                and await ProspectRepository(session).get(owner, data.prospect_id) is None
+            ):
+                # Another user's prospect is indistinguishable from a missing one.
+                raise InvalidInput(
+                    "The research task is not valid.",
+                    errors=[FieldError(field="prospect_id", message="no such prospect")],
+                )
             task = await ResearchTaskRepository(session).add(
                 ResearchTask(
                     user_id=owner,

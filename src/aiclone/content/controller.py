@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from aiclone.auth.guards import owner_scope
+from aiclone.auth.tokens import Principal
+from aiclone.content.schemas import (
+    ContentChannel,
+    ContentCreate,
+    ContentPage,
+    ContentRead,
+    ContentStatusName,
+    ContentUpdate,
+)
+from aiclone.content.service import ContentService
+from aiclone.keyset import PageLimit
+from aiclone.openapi import problems
+from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH
+from aiclone.prospects.schemas import SortOrder
+
+UserScope = Annotated[
+    uuid.UUID | None,
+    Parameter(query="user_id", description="Admins only: act on this user's content."),
+]
+AuthRequest = Request[Principal, str, Any]
+
+
+class ContentController(Controller):
+    path = "/api/content"
+    tags = ["content"]
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Create a content draft",
+        responses=problems(401, 403, 404, 413, 422),
+    )
+    async def create_content(
+        self,
+        request: AuthRequest,
+        data: JSONBody[ContentCreate],
+        content_service: NamedDependency[ContentService],
+        user_id: UserScope = None,
+    ) -> ContentRead:
+        return await content_service.create(owner_scope(request.user, user_id), data)
+
+    @get(
+        "/",
+        summary="List content",
+        description="Newest first by default; keyset pagination on (created_at, id).",
+        responses=problems(401, 403, 422),
+    )
+    async def list_content(
+        self,
+        request: AuthRequest,
+        content_service: NamedDependency[ContentService],
+        user_id: UserScope = None,
+        status: ContentStatusName | None = None,
+        channel: ContentChannel | None = None,
+        tag: Annotated[str | None, Parameter(max_length=50)] = None,
+        order: SortOrder = "desc",
+        limit: PageLimit = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
+    ) -> ContentPage:
+        return await content_service.list(
+            owner_scope(request.user, user_id),
+            status=status,
+            channel=channel,
+            tag=tag,
+            order=order,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @get("/{content_id:uuid}", summary="Get a piece of content", responses=problems(401, 403, 404))
+    async def get_content(
+        self,
+        request: AuthRequest,
+        content_id: uuid.UUID,
+        content_service: NamedDependency[ContentService],
+        user_id: UserScope = None,
+    ) -> ContentRead:
+        return await content_service.get(owner_scope(request.user, user_id), content_id)
+
+    @patch(
+        "/{content_id:uuid}",
+        summary="Edit a draft",
+        description="Only drafts can be edited (409 once published).",
+        responses=problems(401, 403, 404, 409, 413, 422),
+    )
+    async def update_content(
+        self,
+        request: AuthRequest,
+        content_id: uuid.UUID,
+        data: JSONBody[ContentUpdate],
+        content_service: NamedDependency[ContentService],
+        user_id: UserScope = None,
+    ) -> ContentRead:
+        return await content_service.update(owner_scope(request.user, user_id), content_id, data)
+
+    @delete(
+        "/{content_id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a piece of content",
+        description="Removes it from the library, draft or published.",
+        responses=problems(401, 403, 404),
+    )
+    async def delete_content(
+        self,
+        request: AuthRequest,
+        content_id: uuid.UUID,
+        content_service: NamedDependency[ContentService],
+        user_id: UserScope = None,
+    ) -> None:
+        await content_service.delete(owner_scope(request.user, user_id), content_id)
+
+    @post(
+        "/{content_id:uuid}/publish",
+        status_code=HTTP_200_OK,
+        summary="Publish a draft",
+        description=(
+            "Sets status `published` and `published_at` and emits `content_published`. Publishing"
+            " twice is a 409; a draft without a body cannot be published (422)."
+        ),
+        responses=problems(401, 403, 404, 409, 422),
+    )
+    async def publish_content(
+        self,
+        request: AuthRequest,
+        content_id: uuid.UUID,
+        content_service: NamedDependency[ContentService],
+        user_id: UserScope = None,
+    ) -> ContentRead:
+        return await content_service.publish(owner_scope(request.user, user_id), content_id)

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from aiclone.auth.guards import owner_scope
+from aiclone.auth.tokens import Principal
+from aiclone.keyset import PageLimit
+from aiclone.openapi import problems
+from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH
+from aiclone.prospects.schemas import (
+    ApprovalStatusName,
+    ProspectBulkCreate,
+    ProspectBulkStatus,
+    ProspectBulkStatusResult,
+    ProspectCreate,
+    ProspectFilters,
+    ProspectList,
+    ProspectPage,
+    ProspectRead,
+    ProspectSort,
+    ProspectUpdate,
+    SortOrder,
+)
+from aiclone.prospects.service import ProspectService
+
+UserScope = Annotated[
+    uuid.UUID | None,
+    Parameter(query="user_id", description="Admins only: act on this user's prospects."),
+]
+AuthRequest = Request[Principal, str, Any]
+
+
+class ProspectController(Controller):
+    path = "/api/prospects"
+    tags = ["prospects"]
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Create a prospect",
+        description="Emits `prospect_added`. The email, when given, must be unique for the user (any case).",
+        responses=problems(401, 403, 404, 409, 413, 422),
+    )
+    async def create_prospect(
+        self,
+        request: AuthRequest,
+        data: JSONBody[ProspectCreate],
+        prospect_service: NamedDependency[ProspectService],
+        user_id: UserScope = None,
+    ) -> ProspectRead:
+        return await prospect_service.create(owner_scope(request.user, user_id), data)
+
+    @post(
+        "/bulk",
+        status_code=HTTP_201_CREATED,
+        summary="Create many prospects at once",
+        description=(
+            "All or nothing: every item is validated first and errors are reported per item"
+            " (`items[3].email`). A duplicate email, stored or within the batch, is a 409."
+            " Emits one `prospect_added` per prospect, in order."
+        ),
+        responses=problems(401, 403, 404, 409, 413, 422),
+    )
+    async def create_prospects(
+        self,
+        request: AuthRequest,
+        data: JSONBody[ProspectBulkCreate],
+        prospect_service: NamedDependency[ProspectService],
+        user_id: UserScope = None,
+    ) -> ProspectList:
+        items = await prospect_service.create_many(owner_scope(request.user, user_id), data.items)
+        return ProspectList(items=items)
+
+    @post(
+        "/bulk-status",
+        status_code=HTTP_200_OK,
+        summary="Approve or reject many prospects",
+        description=(
+            "Ids that are not the user's prospects come back in `not_found` and nothing happens to"
+            " them. Emits `prospect_updated` (reason `approved`/`rejected`) per changed prospect."
+        ),
+        responses=problems(401, 403, 413, 422),
+    )
+    async def set_status(
+        self,
+        request: AuthRequest,
+        data: JSONBody[ProspectBulkStatus],
+        prospect_service: NamedDependency[ProspectService],
+        user_id: UserScope = None,
+    ) -> ProspectBulkStatusResult:
+        return await prospect_service.set_status(owner_scope(request.user, user_id), data.ids, data.status)
+
+    @get(
+        "/",
+        summary="List prospects",
+        description=(
+            "Filters combine with AND. `q` matches name, company or email (case-insensitive substring)."
+            " Keyset pagination: pass `next_cursor` back as `cursor` with the same sort and order."
+        ),
+        responses=problems(401, 403, 422),
+    )
+    async def list_prospects(
+        self,
+        request: AuthRequest,
+        prospect_service: NamedDependency[ProspectService],
+        user_id: UserScope = None,
+        status: ApprovalStatusName | None = None,
+        q: Annotated[str | None, Parameter(max_length=200, description="Text search.")] = None,
+        min_score: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum fit_score.")] = None,
+        tag: Annotated[str | None, Parameter(max_length=50, description="Has this tag.")] = None,
+        created_after: Annotated[dt.datetime | None, Parameter(description="Inclusive.")] = None,
+        created_before: Annotated[dt.datetime | None, Parameter(description="Exclusive.")] = None,
+        sort: ProspectSort = "created_at",
+        order: SortOrder = "desc",
+        limit: PageLimit = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
+    ) -> ProspectPage:
+        filters = ProspectFilters(
+            status=status,
+            q=q,
+            min_score=min_score,
+            tag=tag,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        return await prospect_service.list(
+            owner_scope(request.user, user_id), filters, sort=sort, order=order, limit=limit, cursor=cursor
+        )
+
+    @get("/{prospect_id:uuid}", summary="Get a prospect", responses=problems(401, 403, 404))
+    async def get_prospect(
+        self,
+        request: AuthRequest,
+        prospect_id: uuid.UUID,
+        prospect_service: NamedDependency[ProspectService],
+        user_id: UserScope = None,
+    ) -> ProspectRead:
+        return await prospect_service.get(owner_scope(request.user, user_id), prospect_id)
+
+    @patch(
+        "/{prospect_id:uuid}",
+        summary="Change some fields of a prospect",
+        description=(
+            "Only the fields present change; `null` clears an optional field. Emits `prospect_updated`"
+            " with the changed field names (reason `approved`/`rejected` when the status moved there,"
+            " else `edited`); nothing is emitted when no value actually changes."
+        ),
+        responses=problems(401, 403, 404, 409, 413, 422),
+    )
+    async def update_prospect(
+        self,
+        request: AuthRequest,
+        prospect_id: uuid.UUID,
+        data: JSONBody[ProspectUpdate],
+        prospect_service: NamedDependency[ProspectService],
+        user_id: UserScope = None,
+    ) -> ProspectRead:
+        return await prospect_service.update(owner_scope(request.user, user_id), prospect_id, data)
+
+    @delete(
+        "/{prospect_id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a prospect",
+        description=(
+            "Also deletes its outreach messages. Emits `prospect_updated` with reason `deleted` and the"
+            " prospect as it was."
+        ),
+        responses=problems(401, 403, 404),
+    )
+    async def delete_prospect(
+        self,
+        request: AuthRequest,
+        prospect_id: uuid.UUID,
+        prospect_service: NamedDependency[ProspectService],
+        user_id: UserScope = None,
+    ) -> None:
+        await prospect_service.delete(owner_scope(request.user, user_id), prospect_id)
