@@ -33,6 +33,7 @@ from aiclone.errors import TooManyRequests
 from aiclone.events.types import EventType
 from aiclone.research.models import ResearchTask
 from aiclone.settings import Settings
+from tests.analytics_flows import run_flows
 from tests.conftest import make_settings
 from tests.factories import UserFactory
 
@@ -267,7 +268,7 @@ async def test_filters_scope_and_isolation(client: Client, users: UserFactory, s
         ({"date_range": {"start": "0001-01-01T00:00:00+01:00", "end": END}}, "date_range.start"),
         ({"date_range": {"start": "2024-01-01T00:00:00Z", "end": "2025-01-02T00:00:01Z"}}, "date_range"),
         ({"filters": {"nope": ["x"]}}, "filters"),
-        ({"data_type": "prospects"}, "data_type"),
+        ({"data_type": "unregistered"}, "data_type"),
         ({"data_type": "planets"}, "data_type"),
         ({"format": "pdf"}, "format"),
         ({"surprise": 1}, "surprise"),
@@ -276,8 +277,11 @@ async def test_filters_scope_and_isolation(client: Client, users: UserFactory, s
 async def test_invalid_requests_are_422_with_the_field(
     client: Client, users: UserFactory, overrides: dict[str, Any], field: str
 ) -> None:
-    if overrides.get("data_type") == "prospects" and "prospects" in EXPORT_SOURCES:
-        pytest.skip("prospects are exportable on this installation")
+    if overrides.get("data_type") == "unregistered":
+        missing = [t.value for t in DataType if t is not DataType.ALL and t.value not in EXPORT_SOURCES]
+        if not missing:
+            pytest.skip("every data type is exportable on this installation")
+        overrides = {"data_type": missing[0]}
     user = await users.create()
     response = await post_export(client, user.headers, **overrides)
     assert response.status_code == 422, response.text
@@ -475,6 +479,74 @@ async def test_research_tasks_export_with_filters(
     )
     assert [t["title"] for t in both["research_tasks"]] == ["second"]
     assert both["activities"] == []
+
+
+async def test_prospects_outreach_and_content_exports(client: Client, users: UserFactory) -> None:
+    user, other = await users.create(), await users.create()
+    flows = await run_flows(client, user.headers)
+    await run_flows(client, other.headers)
+    now = dt.datetime.now(UTC)
+    window = {
+        "start": (now - dt.timedelta(hours=1)).isoformat(),
+        "end": (now + dt.timedelta(hours=1)).isoformat(),
+    }
+
+    rows = parse_csv(
+        (await post_export(client, user.headers, data_type="prospects", date_range=window)).content
+    )
+    records = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert [r["id"] for r in records] == [p["id"] for p in flows.prospects]
+    assert records[2]["name"] == '\'=HYPERLINK("http://x","y")'
+    assert records[2]["company"] == "'+Evil"
+    assert [r["approval_status"] for r in records] == ["approved", "approved", "pending"]
+    assert json.loads(records[0]["tags"]) == ["a"]
+    assert "email_normalized" not in rows[0]
+    approved = await post_export(
+        client,
+        user.headers,
+        data_type="prospects",
+        format="json",
+        date_range=window,
+        filters={"approval_status": ["approved"]},
+    )
+    assert [p["name"] for p in json.loads(approved.content)] == ["Ada", "Grace"]
+
+    book = openpyxl.load_workbook(
+        io.BytesIO(
+            (
+                await post_export(
+                    client, user.headers, data_type="outreach", format="xlsx", date_range=window
+                )
+            ).content
+        )
+    )
+    sheet = book["outreach"]
+    header = [c.value for c in sheet[1]]
+    message = dict(zip(header, sheet[2], strict=True))
+    assert sheet.max_row == 2
+    assert message["id"].value == flows.outreach["id"]
+    assert message["meeting_booked"].value is True
+    assert message["meeting_booked"].data_type == "b"
+    assert message["subject"].value == "-Hello"
+    assert message["subject"].data_type == "s"
+    assert message["sent_at"].is_date
+
+    content = json.loads(
+        (
+            await post_export(client, user.headers, data_type="content", format="ndjson", date_range=window)
+        ).content
+    )
+    assert content == {
+        **{k: flows.content[k] for k in ("id", "title", "body", "channel", "tags", "status")},
+        "created_at": content["created_at"],
+        "updated_at": content["updated_at"],
+        "published_at": content["published_at"],
+    }
+    assert content["title"] == "@launch"
+    outreach_csv = parse_csv(
+        (await post_export(client, user.headers, data_type="outreach", date_range=window)).content
+    )
+    assert dict(zip(outreach_csv[0], outreach_csv[1], strict=True))["meeting_booked"] == "true"
 
 
 def test_registry_entries_are_consistent() -> None:

@@ -32,6 +32,7 @@ from aiclone.analytics.service import trend
 from aiclone.container import Services
 from aiclone.events.models import Event
 from aiclone.events.types import EventRecord, EventType
+from tests.analytics_flows import run_flows
 from tests.factories import UserFactory
 
 Client = AsyncTestClient[Litestar]
@@ -414,6 +415,28 @@ async def test_funnel_counts_each_prospect_once_in_its_cohort(
     empty = await get_summary(client, (await users.create()).headers, time_range="week")
     assert empty["funnel"]["overall_conversion_percent"] is None
     assert [s["conversion_percent"] for s in empty["funnel"]["stages"]] == [None, None, None, None]
+
+
+async def test_the_product_flows_feed_the_summary(
+    client: Client, users: UserFactory, services: Services
+) -> None:
+    """Prospects, outreach and content made through their APIs move the metrics and the funnel."""
+    user = await users.create()
+    await run_flows(client, user.headers)
+    body = await get_summary(client, user.headers, time_range="day")  # the real clock
+    totals = {name: m["total"] for name, m in body["metrics"].items()}
+    assert totals == {
+        "prospects_analyzed": 3,
+        "research_tasks_completed": 0,
+        "outreach_sent": 1,
+        "meetings_booked": 1,
+        "content_published": 1,
+        "automations_triggered": 0,
+        "webhook_deliveries_succeeded": 0,
+        "webhook_deliveries_failed": 0,
+    }
+    assert [s["count"] for s in body["funnel"]["stages"]] == [3, 2, 1, 1]
+    assert body["funnel"]["overall_conversion_percent"] == 33.3
 
 
 async def _counter_rows(services: Services, user_id: uuid.UUID) -> dict[tuple[int, int, str], int]:

@@ -18,6 +18,9 @@ from typing import Any, Literal
 from sqlalchemy import Select, select, tuple_
 
 from aiclone.activities.models import Activity
+from aiclone.content.models import ContentItem
+from aiclone.outreach.models import OutreachMessage
+from aiclone.prospects.models import Prospect
 from aiclone.research.models import ResearchTask
 
 Kind = Literal["str", "int", "float", "bool", "datetime", "uuid", "json"]
@@ -92,6 +95,73 @@ ACTIVITIES = ExportSource(
     filterable=frozenset({"type"}),
 )
 
+PROSPECTS = ExportSource(
+    name="prospects",
+    columns=(
+        ExportColumn("id", "uuid", Prospect.id),
+        ExportColumn("created_at", "datetime", Prospect.created_at),
+        ExportColumn("updated_at", "datetime", Prospect.updated_at),
+        ExportColumn("name", "str", Prospect.name),
+        ExportColumn("email", "str", Prospect.email),
+        ExportColumn("phone", "str", Prospect.phone),
+        ExportColumn("job_title", "str", Prospect.job_title),
+        ExportColumn("company", "str", Prospect.company),
+        ExportColumn("website", "str", Prospect.website),
+        ExportColumn("linkedin", "str", Prospect.linkedin),
+        ExportColumn("discovery_source", "str", Prospect.discovery_source),
+        ExportColumn("approval_status", "str", Prospect.approval_status),
+        ExportColumn("fit_score", "int", Prospect.fit_score),
+        ExportColumn("referral_capacity", "int", Prospect.referral_capacity),
+        ExportColumn("signal_strength", "int", Prospect.signal_strength),
+        ExportColumn("best_outreach_angle", "str", Prospect.best_outreach_angle),
+        ExportColumn("scoring_reasoning", "str", Prospect.scoring_reasoning),
+        ExportColumn("tags", "json", Prospect.tags),
+        ExportColumn("notes", "str", Prospect.notes),
+        ExportColumn("drafts_generated", "int", Prospect.drafts_generated),
+        ExportColumn("emails_sent", "int", Prospect.emails_sent),
+        ExportColumn("meetings_booked", "int", Prospect.meetings_booked),
+        ExportColumn("last_contacted", "datetime", Prospect.last_contacted),
+    ),
+    user_column=Prospect.user_id,
+    filterable=frozenset({"approval_status", "discovery_source", "company"}),
+)
+
+OUTREACH = ExportSource(
+    name="outreach",
+    columns=(
+        ExportColumn("id", "uuid", OutreachMessage.id),
+        ExportColumn("created_at", "datetime", OutreachMessage.created_at),
+        ExportColumn("updated_at", "datetime", OutreachMessage.updated_at),
+        ExportColumn("prospect_id", "uuid", OutreachMessage.prospect_id),
+        ExportColumn("channel", "str", OutreachMessage.channel),
+        ExportColumn("subject", "str", OutreachMessage.subject),
+        ExportColumn("body", "str", OutreachMessage.body),
+        ExportColumn("status", "str", OutreachMessage.status),
+        ExportColumn("sent_at", "datetime", OutreachMessage.sent_at),
+        ExportColumn("meeting_booked", "bool", OutreachMessage.meeting_booked),
+        ExportColumn("meeting_booked_at", "datetime", OutreachMessage.meeting_booked_at),
+    ),
+    user_column=OutreachMessage.user_id,
+    filterable=frozenset({"channel", "status"}),
+)
+
+CONTENT = ExportSource(
+    name="content",
+    columns=(
+        ExportColumn("id", "uuid", ContentItem.id),
+        ExportColumn("created_at", "datetime", ContentItem.created_at),
+        ExportColumn("updated_at", "datetime", ContentItem.updated_at),
+        ExportColumn("title", "str", ContentItem.title),
+        ExportColumn("body", "str", ContentItem.body),
+        ExportColumn("channel", "str", ContentItem.channel),
+        ExportColumn("tags", "json", ContentItem.tags),
+        ExportColumn("status", "str", ContentItem.status),
+        ExportColumn("published_at", "datetime", ContentItem.published_at),
+    ),
+    user_column=ContentItem.user_id,
+    filterable=frozenset({"channel", "status"}),
+)
+
 RESEARCH_TASKS = ExportSource(
     name="research_tasks",
     columns=(
@@ -116,4 +186,6 @@ RESEARCH_TASKS = ExportSource(
     filterable=frozenset({"status", "source_type", "priority", "engine"}),
 )
 
-EXPORT_SOURCES: dict[str, ExportSource] = {source.name: source for source in (ACTIVITIES, RESEARCH_TASKS)}
+EXPORT_SOURCES: dict[str, ExportSource] = {
+    source.name: source for source in (PROSPECTS, ACTIVITIES, RESEARCH_TASKS, OUTREACH, CONTENT)
+}
