@@ -34,6 +34,7 @@ from aiclone.prospects.controller import ProspectController
 from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
+from aiclone.webhooks.controller import WebhookController
 
 
 def _version() -> str:
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> Litestar:
             ActivityController,
             AnalyticsController,
             ResearchTaskController,
+            WebhookController,
             docs_assets_router(),
             *web.route_handlers,
             ProspectController,
@@ -93,6 +95,7 @@ def create_app(settings: Settings) -> Litestar:
             "prospect_service": Provide(lambda: services.prospects, sync_to_thread=False),
             "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),
             "content_service": Provide(lambda: services.content, sync_to_thread=False),
+            "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,

@@ -33,6 +33,14 @@ from aiclone.research.queue import ResearchQueue
 from aiclone.research.runner import ResearchRunner, RunnerConfig
 from aiclone.research.service import ResearchService
 from aiclone.settings import Settings
+from aiclone.webhooks.delivery import DeliveryRetentionJob, DeliveryWorker
+from aiclone.webhooks.hook import WebhookDeliveryHook
+from aiclone.webhooks.outcomes import OutcomeRecorder, RetryPolicy
+from aiclone.webhooks.retry import parse_schedule
+from aiclone.webhooks.sender import Sender, user_agent
+from aiclone.webhooks.service import WebhookService
+from aiclone.webhooks.signing import SecretBox
+from aiclone.webhooks.transport import WebhookNetwork
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
 
@@ -86,11 +94,61 @@ class Services:
         self.prospects = ProspectService(self.db, self.events)
         self.outreach = OutreachService(self.db, self.events)
         self.content = ContentService(self.db, self.events)
+        self._wire_webhooks(settings)
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
+            self.webhook_worker,
+            DeliveryRetentionJob(
+                self.db, max_age=dt.timedelta(days=settings.webhook_delivery_retention_days)
+            ),
         ]
         self.jobs.append(self.research_runner)
         self.workers = WorkerGroup(self.jobs)
+
+    def _wire_webhooks(self, settings: Settings) -> None:
+        self.events.add_hook(WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes))
+        network = WebhookNetwork(
+            allow_private=settings.webhook_allow_private, production=settings.env == "production"
+        )
+        self.webhook_sender = Sender(
+            network,
+            user_agent=user_agent(),
+            connect_timeout=settings.webhook_connect_timeout_seconds,
+            total_timeout=settings.webhook_timeout_seconds,
+            endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        )
+        box = SecretBox(settings.secret_key)
+        recorder = OutcomeRecorder(
+            RetryPolicy(
+                schedule=parse_schedule(settings.webhook_retry_schedule),
+                jitter=settings.webhook_retry_jitter,
+                retry_after_max=settings.webhook_retry_after_max_seconds,
+                failure_threshold=settings.webhook_failure_threshold,
+            ),
+            self.notifications,
+        )
+        self.webhooks = WebhookService(
+            self.db,
+            network=network,
+            sender=self.webhook_sender,
+            box=box,
+            recorder=recorder,
+            max_endpoints_per_user=settings.webhook_max_endpoints_per_user,
+            secret_overlap_seconds=settings.webhook_secret_overlap_seconds,
+            manual_lock_seconds=settings.webhook_lease_seconds,
+        )
+        self.webhook_worker = DeliveryWorker(
+            self.db,
+            self.broker,
+            self.webhook_sender,
+            recorder,
+            box,
+            concurrency=settings.webhook_worker_concurrency,
+            endpoint_concurrency=settings.webhook_endpoint_concurrency,
+            lease_seconds=settings.webhook_lease_seconds,
+            poll_seconds=settings.webhook_poll_seconds,
+        )
+        self.webhooks.wake_workers = self.webhook_worker.wake
 
     async def start(self, *, run_workers: bool) -> None:
         await self.broker.start()
@@ -99,5 +157,6 @@ class Services:
 
     async def stop(self) -> None:
         await self.workers.stop()
+        await self.webhook_sender.aclose()
         await self.broker.stop()
         await self.db.dispose()

@@ -17,5 +17,6 @@ from aiclone.notifications.models import Notification
 from aiclone.outreach.models import OutreachMessage
 from aiclone.prospects.models import Prospect
 from aiclone.research.models import ResearchTask
+from aiclone.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 metadata = Base.metadata

@@ -21,6 +21,8 @@ import limits
 import msgspec
 from dotenv import dotenv_values
 
+from aiclone.webhooks.retry import parse_schedule
+
 ENV_PREFIX = "AICLONE_"
 MIN_SECRET_KEY_LENGTH = 32
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -95,6 +97,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_header_bytes: int = 32 * 1024
     # "host:port" serves /metrics there instead of (admin-only) on the main app.
     metrics_bind: str = ""
+    # Webhooks: see aiclone.webhooks for what each knob does.
+    webhook_allow_private: bool = False
+    webhook_max_payload_bytes: int = 256 * 1024
+    webhook_max_endpoints_per_user: int = 20
+    webhook_secret_overlap_seconds: int = 24 * 3600
+    webhook_retry_schedule: str = "5s,5m,30m,2h,5h,10h,10h"
+    webhook_retry_jitter: float = 0.1
+    webhook_retry_after_max_seconds: float = 3600.0
+    webhook_failure_threshold: int = 5
+    webhook_connect_timeout_seconds: float = 5.0
+    webhook_timeout_seconds: float = 15.0
+    webhook_endpoint_concurrency: int = 10
+    webhook_worker_concurrency: int = 200
+    webhook_lease_seconds: float = 60.0
+    webhook_poll_seconds: float = 5.0
+    webhook_delivery_retention_days: int = 30
     # Exports streaming at once per process (each holds a database connection on PostgreSQL).
     export_max_concurrent: int = 4
 
@@ -135,6 +153,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{var(name)} must be a positive number")
+        self._check_webhooks()
         if not 0 < self.port < 65536:
             raise SettingsError(f"{var('port')} must be between 1 and 65535")
 
@@ -228,6 +247,40 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             return None
         host, _, port = self.metrics_bind.rpartition(":")
         return host.strip("[]"), int(port)
+
+    def _check_webhooks(self) -> None:
+        if self.env == "production" and self.webhook_allow_private:
+            raise SettingsError(f"{var('webhook_allow_private')} may not be true when AICLONE_ENV=production")
+        try:
+            parse_schedule(self.webhook_retry_schedule)
+        except ValueError as exc:
+            raise SettingsError(f"{var('webhook_retry_schedule')}: {exc}") from None
+        bounded: dict[str, tuple[float, float]] = {
+            "webhook_max_payload_bytes": (1024, 16 * 1024 * 1024),
+            "webhook_max_endpoints_per_user": (1, 10_000),
+            "webhook_secret_overlap_seconds": (0, 30 * 24 * 3600),
+            "webhook_retry_jitter": (0.0, 0.5),
+            "webhook_retry_after_max_seconds": (1.0, 7 * 24 * 3600),
+            "webhook_failure_threshold": (1, 10_000),
+            "webhook_connect_timeout_seconds": (0.05, 120.0),
+            "webhook_timeout_seconds": (0.1, 300.0),
+            "webhook_endpoint_concurrency": (1, 1000),
+            "webhook_worker_concurrency": (1, 10_000),
+            "webhook_poll_seconds": (0.05, 600.0),
+            "webhook_delivery_retention_days": (1, 3650),
+        }
+        for name, (low, high) in bounded.items():
+            if not low <= getattr(self, name) <= high:
+                raise SettingsError(f"{var(name)} must be between {low:g} and {high:g}")
+        if self.webhook_connect_timeout_seconds > self.webhook_timeout_seconds:
+            raise SettingsError(
+                f"{var('webhook_connect_timeout_seconds')} may not exceed {var('webhook_timeout_seconds')}"
+            )
+        # A claimed delivery must be finished well inside its lease, or a second worker could take it.
+        if self.webhook_lease_seconds < self.webhook_timeout_seconds + 1.0:
+            raise SettingsError(
+                f"{var('webhook_lease_seconds')} must be at least {var('webhook_timeout_seconds')} + 1"
+            )
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,36 @@
+"""Webhooks: durable, signed, retried delivery of events to outside systems, with a delivery log.
+
+What a receiver gets (Standard Webhooks):
+
+* ``POST`` with the body ``{"type": …, "timestamp": …, "data": …}`` as compact JSON, frozen when the
+  event was recorded; ``Content-Type: application/json``; ``User-Agent: aiclone-webhooks/<version>``.
+* ``webhook-id`` — ``msg_<hex>``, the same on every retry and manual resend: de-duplicate on it.
+* ``webhook-timestamp`` — Unix seconds of this attempt.
+* ``webhook-signature`` — ``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`` with the endpoint's
+  secret (``whsec_`` + base64 key); during a rotation overlap two signatures, space-separated.
+* Any 2xx is success. Redirects are not followed. ``Retry-After`` is honoured (1 s to
+  ``AICLONE_WEBHOOK_RETRY_AFTER_MAX_SECONDS``), ``410 Gone`` disables the endpoint at once.
+* Delivery is at least once and unordered (several requests per endpoint may be in flight):
+  order by the envelope's ``timestamp``, not by arrival.
+
+How it works, module by module:
+
+* :mod:`.hook` — in the event's own transaction, one ``webhook_deliveries`` row per active,
+  subscribed endpoint (nothing is sent for a rolled-back event, nothing lost for a committed one);
+  bodies over ``AICLONE_WEBHOOK_MAX_PAYLOAD_BYTES`` refuse the event.
+* :mod:`.delivery` — the worker: claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
+  SQLite write lock otherwise) under a lease, sends, records; woken by the event broker.
+* :mod:`.sender` / :mod:`.transport` — one small httpx client per endpoint through the SSRF guard
+  (:mod:`aiclone.netguard`): every connection resolves once and connects to the checked address.
+* :mod:`.outcomes` / :mod:`.retry` — the attempt log, the retry schedule with jitter, the endpoint's
+  failure streak, auto-disable and the owner's notifications.
+* :mod:`.signing` — secrets (sealed at rest with a key derived from ``AICLONE_SECRET_KEY``) and
+  signatures.
+
+Delivery states: ``pending`` (waiting for an attempt) → ``sending`` (claimed, leased) →
+``succeeded`` | ``failed`` (retries exhausted, or stopped because the endpoint was paused or
+disabled; ``recover`` puts failed ones back to ``pending``). ``(user_id, status, created_at)`` is
+indexed and ``finished_at`` records when a delivery reached its final state, for analytics.
+
+This package's ``__init__`` imports nothing: the settings module imports :mod:`.retry`.
+"""

@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from aiclone.auth.guards import owner_scope
+from aiclone.auth.tokens import Principal
+from aiclone.errors import FieldError, InvalidInput
+from aiclone.events.types import EVENT_TYPES
+from aiclone.openapi import problems
+from aiclone.pagination import DEFAULT_LIMIT, Limit
+from aiclone.webhooks.schemas import (
+    DeliveryDetail,
+    DeliveryPage,
+    DeliveryStatusName,
+    Recovered,
+    RecoverRequest,
+    RotatedSecret,
+    RotateSecret,
+    SendTest,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookPage,
+    WebhookPatch,
+    WebhookRead,
+    WebhookReplace,
+)
+from aiclone.webhooks.service import WebhookService
+
+AsUser = Annotated[
+    uuid.UUID | None, Parameter(description="Admins only: act on this user's endpoints instead of their own.")
+]
+_ONE = "/{webhook_id:uuid}"
+_SIGNING = (
+    "Every request carries the Standard Webhooks headers `webhook-id` (stable across retries),"
+    " `webhook-timestamp` and `webhook-signature` (`v1,<base64 HMAC-SHA256 of id.timestamp.body>`)."
+)
+
+
+class WebhookController(Controller):
+    path = "/api/webhooks"
+    tags = ["webhooks"]
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Register a webhook endpoint",
+        description=(
+            "The URL is checked now and on every delivery: it must be https (http outside production), carry"
+            " no credentials, and resolve only to public addresses. The response holds the signing secret"
+            f" in full; it is shown only here and on rotation. {_SIGNING}"
+        ),
+        responses=problems(401, 403, 409, 422),
+    )
+    async def create_webhook(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        data: JSONBody[WebhookCreate],
+        user_id: AsUser = None,
+    ) -> WebhookCreated:
+        return await webhooks.create(owner_scope(request.user, user_id), data)
+
+    @get("/", summary="List webhook endpoints, oldest first", responses=problems(401, 403, 422))
+    async def list_webhooks(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: str | None = None,
+        user_id: AsUser = None,
+    ) -> WebhookPage:
+        return await webhooks.page(owner_scope(request.user, user_id), limit=limit, cursor=cursor)
+
+    @get(_ONE, summary="Show one webhook endpoint (secret masked)", responses=problems(401, 403, 404))
+    async def get_webhook(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        user_id: AsUser = None,
+    ) -> WebhookRead:
+        return await webhooks.get(owner_scope(request.user, user_id), webhook_id)
+
+    @put(
+        _ONE,
+        summary="Replace a webhook endpoint's URL, event types, description and status",
+        description=(
+            "`status` defaults to `active`, so a PUT without it also re-enables a paused or failed endpoint."
+            " The secret changes only through rotate-secret."
+        ),
+        responses=problems(401, 403, 404, 422),
+    )
+    async def replace_webhook(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        data: JSONBody[WebhookReplace],
+        user_id: AsUser = None,
+    ) -> WebhookRead:
+        return await webhooks.replace(owner_scope(request.user, user_id), webhook_id, data)
+
+    @patch(
+        _ONE,
+        summary="Change some of a webhook endpoint's fields",
+        description=(
+            "`status`: `inactive` pauses the endpoint (its waiting deliveries are stopped and can be recovered"
+            " later); `active` re-enables it, also after it was disabled for failing."
+        ),
+        responses=problems(401, 403, 404, 422),
+    )
+    async def patch_webhook(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        data: JSONBody[WebhookPatch],
+        user_id: AsUser = None,
+    ) -> WebhookRead:
+        return await webhooks.patch(owner_scope(request.user, user_id), webhook_id, data)
+
+    @delete(
+        _ONE,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a webhook endpoint and its delivery log",
+        responses=problems(401, 403, 404),
+    )
+    async def delete_webhook(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        user_id: AsUser = None,
+    ) -> None:
+        await webhooks.delete(owner_scope(request.user, user_id), webhook_id)
+
+    @post(
+        f"{_ONE}/rotate-secret",
+        status_code=HTTP_200_OK,
+        summary="Rotate the signing secret",
+        description=(
+            "Returns the new secret (generated, or the one given). Until `previous_secret_expires_at` every"
+            " request is signed with both the new and the previous secret, so receivers can switch without"
+            " downtime."
+        ),
+        responses=problems(401, 403, 404, 422),
+    )
+    async def rotate_secret(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        data: JSONBody[RotateSecret | None] = None,
+        user_id: AsUser = None,
+    ) -> RotatedSecret:
+        secret = data.secret if data is not None else None
+        return await webhooks.rotate_secret(owner_scope(request.user, user_id), webhook_id, secret)
+
+    @post(
+        f"{_ONE}/test",
+        status_code=HTTP_200_OK,
+        summary="Send a signed example event now",
+        description="The delivery and its attempt are in the log (trigger `manual`); test events are not retried.",
+        responses=problems(401, 403, 404, 422),
+    )
+    async def send_test(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        data: JSONBody[SendTest],
+        user_id: AsUser = None,
+    ) -> DeliveryDetail:
+        return await webhooks.send_test(owner_scope(request.user, user_id), webhook_id, data.event_type)
+
+    @get(
+        f"{_ONE}/deliveries",
+        summary="The endpoint's deliveries, newest first",
+        responses=problems(401, 403, 404, 422),
+    )
+    async def list_deliveries(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: str | None = None,
+        status: DeliveryStatusName | None = None,
+        event_type: Annotated[str | None, Parameter(max_length=64)] = None,
+        user_id: AsUser = None,
+    ) -> DeliveryPage:
+        if event_type is not None and event_type not in EVENT_TYPES:
+            raise InvalidInput(
+                "Unknown event type.",
+                errors=[FieldError(field="event_type", message=f"unknown: {event_type}")],
+            )
+        return await webhooks.deliveries(
+            owner_scope(request.user, user_id),
+            webhook_id,
+            limit=limit,
+            cursor=cursor,
+            status=status,
+            event_type=event_type,
+        )
+
+    @get(
+        f"{_ONE}/deliveries/{{delivery_id:uuid}}",
+        summary="One delivery with every attempt",
+        description=(
+            "Each attempt: number, trigger (scheduled or manual), start time, duration, HTTP status, error class"
+            " (timeout, connect, dns, tls, blocked, http, interrupted) and the first 16 KB of the response body."
+        ),
+        responses=problems(401, 403, 404),
+    )
+    async def get_delivery(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        delivery_id: uuid.UUID,
+        user_id: AsUser = None,
+    ) -> DeliveryDetail:
+        return await webhooks.delivery(owner_scope(request.user, user_id), webhook_id, delivery_id)
+
+    @post(
+        f"{_ONE}/deliveries/{{delivery_id:uuid}}/retry",
+        status_code=HTTP_200_OK,
+        summary="Send one delivery again now (same webhook-id)",
+        description="A manual attempt: logged, but it changes neither the retry schedule nor the endpoint's health.",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def retry_delivery(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        delivery_id: uuid.UUID,
+        user_id: AsUser = None,
+    ) -> DeliveryDetail:
+        return await webhooks.retry(owner_scope(request.user, user_id), webhook_id, delivery_id)
+
+    @post(
+        f"{_ONE}/recover",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Re-queue every failed delivery since a time, oldest first",
+        description="Each re-queued delivery gets a fresh retry schedule. The endpoint must be active.",
+        responses=problems(401, 403, 404, 409, 422),
+    )
+    async def recover(
+        self,
+        request: Request[Principal, str, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: uuid.UUID,
+        data: JSONBody[RecoverRequest],
+        user_id: AsUser = None,
+    ) -> Recovered:
+        return await webhooks.recover(owner_scope(request.user, user_id), webhook_id, data.since, data.until)

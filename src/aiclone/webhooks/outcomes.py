@@ -1,0 +1,259 @@
+"""What an attempt's outcome changes: the attempt log, the delivery, and the endpoint's health.
+
+Scheduled attempts (the workers') move the endpoint's health:
+
+* any 2xx resets the failure streak;
+* every failed attempt extends it; the first failure of a streak notifies the owner that the
+  endpoint started failing (at most once an hour per endpoint), and reaching
+  ``AICLONE_WEBHOOK_FAILURE_THRESHOLD`` consecutive failures marks the endpoint ``failed``;
+* a 410 Gone marks it ``failed`` at once.
+
+A ``failed`` endpoint receives nothing more: its waiting deliveries are marked failed (they can be
+re-queued with ``recover`` once it is re-enabled) and its owner is notified.
+
+Manual attempts (retry now, test) are logged like any other but leave the schedule and the
+endpoint's health alone: a test against a broken endpoint should not disable it, and one lucky
+manual success should not hide a failing streak.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.db import utcnow
+from aiclone.notifications.service import NotificationService
+from aiclone.webhooks.models import (
+    DeliveryStatus,
+    EndpointStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from aiclone.webhooks.repository import Claimed, DeliveryRepository, EndpointRepository
+from aiclone.webhooks.retry import next_delay
+from aiclone.webhooks.sender import Outcome
+
+logger = logging.getLogger("aiclone.webhooks")
+
+FAILING_NOTICE_INTERVAL = dt.timedelta(hours=1)
+
+
+class RetryPolicy:
+    def __init__(
+        self,
+        *,
+        schedule: tuple[float, ...],
+        jitter: float,
+        retry_after_max: float,
+        failure_threshold: int,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.schedule = schedule
+        self.jitter = jitter
+        self.retry_after_max = retry_after_max
+        self.failure_threshold = failure_threshold
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    def delay(self, retries_used: int, retry_after: float | None) -> float | None:
+        return next_delay(
+            self.schedule,
+            retries_used,
+            jitter=self.jitter,
+            retry_after=retry_after,
+            retry_after_max=self.retry_after_max,
+            rng=self.rng,
+        )
+
+
+def attempt_row(
+    delivery_id: Any, number: int, trigger: Literal["scheduled", "manual"], outcome: Outcome
+) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery_id,
+        "number": number,
+        "trigger": trigger,
+        "started_at": outcome.started_at,
+        "duration_ms": outcome.duration_ms,
+        "status_code": outcome.status_code,
+        "error_class": outcome.error_class,
+        "error": outcome.error,
+        "response_body": outcome.response_body,
+        "remote_address": outcome.remote_address,
+    }
+
+
+def _note(delivery: WebhookDelivery, outcome: Outcome, now: dt.datetime) -> None:
+    delivery.last_attempt_at = outcome.started_at
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = outcome.error
+    if outcome.ok:
+        delivery.status = DeliveryStatus.SUCCEEDED.value
+        delivery.next_attempt_at = None
+        delivery.finished_at = now
+
+
+class OutcomeRecorder:
+    def __init__(self, policy: RetryPolicy, notifications: NotificationService) -> None:
+        self.policy = policy
+        self.notifications = notifications
+
+    async def record_scheduled(
+        self, session: AsyncSession, worker: str, results: Sequence[tuple[Claimed, Outcome]]
+    ) -> int:
+        """Record a batch of a worker's attempts in one transaction; returns how many were still its own.
+
+        An attempt whose claim was lost meanwhile (lease expired and taken by another worker, or
+        the delivery deleted) is dropped: the other claimant owns that delivery now. Deliveries
+        are read and written with plain statements (no payloads loaded, one executemany for
+        the batch): this is the worker's hot path.
+        """
+        deliveries = DeliveryRepository(session)
+        # Endpoints first, then deliveries: the order every other writer (edits, deletes) takes.
+        endpoints = await EndpointRepository(session).lock_many([c.endpoint_id for c, _ in results])
+        held = await deliveries.held([(c.delivery_id, c.attempt) for c, _ in results], worker)
+        kept = [
+            (c, o) for c, o in results if held.get(c.delivery_id) == c.attempt and c.endpoint_id in endpoints
+        ]
+        if len(kept) < len(results):
+            logger.warning(
+                "%d webhook attempts lost their claim before being recorded", len(results) - len(kept)
+            )
+        if not kept:
+            return 0
+        now = utcnow()
+        attempts: list[dict[str, Any]] = []
+        changes: list[tuple[Claimed, dict[str, Any]]] = []
+        for claim, outcome in kept:
+            attempts.append(attempt_row(claim.delivery_id, claim.attempt, "scheduled", outcome))
+            endpoint = endpoints[claim.endpoint_id]
+            await self._update_health(session, endpoint, outcome, now)
+            change: dict[str, Any] = {
+                "b_id": claim.delivery_id,
+                "status": DeliveryStatus.SUCCEEDED.value,
+                "retries_used": claim.retries_used,
+                "next_attempt_at": None,
+                "finished_at": now,
+                "last_attempt_at": outcome.started_at,
+                "last_status_code": outcome.status_code,
+                "last_error": outcome.error,
+            }
+            changes.append((claim, change))
+            if outcome.ok:
+                continue
+            delay = self.policy.delay(claim.retries_used, outcome.retry_after)
+            if delay is None:
+                change.update(
+                    status=DeliveryStatus.FAILED.value, last_error=f"{outcome.error}; retries exhausted"
+                )
+            else:
+                change.update(
+                    status=DeliveryStatus.PENDING.value,
+                    retries_used=claim.retries_used + 1,
+                    next_attempt_at=now + dt.timedelta(seconds=delay),
+                    finished_at=None,
+                )
+        for claim, change in changes:
+            # Checked after the whole batch: a later result may have disabled the endpoint.
+            endpoint = endpoints[claim.endpoint_id]
+            if (
+                change["status"] == DeliveryStatus.PENDING.value
+                and endpoint.status != EndpointStatus.ACTIVE.value
+            ):
+                change.update(
+                    status=DeliveryStatus.FAILED.value,
+                    next_attempt_at=None,
+                    finished_at=now,
+                    last_error=f"{change['last_error']}; endpoint {endpoint.status}",
+                )
+            change["last_error"] = change["last_error"][:500] if change["last_error"] else None
+        await deliveries.finish_claims([change for _, change in changes])
+        await deliveries.add_attempts(attempts)
+        return len(kept)
+
+    async def record_manual(
+        self, session: AsyncSession, delivery: WebhookDelivery, number: int, outcome: Outcome
+    ) -> None:
+        now = utcnow()
+        await DeliveryRepository(session).add_attempts([attempt_row(delivery.id, number, "manual", outcome)])
+        delivery.manual_until = None
+        _note(delivery, outcome, now)
+        if not outcome.ok and delivery.is_test and delivery.status == DeliveryStatus.PENDING.value:
+            # A test event is sent once, while its sender watches; it is not retried.
+            self._finish_failed(delivery, now, outcome.error)
+
+    @staticmethod
+    def _finish_failed(delivery: WebhookDelivery, now: dt.datetime, reason: str | None) -> None:
+        delivery.status = DeliveryStatus.FAILED.value
+        delivery.next_attempt_at = None
+        delivery.finished_at = now
+        delivery.last_error = (reason or "failed")[:500]
+
+    async def _update_health(
+        self, session: AsyncSession, endpoint: WebhookEndpoint, outcome: Outcome, now: dt.datetime
+    ) -> None:
+        if outcome.ok:
+            endpoint.last_success_at = now
+            endpoint.consecutive_failures = 0
+            endpoint.failing_since = None
+            return
+        endpoint.last_failure_at = now
+        if endpoint.status != EndpointStatus.ACTIVE.value:
+            return
+        endpoint.consecutive_failures += 1
+        if endpoint.consecutive_failures == 1:
+            endpoint.failing_since = now
+            notified = endpoint.failure_notified_at
+            if notified is None or now - notified >= FAILING_NOTICE_INTERVAL:
+                endpoint.failure_notified_at = now
+                await self.notifications.notify(
+                    session,
+                    user_id=endpoint.user_id,
+                    title="Webhook endpoint is failing",
+                    body=(
+                        f"Deliveries to {endpoint.url} started failing ({outcome.error}). They will be"
+                        f" retried; after {self.policy.failure_threshold} failures in a row the endpoint"
+                        " is disabled."
+                    ),
+                    level="warning",
+                    link=f"/webhooks/{endpoint.id}",
+                    data={"webhook_id": str(endpoint.id), "state": "failing", "error": outcome.error},
+                )
+        if outcome.gone:
+            await self._disable(session, endpoint, now, "the endpoint answered 410 Gone")
+        elif endpoint.consecutive_failures >= self.policy.failure_threshold:
+            await self._disable(
+                session,
+                endpoint,
+                now,
+                f"{endpoint.consecutive_failures} consecutive failed deliveries (last: {outcome.error})",
+            )
+
+    async def _disable(
+        self, session: AsyncSession, endpoint: WebhookEndpoint, now: dt.datetime, reason: str
+    ) -> None:
+        endpoint.status = EndpointStatus.FAILED.value
+        endpoint.disabled_at = now
+        endpoint.disabled_reason = reason[:300]
+        stopped = await DeliveryRepository(session).stop_pending(
+            endpoint.id, reason=f"endpoint disabled: {reason}", now=now
+        )
+        logger.warning(
+            "webhook endpoint %s disabled: %s (%d deliveries stopped)", endpoint.id, reason, stopped
+        )
+        await self.notifications.notify(
+            session,
+            user_id=endpoint.user_id,
+            title="Webhook endpoint disabled",
+            body=(
+                f"{endpoint.url} was disabled: {reason}. {stopped} waiting deliveries were stopped."
+                " Fix the receiver, re-enable the endpoint, then recover the missed deliveries."
+            ),
+            level="error",
+            link=f"/webhooks/{endpoint.id}",
+            data={"webhook_id": str(endpoint.id), "state": "disabled", "reason": reason},
+        )

@@ -1,0 +1,455 @@
+"""Webhook endpoints and their delivery log, for their owner.
+
+Endpoints belong to one user; another user's endpoint or delivery is reported as missing. The
+secret is returned in full only by create and rotate-secret; everywhere else it is masked.
+Manual sends (test, retry now) happen during the request, so its response shows the attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+import msgspec
+
+from aiclone.db import Database, utcnow
+from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
+from aiclone.events.types import EVENT_TYPES
+from aiclone.pagination import decode_cursor, encode_cursor
+from aiclone.webhooks.examples import example_data
+from aiclone.webhooks.hook import encode_body
+from aiclone.webhooks.models import (
+    DeliveryStatus,
+    EndpointStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    message_id,
+)
+from aiclone.webhooks.outcomes import OutcomeRecorder
+from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository
+from aiclone.webhooks.schemas import (
+    AttemptRead,
+    DeliveryDetail,
+    DeliveryPage,
+    DeliveryRead,
+    Recovered,
+    RotatedSecret,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookPage,
+    WebhookPatch,
+    WebhookRead,
+    WebhookReplace,
+)
+from aiclone.webhooks.sender import Sender
+from aiclone.webhooks.signing import PREFIX, SecretBox, WebhookSecret
+from aiclone.webhooks.transport import UnsafeDestination, WebhookNetwork
+
+_MISSING_ENDPOINT = "No such webhook endpoint."
+_MISSING_DELIVERY = "No such delivery."
+
+
+def validate_event_types(types: list[str]) -> list[str]:
+    if "*" in types:
+        if len(types) != 1:
+            raise InvalidInput(
+                "Use either event types or the wildcard.",
+                errors=[FieldError(field="event_types", message='"*" must be the only entry')],
+            )
+        return ["*"]
+    unknown = sorted({t for t in types if t not in EVENT_TYPES})
+    if unknown:
+        raise InvalidInput(
+            "Unknown event type.",
+            errors=[
+                FieldError(
+                    field="event_types",
+                    message=f"unknown: {', '.join(unknown)}; known: {', '.join(sorted(EVENT_TYPES))}",
+                )
+            ],
+        )
+    return sorted(set(types))
+
+
+def _secret(value: str, field: str = "secret") -> WebhookSecret:
+    try:
+        return WebhookSecret(value)
+    except ValueError as exc:
+        raise InvalidInput(
+            "The secret is not in the expected format.", errors=[FieldError(field=field, message=str(exc))]
+        ) from None
+
+
+class WebhookService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        network: WebhookNetwork,
+        sender: Sender,
+        box: SecretBox,
+        recorder: OutcomeRecorder,
+        max_endpoints_per_user: int,
+        secret_overlap_seconds: int,
+        manual_lock_seconds: float,
+    ) -> None:
+        self.db = db
+        self.network = network
+        self.sender = sender
+        self.box = box
+        self.recorder = recorder
+        self.max_endpoints_per_user = max_endpoints_per_user
+        self.secret_overlap = dt.timedelta(seconds=secret_overlap_seconds)
+        self.manual_lock = dt.timedelta(seconds=manual_lock_seconds)
+        # Set by the container: nudges this process's delivery worker after a re-queue.
+        self.wake_workers: Callable[[], None] = lambda: None
+
+    # --- endpoints ---------------------------------------------------------------------------
+
+    async def create(self, owner: uuid.UUID, data: WebhookCreate) -> WebhookCreated:
+        url = await self._checked_url(data.url)
+        types = validate_event_types(data.event_types)
+        secret = WebhookSecret.generate() if data.secret is None else _secret(data.secret)
+        endpoint_id = uuid.uuid4()
+        async with self.db.session() as session:
+            repo = EndpointRepository(session)
+            await repo.lock_owner(owner)
+            if await repo.count(owner) >= self.max_endpoints_per_user:
+                raise Conflict(f"A user may have at most {self.max_endpoints_per_user} webhook endpoints.")
+            endpoint = await repo.add(
+                WebhookEndpoint(
+                    id=endpoint_id,
+                    user_id=owner,
+                    url=url,
+                    description=data.description.strip(),
+                    event_types=types,
+                    status=EndpointStatus.ACTIVE.value,
+                    secret_sealed=self.box.seal(endpoint_id, secret),
+                )
+            )
+        read = self._read(endpoint)
+        return WebhookCreated(**msgspec.structs.asdict(read), secret=secret.reveal())
+
+    async def page(self, owner: uuid.UUID, *, limit: int, cursor: str | None) -> WebhookPage:
+        after = decode_cursor(cursor, (dt.datetime, uuid.UUID))
+        async with self.db.read_session() as session:
+            rows = await EndpointRepository(session).page(
+                owner, limit=limit + 1, after=(after[0], after[1]) if after else None
+            )
+        items = [self._read(row) for row in rows[:limit]]
+        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+        return WebhookPage(items=items, next_cursor=next_cursor)
+
+    async def get(self, owner: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookRead:
+        async with self.db.read_session() as session:
+            return self._read(await self._endpoint(EndpointRepository(session), owner, endpoint_id))
+
+    async def replace(self, owner: uuid.UUID, endpoint_id: uuid.UUID, data: WebhookReplace) -> WebhookRead:
+        return await self._update(
+            owner,
+            endpoint_id,
+            url=data.url,
+            event_types=data.event_types,
+            description=data.description,
+            status=data.status,
+        )
+
+    async def patch(self, owner: uuid.UUID, endpoint_id: uuid.UUID, data: WebhookPatch) -> WebhookRead:
+        return await self._update(
+            owner,
+            endpoint_id,
+            url=None if data.url is msgspec.UNSET else data.url,
+            event_types=None if data.event_types is msgspec.UNSET else data.event_types,
+            description=None if data.description is msgspec.UNSET else data.description,
+            status=None if data.status is msgspec.UNSET else data.status,
+        )
+
+    async def _update(
+        self,
+        owner: uuid.UUID,
+        endpoint_id: uuid.UUID,
+        *,
+        url: str | None,
+        event_types: list[str] | None,
+        description: str | None,
+        status: str | None,
+    ) -> WebhookRead:
+        checked_url = None if url is None else await self._checked_url(url)
+        types = None if event_types is None else validate_event_types(event_types)
+        async with self.db.session() as session:
+            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
+            now = utcnow()
+            if checked_url is not None:
+                endpoint.url = checked_url
+            if types is not None:
+                endpoint.event_types = types
+            if description is not None:
+                endpoint.description = description.strip()
+            if status is not None and status != endpoint.status:
+                if status == EndpointStatus.ACTIVE.value:
+                    # Re-enabling (also a failed endpoint) starts a clean slate.
+                    endpoint.consecutive_failures = 0
+                    endpoint.failing_since = None
+                    endpoint.failure_notified_at = None
+                    endpoint.disabled_at = None
+                    endpoint.disabled_reason = None
+                else:
+                    endpoint.disabled_at = now
+                    endpoint.disabled_reason = "paused by its owner"
+                    await DeliveryRepository(session).stop_pending(
+                        endpoint.id, reason="endpoint paused by its owner", now=now
+                    )
+                endpoint.status = status
+            endpoint.updated_at = now
+            await session.flush()
+            return self._read(endpoint)
+
+    async def delete(self, owner: uuid.UUID, endpoint_id: uuid.UUID) -> None:
+        async with self.db.session() as session:
+            repo = EndpointRepository(session)
+            await repo.delete(await self._endpoint(repo, owner, endpoint_id, lock=True))
+
+    async def rotate_secret(
+        self, owner: uuid.UUID, endpoint_id: uuid.UUID, new_secret: str | None
+    ) -> RotatedSecret:
+        secret = WebhookSecret.generate() if new_secret is None else _secret(new_secret)
+        async with self.db.session() as session:
+            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
+            now = utcnow()
+            if self.secret_overlap > dt.timedelta(0) and self._readable(endpoint):
+                # Only the secret being replaced overlaps; an older previous one is dropped now.
+                endpoint.previous_secret_sealed = endpoint.secret_sealed
+                endpoint.previous_secret_expires_at = now + self.secret_overlap
+            else:
+                endpoint.previous_secret_sealed = None
+                endpoint.previous_secret_expires_at = None
+            endpoint.secret_sealed = self.box.seal(endpoint.id, secret)
+            endpoint.updated_at = now
+            expires = endpoint.previous_secret_expires_at
+        return RotatedSecret(secret=secret.reveal(), previous_secret_expires_at=expires)
+
+    # --- deliveries --------------------------------------------------------------------------
+
+    async def deliveries(
+        self,
+        owner: uuid.UUID,
+        endpoint_id: uuid.UUID,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: str | None,
+        event_type: str | None,
+    ) -> DeliveryPage:
+        after = decode_cursor(cursor, (dt.datetime, uuid.UUID))
+        async with self.db.read_session() as session:
+            await self._endpoint(EndpointRepository(session), owner, endpoint_id)
+            rows = await DeliveryRepository(session).page(
+                endpoint_id,
+                limit=limit + 1,
+                status=status,
+                event_type=event_type,
+                after=(after[0], after[1]) if after else None,
+            )
+        items = [_delivery_read(row) for row in rows[:limit]]
+        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+        return DeliveryPage(items=items, next_cursor=next_cursor)
+
+    async def delivery(
+        self, owner: uuid.UUID, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
+    ) -> DeliveryDetail:
+        async with self.db.read_session() as session:
+            await self._endpoint(EndpointRepository(session), owner, endpoint_id)
+            repo = DeliveryRepository(session)
+            delivery = await repo.get(endpoint_id, delivery_id)
+            if delivery is None:
+                raise NotFound(_MISSING_DELIVERY)
+            return _delivery_detail(delivery, await repo.attempts(delivery.id))
+
+    async def send_test(self, owner: uuid.UUID, endpoint_id: uuid.UUID, event_type: str) -> DeliveryDetail:
+        if event_type not in EVENT_TYPES:
+            raise InvalidInput(
+                "Unknown event type.",
+                errors=[FieldError(field="event_type", message=f"known: {', '.join(sorted(EVENT_TYPES))}")],
+            )
+        async with self.db.session() as session:
+            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id)
+            now = utcnow()
+            delivery = await DeliveryRepository(session).add(
+                WebhookDelivery(
+                    id=uuid.uuid4(),
+                    endpoint_id=endpoint.id,
+                    user_id=owner,
+                    event_type=event_type,
+                    event_seq=None,
+                    is_test=True,
+                    payload=encode_body(event_type, now, example_data(event_type)).decode(),
+                    status=DeliveryStatus.PENDING.value,
+                    attempts=1,
+                    retries_used=0,
+                    # Should this process die mid-send, a worker picks the delivery up after the lock.
+                    next_attempt_at=now + self.manual_lock,
+                    manual_until=now + self.manual_lock,
+                    created_at=now,
+                )
+            )
+            target = (endpoint.url, self._keys(endpoint, now), delivery.id, delivery.payload)
+        await self._send_manual(endpoint_id, *target, number=1)
+        return await self.delivery(owner, endpoint_id, target[2])
+
+    async def retry(self, owner: uuid.UUID, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
+        async with self.db.session() as session:
+            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id)
+            repo = DeliveryRepository(session)
+            if await repo.get(endpoint_id, delivery_id) is None:
+                raise NotFound(_MISSING_DELIVERY)
+            now = utcnow()
+            locked = await repo.lock_manual(endpoint_id, delivery_id, now=now, until=now + self.manual_lock)
+            if locked is None:
+                raise Conflict("This delivery is being sent right now; try again in a moment.")
+            target = (endpoint.url, self._keys(endpoint, now), locked.id, locked.payload)
+            number = locked.attempts
+        await self._send_manual(endpoint_id, *target, number=number)
+        return await self.delivery(owner, endpoint_id, delivery_id)
+
+    async def recover(
+        self, owner: uuid.UUID, endpoint_id: uuid.UUID, since: dt.datetime, until: dt.datetime | None
+    ) -> Recovered:
+        if since.tzinfo is None or (until is not None and until.tzinfo is None):
+            raise InvalidInput(
+                "Times need a time zone.", errors=[FieldError(field="since", message="use ISO 8601 with Z")]
+            )
+        if until is not None and until <= since:
+            raise InvalidInput(
+                "The range is empty.", errors=[FieldError(field="until", message="must be after since")]
+            )
+        async with self.db.session() as session:
+            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
+            if endpoint.status != EndpointStatus.ACTIVE.value:
+                raise Conflict("The endpoint is not active; re-enable it before recovering deliveries.")
+            count = await DeliveryRepository(session).requeue_failed(endpoint_id, since=since, until=until)
+        if count:
+            self.wake_workers()
+        return Recovered(requeued=count)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _send_manual(
+        self,
+        endpoint_id: uuid.UUID,
+        url: str,
+        keys: list[bytes],
+        delivery_id: uuid.UUID,
+        payload: str,
+        *,
+        number: int,
+    ) -> None:
+        outcome = await self.sender.send(
+            endpoint_id=endpoint_id, url=url, msg_id=message_id(delivery_id), body=payload.encode(), keys=keys
+        )
+        async with self.db.session() as session:
+            delivery = await DeliveryRepository(session).get(endpoint_id, delivery_id)
+            if delivery is None:
+                raise NotFound(_MISSING_DELIVERY)
+            await self.recorder.record_manual(session, delivery, number, outcome)
+
+    async def _checked_url(self, url: str) -> str:
+        try:
+            return await self.network.check(url)
+        except UnsafeDestination as exc:
+            raise InvalidInput(
+                "The URL may not receive webhooks.", errors=[FieldError(field="url", message=str(exc))]
+            ) from None
+
+    @staticmethod
+    async def _endpoint(
+        repo: EndpointRepository, owner: uuid.UUID, endpoint_id: uuid.UUID, *, lock: bool = False
+    ) -> WebhookEndpoint:
+        endpoint = await repo.get(owner, endpoint_id, lock=lock)
+        if endpoint is None:
+            raise NotFound(_MISSING_ENDPOINT)
+        return endpoint
+
+    def _keys(self, endpoint: WebhookEndpoint, now: dt.datetime) -> list[bytes]:
+        try:
+            return self.box.signing_keys(
+                endpoint.id,
+                endpoint.secret_sealed,
+                endpoint.previous_secret_sealed,
+                endpoint.previous_secret_expires_at,
+                now,
+            )
+        except ValueError:
+            raise Conflict("The endpoint's secret cannot be read any more; rotate it.") from None
+
+    def _readable(self, endpoint: WebhookEndpoint) -> bool:
+        try:
+            self.box.open(endpoint.id, endpoint.secret_sealed)
+        except ValueError:
+            return False
+        return True
+
+    def _read(self, endpoint: WebhookEndpoint) -> WebhookRead:
+        try:
+            hint = self.box.open(endpoint.id, endpoint.secret_sealed).masked()
+        except ValueError:
+            hint = f"{PREFIX}… (unreadable: rotate it)"
+        expires = endpoint.previous_secret_expires_at
+        return WebhookRead(
+            id=endpoint.id,
+            url=endpoint.url,
+            event_types=list(endpoint.event_types),
+            description=endpoint.description,
+            status=endpoint.status,  # type: ignore[arg-type]
+            secret_hint=hint,
+            previous_secret_expires_at=expires if expires is not None and expires > utcnow() else None,
+            consecutive_failures=endpoint.consecutive_failures,
+            failing_since=endpoint.failing_since,
+            disabled_at=endpoint.disabled_at,
+            disabled_reason=endpoint.disabled_reason,
+            last_success_at=endpoint.last_success_at,
+            last_failure_at=endpoint.last_failure_at,
+            created_at=endpoint.created_at,
+            updated_at=endpoint.updated_at,
+        )
+
+
+def _delivery_read(row: WebhookDelivery) -> DeliveryRead:
+    return DeliveryRead(
+        id=row.id,
+        webhook_id=message_id(row.id),
+        endpoint_id=row.endpoint_id,
+        event_type=row.event_type,
+        event_seq=row.event_seq,
+        test=row.is_test,
+        status=row.status,  # type: ignore[arg-type]
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_attempt_at=row.last_attempt_at,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _delivery_detail(row: WebhookDelivery, attempts: list[WebhookAttempt]) -> DeliveryDetail:
+    return DeliveryDetail(
+        **msgspec.structs.asdict(_delivery_read(row)),
+        payload=msgspec.json.decode(row.payload),
+        attempt_log=[
+            AttemptRead(
+                number=a.number,
+                trigger=a.trigger,  # type: ignore[arg-type]
+                started_at=a.started_at,
+                duration_ms=a.duration_ms,
+                status_code=a.status_code,
+                error_class=a.error_class,  # type: ignore[arg-type]
+                error=a.error,
+                response_body=a.response_body,
+                remote_address=a.remote_address,
+            )
+            for a in attempts
+        ],
+    )
