@@ -1,12 +1,17 @@
-"""Product data made through the real API (prospects, outreach, content) for the analytics tests."""
+"""Data for the analytics tests: product flows through the real API, and webhook delivery rows."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import insert
+
+from aiclone.container import Services
+from aiclone.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @dataclass
@@ -63,3 +68,17 @@ async def run_flows(client: AsyncTestClient[Litestar], headers: dict[str, str]) 
     )
     item = await _ok(await client.post(f"/api/content/{item['id']}/publish", headers=headers))
     return Flows(prospects=[p1, p2, p3], outreach=message, content=item)
+
+
+async def insert_deliveries(services: Services, user_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+    async with services.db.session() as session:
+        endpoint = WebhookEndpoint(
+            user_id=user_id, url="https://hooks.example/in", event_types=["*"], secret_sealed="sealed"
+        )
+        session.add(endpoint)
+        await session.flush()
+        defaults = {"event_type": "prospect_added", "payload": "{}", "is_test": False}
+        await session.execute(
+            insert(WebhookDelivery),
+            [{**defaults, "endpoint_id": endpoint.id, "user_id": user_id, **row} for row in rows],
+        )

@@ -33,7 +33,7 @@ from aiclone.errors import TooManyRequests
 from aiclone.events.types import EventType
 from aiclone.research.models import ResearchTask
 from aiclone.settings import Settings
-from tests.analytics_flows import run_flows
+from tests.analytics_flows import insert_deliveries, run_flows
 from tests.conftest import make_settings
 from tests.factories import UserFactory
 
@@ -547,6 +547,59 @@ async def test_prospects_outreach_and_content_exports(client: Client, users: Use
         (await post_export(client, user.headers, data_type="outreach", date_range=window)).content
     )
     assert dict(zip(outreach_csv[0], outreach_csv[1], strict=True))["meeting_booked"] == "true"
+
+
+async def test_webhook_deliveries_export(client: Client, users: UserFactory, services: Services) -> None:
+    user, other = await users.create(), await users.create()
+    created = at("2025-01-05T10:00:00")
+    await insert_deliveries(
+        services,
+        user.id,
+        [
+            {
+                "status": "succeeded",
+                "created_at": created,
+                "finished_at": created,
+                "last_status_code": 204,
+                "attempts": 1,
+            },
+            {
+                "status": "failed",
+                "created_at": created + dt.timedelta(minutes=1),
+                "last_error": "=timeout",
+                "attempts": 8,
+            },
+            {
+                "status": "succeeded",
+                "created_at": created + dt.timedelta(minutes=2),
+                "is_test": True,
+                "event_seq": None,
+            },
+        ],
+    )
+    await insert_deliveries(services, other.id, [{"status": "succeeded", "created_at": created}])
+    response = await post_export(client, user.headers, data_type="webhook_deliveries")
+    header = parse_csv(response.content)[0]
+    records = [dict(zip(header, r, strict=True)) for r in parse_csv(response.content)[1:]]
+    assert "payload" not in header
+    assert [(r["status"], r["is_test"], r["last_status_code"]) for r in records] == [
+        ("succeeded", "false", "204"),
+        ("failed", "false", ""),
+        ("succeeded", "true", ""),
+    ]
+    assert records[1]["last_error"] == "'=timeout"
+    failed = json.loads(
+        (
+            await post_export(
+                client,
+                user.headers,
+                data_type="webhook_deliveries",
+                format="json",
+                filters={"status": ["failed"]},
+            )
+        ).content
+    )
+    assert [(d["attempts"], d["is_test"], d["finished_at"]) for d in failed] == [(8, False, None)]
 
 
 def test_registry_entries_are_consistent() -> None:

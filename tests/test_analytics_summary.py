@@ -32,7 +32,7 @@ from aiclone.analytics.service import trend
 from aiclone.container import Services
 from aiclone.events.models import Event
 from aiclone.events.types import EventRecord, EventType
-from tests.analytics_flows import run_flows
+from tests.analytics_flows import insert_deliveries, run_flows
 from tests.factories import UserFactory
 
 Client = AsyncTestClient[Litestar]
@@ -552,7 +552,7 @@ async def test_hook_buckets_at_grain_edges(services: Services, users: UserFactor
     }
 
 
-async def test_webhook_delivery_bumps_and_rebuild_keeps_them(
+async def test_webhook_delivery_counts_bumped_live_and_rebuilt_from_deliveries(
     client: Client, users: UserFactory, services: Services, freeze: Callable[[dt.datetime], None]
 ) -> None:
     user = await users.create()
@@ -566,10 +566,33 @@ async def test_webhook_delivery_bumps_and_rebuild_keeps_them(
         await bump(
             session, user_id=user.id, metric=Metric.WEBHOOK_DELIVERIES_FAILED, at=at("2025-03-09T09:00:00")
         )
-    await seed(services, user.id, [added(at("2025-03-10T09:00:00"))])  # includes a full rebuild
     body = await get_summary(client, user.headers, time_range="week")
     assert counts(body, "webhook_deliveries_succeeded") == [0, 0, 0, 0, 0, 0, 2]
     assert counts(body, "webhook_deliveries_failed") == [0, 0, 0, 0, 0, 1, 0]
+
+    # The rebuild counts the deliveries table instead: finished, non-test deliveries by final status.
+    created = at("2025-03-08T11:00:00")
+    await insert_deliveries(
+        services,
+        user.id,
+        [
+            {"status": "succeeded", "created_at": created, "finished_at": at("2025-03-08T12:00:00")},
+            {"status": "succeeded", "created_at": created, "finished_at": at("2025-03-08T23:59:59")},
+            {"status": "failed", "created_at": created, "finished_at": at("2025-03-10T08:00:00")},
+            {
+                "status": "succeeded",
+                "created_at": created,
+                "finished_at": at("2025-03-08T12:00:00"),
+                "is_test": True,
+            },
+            {"status": "pending", "created_at": created},
+            {"status": "sending", "created_at": created},
+        ],
+    )
+    await rebuild(services.db, user_id=user.id)
+    body = await get_summary(client, user.headers, time_range="week")
+    assert counts(body, "webhook_deliveries_succeeded") == [0, 0, 0, 0, 2, 0, 0]
+    assert counts(body, "webhook_deliveries_failed") == [0, 0, 0, 0, 0, 0, 1]
     with pytest.raises(ValueError, match="unknown metric"):
         async with services.db.session() as session:
             await bump(session, user_id=user.id, metric="nope", at=NOW)  # type: ignore[arg-type]

@@ -7,10 +7,14 @@ work is set-based SQL (``INSERT … SELECT … GROUP BY``): no event row is load
   bucket holding it, a Thursday 00:00 UTC, so every bucket of every grain is either wholly
   rebuilt or untouched) limits it to counters from then on and to the funnel cohorts added from
   then on. Without ``since`` everything event-derived is rebuilt.
-* Events are pruned after ``AICLONE_EVENT_RETENTION_DAYS``, counters are kept: a rebuild without
-  ``since`` on a pruned installation forgets the history the pruned events carried. Pass
-  ``since`` (at most the retention age ago) to repair recent counters only.
-* The webhook delivery metrics do not come from events and are left as they are.
+* Events are pruned after ``AICLONE_EVENT_RETENTION_DAYS`` (deliveries after their own
+  retention), counters are kept: a rebuild without ``since`` on a pruned installation forgets the
+  history the pruned rows carried. Pass ``since`` (at most the retention age ago) to repair
+  recent counters only.
+* The webhook delivery metrics come from ``webhook_deliveries``: each retained, finished,
+  non-test delivery counts once, by its final status, at ``finished_at``. (The worker's live
+  counting also counts a delivery that failed and later succeeded on a manual resend under both;
+  finished deliveries are deleted after ``AICLONE_WEBHOOK_DELIVERY_RETENTION_DAYS``.)
 * It runs in one transaction. On PostgreSQL it first takes a SHARE ROW EXCLUSIVE lock on the two
   analytics tables, so event writers wait until it commits and every event is counted exactly
   once, by the rebuild or by the hook; on SQLite the write transaction already excludes them.
@@ -43,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.analytics.metrics import (
+    DELIVERY_METRICS,
     EVENT_METRICS,
     GRAINS,
     REASON_APPROVED,
@@ -56,6 +61,7 @@ from aiclone.analytics.periods import from_epoch, to_epoch
 from aiclone.db import Database
 from aiclone.events.models import Event
 from aiclone.events.types import EventType
+from aiclone.webhooks.models import DeliveryStatus, WebhookDelivery
 
 
 class RebuildReport(msgspec.Struct):
@@ -101,6 +107,47 @@ def _metric_case() -> ColumnElement[str | None]:
 _Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
 
 
+def _delivery_metric() -> ColumnElement[str | None]:
+    return case(
+        (
+            WebhookDelivery.status == DeliveryStatus.SUCCEEDED.value,
+            literal(Metric.WEBHOOK_DELIVERIES_SUCCEEDED.value),
+        ),
+        (
+            WebhookDelivery.status == DeliveryStatus.FAILED.value,
+            literal(Metric.WEBHOOK_DELIVERIES_FAILED.value),
+        ),
+        else_=None,
+    )
+
+
+async def _rebuild_deliveries(session: AsyncSession, scope: _Scope, insert: Any, dialect: str) -> int:
+    finished = select(
+        WebhookDelivery.user_id.label("user_id"),
+        epoch_seconds(WebhookDelivery.finished_at, dialect).label("epoch"),
+        _delivery_metric().label("metric"),
+    ).where(
+        WebhookDelivery.status.in_([DeliveryStatus.SUCCEEDED.value, DeliveryStatus.FAILED.value]),
+        WebhookDelivery.finished_at.is_not(None),
+        WebhookDelivery.is_test.is_(False),
+    )
+    if scope.user_id is not None:
+        finished = finished.where(WebhookDelivery.user_id == scope.user_id)
+    if scope.since is not None:
+        finished = finished.where(WebhookDelivery.finished_at >= scope.since)
+    rows = finished.subquery("finished")
+    grains = _grains()
+    bucket = (rows.c.epoch // grains.c.grain * grains.c.grain).label("bucket_start")
+    counted = (
+        select(rows.c.user_id, grains.c.grain, bucket, rows.c.metric, func.count().label("count"))
+        .select_from(rows.join(grains, literal(True)))
+        .group_by(rows.c.user_id, grains.c.grain, bucket, rows.c.metric)
+    )
+    columns = ["user_id", "grain", "bucket_start", "metric", "count"]
+    result = await session.execute(insert(AnalyticsCounter).from_select(columns, counted))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 class _Scope:
     def __init__(self, user_id: uuid.UUID | None, since: dt.datetime | None) -> None:
         self.user_id = user_id
@@ -143,7 +190,7 @@ async def rebuild_in(
             text("LOCK TABLE analytics_counters, analytics_prospect_funnel IN SHARE ROW EXCLUSIVE MODE")
         )
     scope = _Scope(user_id, since)
-    derived = [m.value for m in (*EVENT_METRICS, *FunnelMetric)]
+    derived = [m.value for m in (*EVENT_METRICS, *DELIVERY_METRICS, *FunnelMetric)]
 
     clear = delete(AnalyticsCounter).where(AnalyticsCounter.metric.in_(derived))
     if user_id is not None:
@@ -246,7 +293,11 @@ async def rebuild_in(
         )
         await session.execute(scope.funnel(stage_update))
 
-    # 3. Funnel counters, in the bucket of each prospect's addition.
+    # 3. Webhook deliveries by their final state, at the time they reached it (test sends excluded,
+    # as the worker does when it bumps these counters).
+    counter_rows += await _rebuild_deliveries(session, scope, insert, dialect)
+
+    # 4. Funnel counters, in the bucket of each prospect's addition.
     added_epoch = epoch_seconds(ProspectFunnelEntry.added_at, dialect)
     for stage, column in (
         (FunnelMetric.APPROVED, ProspectFunnelEntry.approved_at),
