@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
+from aiclone.analytics.controller import AnalyticsController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.container import Services
@@ -82,6 +83,7 @@ def create_app(settings: Settings) -> Litestar:
             AdminController,
             NotificationController,
             ActivityController,
+            AnalyticsController,
             ResearchTaskController,
             WebhookController,
             EventStreamController,
@@ -98,6 +100,8 @@ def create_app(settings: Settings) -> Litestar:
             "admin_service": Provide(lambda: services.admin, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),
+            "analytics": Provide(lambda: services.analytics, sync_to_thread=False),
+            "exports": Provide(lambda: services.exports, sync_to_thread=False),
             "research_service": Provide(lambda: services.research, sync_to_thread=False),
             "prospect_service": Provide(lambda: services.prospects, sync_to_thread=False),
             "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),

@@ -152,6 +152,41 @@ def _positive_int(text: str) -> int:
     return value
 
 
+async def _rebuild_analytics(settings: Settings, user_id: str | None, since: str | None) -> str:
+    import datetime as dt  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from aiclone.analytics.rebuild import rebuild  # noqa: PLC0415
+    from aiclone.db import Database  # noqa: PLC0415 - keeps `aiclone --help` light
+
+    try:
+        user = uuid.UUID(user_id) if user_id else None
+        start = dt.datetime.fromisoformat(since) if since else None
+    except ValueError as exc:
+        sys.exit(f"aiclone: {exc}")
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=dt.UTC)
+    db = Database(settings.resolved_database_url, pool_size=1)
+    try:
+        report = await rebuild(db, user_id=user, since=start)
+    finally:
+        await db.dispose()
+    scope = f"user {report.user_id}" if report.user_id else "all users"
+    window = f"from {report.since.isoformat()}" if report.since else "from the first retained event"
+    return (
+        f"rebuilt analytics counters for {scope} {window}: "
+        f"{report.counter_rows} counter rows, {report.funnel_entries} funnel entries"
+    )
+
+
+def cmd_analytics(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if settings.auto_migrate:
+        migrate.upgrade(settings.resolved_database_url)
+    print(asyncio.run(_rebuild_analytics(settings, args.user_id, args.since)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aiclone", description="aiclone service and admin commands")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -190,6 +225,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="give the admin role")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     users.set_defaults(func=cmd_users)
+
+    analytics = sub.add_parser("analytics", help="analytics maintenance")
+    analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
+    rebuild = analytics_sub.add_parser(
+        "rebuild",
+        help="rebuild the analytics counters from the events table",
+        description=(
+            "Recomputes the event-derived counters and the prospect funnel from the events still"
+            " retained. Without --since everything is recomputed, which forgets counts whose events"
+            " were already pruned; with --since only counters from that UTC day on. Event writers"
+            " wait while it runs."
+        ),
+    )
+    rebuild.add_argument("--user-id", help="only this user (default: everyone)")
+    rebuild.add_argument("--since", help="ISO date or time (UTC unless an offset is given)")
+    analytics.set_defaults(func=cmd_analytics)
     return parser
 
 

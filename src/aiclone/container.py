@@ -11,6 +11,9 @@ import datetime as dt
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
 from aiclone.admin.service import AdminService
+from aiclone.analytics.counters import AnalyticsCounterHook
+from aiclone.analytics.export import ExportService
+from aiclone.analytics.service import AnalyticsService
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import AuthService
 from aiclone.auth.tokens import TokenCodec
@@ -58,6 +61,9 @@ class Services:
         self.notifications = NotificationService(self.db, self.events)
         self.activities = ActivityService(self.db)
         self.events.add_hook(ActivityFeedHook(self.events))
+        self.events.add_hook(AnalyticsCounterHook())
+        self.analytics = AnalyticsService(self.db)
+        self.exports = ExportService(self.db, max_concurrent=settings.export_max_concurrent)
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.metrics = Metrics()

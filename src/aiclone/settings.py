@@ -122,6 +122,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     sse_replay_batch_size: int = 500
     sse_write_timeout_seconds: float = 30.0
     sse_presence_seconds: float = 10.0
+    # Exports streaming at once per process (each holds a database connection on PostgreSQL).
+    export_max_concurrent: int = 4
 
     def __post_init__(self) -> None:
         self._check_numbers()
@@ -155,6 +157,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "max_header_count",
             "max_header_bytes",
             "rate_limit_storage_timeout",
+            "export_max_concurrent",
         )
         for name in positive:
             if getattr(self, name) <= 0:

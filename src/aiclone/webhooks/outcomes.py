@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.analytics.counters import bump
+from aiclone.analytics.metrics import Metric
 from aiclone.db import utcnow
 from aiclone.notifications.service import NotificationService
 from aiclone.webhooks.models import (
@@ -95,6 +97,12 @@ def _note(delivery: WebhookDelivery, outcome: Outcome, now: dt.datetime) -> None
         delivery.status = DeliveryStatus.SUCCEEDED.value
         delivery.next_attempt_at = None
         delivery.finished_at = now
+
+
+_SETTLED_METRICS = {
+    DeliveryStatus.SUCCEEDED.value: Metric.WEBHOOK_DELIVERIES_SUCCEEDED,
+    DeliveryStatus.FAILED.value: Metric.WEBHOOK_DELIVERIES_FAILED,
+}
 
 
 class OutcomeRecorder:
@@ -173,6 +181,11 @@ class OutcomeRecorder:
             change["last_error"] = change["last_error"][:500] if change["last_error"] else None
         await deliveries.finish_claims([change for _, change in changes])
         await deliveries.add_attempts(attempts)
+        for claim, change in changes:
+            # Settled deliveries feed the analytics counters in this same transaction.
+            metric = _SETTLED_METRICS.get(change["status"])
+            if metric is not None:
+                await bump(session, user_id=endpoints[claim.endpoint_id].user_id, metric=metric, at=now)
         return len(kept)
 
     async def record_manual(

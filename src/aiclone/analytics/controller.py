@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import JSONBody, Parameter
+from litestar.response import Stream
+from litestar.status_codes import HTTP_200_OK
+
+from aiclone.analytics.export import ExportService
+from aiclone.analytics.periods import TimeRange
+from aiclone.analytics.schemas import AnalyticsSummary, ExportRequest
+from aiclone.analytics.service import AnalyticsService
+from aiclone.analytics.sources import EXPORT_SOURCES
+from aiclone.auth.guards import owner_scope
+from aiclone.auth.tokens import Principal
+from aiclone.openapi import problems
+
+_SUMMARY_DESCRIPTION = """
+Per metric: zero-filled buckets (hour for `day`, day for `week` and `month`, ISO week for
+`quarter`, calendar month for `year`) in the time zone `tz`, the total, the average per bucket,
+the previous period's total, the change in percent and the trend; and the prospect funnel
+(added → approved → contacted → meeting booked) of the prospects added in the period.
+
+The period is the 24 hours / 7 days / 30 days / 13 weeks / 12 months ending with the bucket that
+contains now (that bucket is still filling); the previous period is the same number of buckets
+just before it. Trend: `up` at +10 % or more against the previous period, `down` at -10 % or
+less, otherwise `stable`; with a zero previous total it is `up` when anything happened and
+`stable` when nothing did, and `change_percent` is null. Computed from counters kept with every
+event, so its cost does not depend on the number of events.
+"""
+
+_EXPORT_DESCRIPTION = f"""
+Streams the rows of one table (or of every table with `all`) whose timestamp lies in
+`[date_range.start, date_range.end)` as a download (`Content-Disposition: attachment`).
+
+* `csv` — `text/csv; charset=utf-8`, RFC 4180 with a header row; `all` gives a ZIP of one CSV per table.
+* `json` — `application/json`, an array of objects (an object of arrays for `all`).
+* `ndjson` — `application/x-ndjson`, one object per line (with `data_type` for `all`).
+* `xlsx` — one sheet per table, header row, frozen pane, typed cells.
+
+Text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading apostrophe in CSV and are
+plain string cells in XLSX, so no spreadsheet runs them as formulas. The range may span at most
+366 days (admins: any). `filters` maps a column to the accepted values. Tables on this
+installation: {", ".join(EXPORT_SOURCES)}; filterable columns:
+{"; ".join(f"{s.name}: {', '.join(sorted(s.filterable)) or 'none'}" for s in EXPORT_SOURCES.values())}.
+"""
+
+
+class AnalyticsController(Controller):
+    path = "/api/analytics"
+    tags = ["analytics"]
+
+    @get(
+        "/summary",
+        summary="Metrics, trends and the prospect funnel over a period",
+        description=_SUMMARY_DESCRIPTION,
+        responses=problems(401, 403, 422),
+    )
+    async def summary(
+        self,
+        request: Request[Principal, str, Any],
+        analytics: NamedDependency[AnalyticsService],
+        time_range: Annotated[
+            TimeRange, Parameter(description="The period and its buckets.")
+        ] = TimeRange.WEEK,
+        tz: Annotated[
+            str, Parameter(description="IANA time zone of the bucket boundaries.", max_length=64)
+        ] = "UTC",
+        user_id: Annotated[uuid.UUID | None, Parameter(description="Admins only: another user.")] = None,
+    ) -> AnalyticsSummary:
+        return await analytics.summary(owner_scope(request.user, user_id), time_range=time_range, tz=tz)
+
+    @post(
+        "/export",
+        status_code=HTTP_200_OK,
+        summary="Download data as CSV, JSON, NDJSON or XLSX",
+        description=_EXPORT_DESCRIPTION,
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type="application/octet-stream",
+                generate_examples=False,
+                description=(
+                    "The file, streamed, as text/csv; charset=utf-8, application/json, application/x-ndjson,"
+                    " application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, or application/zip"
+                    " (CSV of `all`), with `Content-Disposition: attachment;"
+                    ' filename="aiclone-<data_type>-<start>-<end>.<ext>"`.'
+                ),
+            ),
+            **problems(401, 403, 413, 422, 429),
+        },
+    )
+    async def export(
+        self,
+        request: Request[Principal, str, Any],
+        exports: NamedDependency[ExportService],
+        data: JSONBody[ExportRequest],
+    ) -> Stream:
+        download = exports.start(
+            owner_scope(request.user, data.user_id), data, unbounded=request.user.is_admin
+        )
+        return Stream(
+            download.body,
+            media_type=download.media_type,
+            headers={
+                "Content-Disposition": download.content_disposition,
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )

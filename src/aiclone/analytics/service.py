@@ -1,0 +1,123 @@
+"""The analytics summary: counters summed per bucket, totals, trends and the prospect funnel.
+
+Trend rule
+----------
+``change_percent = (total - previous_total) / previous_total * 100``. The trend is ``up`` when
+the change is at least +10 %, ``down`` when it is at most -10 %, and ``stable`` in between (the
+comparison is done on integers, so exactly ±10 % is up/down). With a zero previous total the
+change is undefined (``change_percent`` is null): the trend is ``up`` if anything happened in the
+period and ``stable`` if nothing did.
+
+The funnel
+----------
+Of the prospects added in the period (the ``prospects_analyzed`` total), how many have been
+approved, contacted (first outreach sent) and have booked a meeting — each prospect at most once
+per stage, whenever that happened (a cohort funnel, so the stage counts of a past period can
+still grow). ``conversion_percent`` is a stage's count over the previous stage's count; a flow
+that skips a stage (contacting a prospect that was never approved) can make it exceed 100.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+from aiclone.analytics.metrics import FunnelMetric, Metric
+from aiclone.analytics.periods import TimeRange, from_epoch, plan, ranges, zone
+from aiclone.analytics.repository import counter_sums
+from aiclone.analytics.schemas import (
+    AnalyticsSummary,
+    Bucket,
+    Funnel,
+    FunnelStage,
+    MetricSummary,
+    Period,
+    Trend,
+)
+from aiclone.db import Database, utcnow
+
+TREND_THRESHOLD_PERCENT = 10
+
+
+def trend(total: int, previous: int) -> tuple[float | None, Trend]:
+    if previous == 0:
+        return None, "up" if total > 0 else "stable"
+    change = round((total - previous) * 100 / previous, 1)
+    delta = (total - previous) * 100
+    if delta >= TREND_THRESHOLD_PERCENT * previous:
+        return change, "up"
+    if delta <= -TREND_THRESHOLD_PERCENT * previous:
+        return change, "down"
+    return change, "stable"
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part * 100 / whole, 1)
+
+
+class AnalyticsService:
+    def __init__(self, db: Database, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.db = db
+        # Tests set a fixed clock; everything time-dependent reads "now" from here.
+        self.clock = clock
+
+    async def summary(self, user_id: uuid.UUID, *, time_range: TimeRange, tz: str) -> AnalyticsSummary:
+        zone_info = zone(tz)
+        p = plan(time_range, zone_info, self.clock())
+        async with self.db.read_session() as session:
+            sums = await counter_sums(session, user_id, ranges(p))
+        edges = [from_epoch(e) for e in p.edges]
+        labels = [edge.astimezone(zone_info).isoformat() for edge in edges]
+        period = Period(start=edges[0], end=edges[-1])
+        metrics: dict[str, MetricSummary] = {}
+        for metric in Metric:
+            counts = [sums.get((metric.value, i), 0) for i in range(p.bucket_count)]
+            total = sum(counts)
+            previous = sums.get((metric.value, -1), 0)
+            change, direction = trend(total, previous)
+            metrics[metric.value] = MetricSummary(
+                period_start=period.start,
+                period_end=period.end,
+                buckets=[
+                    Bucket(start=edges[i], end=edges[i + 1], local_start=labels[i], count=counts[i])
+                    for i in range(p.bucket_count)
+                ],
+                total=total,
+                average=round(total / p.bucket_count, 3),
+                previous_total=previous,
+                change_percent=change,
+                trend=direction,
+            )
+
+        def period_total(name: str) -> int:
+            return sum(sums.get((name, i), 0) for i in range(p.bucket_count))
+
+        stages = [
+            ("added", metrics[Metric.PROSPECTS_ANALYZED.value].total),
+            ("approved", period_total(FunnelMetric.APPROVED.value)),
+            ("contacted", period_total(FunnelMetric.CONTACTED.value)),
+            ("meeting_booked", period_total(FunnelMetric.MEETING_BOOKED.value)),
+        ]
+        funnel = Funnel(
+            stages=[
+                FunnelStage(
+                    stage=name,  # type: ignore[arg-type]
+                    count=count,
+                    conversion_percent=None if i == 0 else _percent(count, stages[i - 1][1]),
+                )
+                for i, (name, count) in enumerate(stages)
+            ],
+            overall_conversion_percent=_percent(stages[-1][1], stages[0][1]),
+        )
+        return AnalyticsSummary(
+            user_id=user_id,
+            time_range=time_range,
+            tz=zone_info.key,
+            bucket=p.unit,
+            as_of=p.now,
+            period=period,
+            previous_period=Period(start=from_epoch(p.previous_start), end=edges[0]),
+            metrics=metrics,
+            funnel=funnel,
+        )
