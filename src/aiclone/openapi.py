@@ -22,8 +22,10 @@ from litestar.openapi.spec import (
     Components,
     OAuthFlow,
     OAuthFlows,
+    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
+    OpenAPIType,
     Reference,
     Schema,
     SecurityScheme,
@@ -39,6 +41,8 @@ from aiclone.errors import PROBLEM_JSON, Problem
 ASSETS_PATH = "/api/docs/assets"
 # Handler opt: the handler authenticates the caller itself (and documents its own schemes).
 SELF_AUTH_OPT_KEY = "authenticates_itself"
+# Handler opt: every media type a successful response may have (a download in several formats).
+MEDIA_TYPES_OPT_KEY = "response_media_types"
 SECURITY_SCHEME = "OAuth2PasswordBearer"
 
 _DESCRIPTIONS = {
@@ -195,6 +199,21 @@ def _problem_response(code: int) -> OpenAPIResponse:
     )
 
 
+def _document_media_types(responses: dict[str, Any], media_types: Any) -> None:
+    ok = responses.get("200")
+    if not media_types or not isinstance(ok, OpenAPIResponse):
+        return
+    ok.content = {
+        # JSON downloads are documents of their own shape; everything else is a file.
+        media_type: OpenAPIMediaType(
+            schema=Schema()
+            if media_type.endswith("json")
+            else Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        )
+        for media_type in media_types
+    }
+
+
 def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule per branch
     """Finish the generated document from the rules the server really applies.
 
@@ -240,4 +259,8 @@ def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule pe
                     wanted.append(403)
                 for code in wanted:
                     responses.setdefault(str(code), _problem_response(code))
+                _document_media_types(responses, handler.opt.get(MEDIA_TYPES_OPT_KEY))
+                no_content = responses.get("204")
+                if isinstance(no_content, OpenAPIResponse):
+                    no_content.content = None  # a 204 has no body, whatever the handler's return type
                 operation.responses = dict(sorted(responses.items()))

@@ -10,14 +10,14 @@ from litestar.params import JSONBody, Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
-from aiclone.analytics.export import ExportService
+from aiclone.analytics.export import MEDIA_TYPES, ZIP_MEDIA_TYPE, ExportService
 from aiclone.analytics.periods import TimeRange
 from aiclone.analytics.schemas import AnalyticsSummary, ExportRequest
 from aiclone.analytics.service import AnalyticsService
 from aiclone.analytics.sources import EXPORT_SOURCES
 from aiclone.auth.guards import owner_scope
 from aiclone.auth.tokens import Principal
-from aiclone.openapi import problems
+from aiclone.openapi import MEDIA_TYPES_OPT_KEY, problems
 
 _SUMMARY_DESCRIPTION = """
 Per metric: zero-filled buckets (hour for `day`, day for `week` and `month`, ISO week for
@@ -77,6 +77,7 @@ class AnalyticsController(Controller):
     @post(
         "/export",
         status_code=HTTP_200_OK,
+        opt={MEDIA_TYPES_OPT_KEY: [*MEDIA_TYPES.values(), ZIP_MEDIA_TYPE]},
         summary="Download data as CSV, JSON, NDJSON or XLSX",
         description=_EXPORT_DESCRIPTION,
         responses={
