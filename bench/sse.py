@@ -21,12 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import random
-import re
-import resource
 import shutil
 import signal
 import socket
@@ -39,17 +36,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sse_load import load_main
+from sse_servers import raise_fd_limit, run_naive, run_server
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 SECRET = "bench-secret-key-" + "b" * 40
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-
-
-def raise_fd_limit() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def free_port() -> int:
@@ -70,278 +63,6 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-# --------------------------------------------------------------------------- server roles
-
-
-def create_bench_app() -> Any:
-    """The real app plus ``POST /_bench/publish``: one transaction per listed user."""
-    import msgspec  # noqa: PLC0415 - server role only
-    from litestar import get, post  # noqa: PLC0415
-    from litestar.datastructures import State  # noqa: PLC0415
-    from litestar.params import JSONBody  # noqa: PLC0415
-
-    from aiclone.app import create_app_from_env  # noqa: PLC0415
-
-    class Publish(msgspec.Struct):
-        user_ids: list[uuid.UUID]
-        pad: int = 0
-        # Unstamped events are side traffic: the load client does not time them.
-        stamp: bool = True
-
-    @post(
-        "/_bench/publish",
-        exclude_from_auth=True,
-        include_in_schema=False,
-        signature_namespace={"Publish": Publish, "JSONBody": JSONBody, "State": State},
-    )
-    async def publish(data: JSONBody[Publish], state: State) -> dict[str, list[Any]]:
-        """Stamped as the event is recorded; the answer says when each commit returned."""
-        services = state.services
-        commits: list[list[Any]] = []
-        for user_id in data.user_ids:
-            stamp = time.time()
-            async with services.db.session() as session:
-                event = await services.events.record(
-                    session,
-                    user_id=user_id,
-                    type="activity",
-                    data={"t" if data.stamp else "side": stamp, "u": user_id.hex, "pad": "x" * data.pad},
-                )
-            commits.append([user_id.hex, event.seq, stamp, time.time()])
-        return {"commits": commits}
-
-    pauses: list[tuple[int, float]] = []
-    started: list[float] = [0.0]
-
-    def on_gc(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            started[0] = time.perf_counter()
-        else:
-            pauses.append((info["generation"], time.perf_counter() - started[0]))
-
-    gc.callbacks.append(on_gc)
-
-    @get("/_bench/gc", exclude_from_auth=True, include_in_schema=False)
-    async def gc_pauses(objects: bool = False) -> dict[str, Any]:
-        """Collector pauses since the last call (the tail of the latency figures lives here)."""
-        taken = list(pauses)
-        pauses.clear()
-        return {
-            "tracked": len(gc.get_objects()) if objects else None,
-            "collections": len(taken),
-            "gen2": sum(1 for g, _ in taken if g == 2),
-            "max_ms": max((p for _, p in taken), default=0.0) * 1000,
-            "total_ms": sum(p for _, p in taken) * 1000,
-            "gen2_max_ms": max((p for g, p in taken if g == 2), default=0.0) * 1000,
-        }
-
-    app = create_app_from_env()
-    app.register(publish)
-    app.register(gc_pauses)
-    return app
-
-
-def run_server(argv: list[str]) -> None:
-    raise_fd_limit()
-    sys.path.insert(0, str(BENCH_DIR))
-    from aiclone import cli  # noqa: PLC0415
-
-    cli.APP_FACTORY = "sse:create_bench_app"
-    sys.exit(cli.main(["serve", *argv]))
-
-
-def run_naive(port: int) -> None:
-    """The baseline the issue names: ServerSentEvent over an asyncio.Queue per stream."""
-    raise_fd_limit()
-    import uvicorn  # noqa: PLC0415
-    from litestar import Litestar, get  # noqa: PLC0415
-    from litestar.response import ServerSentEvent, ServerSentEventMessage  # noqa: PLC0415
-
-    queues: dict[str, set[asyncio.Queue[ServerSentEventMessage]]] = {}
-
-    @get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @get("/naive/events", signature_namespace={"ServerSentEvent": ServerSentEvent})
-    async def events(u: str) -> ServerSentEvent:
-        queue: asyncio.Queue[ServerSentEventMessage] = asyncio.Queue()
-        queues.setdefault(u, set()).add(queue)
-
-        async def stream() -> Any:
-            try:
-                yield ServerSentEventMessage(event="connection", data="{}")
-                while True:
-                    yield await queue.get()
-            finally:
-                queues.get(u, set()).discard(queue)
-
-        return ServerSentEvent(stream())
-
-    uvicorn.run(
-        Litestar([events, health]),
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        backlog=4096,
-    )
-
-
-# --------------------------------------------------------------------------- load client
-
-_T = re.compile(rb'"t":([0-9.]+)')
-_U = re.compile(rb'"u":"([0-9a-f]+)"')
-_ID = re.compile(rb"id: ([0-9]+)\n")
-
-
-class StreamProtocol(asyncio.Protocol):
-    __slots__ = ("buffer", "client", "connected", "transport")
-
-    def __init__(self, client: LoadClient, connected: asyncio.Future[None]) -> None:
-        self.client = client
-        self.connected = connected
-        self.buffer = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buffer = self.buffer + data
-        if not self.connected.done():
-            if b"event: connection" in buffer:
-                self.connected.set_result(None)
-            elif not buffer.startswith(b"HTTP/1.1 200"):
-                self.connected.set_exception(RuntimeError(buffer[:200].decode(errors="replace")))
-                return
-        *frames, self.buffer = buffer.split(b"\n\n")
-        for frame in frames:
-            match = _T.search(frame)
-            if match is not None:
-                self.client.latencies.append(now - float(match.group(1)))
-                user, seq = _U.search(frame), _ID.search(frame)
-                if user is not None and seq is not None:
-                    self.client.deliveries.append((user.group(1).decode(), int(seq.group(1)), now))
-            elif b"event: notification" in frame:
-                self.client.arrivals.append(now)
-
-    def connection_lost(self, _exc: Exception | None) -> None:
-        self.client.lost += 1
-        if not self.connected.done():
-            self.connected.set_exception(ConnectionError("closed before the stream started"))
-
-
-class LoadClient:
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.deliveries: list[tuple[str, int, float]] = []
-        self.arrivals: list[float] = []
-        self.lost = 0
-        self.streams: list[asyncio.Transport] = []
-        self.stalled: list[socket.socket] = []
-
-    async def open_one(self, host: str, port: int, request: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        connected: asyncio.Future[None] = loop.create_future()
-        transport, _ = await loop.create_connection(lambda: StreamProtocol(self, connected), host, port)
-        transport.write(request)
-        await asyncio.wait_for(connected, timeout=60)
-        self.streams.append(transport)  # type: ignore[arg-type]
-
-    async def open(self, url: str, requests: list[bytes], concurrency: int = 200) -> dict[str, Any]:
-        host, port = url.removeprefix("http://").split(":")
-        started = time.monotonic()
-        limit = asyncio.Semaphore(concurrency)
-        failures: list[str] = []
-
-        async def one(request: bytes) -> None:
-            async with limit:
-                try:
-                    await self.open_one(host, int(port), request)
-                except (OSError, RuntimeError, TimeoutError) as exc:
-                    failures.append(str(exc)[:200])
-
-        await asyncio.gather(*(one(r) for r in requests))
-        return {
-            "opened": len(requests) - len(failures),
-            "failed": len(failures),
-            "first_failure": failures[0] if failures else None,
-            "seconds": time.monotonic() - started,
-        }
-
-    def stall(self, url: str, request: bytes) -> None:
-        """A client that sends its request and never reads (tiny receive buffer)."""
-        host, port = url.removeprefix("http://").split(":")
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect((host, int(port)))
-        sock.sendall(request)
-        self.stalled.append(sock)
-
-    def close_all(self) -> None:
-        for transport in self.streams:
-            transport.abort()
-        self.streams = []
-        for sock in self.stalled:
-            sock.close()
-        self.stalled = []
-
-
-def stream_request(token: str) -> bytes:
-    return f"GET /api/events HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-
-
-def naive_request(user: str) -> bytes:
-    return f"GET /naive/events?u={user} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
-
-
-async def load_main() -> None:
-    """Serve commands from the orchestrator: one JSON object per line on stdin and stdout."""
-    raise_fd_limit()
-    client = LoadClient()
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**26)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while line := await reader.readline():
-        command = json.loads(line)
-        name = command["cmd"]
-        result: dict[str, Any]
-        if name == "open":
-            if "tokens" in command:
-                requests = [stream_request(t) for t in command["tokens"]]
-            else:
-                requests = [naive_request(u) for u in command["users"]]
-            result = await client.open(command["url"], requests)
-        elif name == "stall":
-            for token in command["tokens"]:
-                client.stall(command["url"], stream_request(token))
-            result = {"stalled": len(client.stalled)}
-        elif name == "drain":
-            result = {
-                "latencies": client.latencies,
-                "deliveries": client.deliveries,
-                "arrivals": client.arrivals,
-                "lost": client.lost,
-            }
-            client.latencies, client.deliveries, client.arrivals = [], [], []
-        elif name == "unstall":
-            for sock in client.stalled:
-                sock.close()
-            result = {"unstalled": len(client.stalled)}
-            client.stalled = []
-        elif name == "close":
-            client.close_all()
-            result = {"closed": True}
-        else:
-            result = {"error": f"unknown command {name}"}
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
 
 
 # --------------------------------------------------------------------------- orchestrator
@@ -749,7 +470,9 @@ class Bench:
         stalled = await with_side_traffic(f"same, those {k} clients stalled (not reading)", stalled_users)
         await self.load.call(cmd="unstall")
         print(
-            f"  stalled clients add {stalled['p99'] - loaded['p99']:+.2f} ms to the others' p99", flush=True
+            f"  stalled clients change the others' p99 by {stalled['p99'] - loaded['p99']:+.2f} ms end to end,"
+            f" {stalled['after_commit_p99'] - loaded['after_commit_p99']:+.2f} ms after commit",
+            flush=True,
         )
 
         if not args.skip_broadcast:
@@ -812,13 +535,14 @@ async def orchestrate(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "server":
+    role = sys.argv[1] if len(sys.argv) > 1 else ""
+    if role == "server":
         run_server(sys.argv[2:])
         return
-    if len(sys.argv) > 1 and sys.argv[1] == "naive":
+    if role == "naive":
         run_naive(int(sys.argv[2]))
         return
-    if len(sys.argv) > 1 and sys.argv[1] == "load":
+    if role == "load":
         import uvloop  # noqa: PLC0415
 
         uvloop.run(load_main())

@@ -9,6 +9,7 @@ across events), so the tests see exactly what an ``EventSource`` would.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -65,6 +66,17 @@ def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[st
     return env
 
 
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    # A crashed test run must not leave servers behind (they run in their own sessions).
+    for proc in _RUNNING:
+        if proc.poll() is None:
+            proc.kill()
+
+
 class Server:
     """One server process; ``harness=True`` adds the test event writer."""
 
@@ -96,6 +108,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        _RUNNING.add(self.proc)
         deadline = time.monotonic() + timeout
         async with http(timeout=2) as client:
             while True:

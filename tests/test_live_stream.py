@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from aiclone.container import Services
 from aiclone.errors import InvalidInput
@@ -19,6 +19,7 @@ from aiclone.events.log import events_after
 from aiclone.events.models import Event
 from aiclone.events.types import Ephemeral, EventRecord, EventType
 from aiclone.live.frames import FrameCache, ephemeral_frame, event_frame
+from aiclone.live.models import StreamInstance, StreamPresence
 from aiclone.live.service import parse_resume_point, parse_types
 from aiclone.settings import SettingsError, load_settings
 from tests.conftest import make_settings
@@ -410,6 +411,49 @@ async def test_status_for_user_and_admin(server: Server, direct: Services) -> No
         ).json()
         assert one["streams"] == 2
         assert one["cluster"] is None
+
+
+async def test_other_instances_count_toward_the_cap_until_they_go_quiet(
+    server: Server, user: Account, direct: Services
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    async with direct.db.session() as session:
+        # One instance still beating (for a few seconds more), one long gone.
+        session.add(
+            StreamInstance(id="elsewhere", started_at=now, heartbeat_at=now + dt.timedelta(seconds=2))
+        )
+        session.add(StreamInstance(id="ghost", started_at=now, heartbeat_at=now - dt.timedelta(hours=1)))
+        await session.flush()
+        session.add(StreamPresence(instance_id="elsewhere", user_id=user.id, streams=CAP - 1))
+        session.add(StreamPresence(instance_id="ghost", user_id=user.id, streams=50))
+    async with http(server.url) as client:
+        for _ in range(50):
+            status = (await client.get("/api/events/status", headers=user.headers)).json()
+            if status["streams"] == CAP - 1:
+                break
+            await asyncio.sleep(0.1)
+        assert status["streams"] == CAP - 1  # the ghost's 50 are not counted
+    async with open_stream(server.url, headers=user.headers) as last_slot:
+        assert last_slot.status == 200
+        # The server learns of the other instance at its next heartbeat (1 s here).
+        for _ in range(30):
+            async with open_stream(server.url, headers=user.headers) as over:
+                if over.status == 429:
+                    break
+            await asyncio.sleep(0.1)
+        assert over.status == 429
+    for _ in range(100):
+        async with direct.db.read_session() as session:
+            left = set((await session.scalars(select(StreamInstance.id))).all()) & {"elsewhere", "ghost"}
+        if not left:
+            break
+        await asyncio.sleep(0.1)
+    assert not left  # both pruned once silent for three heartbeats, presence rows with them
+    async with direct.db.read_session() as session:
+        rows = (
+            await session.scalars(select(StreamPresence.instance_id).where(StreamPresence.user_id == user.id))
+        ).all()
+    assert set(rows).isdisjoint({"elsewhere", "ghost"})
 
 
 async def test_sigterm_ends_streams_and_the_process_exits(

@@ -7,6 +7,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -27,6 +28,16 @@ Credentials: a bearer token, a single-use `ticket` from `POST /api/events/ticket
 stream cookie from `POST /api/events/cookie` (for a browser `EventSource`). Refusals (401, 422,
 429) come before the stream starts. The full frame-by-frame protocol is in `docs/events.md`.
 """
+
+_STREAM_EXAMPLE = (
+    "retry: 3120\n"
+    'event: connection\ndata: {"status":"connected","instance_id":"web-1-4211-9f2c1a0b",'
+    '"server_time":"2026-11-27T08:14:39.945Z","latest_seq":58,"resume_from":57,"heartbeat_seconds":15.0,'
+    '"expires_at":"2026-11-27T08:44:39Z","types":null}\n\n'
+    'id: 58\nevent: activity\ndata: {"seq":58,"type":"activity","created_at":"2026-11-27T08:14:02.12Z",'
+    '"by_automation":false,"data":{"title":"Prospect added: Ada"}}\n\n'
+    ": ping\n\n"
+)
 
 
 def _stream_cookie(value: str, max_age: int, *, secure: bool) -> Cookie:
@@ -57,6 +68,7 @@ class EventStreamController(Controller):
                 data_container=str,
                 media_type="text/event-stream",
                 description="The event stream; see the description for its frames.",
+                examples=[Example(summary="A resumed stream", value=_STREAM_EXAMPLE)],
             ),
             **problems(401, 422, 429, 503),
         },

@@ -19,7 +19,8 @@ types (ephemeral messages too); unknown names are a 422.
 
 Refusals happen before any byte of the stream, as ``application/problem+json``: 401 (missing,
 invalid or expired credential, used ticket), 422 (bad ``types`` or resume point), 429 (the user
-already has ``AICLONE_SSE_MAX_STREAMS_PER_USER`` open streams across all instances).
+already has ``AICLONE_SSE_MAX_STREAMS_PER_USER`` open streams across all instances), 503 (this
+instance is shutting down).
 
 Response
 --------
