@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from litestar.params import Parameter
 from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 
 from aiclone.errors import FieldError, InvalidInput
@@ -20,9 +19,6 @@ from aiclone.pagination import decode_cursor, encode_cursor
 
 T = TypeVar("T")
 
-# ``pagination.Limit`` bounds the value with msgspec.Meta, which Litestar does not apply to query
-# parameters; Parameter's own bounds are enforced (422 naming ``limit``).
-PageLimit = Annotated[int, Parameter(ge=1, le=200, description="Page size (1-200).")]
 R = TypeVar("R", bound=tuple[Any, ...])
 
 

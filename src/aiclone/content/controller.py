@@ -19,9 +19,8 @@ from aiclone.content.schemas import (
     ContentUpdate,
 )
 from aiclone.content.service import ContentService
-from aiclone.keyset import PageLimit
 from aiclone.openapi import problems
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH
+from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
 from aiclone.prospects.schemas import SortOrder
 
 UserScope = Annotated[
@@ -65,7 +64,7 @@ class ContentController(Controller):
         channel: ContentChannel | None = None,
         tag: Annotated[str | None, Parameter(max_length=50)] = None,
         order: SortOrder = "desc",
-        limit: PageLimit = DEFAULT_LIMIT,
+        limit: Limit = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> ContentPage:
         return await content_service.list(

@@ -10,11 +10,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from aiclone.auth.guards import owner_scope
 from aiclone.auth.tokens import Principal
-from aiclone.keyset import PageLimit
 from aiclone.openapi import problems
 from aiclone.outreach.schemas import OutreachCreate, OutreachPage, OutreachRead, OutreachUpdate, StatusName
 from aiclone.outreach.service import OutreachService
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH
+from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
 from aiclone.prospects.schemas import SortOrder
 
 UserScope = Annotated[
@@ -61,7 +60,7 @@ class OutreachController(Controller):
         prospect_id: uuid.UUID | None = None,
         status: StatusName | None = None,
         order: SortOrder = "desc",
-        limit: PageLimit = DEFAULT_LIMIT,
+        limit: Limit = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> OutreachPage:
         return await outreach_service.list(

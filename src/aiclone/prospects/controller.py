@@ -11,9 +11,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from aiclone.auth.guards import owner_scope
 from aiclone.auth.tokens import Principal
-from aiclone.keyset import PageLimit
 from aiclone.openapi import problems
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH
+from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
 from aiclone.prospects.schemas import (
     ApprovalStatusName,
     ProspectBulkCreate,
@@ -119,7 +118,7 @@ class ProspectController(Controller):
         created_before: Annotated[dt.datetime | None, Parameter(description="Exclusive.")] = None,
         sort: ProspectSort = "created_at",
         order: SortOrder = "desc",
-        limit: PageLimit = DEFAULT_LIMIT,
+        limit: Limit = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> ProspectPage:
         filters = ProspectFilters(
