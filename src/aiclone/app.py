@@ -23,6 +23,7 @@ from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
+from aiclone.automations.controller import AutomationController
 from aiclone.container import Services
 from aiclone.content.controller import ContentController
 from aiclone.errors import exception_handlers
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
             ProspectController,
             OutreachController,
             ContentController,
+            AutomationController,
         ],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
@@ -106,6 +108,7 @@ def create_app(settings: Settings) -> Litestar:
             "prospect_service": Provide(lambda: services.prospects, sync_to_thread=False),
             "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),
             "content_service": Provide(lambda: services.content, sync_to_thread=False),
+            "automation_service": Provide(lambda: services.automations, sync_to_thread=False),
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
         },

@@ -17,6 +17,9 @@ from aiclone.analytics.service import AnalyticsService
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import AuthService
 from aiclone.auth.tokens import TokenCodec
+from aiclone.automations.hook import AutomationHook
+from aiclone.automations.runs import AutomationRunner
+from aiclone.automations.service import AutomationService
 from aiclone.content.service import ContentService
 from aiclone.db import Database
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
@@ -99,6 +102,11 @@ class Services:
         self.outreach = OutreachService(self.db, self.events)
         self.content = ContentService(self.db, self.events)
         self._wire_webhooks(settings)
+        # Registered last: the triggering event's own feed line, counters and deliveries are
+        # written before a rule's action records events of its own.
+        automation_runner = AutomationRunner(self.events, self.notifications)
+        self.events.add_hook(AutomationHook(automation_runner))
+        self.automations = AutomationService(self.db, automation_runner)
         # Streams are held by the serving process only: the app's lifespan starts and stops the hub.
         self.stream_hub = StreamHub(self.db, self.broker, settings)
         self.live = LiveEventService(
