@@ -160,12 +160,6 @@ async def test_swagger_page_loads_the_css_and_the_standalone_preset(client: Clie
     assert "redoc.standalone.js" in (await client.get("/api/redoc")).text
 
 
-async def test_root_redirects_to_the_docs(client: Client) -> None:
-    response = await client.get("/", follow_redirects=False)
-    assert response.status_code == 307
-    assert response.headers["location"] == "/api/docs"
-
-
 async def test_unknown_asset_is_a_404_problem(client: Client) -> None:
     response = await client.get("/api/docs/assets/nothing-here.js")
     assert response.status_code == 404
