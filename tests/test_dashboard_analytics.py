@@ -11,6 +11,7 @@ back unchanged as data in the export.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
+from aiclone import migrate
 from tests.browser_support import (
     HOSTILE,
     PageErrors,
@@ -33,6 +35,7 @@ from tests.browser_support import (
     start_dashboard_server,
     wait_until,
 )
+from tests.conftest import create_pg_database, drop_pg_database
 from tests.live_support import Account, Server
 
 pytestmark = pytest.mark.slow
@@ -48,15 +51,37 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
-    srv = await start_dashboard_server(tmp_path_factory.mktemp("dashboard-analytics"))
+async def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    """SQLite (the dashboard's default); tests of the data paths also run on PostgreSQL."""
+    data_dir = tmp_path_factory.mktemp("dashboard-analytics")
+    if getattr(request, "param", "sqlite") == "sqlite":
+        srv = await start_dashboard_server(data_dir)
+        try:
+            yield srv
+        finally:
+            await srv.stop()
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    url = await create_pg_database(admin)
     try:
-        yield srv
+        await asyncio.to_thread(migrate.upgrade, url)
+        srv = await Server(url, data_dir, harness=False, name="dashboard", sse_heartbeat_seconds=2).start()
+        try:
+            yield srv
+        finally:
+            await srv.stop()
     finally:
-        await srv.stop()
+        await drop_pg_database(admin, url)
 
 
-async def _page(browser: Browser, request: pytest.FixtureRequest, width: int, height: int) -> AsyncIterator[Page]:
+both_databases = pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
+
+
+async def _page(
+    browser: Browser, request: pytest.FixtureRequest, width: int, height: int
+) -> AsyncIterator[Page]:
     context = await browser.new_context(
         viewport={"width": width, "height": height}, timezone_id=ZONE, accept_downloads=True
     )
@@ -125,11 +150,14 @@ async def add_prospects(base_url: str, account: Account, names: list[str]) -> No
         await api(base_url, account, "POST", "/api/prospects", json={"name": name, "company": "Acme"})
 
 
+@both_databases
 async def test_charts_totals_and_funnel_match_the_summary(server: Server, page: Page) -> None:
     errors = PageErrors(page)
     account = await sign_up_in_page(page, server.url)
     await add_prospects(server.url, account, [*HOSTILE, "Ada Lovelace"])
-    content = await api(server.url, account, "POST", "/api/content", json={"title": "Launch", "body": "Hello"})
+    content = await api(
+        server.url, account, "POST", "/api/content", json={"title": "Launch", "body": "Hello"}
+    )
     await api(server.url, account, "POST", f"/api/content/{content['id']}/publish")
 
     summary = await open_analytics(page, server.url)
@@ -179,7 +207,8 @@ async def test_new_user_sees_zero_filled_charts_and_each_range_redraws(server: S
     summary = await open_analytics(page, server.url)
     assert await page.locator("#analytics-empty .state-empty").is_visible()
     chart = await drawn(page, "prospects_analyzed")
-    assert len(chart["heights"]) == 7 and set(chart["heights"]) == {0}
+    assert len(chart["heights"]) == 7
+    assert set(chart["heights"]) == {0}
     assert chart["total"] == "0"
     assert await page.locator(".metric-card").count() == len(summary["metrics"])
 
@@ -191,7 +220,9 @@ async def test_new_user_sees_zero_filled_charts_and_each_range_redraws(server: S
         assert query == {"time_range": [time_range], "tz": [ZONE]}
         body = await response.json()
         assert len(body["metrics"]["outreach_sent"]["buckets"]) == buckets
-        await wait_until(page, f"document.querySelector('#analytics-metrics').dataset.range === '{time_range}'")
+        await wait_until(
+            page, f"document.querySelector('#analytics-metrics').dataset.range === '{time_range}'"
+        )
         for metric in ("prospects_analyzed", "outreach_sent"):
             assert len((await drawn(page, metric))["heights"]) == buckets
     # The range is kept on the form.
@@ -199,6 +230,7 @@ async def test_new_user_sees_zero_filled_charts_and_each_range_redraws(server: S
     assert errors.messages == []
 
 
+@both_databases
 async def test_a_prospect_added_elsewhere_moves_the_chart(server: Server, page: Page) -> None:
     errors = PageErrors(page)
     account = await sign_up_in_page(page, server.url)
@@ -207,7 +239,9 @@ async def test_a_prospect_added_elsewhere_moves_the_chart(server: Server, page: 
     assert (await drawn(page, "prospects_analyzed"))["total"] == "1"
 
     await add_prospects(server.url, account, ["Second", "Third"])
-    await wait_until(page, """document.querySelector('[data-metric="prospects_analyzed"]')?.dataset.total === '3'""")
+    await wait_until(
+        page, """document.querySelector('[data-metric="prospects_analyzed"]')?.dataset.total === '3'"""
+    )
     chart = await drawn(page, "prospects_analyzed")
     assert chart["total"] == "3"
     assert max(chart["heights"]) > 0
@@ -225,6 +259,7 @@ async def _download(page: Page, format_: str, tmp_path: Path) -> tuple[str, byte
     return download.suggested_filename, target.read_bytes()
 
 
+@both_databases
 async def test_export_buttons_download_files(server: Server, page: Page, tmp_path: Path) -> None:
     errors = PageErrors(page)
     account = await sign_up_in_page(page, server.url)
@@ -233,7 +268,8 @@ async def test_export_buttons_download_files(server: Server, page: Page, tmp_pat
     await open_analytics(page, server.url)
 
     name, body = await _download(page, "csv", tmp_path)
-    assert name.startswith("aiclone-prospects-") and name.endswith(".csv")
+    assert name.startswith("aiclone-prospects-")
+    assert name.endswith(".csv")
     text = body.decode("utf-8-sig")
     header = text.splitlines()[0]
     assert header.startswith("id,created_at,updated_at,name,")
@@ -252,6 +288,7 @@ async def test_export_buttons_download_files(server: Server, page: Page, tmp_pat
     assert len(body.decode().strip().splitlines()) == len(names)
 
     # Another table over custom dates: activity of today, inclusive "to".
+    assert not await page.locator("#export-custom").is_visible()
     await page.select_option("#analytics-export select[name=data_type]", "activities")
     await page.select_option("#analytics-export select[name=range]", "custom")
     today = await page.evaluate("new Date().toLocaleDateString('en-CA')")
@@ -264,7 +301,9 @@ async def test_export_buttons_download_files(server: Server, page: Page, tmp_pat
     assert errors.messages == []
 
 
-async def test_an_invalid_export_range_is_a_readable_error_and_keeps_the_form(server: Server, page: Page) -> None:
+async def test_an_invalid_export_range_is_a_readable_error_and_keeps_the_form(
+    server: Server, page: Page
+) -> None:
     errors = PageErrors(page)
     await sign_up_in_page(page, server.url)
     await open_analytics(page, server.url)
@@ -298,12 +337,15 @@ async def test_phone_width_has_no_horizontal_scroll(server: Server, phone: Page)
     await phone.select_option("#analytics-export select[name=range]", "custom")
     for time_range in ("week", "month", "day"):
         await phone.select_option("#analytics-range-select", time_range)
-        await wait_until(phone, f"document.querySelector('#analytics-metrics').dataset.range === '{time_range}'")
+        await wait_until(
+            phone, f"document.querySelector('#analytics-metrics').dataset.range === '{time_range}'"
+        )
         assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
     # Every chart fits its card.
     widths = await phone.evaluate(
         "[...document.querySelectorAll('.metric-card svg')].map((svg) => svg.getBoundingClientRect().right)"
     )
-    assert widths and max(widths) <= 390
+    assert widths
+    assert max(widths) <= 390
     await phone.screenshot(path=screenshot_path("analytics-phone"), full_page=True)
     assert errors.messages == []

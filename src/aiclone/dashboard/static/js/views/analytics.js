@@ -187,7 +187,8 @@ export default {
     const rangeForm = h(
       "form",
       { class: "panel range-form", id: "analytics-range", "aria-label": "Period" },
-      h("div", { class: "row" }, field("Period", rangeSelect, `Buckets in your time zone, ${tz}.`), h("div", { class: "actions" }, refreshButton)),
+      h("div", { class: "row" }, field("Period", rangeSelect), h("div", { class: "actions" }, refreshButton)),
+      h("small", { class: "hint", id: "analytics-zone" }, `Buckets follow your time zone, ${tz}; the last one is still filling.`),
     );
     const status = h("p", { class: "analytics-status muted", id: "analytics-status", role: "status", "aria-live": "polite" });
     const errors = h("div", { id: "analytics-error" });
@@ -256,7 +257,7 @@ export default {
       );
       cards.dataset.range = data.time_range;
       cards.dataset.bucket = data.bucket;
-      status.textContent = `${PERIOD_WORDS[data.time_range] ?? data.time_range} to now · ${dateTime(data.period.start)} – ${dateTime(data.period.end)} · updated ${dateTime(data.as_of)}`;
+      status.textContent = `${PERIOD_WORDS[data.time_range] ?? data.time_range}: ${dateTime(data.period.start)} – now · updated ${dateTime(data.as_of)}`;
     };
 
     const load = async ({ quiet = false } = {}) => {
