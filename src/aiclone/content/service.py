@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -150,9 +151,14 @@ class ContentService:
             await self._record_change(session, current, "deleted")
 
     async def _record_change(
-        self, session: AsyncSession, item: ContentRead, action: ChangeAction, *, changes: list[str] | None = None
+        self,
+        session: AsyncSession,
+        item: ContentRead,
+        action: ChangeAction,
+        *,
+        changes: Sequence[str] = (),
     ) -> None:
-        data = ContentUpdatedData(*msgspec.structs.astuple(item), action=action, changes=changes or [])
+        data = ContentUpdatedData(*msgspec.structs.astuple(item), action=action, changes=[*changes])
         await self.events.record(session, user_id=item.user_id, type=EventType.CONTENT_UPDATED, data=data)
 
     async def publish(self, user_id: uuid.UUID, item_id: uuid.UUID) -> ContentRead:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Literal
 
 import msgspec
@@ -161,9 +162,9 @@ class OutreachService:
         message: OutreachRead,
         action: Literal["created", "updated", "deleted"],
         *,
-        changes: list[str] | None = None,
+        changes: Sequence[str] = (),
     ) -> None:
-        data = OutreachUpdatedData(*msgspec.structs.astuple(message), action=action, changes=changes or [])
+        data = OutreachUpdatedData(*msgspec.structs.astuple(message), action=action, changes=[*changes])
         await self.events.record(session, user_id=message.user_id, type=EventType.OUTREACH_UPDATED, data=data)
 
     async def send(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
