@@ -104,7 +104,9 @@ async def test_add_through_the_form_and_see_it_in_the_table(server: Server, page
 
 async def test_a_prospect_created_through_the_api_appears_live(server: Server, page: Page) -> None:
     account = await open_prospects(page, server)
-    await api(server.url, account, "POST", "/api/prospects", json={"name": "Live Larry", "company": "Elsewhere"})
+    await api(
+        server.url, account, "POST", "/api/prospects", json={"name": "Live Larry", "company": "Elsewhere"}
+    )
     await page.wait_for_selector(f"{ROWS}:has-text('Live Larry')")
     created = await api(server.url, account, "POST", "/api/prospects", json={"name": "Second Sue"})
     await page.wait_for_selector(f"{ROWS}:has-text('Second Sue')")
@@ -120,7 +122,11 @@ async def test_a_prospect_created_through_the_api_appears_live(server: Server, p
     await page.wait_for_selector("#prospects-state .state-empty")
     await api(server.url, account, "POST", "/api/prospects", json={"name": "Pending Pat"})
     await api(
-        server.url, account, "POST", "/api/prospects", json={"name": "Approved Amy", "approval_status": "approved"}
+        server.url,
+        account,
+        "POST",
+        "/api/prospects",
+        json={"name": "Approved Amy", "approval_status": "approved"},
     )
     await page.wait_for_selector(f"{ROWS}:has-text('Approved Amy')")
     assert await names(page) == ["Approved Amy"]
@@ -128,7 +134,11 @@ async def test_a_prospect_created_through_the_api_appears_live(server: Server, p
     await page.select_option("#prospect-sort", "name:asc")
     await page.wait_for_selector(f"{ROWS}:has-text('Approved Amy')")
     await api(
-        server.url, account, "POST", "/api/prospects", json={"name": "Approved Abe", "approval_status": "approved"}
+        server.url,
+        account,
+        "POST",
+        "/api/prospects",
+        json={"name": "Approved Abe", "approval_status": "approved"},
     )
     await page.wait_for_selector("#prospects-new-bar:not([hidden])")
     assert "1 new prospect" in await page.locator("#prospects-new-bar").inner_text()
@@ -145,7 +155,13 @@ async def test_a_prospect_created_through_the_api_appears_live(server: Server, p
 async def test_search_and_filters_narrow_the_table(server: Server, page: Page) -> None:
     account = await open_prospects(page, server)
     items = [
-        {"name": "Grace Hopper", "company": "Navy", "email": "grace@navy.example", "fit_score": 90, "tags": ["cobol"]},
+        {
+            "name": "Grace Hopper",
+            "company": "Navy",
+            "email": "grace@navy.example",
+            "fit_score": 90,
+            "tags": ["cobol"],
+        },
         {"name": "Alan Turing", "company": "Bletchley", "fit_score": 70, "tags": ["crypto"]},
         {"name": "Barbara Liskov", "company": "MIT", "email": "liskov@mit.example", "fit_score": 40},
         {"name": "Edsger Dijkstra", "company": "Navy Labs", "fit_score": 20, "approval_status": "rejected"},
@@ -183,9 +199,7 @@ async def test_search_and_filters_narrow_the_table(server: Server, page: Page) -
     await wait_until(page, f"document.querySelectorAll('{ROWS}').length === 4")
 
     await page.select_option("#prospect-sort", "fit_score:desc")
-    await wait_until(
-        page, f"document.querySelector('{ROWS} .p-name strong')?.textContent === 'Grace Hopper'"
-    )
+    await wait_until(page, f"document.querySelector('{ROWS} .p-name strong')?.textContent === 'Grace Hopper'")
     assert await names(page) == ["Grace Hopper", "Alan Turing", "Barbara Liskov", "Edsger Dijkstra"]
 
 
@@ -282,7 +296,9 @@ async def test_edit_approve_reject_and_delete(server: Server, page: Page) -> Non
 async def test_validation_errors_are_shown_per_field_and_values_kept(server: Server, page: Page) -> None:
     errors = PageErrors(page)
     account = await open_prospects(page, server)
-    await api(server.url, account, "POST", "/api/prospects", json={"name": "Taken", "email": "taken@example.com"})
+    await api(
+        server.url, account, "POST", "/api/prospects", json={"name": "Taken", "email": "taken@example.com"}
+    )
     await page.wait_for_selector(f"{ROWS}:has-text('Taken')")
     await page.click("#add-prospect")
     await page.fill("#prospect-name", "Copy Cat")
@@ -339,7 +355,9 @@ async def test_hostile_values_render_as_text(server: Server, page: Page) -> None
         assert name in shown
     companies = await page.locator(f"{ROWS} .p-company").all_inner_texts()
     assert sorted(companies) == sorted(HOSTILE)
-    assert await page.locator("#prospects-table img, #prospects-table script, #prospects-table svg").count() == 0
+    assert (
+        await page.locator("#prospects-table img, #prospects-table script, #prospects-table svg").count() == 0
+    )
     # The edit form shows them as values, not markup.
     await page.locator(f"{ROWS}:has-text('{HOSTILE[1]}') [data-action=edit]").click()
     assert await page.input_value("#prospect-name") == HOSTILE[1]
@@ -350,7 +368,9 @@ async def test_hostile_values_render_as_text(server: Server, page: Page) -> None
     await api(server.url, account, "POST", "/api/prospects", json={"name": HOSTILE[2], "company": HOSTILE[0]})
     await wait_until(page, f"document.querySelectorAll('{ROWS}').length === {len(HOSTILE) + 1}")
     await assert_no_xss(page)
-    assert await page.locator("#prospects-table img, #prospects-table script, #prospects-table svg").count() == 0
+    assert (
+        await page.locator("#prospects-table img, #prospects-table script, #prospects-table svg").count() == 0
+    )
     await page.screenshot(path=screenshot_path("prospects"), full_page=True)
     assert errors.messages == []
 
@@ -358,7 +378,11 @@ async def test_hostile_values_render_as_text(server: Server, page: Page) -> None
 async def test_unsafe_links_are_plain_text(server: Server, page: Page) -> None:
     account = await open_prospects(page, server)
     made = await api(
-        server.url, account, "POST", "/api/prospects", json={"name": "Linky", "website": "https://linky.example/"}
+        server.url,
+        account,
+        "POST",
+        "/api/prospects",
+        json={"name": "Linky", "website": "https://linky.example/"},
     )
     row = page.locator(f"{ROWS}[data-id='{made['id']}']")
     await row.wait_for()
@@ -380,7 +404,10 @@ async def test_phone_width_has_no_horizontal_scroll(server: Server, browser: Bro
             account,
             "POST",
             "/api/prospects",
-            json={"name": "A rather long prospect name for a narrow screen", "company": "Wide Company Incorporated"},
+            json={
+                "name": "A rather long prospect name for a narrow screen",
+                "company": "Wide Company Incorporated",
+            },
         )
         await page.wait_for_selector(f"{ROWS}:has-text('narrow screen')")
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -124,18 +124,24 @@ async def test_progress_moves_live_and_the_insight_renders_as_text(
 ) -> None:
     errors = PageErrors(page)
     account = await sign_up_in_page(page, server.url)
-    prospect = await api(server.url, account, "POST", "/api/prospects", json={"name": "Acme Buyer", "company": "Acme"})
+    prospect = await api(
+        server.url, account, "POST", "/api/prospects", json={"name": "Acme Buyer", "company": "Acme"}
+    )
     await page.click("nav a[data-view=research]")
     await page.wait_for_selector(f"#research-prospect option[value='{prospect['id']}']", state="attached")
 
     hostile_title = f"{HOSTILE[0]} Acme Robotics"
-    site.page("/about", html_page(hostile_title, "Warehouse automation", "Pick faster", body="We are hiring."))
+    site.page(
+        "/about", html_page(hostile_title, "Warehouse automation", "Pick faster", body="We are hiring.")
+    )
     gate = threading.Event()
     gated(site, "/team", html_page("Acme team", "Our engineers"), gate)
     gated(site, "/news", html_page("Acme news", "Series A announced"), gate)
 
     await page.fill("#research-title", "Acme deep dive")
-    await page.fill("#research-urls", "\n".join([site.url("/about"), "", site.url("/team"), site.url("/news")]))
+    await page.fill(
+        "#research-urls", "\n".join([site.url("/about"), "", site.url("/team"), site.url("/news")])
+    )
     await page.select_option("#research-priority", "high")
     await page.select_option("#research-prospect", prospect["id"])
     await page.click("#research-form button[type=submit]")
@@ -145,7 +151,7 @@ async def test_progress_moves_live_and_the_insight_renders_as_text(
     # One page read, two held back: the bar stands part way, and the task is running.
     await wait_until(
         page,
-        f"(() => {{ const li = document.querySelector(\"{li}\");"
+        f'(() => {{ const li = document.querySelector("{li}");'
         " const v = li && Number(li.querySelector('progress').value);"
         " return li && li.dataset.status === 'running' && v > 0 && v < 100; })()",
         timeout=30,
@@ -170,7 +176,9 @@ async def test_progress_moves_live_and_the_insight_renders_as_text(
     assert await links.count() == 3
     assert await links.first.get_attribute("rel") == "noopener noreferrer"
     assert hostile_title in await links.first.inner_text()
-    assert await page.locator("#research-detail img, #research-detail script, #research-detail svg").count() == 0
+    assert (
+        await page.locator("#research-detail img, #research-detail script, #research-detail svg").count() == 0
+    )
     await assert_no_xss(page)
 
     stored = await api(server.url, account, "GET", f"/api/research-tasks/{task_id}")
@@ -211,7 +219,9 @@ async def test_cancel_a_running_task_then_retry_it(server: Server, page: Page, s
     assert errors.messages == []
 
 
-async def test_bad_input_failure_and_tasks_from_elsewhere(server: Server, page: Page, site: LocalSite) -> None:
+async def test_bad_input_failure_and_tasks_from_elsewhere(
+    server: Server, page: Page, site: LocalSite
+) -> None:
     errors = PageErrors(page)
     account = await open_research(page, server)
     await page.wait_for_selector("#research-state .state-empty")
@@ -262,7 +272,9 @@ async def test_bad_input_failure_and_tasks_from_elsewhere(server: Server, page: 
     assert errors.messages == []
 
 
-async def test_phone_width_has_no_horizontal_scroll(server: Server, browser: Browser, site: LocalSite) -> None:
+async def test_phone_width_has_no_horizontal_scroll(
+    server: Server, browser: Browser, site: LocalSite
+) -> None:
     context, page = await new_page(browser, width=390, height=844)
     try:
         account = await open_research(page, server)
