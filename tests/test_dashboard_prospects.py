@@ -96,8 +96,8 @@ async def test_add_through_the_form_and_see_it_in_the_table(server: Server, page
         "https://example.com/ada",
         "https://www.linkedin.com/in/ada",
     ]
-    # Added by this page and then heard on the stream: still one row.
-    await page.wait_for_timeout(300)
+    # Added by this page and then heard on the stream (the user's first event, seq 1): one row.
+    await wait_until(page, "Number(window.aiclone.lastEventId) >= 1")
     assert await row_count(page) == 1
     assert errors.messages == []
 
