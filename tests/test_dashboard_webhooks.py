@@ -74,7 +74,9 @@ async def open_view(page: Page) -> None:
     await page.wait_for_selector("#webhook-form input[data-type='*']")
 
 
-async def create_in_form(page: Page, url: str, *, description: str = "", types: list[str] | None = None) -> None:
+async def create_in_form(
+    page: Page, url: str, *, description: str = "", types: list[str] | None = None
+) -> None:
     await page.fill("#webhook-form input[name=url]", url)
     await page.fill("#webhook-form input[name=description]", description)
     if types is not None:
@@ -154,7 +156,8 @@ async def test_create_see_secret_once_deliver_resend_and_rotate(
     got = await receiver.wait_for(3, "/ok")
     assert got[2].verify(rotated)["data"]["name"] == "After Rotation"
     await page.wait_for_selector(f"{row(page, 'succeeded')} >> nth=1")
-    await page.screenshot(path=screenshot_path("webhooks"), full_page=True)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=screenshot_path("webhooks"))
     # Dismissing the secret removes it from the page for good.
     await page.click("#webhook-secret button:has-text('I have stored it')")
     assert await page.locator("#secret-value").count() == 0
@@ -181,15 +184,20 @@ async def test_hostile_failure_body_is_text_then_pause_and_recover(
     body = await page.inner_text("#delivery-detail .response-body")
     for item in HOSTILE:
         assert item in body
-    assert await page.locator("#delivery-detail img, #delivery-detail script, #delivery-detail svg").count() == 0
+    assert (
+        await page.locator("#delivery-detail img, #delivery-detail script, #delivery-detail svg").count() == 0
+    )
     await assert_no_xss(page)
 
     # A real event fails, is scheduled for a retry, and the endpoint counts the failure.
     await api(server.url, account, "POST", "/api/prospects", json={"name": "Failing Fred"})
     pending = page.locator(row(page, "pending")).first
     await pending.wait_for(timeout=20_000)
-    await wait_until(page, "document.querySelector('#deliveries tr[data-status=pending] .last-response').textContent.includes('HTTP 500')")
-    await wait_until(page, "document.querySelector('#endpoints .failures').textContent === '1'")
+    await wait_until(
+        page,
+        "document.querySelector('#deliveries tr[data-status=pending] .last-response').textContent.includes('HTTP 500')",
+    )
+    await wait_until(page, "Number(document.querySelector('#endpoints .failures').textContent) >= 1")
     await assert_no_xss(page)
 
     # Pause it in the edit dialog: the waiting delivery stops; the reason is shown.
@@ -231,7 +239,9 @@ async def test_bad_input_is_shown_readably_and_nothing_is_lost(server: Server, p
     assert await page.locator("#endpoints li.endpoint").count() == 0
 
 
-async def test_clipboard_refused_selects_the_secret(server: Server, browser: Browser, receiver: Receiver) -> None:
+async def test_clipboard_refused_selects_the_secret(
+    server: Server, browser: Browser, receiver: Receiver
+) -> None:
     # Without a usable clipboard (no secure context, or an older browser), the copy button
     # selects the secret for a manual copy and says so.
     context, page = await new_page(browser)
@@ -253,7 +263,9 @@ async def test_clipboard_refused_selects_the_secret(server: Server, browser: Bro
         await context.close()
 
 
-async def test_phone_width_has_no_horizontal_scroll(server: Server, browser: Browser, receiver: Receiver) -> None:
+async def test_phone_width_has_no_horizontal_scroll(
+    server: Server, browser: Browser, receiver: Receiver
+) -> None:
     context, page = await new_page(browser, width=390, height=844)
     try:
         account = await sign_up_in_page(page, server.url)

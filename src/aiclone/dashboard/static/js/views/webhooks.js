@@ -101,8 +101,8 @@ function typePicker(allTypes, selected, legend = "Event types") {
     "fieldset",
     { class: "type-picker" },
     h("legend", {}, legend),
-    h("label", { class: "check all-types" }, all, " All events (", h("code", {}, "*"), "), also types added later"),
-    h("div", { class: "type-grid" }, boxes.map((box) => h("label", { class: "check" }, box, ` ${box.value}`))),
+    h("label", { class: "check all-types" }, all, h("span", {}, "All events (*), also types added later")),
+    h("div", { class: "type-grid" }, boxes.map((box) => h("label", { class: "check" }, box, h("span", {}, box.value)))),
   );
   const values = () => normalizeTypes(all.checked ? ["*"] : boxes.filter((box) => box.checked).map((box) => box.value));
   return { element, values };
@@ -489,12 +489,12 @@ export default {
       return h(
         "tr",
         { dataset: { id: item.id, status: item.status, attempts: item.attempts }, class: item.id === detailId ? "selected" : null },
-        h("td", {}, when(item.created_at)),
-        h("td", {}, h("span", { class: "event-type" }, item.event_type), item.test ? h("span", { class: "pill" }, "test") : null),
-        h("td", {}, pill(item.status, item.status)),
-        h("td", { class: "attempts" }, String(item.attempts)),
-        h("td", {}, item.status === "pending" || item.status === "sending" ? when(item.next_attempt_at) : "—"),
-        h("td", { class: "last-response" }, outcomeText(item.last_status_code, item.last_error, null)),
+        h("td", { dataset: { label: "Created" } }, when(item.created_at)),
+        h("td", { dataset: { label: "Event" } }, h("span", { class: "event-type" }, item.event_type), item.test ? h("span", { class: "pill" }, "test") : null),
+        h("td", { dataset: { label: "Status" } }, pill(item.status, item.status)),
+        h("td", { class: "attempts", dataset: { label: "Attempts" } }, String(item.attempts)),
+        h("td", { dataset: { label: "Next attempt" } }, item.status === "pending" || item.status === "sending" ? when(item.next_attempt_at) : "—"),
+        h("td", { class: "last-response", dataset: { label: "Last response" } }, outcomeText(item.last_status_code, item.last_error, null)),
         h("td", {}, h("div", { class: "row-actions" }, details, resend)),
       );
     };
