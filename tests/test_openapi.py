@@ -18,6 +18,10 @@ PUBLIC = {
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
+    # Browser sessions: the credential is the refresh token in the session cookie.
+    ("post", "/api/auth/session"),
+    ("post", "/api/auth/session/refresh"),
+    ("delete", "/api/auth/session"),
     ("get", "/health"),
     ("get", "/health/ready"),
     # Clearing the stream cookie needs no credentials: it only expires a cookie.

@@ -5,7 +5,9 @@ body holds only the short-lived access token, which the page keeps in a variable
 token is set as an ``HttpOnly``, ``SameSite=Strict`` cookie scoped to ``/api/auth/session``, so
 no script (an injected one included) can read it, and the browser sends it nowhere else. A page
 reload restores the session with ``POST /api/auth/session/refresh``, which rotates the cookie
-exactly like ``/api/auth/refresh`` rotates a token (reuse revokes the family).
+exactly like ``/api/auth/refresh`` rotates a token (reuse revokes the family). Like that
+endpoint, these are public operations in the OpenAPI document: the credential is the refresh
+token itself, here carried by the cookie.
 
 Cookie-authenticated requests are a CSRF surface, so the two cookie-reading endpoints also
 require the header ``X-Requested-With: aiclone``. ``SameSite=Strict`` stops other sites; the
@@ -26,7 +28,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from aiclone.auth.schemas import AccessToken, LoginForm, TokenPair
 from aiclone.auth.service import AuthService
 from aiclone.errors import Forbidden, Unauthenticated, problem_response
-from aiclone.openapi import SELF_AUTH_OPT_KEY, problems
+from aiclone.openapi import problems
 from aiclone.settings import Settings
 
 SESSION_PATH = "/api/auth/session"
@@ -102,7 +104,6 @@ class BrowserSessionController(Controller):
         "/refresh",
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
-        opt={SELF_AUTH_OPT_KEY: True},
         summary="Renew a browser session",
         description=(
             "Rotates the session cookie and returns a fresh access token. Needs the header"
@@ -132,7 +133,6 @@ class BrowserSessionController(Controller):
         "/",
         status_code=HTTP_204_NO_CONTENT,
         exclude_from_auth=True,
-        opt={SELF_AUTH_OPT_KEY: True},
         summary="Sign out a browser",
         description="Revokes the session of the cookie and clears it. Needs `X-Requested-With: aiclone`.",
         responses=problems(403),

@@ -181,9 +181,12 @@ export class Api {
     return this.request("DELETE", path, { query });
   }
 
-  /** Downloads a response as a file named by the server (Content-Disposition) or `fallbackName`. */
-  async download(path, query, fallbackName) {
-    const response = await this.request("GET", path, { query, raw: true });
+  /**
+   * Downloads a response as a file named by the server (Content-Disposition) or `fallbackName`.
+   * `method`/`json` allow a POST download (e.g. an export described by a JSON body).
+   */
+  async download(path, query, fallbackName, { method = "GET", json } = {}) {
+    const response = await this.request(method, path, { query, json, raw: true });
     const blob = await response.blob();
     const disposition = response.headers.get("content-disposition") || "";
     const match = /filename="?([^";]+)"?/i.exec(disposition);
