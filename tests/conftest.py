@@ -185,3 +185,13 @@ async def services(settings: Settings, clean_tables: None) -> AsyncIterator[Serv
 @pytest.fixture
 def users(client: AsyncTestClient[Litestar], services: Services) -> UserFactory:
     return UserFactory(client, services)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    # Exposes each phase's report as item.rep_setup / rep_call / rep_teardown, so fixtures can
+    # tell whether the test failed (the browser tests keep a screenshot of a failure).
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)
+    return None

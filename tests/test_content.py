@@ -82,11 +82,22 @@ async def test_create_get_edit_delete(client: Client, users: UserFactory, servic
         [],
         "Launch notes",
     )
+    # An edit that changes nothing writes nothing.
+    same = await client.patch(path, json={"body": "New body"}, headers=user.headers)
+    assert same.json() == edited.json()
     assert (await client.delete(path, headers=user.headers)).status_code == 204
     assert (await client.get(path, headers=user.headers)).status_code == 404
     assert (await client.delete(path, headers=user.headers)).status_code == 404
-    # Library edits emit nothing.
-    assert await events_of(services, user.id) == []
+    # Each change of the library emitted content_updated, once.
+    events = await events_of(services, user.id)
+    assert [(e.type, e.data["action"], e.data["changes"]) for e in events] == [
+        ("content_updated", "created", []),
+        ("content_updated", "updated", ["body", "tags"]),
+        ("content_updated", "deleted", []),
+    ]
+    assert {k: v for k, v in events[0].data.items() if k not in ("action", "changes")} == item
+    assert events[1].data["body"] == "New body"
+    assert events[2].data["id"] == item["id"]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +135,7 @@ async def test_another_users_content_is_404(client: Client, users: UserFactory, 
     assert (await client.post(f"{path}/publish", headers=other.headers)).status_code == 404
     assert (await client.get(API, headers=other.headers)).json()["items"] == []
     assert (await client.get(path, headers=owner.headers)).json() == item
-    assert await events_of(services, owner.id) == []
+    assert [e.data["action"] for e in await events_of(services, owner.id)] == ["created"]
     assert await events_of(services, other.id) == []
 
 
@@ -139,12 +150,12 @@ async def test_publish_emits_content_published_once(
     published = response.json()
     assert published["status"] == "published"
     assert published["published_at"] is not None
-    (event,) = await events_of(services, user.id)
+    (_, event) = await events_of(services, user.id)
     assert (event.type, event.data) == ("content_published", published)
     again = await client.post(f"{path}/publish", headers=user.headers)
     assert again.status_code == 409
     assert (await client.patch(path, json={"title": "retitled"}, headers=user.headers)).status_code == 409
-    assert len(await events_of(services, user.id)) == 1
+    assert len(await events_of(services, user.id)) == 2
     # Published content can still be removed from the library.
     assert (await client.delete(path, headers=user.headers)).status_code == 204
 
@@ -158,7 +169,7 @@ async def test_empty_draft_cannot_be_published(
     assert response.status_code == 422
     assert "body" in field_errors(response)
     assert (await client.get(f"{API}/{item['id']}", headers=user.headers)).json()["status"] == "draft"
-    assert await events_of(services, user.id) == []
+    assert [e.type for e in await events_of(services, user.id)] == ["content_updated"]
 
 
 async def test_list_filters_and_pages(client: Client, users: UserFactory) -> None:
@@ -214,7 +225,7 @@ async def test_admin_scope(client: Client, users: UserFactory, services: Service
     ] == [item["id"]]
     published = await client.post(f"{API}/{item['id']}/publish", params=scope, headers=admin.headers)
     assert published.status_code == 200
-    assert [e.type for e in await events_of(services, user.id)] == ["content_published"]
+    assert [e.type for e in await events_of(services, user.id)] == ["content_updated", "content_published"]
     assert await events_of(services, admin.id) == []
     missing = await client.post(
         API, json={"title": "t"}, params={"user_id": str(uuid.uuid4())}, headers=admin.headers
@@ -231,7 +242,26 @@ async def test_failed_publish_leaves_a_draft_and_no_event(
     hook.arm("content_published")
     assert_internal_error(await client.post(f"{API}/{item['id']}/publish", headers=user.headers))
     assert (await client.get(f"{API}/{item['id']}", headers=user.headers)).json() == item
-    assert await events_of(services, user.id) == []
+    assert [e.type for e in await events_of(services, user.id)] == ["content_updated"]
     hook.arm()
     assert (await client.post(f"{API}/{item['id']}/publish", headers=user.headers)).status_code == 200
-    assert [(e.type) for e in await events_of(services, user.id)] == [("content_published")]
+    assert [e.type for e in await events_of(services, user.id)] == ["content_updated", "content_published"]
+
+
+async def test_failed_library_changes_leave_no_change_and_no_event(
+    app: Litestar, client: Client, users: UserFactory, services: Services
+) -> None:
+    user = await users.create()
+    hook = install_failing_hook(app)
+    hook.arm("content_updated")
+    assert_internal_error(await client.post(API, json={"title": "never"}, headers=user.headers))
+    assert await _count(services, user.id) == 0
+    assert await events_of(services, user.id) == []
+    hook.arm()
+    item = await _create(client, user)
+    path = f"{API}/{item['id']}"
+    hook.arm("content_updated")
+    assert_internal_error(await client.patch(path, json={"title": "changed"}, headers=user.headers))
+    assert_internal_error(await client.delete(path, headers=user.headers))
+    assert (await client.get(path, headers=user.headers)).json() == item
+    assert [e.data["action"] for e in await events_of(services, user.id)] == ["created"]

@@ -18,6 +18,10 @@ PUBLIC = {
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
+    # Browser sessions: the credential is the refresh token in the session cookie.
+    ("post", "/api/auth/session"),
+    ("post", "/api/auth/session/refresh"),
+    ("delete", "/api/auth/session"),
     ("get", "/health"),
     ("get", "/health/ready"),
     # Clearing the stream cookie needs no credentials: it only expires a cookie.
@@ -158,12 +162,6 @@ async def test_swagger_page_loads_the_css_and_the_standalone_preset(client: Clie
     assert "swagger-ui.css" in html
     assert "swagger-ui-standalone-preset.js" in html
     assert "redoc.standalone.js" in (await client.get("/api/redoc")).text
-
-
-async def test_root_redirects_to_the_docs(client: Client) -> None:
-    response = await client.get("/", follow_redirects=False)
-    assert response.status_code == 307
-    assert response.headers["location"] == "/api/docs"
 
 
 async def test_unknown_asset_is_a_404_problem(client: Client) -> None:

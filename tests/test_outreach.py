@@ -89,7 +89,8 @@ async def test_draft_bumps_the_prospect_and_emits_prospect_updated(
     after = await _get_prospect(client, user, prospect["id"])
     assert after["drafts_generated"] == 1
     events = await events_of(services, user.id)
-    assert [(e.type) for e in events] == [("prospect_added"), ("prospect_updated")]
+    assert [(e.type) for e in events] == ["prospect_added", "prospect_updated", "outreach_updated"]
+    assert events[2].data == {**message, "action": "created", "changes": []}
     assert events[1].data == {
         **after,
         "changes": ["drafts_generated"],
@@ -120,7 +121,7 @@ async def test_another_users_prospect_or_message_is_404(
     # Nothing moved for the owner; the other user has no messages and no events.
     assert (await client.get(path, headers=owner.headers)).json() == message
     assert (await _get_prospect(client, owner, prospect["id"]))["drafts_generated"] == 1
-    assert len(await events_of(services, owner.id)) == 2
+    assert len(await events_of(services, owner.id)) == 3
     assert await events_of(services, other.id) == []
     assert await _message_count(services, other.id) == 0
 
@@ -176,12 +177,19 @@ async def test_edit_and_delete_drafts_only(client: Client, users: UserFactory, s
     other = await _draft(client, user, prospect["id"])
     assert (await client.delete(f"{API}/{other['id']}", headers=user.headers)).status_code == 204
     assert (await client.get(f"{API}/{other['id']}", headers=user.headers)).status_code == 404
-    # Draft edits and deletions emit nothing; only draft creation and the send did.
-    assert [e.type for e in await events_of(services, user.id)] == [
-        "prospect_added",
-        "prospect_updated",
-        "outreach_sent",
-        "prospect_updated",
+    # Every change of a draft emitted outreach_updated; refused changes emitted nothing.
+    assert [
+        (e.type, e.data.get("action") if e.type == "outreach_updated" else None)
+        for e in await events_of(services, user.id)
+    ] == [
+        ("prospect_added", None),
+        ("prospect_updated", None),
+        ("outreach_updated", "created"),
+        ("outreach_updated", "updated"),
+        ("outreach_sent", None),
+        ("prospect_updated", None),
+        ("outreach_updated", "created"),
+        ("outreach_updated", "deleted"),
     ]
 
 
@@ -203,7 +211,7 @@ async def test_send_records_it_bumps_counters_and_emits_outreach_sent(
     assert event.data == {**sent, "prospect": after}
     again = await client.post(f"{API}/{message['id']}/send", headers=user.headers)
     assert again.status_code == 409
-    assert len(await events_of(services, user.id)) == 3
+    assert len(await events_of(services, user.id)) == 4
     assert (await _get_prospect(client, user, prospect["id"]))["emails_sent"] == 1
 
 
@@ -260,7 +268,7 @@ async def test_meeting_booked_from_a_sent_message(
         "outreach_id": message["id"],
     }
     assert (await client.post(f"{path}/meeting-booked", headers=user.headers)).status_code == 409
-    assert len(await events_of(services, user.id)) == 4
+    assert len(await events_of(services, user.id)) == 5
 
 
 async def test_list_filters_and_pages(client: Client, users: UserFactory) -> None:
@@ -365,3 +373,16 @@ async def test_failures_after_the_change_roll_back_change_and_event(
     assert (await _get_prospect(client, user, prospect["id"]))["meetings_booked"] == 0
     events = await events_of(services, user.id)
     assert [(e.type) for e in events[before:]] == [("outreach_sent")]
+
+    hook.arm("outreach_updated")
+    draft = await client.post(API, json={"prospect_id": prospect["id"], "body": "x"}, headers=user.headers)
+    assert_internal_error(draft)
+    assert await _message_count(services, user.id) == 1
+    hook.arm()
+    other = await _draft(client, user, prospect["id"])
+    hook.arm("outreach_updated")
+    assert_internal_error(
+        await client.patch(f"{API}/{other['id']}", json={"body": "y"}, headers=user.headers)
+    )
+    assert_internal_error(await client.delete(f"{API}/{other['id']}", headers=user.headers))
+    assert (await client.get(f"{API}/{other['id']}", headers=user.headers)).json() == other

@@ -93,16 +93,24 @@ async def test_health_probes_and_docs_assets_are_exempt_but_lookalikes_are_not(
     await clear_of_window_edge(60)
     async with AsyncTestClient(app=app) as client:
         for _ in range(5):
-            for path in ("/health", "/health/ready", "/api/docs/assets/swagger-ui-dist/swagger-ui.css"):
+            for path in (
+                "/health",
+                "/health/ready",
+                "/api/docs/assets/swagger-ui-dist/swagger-ui.css",
+                "/",
+                "/static/js/main.js",
+            ):
                 response = await client.get(path)
                 assert response.status_code == 200, path
                 assert "ratelimit" not in response.headers
         made_up = [(await client.get("/api/healthz")).status_code for _ in range(3)]
         other = await client.get("/healthcheck")
         traversal = await client.get("/api/docs/assets/../../api/auth/me")
+        static_traversal = await client.get("/static/../api/auth/me")
     assert made_up == [404, 404, 429]
     assert other.status_code == 429
     assert traversal.status_code == 429
+    assert static_traversal.status_code == 429
 
 
 async def test_authenticated_requests_use_the_per_user_bucket(
@@ -162,6 +170,21 @@ async def test_login_and_register_have_stricter_per_address_limits(limited_app: 
             response = await client.post(sneaky, data={"username": "x@example.com", "password": "y"})
             assert response.status_code == 429, sneaky
     assert sample(app, "aiclone_rate_limit_rejections_total", {"policy": "login"}) == 3
+
+
+async def test_browser_sign_in_shares_the_login_limit(limited_app: AppFactory) -> None:
+    app = limited_app(rate_limit_login="3/minute")
+    await clear_of_window_edge(60)
+    async with AsyncTestClient(app=app) as client:
+        codes = []
+        for i, path in enumerate(
+            ("/api/auth/session", "/api/auth/login", "/api/auth/session", "/api/auth/session")
+        ):
+            response = await client.post(
+                path, data={"username": f"nobody{i}@example.com", "password": "wrong 1"}
+            )
+            codes.append(response.status_code)
+    assert codes == [401, 401, 401, 429]
 
 
 async def test_failed_logins_lock_the_account_briefly_and_a_success_resets(

@@ -604,3 +604,70 @@ async def test_retention_prunes_old_finished_deliveries_only(
         left = {d.id: d.status for d in await _deliveries(services, hook.id)}
     assert removed == 1
     assert left == {rows[1].id: "pending", rows[2].id: "failed"}
+
+
+async def _delivery_counters(services: Services, user: uuid.UUID) -> dict[tuple[int, int, str], int]:
+    from aiclone.analytics.models import AnalyticsCounter
+
+    async with services.db.read_session() as session:
+        rows = await session.execute(
+            select(
+                AnalyticsCounter.grain,
+                AnalyticsCounter.bucket_start,
+                AnalyticsCounter.metric,
+                AnalyticsCounter.count,
+            ).where(AnalyticsCounter.user_id == user, AnalyticsCounter.metric.like("webhook_deliveries_%"))
+        )
+        return {(g, b, m): c for g, b, m, c in rows if c}
+
+
+async def test_delivery_counters_match_a_rebuild_on_every_path(
+    database_url: str, tmp_path: Path, clean_tables: None, receiver: Receiver
+) -> None:
+    """Scheduled failures, a manual resend that succeeds, a pause that stops waiting deliveries
+    and a recovery each move the counters exactly as ``aiclone analytics rebuild`` computes them."""
+    from aiclone.analytics.rebuild import rebuild
+
+    receiver.script("/hook", default=Reply(500))
+    async with running(database_url, tmp_path, webhook_retry_schedule="50ms") as services:
+        user = await _user(services)
+        hook = await _endpoint(services, user, receiver.url())
+        await _record(services, user, 2)
+        failed = await _finished(services, hook.id, 2)
+        assert {d.status for d in failed} == {"failed"}
+        assert sum((await _delivery_counters(services, user)).values()) == 2 * 5  # 5 grains each
+
+        # A manual resend that succeeds: failed → succeeded.
+        receiver.script("/hook", default=Reply(200))
+        resent = await services.webhooks.retry(user, hook.id, failed[0].id)
+        assert resent.status == "succeeded"
+        live = await _delivery_counters(services, user)
+        assert {m for (_, _, m) in live} == {"webhook_deliveries_failed", "webhook_deliveries_succeeded"}
+        assert live == await _rebuilt(services, user, rebuild)
+
+        # Recovery requeues the other failed one; it leaves "failed" and settles as succeeded.
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        assert (await services.webhooks.recover(user, hook.id, since, None)).requeued == 1
+        await _until(lambda: _all_succeeded(services, hook.id))
+        live = await _delivery_counters(services, user)
+        assert {m for (_, _, m) in live} == {"webhook_deliveries_succeeded"}
+        assert live == await _rebuilt(services, user, rebuild)
+
+    # Pausing the endpoint with deliveries waiting fails them.
+    async with running(database_url, tmp_path / "paused", workers=False) as services:
+        await _record(services, user, 3)
+        await services.webhooks.patch(user, hook.id, WebhookPatch(status="paused"))
+        rows = await _deliveries(services, hook.id)
+        assert sorted(d.status for d in rows) == ["failed"] * 3 + ["succeeded"] * 2
+        live = await _delivery_counters(services, user)
+        assert sum(c for (_, _, m), c in live.items() if m == "webhook_deliveries_failed") == 3 * 5
+        assert live == await _rebuilt(services, user, rebuild)
+
+
+async def _all_succeeded(services: Services, endpoint_id: uuid.UUID) -> bool:
+    return {d.status for d in await _deliveries(services, endpoint_id)} == {"succeeded"}
+
+
+async def _rebuilt(services: Services, user: uuid.UUID, rebuild: Any) -> dict[tuple[int, int, str], int]:
+    await rebuild(services.db, user_id=user)
+    return await _delivery_counters(services, user)

@@ -7,4 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 npm ci --no-audit --no-fund
 npm run build
+# The dashboard serves a compiled copy of the client from the Python package (no Node at run
+# time); it must be exactly what the source compiles to.
+fresh="$(mktemp -d)"
+trap 'rm -rf "$fresh"' EXIT
+npx tsc -p tsconfig.dashboard.json --outDir "$fresh"
+if ! cmp -s "$fresh/eventStream.js" ../../src/aiclone/dashboard/static/js/vendor/eventStream.js; then
+    echo "ci: src/aiclone/dashboard/static/js/vendor/eventStream.js is stale; run 'npm run build:dashboard' in clients/typescript" >&2
+    exit 1
+fi
 npm test

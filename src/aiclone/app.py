@@ -12,20 +12,21 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
-from litestar import Litestar, Response, get
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
+from aiclone.auth.browser import BrowserSessionController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.automations.controller import AutomationController
 from aiclone.container import Services
 from aiclone.content.controller import ContentController
+from aiclone.dashboard.controller import dashboard_page, static_router
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.live.controller import EventStreamController
@@ -46,11 +47,6 @@ def _version() -> str:
         return package_version("aiclone")
     except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
         return "0.0.0"
-
-
-@get("/", include_in_schema=False, exclude_from_auth=True)
-async def root() -> Response[None]:
-    return Response(None, status_code=HTTP_307_TEMPORARY_REDIRECT, headers={"Location": "/api/docs"})
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -78,9 +74,11 @@ def create_app(settings: Settings) -> Litestar:
     )
     app = Litestar(
         route_handlers=[
-            root,
+            dashboard_page,
+            static_router(),
             HealthController,
             AuthController,
+            BrowserSessionController,
             AdminController,
             NotificationController,
             ActivityController,

@@ -23,6 +23,8 @@ export const EVENT_TYPES = [
   "task_completed",
   "outreach_sent",
   "content_published",
+  "content_updated",
+  "outreach_updated",
   "automation_triggered",
   "activity",
   "notification",

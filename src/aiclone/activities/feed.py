@@ -62,6 +62,16 @@ def describe(event: EventRecord) -> tuple[str, str, str | None] | None:  # noqa:
         return f"Outreach sent by {channel}", subject, f"/outreach/{ident}"
     if kind == EventType.CONTENT_PUBLISHED:
         return f"Content published: {_text(data, 'title', default='Untitled')}", "", f"/content/{ident}"
+    if kind == EventType.CONTENT_UPDATED:
+        action = _text(data, "action", default="updated")
+        title = _text(data, "title", default="Untitled")
+        link = None if action == "deleted" else f"/content/{ident}"
+        return f"Content draft {action}: {title}", ", ".join(map(str, data.get("changes") or [])), link
+    if kind == EventType.OUTREACH_UPDATED:
+        action = _text(data, "action", default="updated")
+        subject = _text(data, "subject", default="(no subject)")
+        link = None if action == "deleted" else f"/outreach/{ident}"
+        return f"Outreach draft {action}", subject, link
     if kind == EventType.AUTOMATION_TRIGGERED:
         name = _text(data, "automation_name", "name", default="An automation")
         return f"Automation ran: {name}", _text(data, "action", "summary"), None

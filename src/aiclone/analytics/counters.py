@@ -58,9 +58,9 @@ async def bump(
 ) -> None:
     """Add ``by`` to ``metric`` of ``user_id`` at instant ``at``, in the caller's transaction.
 
-    The webhook worker calls this with ``Metric.WEBHOOK_DELIVERIES_SUCCEEDED`` when a delivery
-    succeeds and ``Metric.WEBHOOK_DELIVERIES_FAILED`` when it is finally given up, in the
-    transaction that settles the delivery.
+    Webhook deliveries move ``Metric.WEBHOOK_DELIVERIES_SUCCEEDED`` / ``..._FAILED`` through
+    ``aiclone.webhooks.outcomes.count_settled``, in the transaction that settles (or reopens) the
+    delivery; ``by`` is negative when a delivery leaves a final status.
     """
     if str(metric) not in _KNOWN:
         raise ValueError(f"unknown metric {metric!r}")

@@ -12,9 +12,9 @@ work is set-based SQL (``INSERT … SELECT … GROUP BY``): no event row is load
   history the pruned rows carried. Pass ``since`` (at most the retention age ago) to repair
   recent counters only.
 * The webhook delivery metrics come from ``webhook_deliveries``: each retained, finished,
-  non-test delivery counts once, by its final status, at ``finished_at``. (The worker's live
-  counting also counts a delivery that failed and later succeeded on a manual resend under both;
-  finished deliveries are deleted after ``AICLONE_WEBHOOK_DELIVERY_RETENTION_DAYS``.)
+  non-test delivery counts once, by its final status, at ``finished_at``, which is also what the
+  live counting keeps (see ``aiclone.webhooks.outcomes.count_settled``). Finished deliveries are
+  deleted after ``AICLONE_WEBHOOK_DELIVERY_RETENTION_DAYS``, so a full rebuild forgets older ones.
 * It runs in one transaction. On PostgreSQL it first takes a SHARE ROW EXCLUSIVE lock on the two
   analytics tables, so event writers wait until it commits and every event is counted exactly
   once, by the rebuild or by the hook; on SQLite the write transaction already excludes them.

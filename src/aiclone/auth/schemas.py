@@ -55,3 +55,11 @@ class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
 
     refresh_token: Annotated[str, msgspec.Meta(max_length=512)] | None = None
     all_sessions: bool = False
+
+
+class AccessToken(msgspec.Struct):
+    """A browser session's access token; its refresh token travels only in an HttpOnly cookie."""
+
+    access_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret

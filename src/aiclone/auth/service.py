@@ -157,6 +157,14 @@ class AuthService:
                 return
             await tokens.revoke_all_for_user(user_id, now)
 
+    async def end_session(self, refresh_token: str) -> None:
+        """Revoke the session (token family) that ``refresh_token`` belongs to, if any."""
+        async with self.db.session() as session:
+            tokens = RefreshTokenRepository(session)
+            stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
+            if stored is not None:
+                await tokens.revoke_family(stored.family_id, utcnow())
+
     async def get_user(self, user_id: uuid.UUID) -> UserRead:
         # Runs on every /me: a Core point read, no session or transaction (see UserReads).
         user = await self.user_reads.get(user_id)

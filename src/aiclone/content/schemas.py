@@ -1,4 +1,5 @@
-"""The content API contract; ``content_published`` carries :class:`ContentRead`.
+"""The content API contract; ``content_published`` carries :class:`ContentRead`,
+``content_updated`` a :class:`ContentUpdatedData`.
 
 ``ContentRead`` fields are in the repository's column order (rows become structs positionally).
 """
@@ -55,4 +56,20 @@ class ContentPage(msgspec.Struct):
     next_cursor: str | None = None
 
 
-EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {EventType.CONTENT_PUBLISHED.value: ContentRead}
+ChangeAction = Literal["created", "updated", "deleted"]
+
+
+class ContentUpdatedData(ContentRead, kw_only=True):
+    """``content_updated``: the item as it now is (as it was, for ``deleted``).
+
+    ``changes`` names the fields an update changed (empty for ``created`` and ``deleted``).
+    """
+
+    action: ChangeAction
+    changes: list[str]
+
+
+EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    EventType.CONTENT_PUBLISHED.value: ContentRead,
+    EventType.CONTENT_UPDATED.value: ContentUpdatedData,
+}

@@ -5,22 +5,32 @@ same transaction; publishing twice is a 409, and published content is no longer 
 what went out). There is no channel integration yet: publishing records the fact, and whoever
 consumes ``content_published`` (a webhook, an automation) does the posting.
 
-Creating, editing and deleting content changes only the user's library; no event type covers it
-and nothing downstream reacts to it, so none is written.
+Creating, editing and deleting a draft emits ``content_updated`` (``action`` created, updated or
+deleted; ``changes`` names the edited fields), also in the transaction of the change. An edit
+that changes nothing writes nothing and emits nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.content.models import ContentStatus
 from aiclone.content.repository import ContentRepository
-from aiclone.content.schemas import ContentCreate, ContentPage, ContentRead, ContentUpdate
+from aiclone.content.schemas import (
+    ChangeAction,
+    ContentCreate,
+    ContentPage,
+    ContentRead,
+    ContentUpdate,
+    ContentUpdatedData,
+)
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
 from aiclone.events.log import EventLog
@@ -60,7 +70,7 @@ class ContentService:
         values = _clean(msgspec.structs.asdict(data))
         try:
             async with self.db.session() as session:
-                return await ContentRepository(session).insert(
+                item = await ContentRepository(session).insert(
                     {
                         **values,
                         "id": uuid.uuid4(),
@@ -70,6 +80,8 @@ class ContentService:
                         "updated_at": now,
                     }
                 )
+                await self._record_change(session, item, "created")
+                return item
         except IntegrityError:
             # The only constraint validated input can break: an admin named a missing user.
             raise NotFound("The user does not exist.") from None
@@ -126,12 +138,28 @@ class ContentService:
             changed = {name: value for name, value in values.items() if getattr(current, name) != value}
             if not changed:
                 return current
-            return await repo.update(user_id, item_id, {**changed, "updated_at": utcnow()})
+            item = await repo.update(user_id, item_id, {**changed, "updated_at": utcnow()})
+            await self._record_change(session, item, "updated", changes=sorted(changed))
+            return item
 
     async def delete(self, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
         async with self.db.session() as session:
-            if not await ContentRepository(session).delete(user_id, item_id):
+            repo = ContentRepository(session)
+            current = await repo.get(user_id, item_id, for_update=True)
+            if current is None or not await repo.delete(user_id, item_id):
                 raise NotFound(_NOT_FOUND)
+            await self._record_change(session, current, "deleted")
+
+    async def _record_change(
+        self,
+        session: AsyncSession,
+        item: ContentRead,
+        action: ChangeAction,
+        *,
+        changes: Sequence[str] = (),
+    ) -> None:
+        data = ContentUpdatedData(*msgspec.structs.astuple(item), action=action, changes=[*changes])
+        await self.events.record(session, user_id=item.user_id, type=EventType.CONTENT_UPDATED, data=data)
 
     async def publish(self, user_id: uuid.UUID, item_id: uuid.UUID) -> ContentRead:
         now = utcnow()

@@ -18,6 +18,8 @@ class EventType(StrEnum):
     TASK_COMPLETED = "task_completed"
     OUTREACH_SENT = "outreach_sent"
     CONTENT_PUBLISHED = "content_published"
+    CONTENT_UPDATED = "content_updated"
+    OUTREACH_UPDATED = "outreach_updated"
     AUTOMATION_TRIGGERED = "automation_triggered"
     ACTIVITY = "activity"
     NOTIFICATION = "notification"

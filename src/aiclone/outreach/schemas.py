@@ -62,4 +62,17 @@ class OutreachSentData(OutreachRead, kw_only=True):
     prospect: ProspectRead
 
 
-EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {EventType.OUTREACH_SENT.value: OutreachSentData}
+class OutreachUpdatedData(OutreachRead, kw_only=True):
+    """``outreach_updated``: a draft as it now is (as it was, for ``deleted``).
+
+    ``changes`` names the fields an edit changed (empty for ``created`` and ``deleted``).
+    """
+
+    action: Literal["created", "updated", "deleted"]
+    changes: list[str]
+
+
+EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    EventType.OUTREACH_SENT.value: OutreachSentData,
+    EventType.OUTREACH_UPDATED.value: OutreachUpdatedData,
+}

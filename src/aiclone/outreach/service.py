@@ -13,14 +13,16 @@ Events, each in the transaction of its change:
 * booking a meeting from a sent message bumps ``meetings_booked`` → ``prospect_updated``
   (reason ``meeting_booked``).
 
-Editing or deleting a draft changes only the user's private working copy; no event type covers
-it and nothing downstream reacts to it, so none is written.
+* creating, editing or deleting a draft → ``outreach_updated`` (``action`` created, updated or
+  deleted; ``changes`` names the edited fields). An edit that changes nothing emits nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
+from typing import Literal
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +41,7 @@ from aiclone.outreach.schemas import (
     OutreachRead,
     OutreachSentData,
     OutreachUpdate,
+    OutreachUpdatedData,
 )
 from aiclone.prospects.repository import ProspectRepository
 from aiclone.prospects.service import record_prospect_updated
@@ -92,6 +95,7 @@ class OutreachService:
                 reason="draft_created",
                 outreach_id=message.id,
             )
+            await self._record_change(session, message, "created")
         return message
 
     async def get(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
@@ -141,13 +145,27 @@ class OutreachService:
             changed = {name: value for name, value in values.items() if getattr(current, name) != value}
             if not changed:
                 return current
-            return await repo.update(user_id, message_id, {**changed, "updated_at": utcnow()})
+            message = await repo.update(user_id, message_id, {**changed, "updated_at": utcnow()})
+            await self._record_change(session, message, "updated", changes=sorted(changed))
+            return message
 
     async def delete(self, user_id: uuid.UUID, message_id: uuid.UUID) -> None:
         async with self.db.session() as session:
             repo = OutreachRepository(session)
-            await self._draft(repo, user_id, message_id, action="deleted")
+            current = await self._draft(repo, user_id, message_id, action="deleted")
             await repo.delete(user_id, message_id)
+            await self._record_change(session, current, "deleted")
+
+    async def _record_change(
+        self,
+        session: AsyncSession,
+        message: OutreachRead,
+        action: Literal["created", "updated", "deleted"],
+        *,
+        changes: Sequence[str] = (),
+    ) -> None:
+        data = OutreachUpdatedData(*msgspec.structs.astuple(message), action=action, changes=[*changes])
+        await self.events.record(session, user_id=message.user_id, type=EventType.OUTREACH_UPDATED, data=data)
 
     async def send(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
         now = utcnow()

@@ -9,11 +9,13 @@ Who is charged:
   address** (``AICLONE_RATE_LIMIT``, default 60/minute; IPv6 by /64). The token check is the
   same signature and claims check the authentication middleware does, so a forged token buys
   nothing.
-- ``POST /api/auth/login`` and ``POST /api/auth/register`` are also charged to the client
+- ``POST /api/auth/login``, ``POST /api/auth/session`` (browser sign-in) and
+  ``POST /api/auth/register`` are also charged to the client
   address under their own, stricter policies. Failed sign-ins per account are counted by the
   auth service (:mod:`aiclone.ratelimit.login`).
-- Exempt: exactly ``/health`` and ``/health/ready`` (probes) and the documentation assets under
-  ``/api/docs/assets/``. Nothing else, in particular no path that merely contains "health".
+- Exempt: exactly ``/health`` and ``/health/ready`` (probes), the dashboard page ``/``, and the
+  static assets under ``/api/docs/assets/`` and ``/static/`` (files of the package, no work behind
+  them; a page load fetches a dozen). Nothing else, in particular no path that merely contains "health".
 
 The check runs once when a request starts, before routing, so unknown paths (404) and wrong
 methods (405) are counted too, and a long-lived response such as the ``GET /api/events``
@@ -40,16 +42,17 @@ from aiclone.web.client_ip import bucket_of
 from aiclone.web.problems import cors_headers, send_problem
 from aiclone.web.request_context import client_address, request_method
 
-EXEMPT_PATHS = frozenset({"/health", "/health/ready"})
-EXEMPT_PREFIX = "/api/docs/assets/"
+EXEMPT_PATHS = frozenset({"/health", "/health/ready", "/"})
+EXEMPT_PREFIXES = ("/api/docs/assets/", "/static/")
 LOGIN_PATH = "/api/auth/login"
+SESSION_PATH = "/api/auth/session"
 REGISTER_PATH = "/api/auth/register"
 
 
 def is_exempt(path: str) -> bool:
     if path in EXEMPT_PATHS:
         return True
-    return path.startswith(EXEMPT_PREFIX) and "/.." not in path
+    return path.startswith(EXEMPT_PREFIXES) and "/.." not in path
 
 
 class RateLimitMiddleware:
@@ -99,9 +102,9 @@ class RateLimitMiddleware:
             charges.append((self.policies.default, address))
         if request_method(scope) == "POST":
             path = normalize_path(scope["path"])
-            if path in (LOGIN_PATH, REGISTER_PATH):
+            if path in (LOGIN_PATH, SESSION_PATH, REGISTER_PATH):
                 address = address or bucket_of(client_address(scope))
-                policy = self.policies.login if path == LOGIN_PATH else self.policies.register
+                policy = self.policies.register if path == REGISTER_PATH else self.policies.login
                 charges.append((policy, address))
         return charges
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from aiclone.auth.guards import owner_scope
@@ -16,13 +16,15 @@ from aiclone.research.models import Priority, TaskStatus
 from aiclone.research.schemas import ResearchTaskCreate, ResearchTaskPage, ResearchTaskRead
 from aiclone.research.service import ResearchService
 
-UserIdParam = Parameter(
-    query="user_id", required=False, description="Act on this user's tasks (admins only; others get 403)."
-)
+UserIdParam = Annotated[
+    uuid.UUID | None,
+    QueryParameter(name="user_id", description="Act on this user's tasks (admins only; others get 403)."),
+]
 
-CursorParam = Parameter(
-    query="cursor", required=False, max_length=512, description="`next_cursor` of the previous page."
-)
+CursorParam = Annotated[
+    str | None,
+    QueryParameter(name="cursor", max_length=512, description="`next_cursor` of the previous page."),
+]
 
 
 class ResearchTaskController(Controller):
@@ -45,7 +47,7 @@ class ResearchTaskController(Controller):
         request: Request[Principal, str, Any],
         data: JSONBody[ResearchTaskCreate],
         research_service: NamedDependency[ResearchService],
-        user_id: uuid.UUID | None = UserIdParam,
+        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
         return await research_service.create(owner_scope(request.user, user_id), data)
 
@@ -62,8 +64,8 @@ class ResearchTaskController(Controller):
         status: TaskStatus | None = None,
         priority: Priority | None = None,
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = CursorParam,
-        user_id: uuid.UUID | None = UserIdParam,
+        cursor: CursorParam = None,
+        user_id: UserIdParam = None,
     ) -> ResearchTaskPage:
         return await research_service.list(
             owner_scope(request.user, user_id), status=status, priority=priority, limit=limit, cursor=cursor
@@ -75,7 +77,7 @@ class ResearchTaskController(Controller):
         request: Request[Principal, str, Any],
         task_id: uuid.UUID,
         research_service: NamedDependency[ResearchService],
-        user_id: uuid.UUID | None = UserIdParam,
+        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
         return await research_service.get(owner_scope(request.user, user_id), task_id)
 
@@ -91,7 +93,7 @@ class ResearchTaskController(Controller):
         request: Request[Principal, str, Any],
         task_id: uuid.UUID,
         research_service: NamedDependency[ResearchService],
-        user_id: uuid.UUID | None = UserIdParam,
+        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
         return await research_service.cancel(owner_scope(request.user, user_id), task_id)
 
@@ -107,6 +109,6 @@ class ResearchTaskController(Controller):
         request: Request[Principal, str, Any],
         task_id: uuid.UUID,
         research_service: NamedDependency[ResearchService],
-        user_id: uuid.UUID | None = UserIdParam,
+        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
         return await research_service.retry(owner_scope(request.user, user_id), task_id)

@@ -5,6 +5,8 @@ Every response gets ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY
 and a Content-Security-Policy; production adds HSTS. A header the handler set itself is kept.
 
 CSP: API responses get ``default-src 'none'`` (a JSON body never needs to load anything). The
+dashboard page (``/``) gets a policy without any ``'unsafe-inline'``: scripts, styles and
+connections from this origin only. The
 documentation pages (``/api``, ``/api/docs``, ``/api/redoc``) render with inline ``<script>``
 blocks, which get a per-response nonce (``scope["state"]["csp_nonce"]``, stamped into the
 page by :mod:`aiclone.openapi`), so no inline script runs without it. Styles on those two pages
@@ -25,6 +27,12 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The dashboard (``/``): its own modules and stylesheet only; no inline script or style at all.
+DASHBOARD_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
+    b" connect-src 'self'; font-src 'self'; manifest-src 'self'; frame-ancestors 'none';"
+    b" base-uri 'none'; form-action 'none'"
+)
 DOCS_PAGES = frozenset({"/api", "/api/docs", "/api/redoc"})
 
 
@@ -57,7 +65,9 @@ class SecurityHeadersMiddleware:
             return
         path = scope["path"]
         csp = API_CSP
-        if path.rstrip("/") in DOCS_PAGES:
+        if path == "/":
+            csp = DASHBOARD_CSP
+        elif path.rstrip("/") in DOCS_PAGES:
             nonce = secrets.token_urlsafe(18)
             scope.setdefault("state", {})["csp_nonce"] = nonce
             csp = docs_csp(nonce)

@@ -18,6 +18,7 @@ from aiclone.webhooks.schemas import (
     DeliveryDetail,
     DeliveryPage,
     DeliveryStatusName,
+    EventTypeList,
     Recovered,
     RecoverRequest,
     RotatedSecret,
@@ -76,6 +77,15 @@ class WebhookController(Controller):
         user_id: AsUser = None,
     ) -> WebhookPage:
         return await webhooks.page(owner_scope(request.user, user_id), limit=limit, cursor=cursor)
+
+    @get(
+        "/event-types",
+        summary="The event types an endpoint can subscribe to",
+        description='Sorted; an endpoint subscribes to some of them, or to `["*"]` for all.',
+        responses=problems(401),
+    )
+    async def list_event_types(self) -> EventTypeList:
+        return EventTypeList(items=sorted(EVENT_TYPES))
 
     @get(_ONE, summary="Show one webhook endpoint (secret masked)", responses=problems(401, 403, 404))
     async def get_webhook(

@@ -25,6 +25,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     EventType.TASK_COMPLETED: {"id": _EXAMPLE_ID, "title": "Research Analytical Engines", "status": "done"},
     EventType.OUTREACH_SENT: {"id": _EXAMPLE_ID, "channel": "email", "subject": "Hello from aiclone"},
     EventType.CONTENT_PUBLISHED: {"id": _EXAMPLE_ID, "title": "Ten lessons from the Difference Engine"},
+    EventType.CONTENT_UPDATED: {
+        "id": _EXAMPLE_ID,
+        "title": "Ten lessons from the Difference Engine",
+        "action": "updated",
+        "changes": ["body"],
+    },
+    EventType.OUTREACH_UPDATED: {
+        "id": _EXAMPLE_ID,
+        "subject": "Hello from aiclone",
+        "action": "created",
+        "changes": [],
+    },
     EventType.AUTOMATION_TRIGGERED: {"automation_name": "Welcome new prospects", "action": "send_outreach"},
     EventType.ACTIVITY: {
         "id": _EXAMPLE_ID,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -105,6 +106,22 @@ _SETTLED_METRICS = {
 }
 
 
+async def count_settled(
+    session: AsyncSession, *, user_id: uuid.UUID, status: str, at: dt.datetime, by: int = 1
+) -> None:
+    """Move the delivery counters for ``by`` deliveries that reached (or, with ``by`` < 0, left)
+    the final ``status`` at ``at``.
+
+    The counters hold what ``aiclone analytics rebuild`` computes: each non-test delivery once,
+    by its current final status, at its ``finished_at``. So a failed delivery that is resent by
+    hand and succeeds moves from "failed" (at its old ``finished_at``) to "succeeded" (now), and
+    one requeued by a recovery leaves "failed" until it settles again.
+    """
+    metric = _SETTLED_METRICS.get(status)
+    if metric is not None and by:
+        await bump(session, user_id=user_id, metric=metric, at=at, by=by)
+
+
 class OutcomeRecorder:
     def __init__(self, policy: RetryPolicy, notifications: NotificationService) -> None:
         self.policy = policy
@@ -183,9 +200,9 @@ class OutcomeRecorder:
         await deliveries.add_attempts(attempts)
         for claim, change in changes:
             # Settled deliveries feed the analytics counters in this same transaction.
-            metric = _SETTLED_METRICS.get(change["status"])
-            if metric is not None:
-                await bump(session, user_id=endpoints[claim.endpoint_id].user_id, metric=metric, at=now)
+            await count_settled(
+                session, user_id=endpoints[claim.endpoint_id].user_id, status=change["status"], at=now
+            )
         return len(kept)
 
     async def record_manual(
@@ -194,10 +211,18 @@ class OutcomeRecorder:
         now = utcnow()
         await DeliveryRepository(session).add_attempts([attempt_row(delivery.id, number, "manual", outcome)])
         delivery.manual_until = None
+        before = (delivery.status, delivery.finished_at)
         _note(delivery, outcome, now)
         if not outcome.ok and delivery.is_test and delivery.status == DeliveryStatus.PENDING.value:
             # A test event is sent once, while its sender watches; it is not retried.
             self._finish_failed(delivery, now, outcome.error)
+        after = (delivery.status, delivery.finished_at)
+        if delivery.is_test or after == before:
+            return
+        if before[1] is not None:
+            await count_settled(session, user_id=delivery.user_id, status=before[0], at=before[1], by=-1)
+        if after[1] is not None:
+            await count_settled(session, user_id=delivery.user_id, status=after[0], at=after[1])
 
     @staticmethod
     def _finish_failed(delivery: WebhookDelivery, now: dt.datetime, reason: str | None) -> None:
@@ -254,6 +279,9 @@ class OutcomeRecorder:
         endpoint.disabled_reason = reason[:300]
         stopped = await DeliveryRepository(session).stop_pending(
             endpoint.id, reason=f"endpoint disabled: {reason}", now=now
+        )
+        await count_settled(
+            session, user_id=endpoint.user_id, status=DeliveryStatus.FAILED.value, at=now, by=stopped
         )
         logger.warning(
             "webhook endpoint %s disabled: %s (%d deliveries stopped)", endpoint.id, reason, stopped

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import User
@@ -396,7 +396,10 @@ class DeliveryRepository:
             await self.session.execute(insert(WebhookAttempt), rows)
 
     async def stop_pending(self, endpoint_id: uuid.UUID, *, reason: str, now: dt.datetime) -> int:
-        """Fail the endpoint's waiting deliveries (it was disabled); in-flight ones finish on their own."""
+        """Fail the endpoint's waiting deliveries (it was disabled); in-flight ones finish on their own.
+
+        Returns how many non-test deliveries were stopped (test sends are not counted anywhere).
+        """
         d = WebhookDelivery
         waiting = or_(
             d.status == DeliveryStatus.PENDING.value,
@@ -413,9 +416,34 @@ class DeliveryRepository:
                 claimed_by=None,
                 lease_until=None,
             )
+            .returning(d.is_test)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return sum(1 for (is_test,) in result if not is_test)
+
+    async def failed_finish_times(
+        self, endpoint_id: uuid.UUID, *, since: dt.datetime, until: dt.datetime | None
+    ) -> list[dt.datetime]:
+        """When each non-test failed delivery that :meth:`requeue_failed` would requeue had failed."""
+        d = WebhookDelivery
+        query = select(d.finished_at).where(
+            *self._failed_between(endpoint_id, since, until), d.is_test.is_(False), d.finished_at.is_not(None)
+        )
+        return [finished for (finished,) in await self.session.execute(query) if finished is not None]
+
+    @staticmethod
+    def _failed_between(
+        endpoint_id: uuid.UUID, since: dt.datetime, until: dt.datetime | None
+    ) -> list[ColumnElement[bool]]:
+        d = WebhookDelivery
+        conditions = [
+            d.endpoint_id == endpoint_id,
+            d.status == DeliveryStatus.FAILED.value,
+            d.created_at >= since,
+        ]
+        if until is not None:
+            conditions.append(d.created_at < until)
+        return conditions
 
     async def requeue_failed(
         self, endpoint_id: uuid.UUID, *, since: dt.datetime, until: dt.datetime | None
@@ -426,16 +454,9 @@ class DeliveryRepository:
         order the events happened.
         """
         d = WebhookDelivery
-        conditions = [
-            d.endpoint_id == endpoint_id,
-            d.status == DeliveryStatus.FAILED.value,
-            d.created_at >= since,
-        ]
-        if until is not None:
-            conditions.append(d.created_at < until)
         result = await self.session.execute(
             update(d)
-            .where(*conditions)
+            .where(*self._failed_between(endpoint_id, since, until))
             .values(
                 status=DeliveryStatus.PENDING.value,
                 next_attempt_at=d.created_at,

@@ -89,6 +89,12 @@ class WebhookPage(msgspec.Struct):
     next_cursor: str | None = None
 
 
+class EventTypeList(msgspec.Struct):
+    items: Annotated[
+        list[str], msgspec.Meta(description='Every event type an endpoint may subscribe to; "*" means all.')
+    ]
+
+
 class RotateSecret(msgspec.Struct, forbid_unknown_fields=True):
     secret: SecretText | None = None
 

@@ -27,7 +27,7 @@ from aiclone.webhooks.models import (
     WebhookEndpoint,
     message_id,
 )
-from aiclone.webhooks.outcomes import OutcomeRecorder
+from aiclone.webhooks.outcomes import OutcomeRecorder, count_settled
 from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository
 from aiclone.webhooks.schemas import (
     AttemptRead,
@@ -198,8 +198,15 @@ class WebhookService:
                 else:
                     endpoint.disabled_at = now
                     endpoint.disabled_reason = "paused by its owner"
-                    await DeliveryRepository(session).stop_pending(
+                    stopped = await DeliveryRepository(session).stop_pending(
                         endpoint.id, reason="endpoint paused by its owner", now=now
+                    )
+                    await count_settled(
+                        session,
+                        user_id=endpoint.user_id,
+                        status=DeliveryStatus.FAILED.value,
+                        at=now,
+                        by=stopped,
                     )
                 endpoint.status = status
             endpoint.updated_at = now
@@ -328,7 +335,13 @@ class WebhookService:
             endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
             if endpoint.status != EndpointStatus.ACTIVE.value:
                 raise Conflict("The endpoint is not active; re-enable it before recovering deliveries.")
-            count = await DeliveryRepository(session).requeue_failed(endpoint_id, since=since, until=until)
+            deliveries = DeliveryRepository(session)
+            # Requeued deliveries are no longer failed; they count again once they settle.
+            for failed_at in await deliveries.failed_finish_times(endpoint_id, since=since, until=until):
+                await count_settled(
+                    session, user_id=endpoint.user_id, status=DeliveryStatus.FAILED.value, at=failed_at, by=-1
+                )
+            count = await deliveries.requeue_failed(endpoint_id, since=since, until=until)
         if count:
             self.wake_workers()
         return Recovered(requeued=count)

@@ -1,0 +1,49 @@
+"""The dashboard: one HTML page at ``/`` and its static ES modules and CSS under ``/static/``.
+
+Everything is a file of this package, so the page works with no CDN and no Node.js at run time.
+The page is served with its own Content-Security-Policy (see
+:mod:`aiclone.web.security_headers`): scripts and styles only from this origin, no inline
+script or style, connections only to this origin. The page renders all data as text nodes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from litestar import Response, route
+from litestar.datastructures import CacheControlHeader
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+
+from aiclone.auth.middleware import PUBLIC_OPT_KEY
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_PATH = "/static"
+
+
+@cache
+def _index_html() -> bytes:
+    return (STATIC_DIR / "index.html").read_bytes()
+
+
+@route("/", http_method=["GET", "HEAD"], include_in_schema=False, exclude_from_auth=True)
+async def dashboard_page() -> Response[bytes]:
+    # no-cache: revalidated on every load, so a deploy's new module URLs are picked up at once.
+    return Response(
+        _index_html(),
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def static_router() -> Router:
+    return create_static_files_router(
+        path=STATIC_PATH,
+        directories=[STATIC_DIR],
+        opt={PUBLIC_OPT_KEY: True},
+        include_in_schema=False,
+        send_as_attachment=False,
+        # Revalidated on each load (ETag), so the page and its modules always match.
+        cache_control=CacheControlHeader(no_cache=True),
+    )

@@ -1,0 +1,350 @@
+// Analytics: one bar chart per metric over the zero-filled buckets of GET /api/analytics/summary,
+// with totals, trends against the previous period and the prospect funnel; and exports through
+// POST /api/analytics/export.
+//
+// Periods: the summary accepts the fixed ranges of `time_range` only (24 hours by hour, 7 and 30
+// days by day, 13 weeks by ISO week, 12 months by month), each ending with the bucket that holds
+// "now", in the browser's time zone (`tz`). The export accepts any `[start, end)` of up to 366
+// days, so its form offers the charts' period or custom dates.
+//
+// Live: events that move a counter (prospect added or updated, task completed, outreach sent,
+// content published, automation triggered) and `reset` refetch the summary, debounced, so a
+// burst of events is one request. Responses older than the latest request are dropped.
+
+import { busy, errorBox, field, formValues, h, replace, select, stateLine } from "../dom.js";
+import { bucketLabel, layoutBars, renderBarChart } from "../chart.js";
+import { dateTime, debounce, number, percentChange } from "../format.js";
+
+const REFRESH_DEBOUNCE_MS = 1200;
+
+export const RANGES = [
+  ["day", "Last 24 hours · by hour"],
+  ["week", "Last 7 days · by day"],
+  ["month", "Last 30 days · by day"],
+  ["quarter", "Last 13 weeks (≈ 90 days) · by week"],
+  ["year", "Last 12 months · by month"],
+];
+
+const PERIOD_WORDS = { day: "24 hours", week: "7 days", month: "30 days", quarter: "13 weeks", year: "12 months" };
+
+export const METRIC_NAMES = {
+  prospects_analyzed: "Prospects added",
+  research_tasks_completed: "Research tasks completed",
+  outreach_sent: "Outreach sent",
+  meetings_booked: "Meetings booked",
+  content_published: "Content published",
+  automations_triggered: "Automations triggered",
+  webhook_deliveries_succeeded: "Webhook deliveries succeeded",
+  webhook_deliveries_failed: "Webhook deliveries failed",
+};
+
+const STAGE_NAMES = { added: "Added", approved: "Approved", contacted: "Contacted", meeting_booked: "Meeting booked" };
+
+const DATA_TYPES = [
+  ["prospects", "Prospects"],
+  ["activities", "Activity"],
+  ["research_tasks", "Research tasks"],
+  ["outreach", "Outreach"],
+  ["content", "Content"],
+  ["webhook_deliveries", "Webhook deliveries"],
+  ["all", "Everything"],
+];
+
+const FORMATS = [
+  ["csv", "CSV"],
+  ["json", "JSON"],
+  ["ndjson", "NDJSON"],
+  ["xlsx", "Excel (XLSX)"],
+];
+
+// Event types whose persisted events move a summary counter.
+const COUNTED_EVENTS = [
+  "prospect_added",
+  "prospect_updated",
+  "task_completed",
+  "outreach_sent",
+  "content_published",
+  "automation_triggered",
+];
+
+const TREND_ARROWS = { up: "▲", down: "▼", stable: "▶" };
+
+export function metricName(key) {
+  return METRIC_NAMES[key] ?? String(key).replaceAll("_", " ");
+}
+
+/** "▲ +25%" / "▼ −10%" / "▲ new" (nothing before) / "▶ 0%"; and a sentence for screen readers. */
+export function trendText(metric) {
+  const arrow = TREND_ARROWS[metric.trend] ?? "";
+  const change =
+    metric.change_percent === null || metric.change_percent === undefined
+      ? metric.total > 0 ? "new" : "no change"
+      : percentChange(metric.change_percent / 100);
+  const words = { up: "Up", down: "Down", stable: "Stable" }[metric.trend] ?? "";
+  const spoken =
+    metric.change_percent === null || metric.change_percent === undefined
+      ? `${words}: nothing in the previous period`
+      : `${words} ${change} on the previous period`;
+  return { short: `${arrow} ${change}`, spoken };
+}
+
+/** The browser's IANA zone, or UTC when the browser does not tell. */
+export function browserZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+/** A `yyyy-mm-dd` date input's value → the instant of that local midnight (plus `days`), ISO UTC. */
+export function localMidnight(value, days = 0) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(value));
+  if (!match) return null;
+  const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + days);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+function metricCard(key, metric, unit) {
+  const points = metric.buckets.map((bucket) => {
+    const label = bucketLabel(bucket.local_start, unit);
+    return { value: bucket.count, label: label.short, title: label.long };
+  });
+  const layout = layoutBars(points);
+  const name = metricName(key);
+  const peak = layout.bars.reduce((best, bar) => (bar.value > (best?.value ?? 0) ? bar : best), null);
+  const summary =
+    `${name}: ${number(metric.total)} in ${points.length} ${unit} buckets` +
+    (peak ? `, most on ${peak.title} (${number(peak.value)})` : ", none in any bucket");
+  const trend = trendText(metric);
+  return h(
+    "article",
+    { class: "metric-card", dataset: { metric: key, total: metric.total, buckets: points.length } },
+    h("h3", {}, name),
+    h(
+      "p",
+      { class: "metric-figures" },
+      h("span", { class: "metric-total" }, number(metric.total)),
+      h("span", { class: ["metric-trend", `trend-${metric.trend}`], dataset: { trend: metric.trend }, title: trend.spoken }, trend.short),
+      h("span", { class: "visually-hidden" }, ` (${trend.spoken})`),
+    ),
+    h(
+      "p",
+      { class: "metric-sub muted" },
+      `Previous period ${number(metric.previous_total)} · average ${number(metric.average, 2)} per ${unit}`,
+    ),
+    renderBarChart(layout, { summary }),
+  );
+}
+
+function funnelPanel(funnel) {
+  const first = funnel.stages[0]?.count ?? 0;
+  return h(
+    "section",
+    { class: "panel", id: "analytics-funnel", "aria-labelledby": "funnel-title" },
+    h(
+      "header",
+      { class: "panel-head" },
+      h("h2", { id: "funnel-title" }, "Prospect funnel"),
+      h("span", { class: "muted" }, `Overall conversion ${funnel.overall_conversion_percent === null ? "—" : `${number(funnel.overall_conversion_percent, 1)}%`}`),
+    ),
+    h("p", { class: "hint" }, "Of the prospects added in this period: how many reached each stage so far."),
+    h(
+      "ol",
+      { class: "funnel" },
+      funnel.stages.map((stage, index) =>
+        h(
+          "li",
+          { class: "funnel-stage", dataset: { stage: stage.stage, count: stage.count } },
+          h("span", { class: "funnel-name" }, STAGE_NAMES[stage.stage] ?? String(stage.stage).replaceAll("_", " ")),
+          h("progress", { max: Math.max(first, 1), value: Math.min(stage.count, Math.max(first, 1)), "aria-hidden": "true" }),
+          h("span", { class: "funnel-count" }, number(stage.count)),
+          h(
+            "span",
+            { class: "funnel-rate muted" },
+            index === 0 ? "" : stage.conversion_percent === null ? "—" : `${number(stage.conversion_percent, 1)}% of previous`,
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export default {
+  id: "analytics",
+  title: "Analytics",
+  adminOnly: false,
+  mount(root, { api, live, toast }) {
+    const tz = browserZone();
+    let alive = true;
+    let latest = 0;
+    let summary = null;
+
+    // ------------------------------------------------------------ range form
+    const rangeSelect = select("time_range", RANGES, "week");
+    rangeSelect.id = "analytics-range-select";
+    const refreshButton = h("button", { type: "submit", class: "ghost" }, "Refresh");
+    const rangeForm = h(
+      "form",
+      { class: "panel range-form", id: "analytics-range", "aria-label": "Period" },
+      h("div", { class: "row" }, field("Period", rangeSelect), h("div", { class: "actions" }, refreshButton)),
+      h("small", { class: "hint", id: "analytics-zone" }, `Buckets follow your time zone, ${tz}; the last one is still filling.`),
+    );
+    const status = h("p", { class: "analytics-status muted", id: "analytics-status", role: "status", "aria-live": "polite" });
+    const errors = h("div", { id: "analytics-error" });
+    const hint = h("div", { id: "analytics-empty" });
+    const cards = h("div", { class: "metric-grid", id: "analytics-metrics" }, stateLine("loading", "Loading analytics…"));
+    const funnelSlot = h("div", {});
+
+    // ------------------------------------------------------------ export form
+    const dataType = select("data_type", DATA_TYPES, "prospects");
+    const exportRange = select("range", [["period", "The charts' period"], ["custom", "Custom dates"]], "period");
+    const fromInput = h("input", { type: "date", name: "from" });
+    const toInput = h("input", { type: "date", name: "to" });
+    const customFields = h("div", { class: "row", hidden: true, id: "export-custom" }, field("From", fromInput), field("To (inclusive)", toInput));
+    const exportErrors = h("div", { id: "export-error" });
+    const exportForm = h(
+      "form",
+      { class: "export-form", id: "analytics-export", "aria-labelledby": "export-title" },
+      h("div", { class: "row" }, field("Data", dataType), field("Dates", exportRange)),
+      customFields,
+      exportErrors,
+      h(
+        "div",
+        { class: "actions", role: "group", "aria-label": "Download as" },
+        FORMATS.map(([value, label]) =>
+          h("button", { type: "submit", name: "format", value, class: value === "csv" ? "primary" : "", dataset: { format: value } }, label),
+        ),
+      ),
+    );
+    exportRange.addEventListener("change", () => {
+      const custom = exportRange.value === "custom";
+      customFields.hidden = !custom;
+      fromInput.required = custom;
+      toInput.required = custom;
+    });
+
+    replace(
+      root,
+      h("header", { class: "view-head" }, h("h1", {}, "Analytics")),
+      rangeForm,
+      status,
+      errors,
+      hint,
+      cards,
+      funnelSlot,
+      h(
+        "section",
+        { class: "panel", "aria-labelledby": "export-title" },
+        h("header", { class: "panel-head" }, h("h2", { id: "export-title" }, "Export")),
+        h("p", { class: "hint" }, "Downloads the rows created in the period. Spreadsheet formulas in text are neutralised."),
+        exportForm,
+      ),
+    );
+
+    // ------------------------------------------------------------ loading
+    const show = (data) => {
+      summary = data;
+      const entries = Object.entries(data.metrics);
+      replace(cards, entries.map(([key, metric]) => metricCard(key, metric, data.bucket)));
+      replace(funnelSlot, funnelPanel(data.funnel));
+      const nothing = entries.every(([, metric]) => metric.total === 0 && metric.previous_total === 0);
+      replace(
+        hint,
+        nothing
+          ? stateLine("empty", "Nothing counted in this period yet. Add a prospect, run a research task or publish content, and these charts move as it happens.")
+          : null,
+      );
+      cards.dataset.range = data.time_range;
+      cards.dataset.bucket = data.bucket;
+      status.textContent = `${PERIOD_WORDS[data.time_range] ?? data.time_range}: ${dateTime(data.period.start)} – now · updated ${dateTime(data.as_of)}`;
+    };
+
+    const load = async ({ quiet = false } = {}) => {
+      const ticket = ++latest;
+      const timeRange = rangeSelect.value;
+      if (!quiet || !summary) {
+        root.setAttribute("aria-busy", "true");
+        if (!summary || summary.time_range !== timeRange) replace(cards, stateLine("loading", "Loading analytics…"));
+      }
+      status.dataset.state = "loading";
+      try {
+        const data = await api.get("/api/analytics/summary", { time_range: timeRange, tz });
+        if (!alive || ticket !== latest) return;
+        replace(errors);
+        show(data);
+        status.dataset.state = "ready";
+      } catch (error) {
+        if (!alive || ticket !== latest) return;
+        status.dataset.state = "error";
+        replace(errors, errorBox(error));
+        if (!summary || summary.time_range !== timeRange) {
+          summary = null;
+          replace(cards);
+          replace(funnelSlot);
+          replace(hint);
+        }
+      } finally {
+        if (ticket === latest) root.removeAttribute("aria-busy");
+      }
+    };
+
+    rangeSelect.addEventListener("change", () => load());
+    rangeForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      load();
+    });
+
+    // ------------------------------------------------------------ export
+    exportForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const format = event.submitter?.value || "csv";
+      const values = formValues(exportForm);
+      replace(exportErrors);
+      let start;
+      let end;
+      if (values.range === "custom") {
+        start = localMidnight(values.from);
+        // "To" is inclusive: the export's end is the midnight after it.
+        end = localMidnight(values.to, 1);
+      } else if (summary) {
+        start = summary.period.start;
+        end = summary.period.end;
+      }
+      if (!start || !end) {
+        replace(exportErrors, errorBox({ title: "Choose the dates", detail: "Pick both dates, or wait for the charts' period to load." }));
+        return;
+      }
+      try {
+        const file = await busy(exportForm, () =>
+          api.download("/api/analytics/export", null, `aiclone-${values.data_type}.${format}`, {
+            method: "POST",
+            json: { data_type: values.data_type, format, date_range: { start, end } },
+          }),
+        );
+        if (alive) toast(`Downloaded ${file.name} (${number(file.size)} bytes).`, "success");
+      } catch (error) {
+        if (alive) replace(exportErrors, errorBox(error));
+      }
+    });
+
+    // ------------------------------------------------------------ live
+    const refresh = debounce(() => {
+      if (alive) load({ quiet: true });
+    }, REFRESH_DEBOUNCE_MS);
+    const unsubscribe = [
+      ...COUNTED_EVENTS.map((type) =>
+        live.on(type, (event) => {
+          if (!event.ephemeral) refresh();
+        }),
+      ),
+      live.on("reset", refresh),
+    ];
+
+    load();
+    return () => {
+      alive = false;
+      unsubscribe.forEach((stop) => stop());
+    };
+  },
+};

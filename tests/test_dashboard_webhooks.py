@@ -1,0 +1,285 @@
+"""The Webhooks view in a real browser: endpoints, the one-time secret, the live delivery log.
+
+Headless Chromium against a real ``aiclone serve`` (private targets allowed, so the receivers
+on 127.0.0.1 can be reached), with real HTTP receivers from tests.webhook_receiver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.browser_support import (
+    HOSTILE,
+    PageErrors,
+    api,
+    assert_no_xss,
+    launch_browser,
+    new_page,
+    screenshot_path,
+    sign_up_in_page,
+    start_dashboard_server,
+    wait_until,
+)
+from tests.live_support import Server
+from tests.webhook_receiver import Receiver, Reply
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async for item in launch_browser():
+        yield item
+
+
+@pytest.fixture(scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    srv = await start_dashboard_server(tmp_path_factory.mktemp("dashboard-webhooks"))
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+def receiver() -> AsyncIterator[Receiver]:
+    rec = Receiver()
+    try:
+        yield rec
+    finally:
+        rec.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    try:
+        yield page
+    finally:
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            await page.screenshot(path=screenshot_path(f"failed-{request.node.name}"))
+        await context.close()
+
+
+async def open_view(page: Page) -> None:
+    await page.goto(page.url.split("#")[0] + "#/webhooks")
+    await page.wait_for_selector("#webhook-form input[data-type='*']")
+
+
+async def create_in_form(
+    page: Page, url: str, *, description: str = "", types: list[str] | None = None
+) -> None:
+    await page.fill("#webhook-form input[name=url]", url)
+    await page.fill("#webhook-form input[name=description]", description)
+    if types is not None:
+        await page.uncheck("#webhook-form input[data-type='*']")
+        for name in types:
+            await page.check(f"#webhook-form input[data-type={name}]")
+    await page.click("#webhook-form button[type=submit]")
+
+
+def row(page: Page, status: str | None = None) -> str:
+    return "#deliveries tr" + (f"[data-status={status}]" if status else "")
+
+
+async def test_create_see_secret_once_deliver_resend_and_rotate(
+    server: Server, page: Page, receiver: Receiver
+) -> None:
+    errors = PageErrors(page)
+    account = await sign_up_in_page(page, server.url)
+    await open_view(page)
+    await page.wait_for_selector("text=No endpoints yet")
+    types = await api(server.url, account, "GET", "/api/webhooks/event-types")
+    assert "prospect_added" in types["items"]
+    assert await page.locator("#webhook-form input[type=checkbox]").count() == len(types["items"]) + 1
+    await create_in_form(page, receiver.url("/ok"), description=HOSTILE[0], types=["prospect_added"])
+
+    # The secret, once, with the notice and a working copy button.
+    await page.wait_for_selector("#secret-value")
+    secret = await page.input_value("#secret-value")
+    assert secret.startswith("whsec_")
+    assert "you will not see it again" in await page.inner_text("#secret-notice")
+    await page.click("#copy-secret")
+    await page.wait_for_selector("#copy-status.copied")
+    assert await page.evaluate("navigator.clipboard.readText()") == secret
+
+    card = page.locator("#endpoints li.endpoint")
+    await card.first.wait_for()
+    assert await card.count() == 1
+    text = await card.inner_text()
+    assert receiver.url("/ok") in text
+    assert HOSTILE[0] in text  # the description, as text
+    assert "prospect added" in text
+    assert secret not in text  # only the masked hint
+    await assert_no_xss(page)
+    endpoint_id = await card.get_attribute("data-id")
+    listed = await api(server.url, account, "GET", "/api/webhooks")
+    assert [item["id"] for item in listed["items"]] == [endpoint_id]
+    assert "secret" not in listed["items"][0]
+
+    # The log is open; an event made elsewhere shows up with a successful attempt, no reload.
+    await page.wait_for_selector("#log-panel:not([hidden])")
+    await page.wait_for_selector("text=No deliveries yet")
+    await api(server.url, account, "POST", "/api/prospects", json={"name": "Webhook Wanda"})
+    await page.wait_for_selector(f"{row(page, 'succeeded')}[data-attempts='1']", timeout=20_000)
+    got = await receiver.wait_for(1, "/ok")
+    assert got[0].verify(secret)["type"] == "prospect_added"
+    delivery = page.locator(row(page)).first
+    assert "HTTP 200" in await delivery.locator(".last-response").inner_text()
+    await delivery.locator("[data-action=details]").click()
+    await page.wait_for_selector("#attempts .attempt[data-number='1']")
+    assert "HTTP 200" in await page.inner_text("#attempts .attempt[data-number='1']")
+
+    # Resend: a second attempt, same webhook-id.
+    await delivery.locator("[data-action=resend]").click()
+    await page.wait_for_selector(f"{row(page)}[data-attempts='2']")
+    await page.wait_for_selector("#attempts .attempt[data-number='2']")
+    got = await receiver.wait_for(2, "/ok")
+    assert got[0].msg_id == got[1].msg_id
+
+    # Rotate: a new secret, shown once, that signs the next delivery.
+    await page.click(f"#endpoints li[data-id='{endpoint_id}'] [data-action=rotate]")
+    await page.click("dialog.modal button[type=submit]")
+    await wait_until(page, f"document.querySelector('#secret-value').value !== {secret!r}")
+    rotated = await page.input_value("#secret-value")
+    assert rotated.startswith("whsec_")
+    assert "also signs requests until" in await page.inner_text("#webhook-secret")
+    await api(server.url, account, "POST", "/api/prospects", json={"name": "After Rotation"})
+    got = await receiver.wait_for(3, "/ok")
+    assert got[2].verify(rotated)["data"]["name"] == "After Rotation"
+    await page.wait_for_selector(f"{row(page, 'succeeded')} >> nth=1")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=screenshot_path("webhooks"))
+    # Dismissing the secret removes it from the page for good.
+    await page.click("#webhook-secret button:has-text('I have stored it')")
+    assert await page.locator("#secret-value").count() == 0
+    assert errors.messages == []
+
+
+async def test_hostile_failure_body_is_text_then_pause_and_recover(
+    server: Server, page: Page, receiver: Receiver
+) -> None:
+    errors = PageErrors(page)
+    hostile = "\n".join(HOSTILE).encode()
+    receiver.script("/bad", default=Reply(500, body=hostile, headers={"content-type": "text/html"}))
+    account = await sign_up_in_page(page, server.url)
+    await open_view(page)
+    await create_in_form(page, receiver.url("/bad"))  # all events ("*" is the default)
+    await page.wait_for_selector("#secret-value")
+    card = page.locator("#endpoints li.endpoint").first
+    await card.wait_for()
+    assert "All events" in await card.inner_text()
+
+    # A test event: sent now, answered 500 with markup, shown as text in the attempt.
+    await card.locator("[data-action=test]").click()
+    await page.wait_for_selector("#attempts .attempt[data-status='500']")
+    body = await page.inner_text("#delivery-detail .response-body")
+    for item in HOSTILE:
+        assert item in body
+    assert (
+        await page.locator("#delivery-detail img, #delivery-detail script, #delivery-detail svg").count() == 0
+    )
+    await assert_no_xss(page)
+
+    # A real event fails, is scheduled for a retry, and the endpoint counts the failure.
+    await api(server.url, account, "POST", "/api/prospects", json={"name": "Failing Fred"})
+    pending = page.locator(row(page, "pending")).first
+    await pending.wait_for(timeout=20_000)
+    await wait_until(
+        page,
+        "document.querySelector('#deliveries tr[data-status=pending] .last-response').textContent.includes('HTTP 500')",
+    )
+    await wait_until(page, "Number(document.querySelector('#endpoints .failures').textContent) >= 1")
+    await assert_no_xss(page)
+
+    # Pause it in the edit dialog: the waiting delivery stops; the reason is shown.
+    await card.locator("[data-action=edit]").click()
+    await page.uncheck("dialog.modal input[name=enabled]")
+    await page.click("dialog.modal button[type=submit]")
+    await page.wait_for_selector("#endpoints li[data-status=inactive]")
+    assert "paused by its owner" in await page.inner_text("#endpoints li.endpoint")
+    await page.wait_for_selector(row(page, "failed") + ":not(:has-text('test'))")
+
+    # Recover: re-enable and re-queue; the receiver now answers 200.
+    receiver.script("/bad", default=Reply(200, body=b"fine"))
+    await page.click("#endpoints li.endpoint [data-action=recover]")
+    assert await page.is_checked("dialog.modal input[name=reenable]")
+    await page.click("dialog.modal button[type=submit]")
+    await page.wait_for_selector("#endpoints li[data-status=active]")
+    await page.wait_for_selector(row(page, "succeeded"), timeout=20_000)
+    assert errors.messages == []
+
+
+async def test_bad_input_is_shown_readably_and_nothing_is_lost(server: Server, page: Page) -> None:
+    await sign_up_in_page(page, server.url)
+    await open_view(page)
+    bad = "http://user:password@127.0.0.1:9/hook"
+    await create_in_form(page, bad, description="keep me")
+    await page.wait_for_selector("#webhook-form .error-box")
+    text = await page.inner_text("#webhook-form .error-box")
+    assert "may not receive webhooks" in text
+    assert "credentials" in text
+    assert await page.input_value("#webhook-form input[name=url]") == bad
+    assert await page.input_value("#webhook-form input[name=description]") == "keep me"
+
+    await create_in_form(page, "not a url at all", types=[])
+    await page.wait_for_selector("#webhook-form .error-box")
+    assert "event_types" in await page.inner_text("#webhook-form .error-box")
+    await page.check("#webhook-form input[data-type=task_completed]")
+    await page.click("#webhook-form button[type=submit]")
+    await wait_until(page, "document.querySelector('#webhook-form .error-box')?.textContent.includes('url')")
+    assert await page.locator("#endpoints li.endpoint").count() == 0
+
+
+async def test_clipboard_refused_selects_the_secret(
+    server: Server, browser: Browser, receiver: Receiver
+) -> None:
+    # Without a usable clipboard (no secure context, or an older browser), the copy button
+    # selects the secret for a manual copy and says so.
+    context, page = await new_page(browser)
+    try:
+        await sign_up_in_page(page, server.url)
+        await open_view(page)
+        await create_in_form(page, receiver.url("/x"))
+        await page.wait_for_selector("#secret-value")
+        await page.evaluate("Object.defineProperty(navigator, 'clipboard', { value: undefined })")
+        await page.click("#copy-secret")
+        await page.wait_for_selector("#copy-status.copy-failed")
+        assert "press Ctrl+C" in await page.inner_text("#copy-status")
+        selected = await page.evaluate(
+            "(() => { const t = document.querySelector('#secret-value');"
+            " return t.value.slice(t.selectionStart, t.selectionEnd); })()"
+        )
+        assert selected == await page.input_value("#secret-value")
+    finally:
+        await context.close()
+
+
+async def test_phone_width_has_no_horizontal_scroll(
+    server: Server, browser: Browser, receiver: Receiver
+) -> None:
+    context, page = await new_page(browser, width=390, height=844)
+    try:
+        account = await sign_up_in_page(page, server.url)
+        created = await api(
+            server.url,
+            account,
+            "POST",
+            "/api/webhooks",
+            json={"url": receiver.url("/phone/" + "long-path-segment" * 6), "event_types": ["*"]},
+        )
+        await open_view(page)
+        await page.click(f"#endpoints li[data-id='{created['id']}'] [data-action=test]")
+        await page.wait_for_selector("#attempts .attempt")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await page.screenshot(path=screenshot_path("webhooks-phone"), full_page=True)
+    finally:
+        await context.close()
