@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import Body, JSONBody, Parameter
+from litestar.params import Body, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
@@ -25,7 +25,7 @@ from aiclone.pagination import DEFAULT_LIMIT, CursorParam, Limit
 
 UserScope = Annotated[
     uuid.UUID | None,
-    Parameter(query="user_id", description="Admins only: act on this user's automations."),
+    QueryParameter(name="user_id", description="Admins only: act on this user's automations."),
 ]
 AuthRequest = Request[Principal, str, Any]
 

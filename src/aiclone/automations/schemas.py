@@ -27,7 +27,9 @@ TriggerEvent = Literal[
     "task_update",
     "task_completed",
     "outreach_sent",
+    "outreach_updated",
     "content_published",
+    "content_updated",
 ]
 TRIGGER_EVENTS: frozenset[str] = frozenset(get_args(TriggerEvent))
 # Events about a research task: a rule on them may not create research tasks, since the new
