@@ -391,8 +391,12 @@ async def test_research_rule_queues_a_task_for_the_prospects_website(
     assert triggered.data["manual"] is False
     assert triggered.data["result"] == {"task_id": task["id"], "prospect_id": prospect["id"]}
     assert "https://ada.example/about" in triggered.data["summary"]
-    # The activity feed shows the run.
-    assert describe(triggered) == ("Automation ran: Research good fits", "create_research_task", None)
+    # The activity feed shows the run and what it did.
+    assert describe(triggered) == (
+        "Automation ran: Research good fits",
+        "Queued research of https://ada.example/about for Ada Lovelace",
+        None,
+    )
     after = await _get(client, user, rule)
     assert (after["run_count"], after["failure_count"]) == (1, 0)
     assert after["last_run_at"] is not None

@@ -74,7 +74,7 @@ def describe(event: EventRecord) -> tuple[str, str, str | None] | None:  # noqa:
         return f"Outreach draft {action}", subject, link
     if kind == EventType.AUTOMATION_TRIGGERED:
         name = _text(data, "automation_name", "name", default="An automation")
-        return f"Automation ran: {name}", _text(data, "action", "summary"), None
+        return f"Automation ran: {name}", _text(data, "summary", "action"), None
     return kind.replace("_", " ").capitalize(), "", None
 
 

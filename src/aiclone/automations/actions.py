@@ -25,11 +25,12 @@ from aiclone.events.types import EventType
 from aiclone.fields import MAX_TAGS, normalize_tags
 from aiclone.notifications.service import NotificationService
 from aiclone.prospects.repository import ProspectRepository
-from aiclone.prospects.schemas import ProspectRead, ProspectUpdatedData
+from aiclone.prospects.schemas import ProspectRead
+from aiclone.prospects.service import record_prospect_updated
 from aiclone.research.models import PRIORITY_RANK, ResearchTask, SourceType, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
-from aiclone.research.schemas import TaskUpdateData
 from aiclone.research.sources import url_problem
+from aiclone.research.state import record_state
 
 PROSPECT_EVENTS = frozenset({EventType.PROSPECT_ADDED.value, EventType.PROSPECT_UPDATED.value})
 RESEARCH_ENGINE = "web"
@@ -127,22 +128,10 @@ class Actions:
                 interruptions=0,
             )
         )
-        # The same task_update a task queued through the API writes (research.state), marked as
-        # caused by an automation; the research worker wakes on it after commit.
-        await self.events.record(
-            session,
-            user_id=rule.user_id,
-            type=EventType.TASK_UPDATE,
-            data=TaskUpdateData(
-                task_id=task.id,
-                status=TaskStatus.QUEUED,
-                progress=0,
-                title=task.title,
-                engine=task.engine,
-                attempts=0,
-                detail=f"queued by automation {rule.name!r}"[:300],
-            ),
-            by_automation=True,
+        # The same task_update a task queued through the API writes, marked as caused by an
+        # automation; the research worker wakes on it after commit.
+        await record_state(
+            self.events, session, task, detail=f"queued by automation {rule.name!r}"[:300], by_automation=True
         )
         return Outcome(
             summary=f"Queued research of {website[:200]} for {prospect.name}",
@@ -171,12 +160,8 @@ class Actions:
         (updated,) = await ProspectRepository(session).update(
             rule.user_id, [prospect.id], {"tags": tags, "updated_at": utcnow()}
         )
-        await self.events.record(
-            session,
-            user_id=rule.user_id,
-            type=EventType.PROSPECT_UPDATED,
-            data=ProspectUpdatedData(*msgspec.structs.astuple(updated), changes=["tags"], reason="edited"),
-            by_automation=True,
+        await record_prospect_updated(
+            self.events, session, updated, changes=["tags"], reason="edited", by_automation=True
         )
         changes = [f"+{tag}" for tag in added] + [f"-{tag}" for tag in removed]
         return Outcome(summary=f"Tagged {prospect.name}: {' '.join(changes)}"[:500], result=result)

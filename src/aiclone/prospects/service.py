@@ -108,12 +108,19 @@ async def record_prospect_updated(
     changes: list[str],
     reason: UpdateReason,
     outreach_id: uuid.UUID | None = None,
+    by_automation: bool = False,
 ) -> None:
-    """Write ``prospect_updated`` in the caller's transaction (also used by outreach)."""
+    """Write ``prospect_updated`` in the caller's transaction (also used by outreach and automations)."""
     data = ProspectUpdatedData(
         *msgspec.structs.astuple(prospect), changes=changes, reason=reason, outreach_id=outreach_id
     )
-    await events.record(session, user_id=prospect.user_id, type=EventType.PROSPECT_UPDATED, data=data)
+    await events.record(
+        session,
+        user_id=prospect.user_id,
+        type=EventType.PROSPECT_UPDATED,
+        data=data,
+        by_automation=by_automation,
+    )
 
 
 class ProspectService:

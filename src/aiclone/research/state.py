@@ -41,12 +41,18 @@ def to_read(task: ResearchTask) -> ResearchTaskRead:
 
 
 async def record_state(
-    events: EventLog, session: AsyncSession, task: ResearchTask, *, detail: str | None = None
+    events: EventLog,
+    session: AsyncSession,
+    task: ResearchTask,
+    *,
+    detail: str | None = None,
+    by_automation: bool = False,
 ) -> None:
     """Write the events of the state ``task`` was just given, in the caller's transaction.
 
     Always ``task_update``; on a terminal state also ``task_completed``; on ``done`` also
-    ``research_completed`` carrying the insight.
+    ``research_completed`` carrying the insight. ``by_automation`` marks a state an automation
+    caused (the queued state of a task it created).
     """
     status = TaskStatus(task.status)
     await events.record(
@@ -63,6 +69,7 @@ async def record_state(
             attempts=task.attempts,
             detail=detail,
         ),
+        by_automation=by_automation,
     )
     if status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
         return
