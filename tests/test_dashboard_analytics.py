@@ -230,6 +230,113 @@ async def test_new_user_sees_zero_filled_charts_and_each_range_redraws(server: S
     assert errors.messages == []
 
 
+def _summary_for(start: str, end: str) -> Any:
+    """Matches the summary request of the custom range ``start … end``."""
+
+    def matches(response: Any) -> bool:
+        if not _is_summary(response.url):
+            return False
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(response.url).query)
+        return query.get("start") == [start] and query.get("end") == [end]
+
+    return matches
+
+
+async def choose_dates(page: Page, start: str, end: str) -> Any:
+    """Fills both dates (each change reloads); returns the response of the final pair."""
+    async with page.expect_response(_summary_for(start, end)) as info:
+        await page.fill("#analytics-start", start)
+        await page.fill("#analytics-end", end)
+    return await info.value
+
+
+@both_databases
+async def test_a_custom_range_draws_its_buckets(server: Server, page: Page) -> None:
+    errors = PageErrors(page)
+    account = await sign_up_in_page(page, server.url)
+    await add_prospects(server.url, account, ["Today's prospect"])
+    await open_analytics(page, server.url)
+    assert not await page.locator("#analytics-custom").is_visible()
+
+    # Choosing "Custom range…" shows the dates, prefilled with the last 30 days (today included).
+    async with page.expect_response(lambda response: _is_summary(response.url)) as info:
+        await page.select_option("#analytics-range-select", "custom")
+    response = await info.value
+    assert response.ok, await response.text()
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(response.url).query)
+    today = await page.evaluate("new Date().toLocaleDateString('en-CA')")
+    assert query["end"] == [today]
+    assert query["tz"] == [ZONE]
+    assert "time_range" not in query
+    body = await response.json()
+    assert body["bucket"] == "day"
+    assert body["custom_range"] == {"start": query["start"][0], "end": today}
+    await wait_until(page, "document.querySelector('#analytics-metrics').dataset.range === 'custom'")
+    chart = await drawn(page, "prospects_analyzed")
+    assert len(chart["heights"]) == 30
+    assert chart["total"] == "1"
+    assert chart["heights"][-1] > 0  # today's bar
+
+    # Two days in winter (Adelaide +09:30, no DST change): 48 hourly bars.
+    for (start, end), buckets, unit in (
+        (("2026-06-10", "2026-06-11"), 48, "hour"),
+        (("2026-01-05", "2026-04-14"), 15, "week"),  # 100 days from a Monday: 14 weeks and 2 days
+    ):
+        response = await choose_dates(page, start, end)
+        assert response.ok, await response.text()
+        body = await response.json()
+        assert body["bucket"] == unit
+        assert len(body["metrics"]["outreach_sent"]["buckets"]) == buckets
+        await wait_until(
+            page,
+            f"document.querySelector('#analytics-metrics').dataset.period === 'custom:{start}:{end}'",
+        )
+        for metric in ("prospects_analyzed", "outreach_sent"):
+            assert len((await drawn(page, metric))["heights"]) == buckets
+        assert f"{start} \u2013 {end} (by {unit})" in await page.inner_text("#analytics-status")
+    assert await page.input_value("#analytics-start") == "2026-01-05"
+    assert await page.input_value("#analytics-end") == "2026-04-14"
+    assert errors.messages == []
+
+
+async def test_a_bad_custom_range_shows_the_422_and_keeps_the_dates(server: Server, page: Page) -> None:
+    errors = PageErrors(page)
+    await sign_up_in_page(page, server.url)
+    await open_analytics(page, server.url)
+    async with page.expect_response(lambda response: _is_summary(response.url)):
+        await page.select_option("#analytics-range-select", "custom")
+    await page.wait_for_selector("#analytics-status[data-state=ready]")
+
+    response = await choose_dates(page, "2026-05-10", "2026-05-01")
+    assert response.status == 422
+    box = page.locator("#analytics-error .error-box")
+    await box.wait_for()
+    text = await box.inner_text()
+    assert "Request validation failed" in text
+    assert "end: must not be before start" in text
+    assert await page.get_attribute("#analytics-status", "data-state") == "error"
+    # Nothing was lost; the charts of another range are not shown as if they were this one.
+    assert await page.input_value("#analytics-range-select") == "custom"
+    assert await page.input_value("#analytics-start") == "2026-05-10"
+    assert await page.input_value("#analytics-end") == "2026-05-01"
+    assert await page.locator(".metric-card").count() == 0
+
+    # Too long a range: the server's bound, readable too.
+    response = await choose_dates(page, "2025-01-01", "2026-05-01")
+    assert response.status == 422
+    await wait_until(
+        page, "document.querySelector('#analytics-error')?.textContent.includes('at most 366 days')"
+    )
+
+    # Fixing the dates draws the charts and clears the error.
+    response = await choose_dates(page, "2026-05-01", "2026-05-10")
+    assert response.ok
+    await wait_until(page, "document.querySelectorAll('.metric-card').length > 0")
+    assert await page.locator("#analytics-error .error-box").count() == 0
+    assert len((await drawn(page, "prospects_analyzed"))["heights"]) == 10
+    assert [message for message in errors.messages if "422" not in message] == []
+
+
 @both_databases
 async def test_a_prospect_added_elsewhere_moves_the_chart(server: Server, page: Page) -> None:
     errors = PageErrors(page)

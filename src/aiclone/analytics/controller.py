@@ -1,17 +1,24 @@
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
 from aiclone.analytics.export import MEDIA_TYPES, ZIP_MEDIA_TYPE, ExportService
-from aiclone.analytics.periods import TimeRange
+from aiclone.analytics.periods import (
+    DAILY_MAX_DAYS,
+    DEFAULT_TIME_RANGE,
+    HOURLY_MAX_DAYS,
+    MAX_RANGE_DAYS,
+    TimeRange,
+)
 from aiclone.analytics.schemas import AnalyticsSummary, ExportRequest
 from aiclone.analytics.service import AnalyticsService
 from aiclone.analytics.sources import EXPORT_SOURCES
@@ -19,7 +26,7 @@ from aiclone.auth.guards import owner_scope
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import MEDIA_TYPES_OPT_KEY, problems
 
-_SUMMARY_DESCRIPTION = """
+_SUMMARY_DESCRIPTION = f"""
 Per metric: zero-filled buckets (hour for `day`, day for `week` and `month`, ISO week for
 `quarter`, calendar month for `year`) in the time zone `tz`, the total, the average per bucket,
 the previous period's total, the change in percent and the trend; and the prospect funnel
@@ -27,7 +34,13 @@ the previous period's total, the change in percent and the trend; and the prospe
 
 The period is the 24 hours / 7 days / 30 days / 13 weeks / 12 months ending with the bucket that
 contains now (that bucket is still filling); the previous period is the same number of buckets
-just before it. Trend: `up` at +10 % or more against the previous period, `down` at -10 % or
+just before it. Instead of `time_range`, `start` and `end` (local dates in `tz`, `end` inclusive, both
+required, at most {MAX_RANGE_DAYS} days) choose a custom range: buckets by hour up to
+{HOURLY_MAX_DAYS} days, by day up to {DAILY_MAX_DAYS} days, else by ISO week, the first and last
+week cut at the range's edges; the previous period is the same number of days just before.
+Combining them with `time_range` is a 422 naming `time_range`.
+
+Trend: `up` at +10 % or more against the previous period, `down` at -10 % or
 less, otherwise `stable`; with a zero previous total it is `up` when anything happened and
 `stable` when nothing did, and `change_percent` is null. Computed from counters kept with every
 event, so its cost does not depend on the number of events.
@@ -65,14 +78,32 @@ class AnalyticsController(Controller):
         request: Request[Principal, str, Any],
         analytics: NamedDependency[AnalyticsService],
         time_range: Annotated[
-            TimeRange, Parameter(description="The period and its buckets.")
-        ] = TimeRange.WEEK,
+            TimeRange, QueryParameter(name="time_range", description="The period and its buckets.")
+        ] = DEFAULT_TIME_RANGE,
+        start: Annotated[
+            dt.date | None,
+            QueryParameter(
+                name="start", description="First local date of a custom range (with `end`, not `time_range`)."
+            ),
+        ] = None,
+        end: Annotated[
+            dt.date | None,
+            QueryParameter(name="end", description="Last local date of a custom range, inclusive."),
+        ] = None,
         tz: Annotated[
-            str, Parameter(description="IANA time zone of the bucket boundaries.", max_length=64)
+            str,
+            QueryParameter(name="tz", description="IANA time zone of the bucket boundaries.", max_length=64),
         ] = "UTC",
-        user_id: Annotated[uuid.UUID | None, Parameter(description="Admins only: another user.")] = None,
+        user_id: Annotated[
+            uuid.UUID | None, QueryParameter(name="user_id", description="Admins only: another user.")
+        ] = None,
     ) -> AnalyticsSummary:
-        return await analytics.summary(owner_scope(request.user, user_id), time_range=time_range, tz=tz)
+        # The default period applies only when no time_range was sent; one sent along with
+        # start/end is refused by the service.
+        chosen = time_range if "time_range" in request.query_params else None
+        return await analytics.summary(
+            owner_scope(request.user, user_id), time_range=chosen, start=start, end=end, tz=tz
+        )
 
     @post(
         "/export",

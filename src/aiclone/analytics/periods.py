@@ -25,6 +25,30 @@ starts at the start of the first of them and ends at the end of the current one,
 filling (``as_of`` tells how far). The **previous period** is the ``N`` buckets immediately
 before, so both cover the same calendar units; the current period's last bucket is partial.
 
+A custom range
+--------------
+``start`` and ``end`` (local dates, ``end`` inclusive) give the period
+``[local midnight of start, local midnight after end)`` in the requested zone instead. Its
+length ``N`` in days picks the bucket unit, keeping at most ~100 buckets:
+
+========  ========================  =======
+days N    bucket                    buckets
+========  ========================  =======
+1-2       hour                      23-50
+3-92      day                       N
+93-366    week (ISO, Monday 00:00)  14-54
+========  ========================  =======
+
+Longer ranges are refused (366 days, the same bound as exports), as are ``start > end`` and
+dates outside 1970-01-01 … 9998-12-31. Buckets are the same calendar units as above, clipped to
+the range: a range that does not start on a Monday has a shorter first week (start → the next
+Monday), one that does not end on a Sunday a shorter last week (the last Monday → the end); hour
+buckets run in 60-minute steps from the first midnight, and the last one is cut at the final
+midnight when DST left a part-hour. Nothing is clipped for day buckets. The **previous period**
+is the ``N`` local days immediately before ``start`` (so its length in hours can differ by a DST
+hour). A range that reaches past now is reported as it stands: the bucket holding now is still
+filling (``as_of``) and later ones are zero.
+
 Time zones
 ----------
 Boundaries are computed with :mod:`zoneinfo` and stored counters are in UTC. Every boundary is an
@@ -70,6 +94,15 @@ LAYOUT: dict[TimeRange, tuple[BucketUnit, int]] = {
     TimeRange.QUARTER: (BucketUnit.WEEK, 13),
     TimeRange.YEAR: (BucketUnit.MONTH, 12),
 }
+
+DEFAULT_TIME_RANGE = TimeRange.WEEK
+
+# Custom ranges: the longest range, and the longest one drawn by hour and by day.
+MAX_RANGE_DAYS = 366
+HOURLY_MAX_DAYS = 2
+DAILY_MAX_DAYS = 92
+FIRST_DATE = dt.date(1970, 1, 1)
+LAST_DATE = dt.date(9998, 12, 31)
 
 # The counter decomposition reads rows of these grains, coarsest first.
 _COARSE_FIRST = tuple(sorted(GRAINS, reverse=True))
@@ -131,7 +164,8 @@ def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
 class Plan:
     """Where the buckets of one summary lie, as Unix seconds on the 15-minute grid."""
 
-    time_range: TimeRange
+    # None for a custom range of dates.
+    time_range: TimeRange | None
     unit: BucketUnit
     tz: ZoneInfo
     now: dt.datetime
@@ -162,6 +196,50 @@ def plan(time_range: TimeRange, tz: ZoneInfo, now: dt.datetime) -> Plan:
         instants = [_grid(_local_midnight(dt.date(y, m, 1), tz)) for y, m in months]
         edges, previous = instants[count:], instants[0]
     return Plan(time_range=time_range, unit=unit, tz=tz, now=now, edges=tuple(edges), previous_start=previous)
+
+
+def _date_error(field: str, message: str) -> InvalidInput:
+    return InvalidInput("The date range is not valid.", errors=[FieldError(field=field, message=message)])
+
+
+def range_days(start: dt.date, end: dt.date) -> int:
+    """The number of days of ``start … end`` (inclusive), or a 422 naming the offending field."""
+    for name, value in (("start", start), ("end", end)):
+        if not FIRST_DATE <= value <= LAST_DATE:
+            raise _date_error(name, f"must be between {FIRST_DATE} and {LAST_DATE}")
+    if start > end:
+        raise _date_error("end", "must not be before start")
+    days = (end - start).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise _date_error("end", f"the range may span at most {MAX_RANGE_DAYS} days (this one spans {days})")
+    return days
+
+
+def unit_for(days: int) -> BucketUnit:
+    if days <= HOURLY_MAX_DAYS:
+        return BucketUnit.HOUR
+    if days <= DAILY_MAX_DAYS:
+        return BucketUnit.DAY
+    return BucketUnit.WEEK
+
+
+def custom_plan(start: dt.date, end: dt.date, tz: ZoneInfo, now: dt.datetime) -> Plan:
+    """The plan of the local dates ``start … end`` (inclusive); see "A custom range" above."""
+    days = range_days(start, end)
+    unit = unit_for(days)
+    first = _grid(_local_midnight(start, tz))
+    last = _grid(_local_midnight(end + dt.timedelta(days=1), tz))
+    previous = _grid(_local_midnight(start - dt.timedelta(days=days), tz))
+    if unit is BucketUnit.HOUR:
+        # Every edge is an hour after the one before, on the grid as the first one is.
+        inner = list(range(first, last, 3600))
+    elif unit is BucketUnit.DAY:
+        inner = [_grid(_local_midnight(start + dt.timedelta(days=k), tz)) for k in range(days)]
+    else:
+        monday = start + dt.timedelta(days=7 - start.weekday())
+        mondays = [monday + dt.timedelta(days=7 * k) for k in range((end - monday).days // 7 + 1)]
+        inner = [first, *(_grid(_local_midnight(day, tz)) for day in mondays)]
+    return Plan(time_range=None, unit=unit, tz=tz, now=now, edges=(*inner, last), previous_start=previous)
 
 
 def decompose(start: int, end: int) -> list[tuple[int, int, int]]:

@@ -51,9 +51,19 @@ class Funnel(msgspec.Struct):
     overall_conversion_percent: float | None
 
 
+class DateSpan(msgspec.Struct):
+    """Local dates in the summary's time zone, both inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+
 class AnalyticsSummary(msgspec.Struct):
     user_id: uuid.UUID
-    time_range: TimeRange
+    # The preset period; null for a custom range.
+    time_range: TimeRange | None
+    # The requested dates of a custom range; null for a preset period.
+    custom_range: DateSpan | None
     tz: str
     bucket: BucketUnit
     as_of: dt.datetime

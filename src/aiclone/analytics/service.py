@@ -24,11 +24,20 @@ import uuid
 from collections.abc import Callable
 
 from aiclone.analytics.metrics import FunnelMetric, Metric
-from aiclone.analytics.periods import TimeRange, from_epoch, plan, ranges, zone
+from aiclone.analytics.periods import (
+    DEFAULT_TIME_RANGE,
+    TimeRange,
+    custom_plan,
+    from_epoch,
+    plan,
+    ranges,
+    zone,
+)
 from aiclone.analytics.repository import counter_sums
 from aiclone.analytics.schemas import (
     AnalyticsSummary,
     Bucket,
+    DateSpan,
     Funnel,
     FunnelStage,
     MetricSummary,
@@ -36,6 +45,7 @@ from aiclone.analytics.schemas import (
     Trend,
 )
 from aiclone.db import Database, utcnow
+from aiclone.errors import FieldError, InvalidInput
 
 TREND_THRESHOLD_PERCENT = 10
 
@@ -56,15 +66,55 @@ def _percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part * 100 / whole, 1)
 
 
+def _custom_dates(
+    time_range: TimeRange | None, start: dt.date | None, end: dt.date | None
+) -> DateSpan | None:
+    if start is None and end is None:
+        return None
+    if time_range is not None:
+        raise InvalidInput(
+            "Choose either a time_range or start and end dates, not both.",
+            errors=[FieldError(field="time_range", message="cannot be combined with start and end")],
+        )
+    if start is None or end is None:
+        missing = "start" if start is None else "end"
+        raise InvalidInput(
+            "A custom range needs both dates.",
+            errors=[
+                FieldError(field=missing, message="is required with " + ("end" if start is None else "start"))
+            ],
+        )
+    return DateSpan(start=start, end=end)
+
+
 class AnalyticsService:
     def __init__(self, db: Database, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.db = db
         # Tests set a fixed clock; everything time-dependent reads "now" from here.
         self.clock = clock
 
-    async def summary(self, user_id: uuid.UUID, *, time_range: TimeRange, tz: str) -> AnalyticsSummary:
+    async def summary(
+        self,
+        user_id: uuid.UUID,
+        *,
+        time_range: TimeRange | None = None,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        tz: str,
+    ) -> AnalyticsSummary:
+        """The summary of a preset ``time_range`` (default week) or of the local dates ``start … end``.
+
+        ``time_range`` is None when the caller did not choose one; it may not be combined with
+        ``start``/``end``, which come together.
+        """
+        custom = _custom_dates(time_range, start, end)
         zone_info = zone(tz)
-        p = plan(time_range, zone_info, self.clock())
+        now = self.clock()
+        p = (
+            custom_plan(custom.start, custom.end, zone_info, now)
+            if custom is not None
+            else plan(time_range or DEFAULT_TIME_RANGE, zone_info, now)
+        )
         async with self.db.read_session() as session:
             sums = await counter_sums(session, user_id, ranges(p))
         edges = [from_epoch(e) for e in p.edges]
@@ -112,7 +162,8 @@ class AnalyticsService:
         )
         return AnalyticsSummary(
             user_id=user_id,
-            time_range=time_range,
+            time_range=p.time_range,
+            custom_range=custom,
             tz=zone_info.key,
             bucket=p.unit,
             as_of=p.now,

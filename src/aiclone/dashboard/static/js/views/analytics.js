@@ -2,10 +2,13 @@
 // with totals, trends against the previous period and the prospect funnel; and exports through
 // POST /api/analytics/export.
 //
-// Periods: the summary accepts the fixed ranges of `time_range` only (24 hours by hour, 7 and 30
-// days by day, 13 weeks by ISO week, 12 months by month), each ending with the bucket that holds
-// "now", in the browser's time zone (`tz`). The export accepts any `[start, end)` of up to 366
-// days, so its form offers the charts' period or custom dates.
+// Periods: the fixed ranges of `time_range` (24 hours by hour, 7 and 30 days by day, 13 weeks by
+// ISO week, 12 months by month), each ending with the bucket that holds "now", or a custom range
+// of local dates (`start`/`end`, "to" inclusive; the server picks hour, day or week buckets from
+// its length), all in the browser's time zone (`tz`). The dates are checked by the server only,
+// so every mistake (from after to, more than 366 days) comes back as its 422, shown as is, with
+// the dates kept. The export accepts any `[start, end)` of up to 366 days; its form offers the
+// charts' period (a custom range included) or its own dates.
 //
 // Live: events that move a counter (prospect added or updated, task completed, outreach sent,
 // content published, automation triggered) and `reset` refetch the summary, debounced, so a
@@ -23,7 +26,12 @@ export const RANGES = [
   ["month", "Last 30 days · by day"],
   ["quarter", "Last 13 weeks (≈ 90 days) · by week"],
   ["year", "Last 12 months · by month"],
+  ["custom", "Custom range…"],
 ];
+
+export const CUSTOM = "custom";
+
+const CUSTOM_DEFAULT_DAYS = 30;
 
 const PERIOD_WORDS = { day: "24 hours", week: "7 days", month: "30 days", quarter: "13 weeks", year: "12 months" };
 
@@ -105,6 +113,37 @@ export function localMidnight(value, days = 0) {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
+/** The local calendar date of `date` (default: today) plus `days`, as `yyyy-mm-dd`. */
+export function localDate(days = 0, date = new Date()) {
+  const day = new Date(date.getFullYear(), date.getMonth(), date.getDate() + days);
+  const pad = (n, width = 2) => String(n).padStart(width, "0");
+  return `${pad(day.getFullYear(), 4)}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+}
+
+/** The summary's query for the period form: a preset `time_range`, or the custom `start`/`end`. */
+export function summaryQuery({ range, from, to }, tz) {
+  if (range === CUSTOM) return { start: from ?? "", end: to ?? "", tz };
+  return { time_range: range, tz };
+}
+
+/** Identifies what a query (or a summary answering it) shows, to tell a redraw from a new range. */
+export function periodKey(query) {
+  return query.time_range ?? `${CUSTOM}:${query.start ?? ""}:${query.end ?? ""}`;
+}
+
+export function summaryKey(summary) {
+  return summary.time_range ?? `${CUSTOM}:${summary.custom_range?.start ?? ""}:${summary.custom_range?.end ?? ""}`;
+}
+
+/** The status line's words for the period of a summary. */
+export function periodText(summary, formatTime = String) {
+  const custom = summary.custom_range;
+  if (!summary.time_range && custom) {
+    return `${custom.start} – ${custom.end} (by ${summary.bucket})`;
+  }
+  return `${PERIOD_WORDS[summary.time_range] ?? summary.time_range}: ${formatTime(summary.period.start)} – now`;
+}
+
 function metricCard(key, metric, unit) {
   const points = metric.buckets.map((bucket) => {
     const label = bucketLabel(bucket.local_start, unit);
@@ -184,11 +223,20 @@ export default {
     const rangeSelect = select("time_range", RANGES, "week");
     rangeSelect.id = "analytics-range-select";
     const refreshButton = h("button", { type: "submit", class: "ghost" }, "Refresh");
+    const startInput = h("input", { type: "date", name: "start", id: "analytics-start" });
+    const endInput = h("input", { type: "date", name: "end", id: "analytics-end" });
+    const customRange = h(
+      "div",
+      { class: "row", id: "analytics-custom", hidden: true },
+      field("From", startInput),
+      field("To (inclusive)", endInput, "Up to 2 days by hour, 92 days by day, 366 days by week."),
+    );
     const rangeForm = h(
       "form",
       { class: "panel range-form", id: "analytics-range", "aria-label": "Period" },
       h("div", { class: "row" }, field("Period", rangeSelect), h("div", { class: "actions" }, refreshButton)),
-      h("small", { class: "hint", id: "analytics-zone" }, `Buckets follow your time zone, ${tz}; the last one is still filling.`),
+      customRange,
+      h("small", { class: "hint", id: "analytics-zone" }, `Buckets follow your time zone, ${tz}; the one holding now is still filling.`),
     );
     const status = h("p", { class: "analytics-status muted", id: "analytics-status", role: "status", "aria-live": "polite" });
     const errors = h("div", { id: "analytics-error" });
@@ -255,21 +303,23 @@ export default {
           ? stateLine("empty", "Nothing counted in this period yet. Add a prospect, run a research task or publish content, and these charts move as it happens.")
           : null,
       );
-      cards.dataset.range = data.time_range;
+      cards.dataset.range = data.time_range ?? CUSTOM;
       cards.dataset.bucket = data.bucket;
-      status.textContent = `${PERIOD_WORDS[data.time_range] ?? data.time_range}: ${dateTime(data.period.start)} – now · updated ${dateTime(data.as_of)}`;
+      cards.dataset.period = summaryKey(data);
+      status.textContent = `${periodText(data, dateTime)} · updated ${dateTime(data.as_of)}`;
     };
 
     const load = async ({ quiet = false } = {}) => {
       const ticket = ++latest;
-      const timeRange = rangeSelect.value;
+      const query = summaryQuery({ range: rangeSelect.value, from: startInput.value, to: endInput.value }, tz);
+      const key = periodKey(query);
       if (!quiet || !summary) {
         root.setAttribute("aria-busy", "true");
-        if (!summary || summary.time_range !== timeRange) replace(cards, stateLine("loading", "Loading analytics…"));
+        if (!summary || summaryKey(summary) !== key) replace(cards, stateLine("loading", "Loading analytics…"));
       }
       status.dataset.state = "loading";
       try {
-        const data = await api.get("/api/analytics/summary", { time_range: timeRange, tz });
+        const data = await api.get("/api/analytics/summary", query);
         if (!alive || ticket !== latest) return;
         replace(errors);
         show(data);
@@ -278,7 +328,7 @@ export default {
         if (!alive || ticket !== latest) return;
         status.dataset.state = "error";
         replace(errors, errorBox(error));
-        if (!summary || summary.time_range !== timeRange) {
+        if (!summary || summaryKey(summary) !== key) {
           summary = null;
           replace(cards);
           replace(funnelSlot);
@@ -289,7 +339,22 @@ export default {
       }
     };
 
-    rangeSelect.addEventListener("change", () => load());
+    rangeSelect.addEventListener("change", () => {
+      const custom = rangeSelect.value === CUSTOM;
+      customRange.hidden = !custom;
+      if (custom && !startInput.value && !endInput.value) {
+        // A starting point the user can adjust: the last 30 days, today included.
+        startInput.value = localDate(-(CUSTOM_DEFAULT_DAYS - 1));
+        endInput.value = localDate();
+      }
+      load();
+    });
+    for (const input of [startInput, endInput]) {
+      // "change" fires once a date is complete (typed or picked), not on every keystroke.
+      input.addEventListener("change", () => {
+        if (rangeSelect.value === CUSTOM) load();
+      });
+    }
     rangeForm.addEventListener("submit", (event) => {
       event.preventDefault();
       load();
