@@ -37,7 +37,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "action": "created",
         "changes": [],
     },
-    EventType.AUTOMATION_TRIGGERED: {"automation_name": "Welcome new prospects", "action": "send_outreach"},
+    EventType.AUTOMATION_TRIGGERED: {
+        "automation_id": _EXAMPLE_ID,
+        "automation_name": "Tag strong fits",
+        "action": "tag_prospect",
+        "summary": "Tagged Ada Lovelace: +hot",
+        "trigger_event": "prospect_added",
+        "trigger_seq": 42,
+        "manual": False,
+        "result": {"prospect_id": _EXAMPLE_ID, "added": ["hot"], "removed": []},
+    },
     EventType.ACTIVITY: {
         "id": _EXAMPLE_ID,
         "type": "prospect_added",
