@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 from sqlalchemy import bindparam, select, update
 
@@ -71,3 +75,41 @@ async def test_read_row_does_not_see_uncommitted_writes(services: Services) -> N
         row = await services.db.read_row(BY_ID, {"user_id": user_id})
         assert row is not None
         assert row[2] == "Read Back"
+
+
+def test_statements_built_at_import_know_their_parameter_types() -> None:
+    """A statement built when its module is imported must not depend on import order.
+
+    A foreign-key column takes its type from the referenced table, which may not be loaded yet;
+    a ``bindparam`` compared with it would then stay untyped, and SQLite refuses to bind a UUID.
+    Each repository is imported first, in a fresh interpreter.
+    """
+    script = """
+import importlib, sys
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import NullType
+module = importlib.import_module(sys.argv[1])
+untyped = []
+for name, value in vars(module).items():
+    if isinstance(value, ClauseElement) and hasattr(value, "compile"):
+        for key, bind in value.compile().binds.items():
+            if isinstance(bind.type, NullType):
+                untyped.append(f"{name}.{key}")
+print(",".join(untyped))
+"""
+    root = Path(__file__).resolve().parent.parent
+    for module in (
+        "aiclone.automations.repository",
+        "aiclone.prospects.repository",
+        "aiclone.analytics.repository",
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", script, module],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": f"{root / 'src'}:{root}"},
+            check=True,
+        )
+        assert result.stdout.strip() == "", (module, result.stdout)

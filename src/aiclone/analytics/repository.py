@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import BigInteger, Integer, String, and_, bindparam, func, select, true
+from sqlalchemy import BigInteger, Integer, String, Uuid, and_, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +47,7 @@ def _summary_statement(dialect: str) -> Any:
         per_range = (
             select(c.metric, func.sum(c.count).label("total"))
             .where(
-                c.user_id == bindparam("user_id"),
+                c.user_id == bindparam("user_id", type_=Uuid()),
                 c.grain == r.c.grain,
                 c.bucket_start >= r.c.lo,
                 c.bucket_start < r.c.hi,
@@ -70,7 +70,7 @@ def _summary_statement(dialect: str) -> Any:
         .join(
             c,
             and_(
-                c.user_id == bindparam("user_id"),
+                c.user_id == bindparam("user_id", type_=Uuid()),
                 c.grain == func.json_extract(ranges.c.value, "$[1]"),
                 c.bucket_start >= func.json_extract(ranges.c.value, "$[2]"),
                 c.bucket_start < func.json_extract(ranges.c.value, "$[3]"),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, true, update
+from sqlalchemy import Row, Table, Uuid, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aiclone.automations.models import Automation
@@ -51,7 +51,7 @@ _RULE_COLUMNS = (
 _ENABLED_RULES = (
     select(*_RULE_COLUMNS)
     .where(
-        _C.user_id == bindparam("user_id"),
+        _C.user_id == bindparam("user_id", type_=Uuid()),
         _C.trigger_event == bindparam("trigger_event"),
         _C.enabled == true(),
     )

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, String, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Select, String, Table, Uuid, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -152,7 +152,7 @@ def _page_statement(
     endpoint sees a handful of shapes, so each is built on first use and reused.
     """
     c = PROSPECTS.c
-    query = select(*READ_COLUMNS).where(c.user_id == bindparam("user_id"))
+    query = select(*READ_COLUMNS).where(c.user_id == bindparam("user_id", type_=Uuid()))
     if "status" in filters:
         query = query.where(c.approval_status == bindparam("status"))
     if "min_score" in filters:
