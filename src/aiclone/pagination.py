@@ -16,7 +16,7 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,11 +26,11 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_CURSOR_LENGTH = 512
 
-# Query parameters are validated by Litestar's Parameter constraints, not by msgspec.Meta.
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
+# Query parameters are validated by Litestar's parameter constraints, not by msgspec.Meta.
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
 CursorParam = Annotated[
     str | None,
-    Parameter(
+    QueryParameter(
         max_length=MAX_CURSOR_LENGTH,
         description="`next_cursor` of the previous page; omit for the first page.",
     ),

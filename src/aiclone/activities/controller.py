@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from aiclone.activities.schemas import ActivityPage
 from aiclone.activities.service import ActivityService
@@ -28,13 +28,13 @@ class ActivityController(Controller):
         request: Request[Principal, str, Any],
         activities: NamedDependency[ActivityService],
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
         types: Annotated[
-            str | None, Parameter(description="Comma-separated event types to keep", max_length=500)
+            str | None, QueryParameter(description="Comma-separated event types to keep", max_length=500)
         ] = None,
-        created_after: dt.datetime | None = None,
-        created_before: dt.datetime | None = None,
-        user_id: uuid.UUID | None = None,
+        created_after: FromQuery[dt.datetime | None] = None,
+        created_before: FromQuery[dt.datetime | None] = None,
+        user_id: FromQuery[uuid.UUID | None] = None,
     ) -> ActivityPage:
         wanted = [t.strip() for t in (types or "").split(",") if t.strip()]
         unknown = [t for t in wanted if t not in EVENT_TYPES]

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from aiclone.admin.schemas import UserPage
 from aiclone.admin.service import AdminService
@@ -32,6 +32,6 @@ class AdminController(Controller):
         admin_service: NamedDependency[AdminService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
-        role: Annotated[Role | None, Parameter(description="Only users with this role.")] = None,
+        role: Annotated[Role | None, QueryParameter(description="Only users with this role.")] = None,
     ) -> UserPage:
         return await admin_service.list_users(limit=limit, cursor=cursor, role=role)

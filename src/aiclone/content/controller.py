@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
@@ -60,12 +60,12 @@ class ContentController(Controller):
         request: AuthRequest,
         content_service: NamedDependency[ContentService],
         user_id: UserScope = None,
-        status: ContentStatusName | None = None,
-        channel: ContentChannel | None = None,
-        tag: Annotated[str | None, Parameter(max_length=50)] = None,
-        order: SortOrder = "desc",
+        status: FromQuery[ContentStatusName | None] = None,
+        channel: FromQuery[ContentChannel | None] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=50)] = None,
+        order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> ContentPage:
         return await content_service.list(
             owner_scope(request.user, user_id),
@@ -81,7 +81,7 @@ class ContentController(Controller):
     async def get_content(
         self,
         request: AuthRequest,
-        content_id: uuid.UUID,
+        content_id: FromPath[uuid.UUID],
         content_service: NamedDependency[ContentService],
         user_id: UserScope = None,
     ) -> ContentRead:
@@ -96,7 +96,7 @@ class ContentController(Controller):
     async def update_content(
         self,
         request: AuthRequest,
-        content_id: uuid.UUID,
+        content_id: FromPath[uuid.UUID],
         data: JSONBody[ContentUpdate],
         content_service: NamedDependency[ContentService],
         user_id: UserScope = None,
@@ -113,7 +113,7 @@ class ContentController(Controller):
     async def delete_content(
         self,
         request: AuthRequest,
-        content_id: uuid.UUID,
+        content_id: FromPath[uuid.UUID],
         content_service: NamedDependency[ContentService],
         user_id: UserScope = None,
     ) -> None:
@@ -132,7 +132,7 @@ class ContentController(Controller):
     async def publish_content(
         self,
         request: AuthRequest,
-        content_id: uuid.UUID,
+        content_id: FromPath[uuid.UUID],
         content_service: NamedDependency[ContentService],
         user_id: UserScope = None,
     ) -> ContentRead:

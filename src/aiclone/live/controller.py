@@ -8,7 +8,7 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import requires_admin
@@ -78,17 +78,18 @@ class EventStreamController(Controller):
         request: Request[Any, Any, Any],
         live: NamedDependency[LiveEventService],
         types: Annotated[
-            str | None, Parameter(description="Comma-separated event types to receive (default: all).")
+            str | None, QueryParameter(description="Comma-separated event types to receive (default: all).")
         ] = None,
         last_event_id: Annotated[
             int | None,
-            Parameter(ge=0, description="Resume after this seq on the first connect (the header wins)."),
+            QueryParameter(ge=0, description="Resume after this seq on the first connect (the header wins)."),
         ] = None,
         ticket: Annotated[
-            str | None, Parameter(description="A single-use stream ticket (never a long-lived token).")
+            str | None, QueryParameter(description="A single-use stream ticket (never a long-lived token).")
         ] = None,
         last_event_id_header: Annotated[
-            str | None, Parameter(header="Last-Event-ID", description="Resume after this seq (reconnects).")
+            str | None,
+            HeaderParameter(name="Last-Event-ID", description="Resume after this seq (reconnects)."),
         ] = None,
     ) -> EventStream:
         credentials = StreamCredentials(
@@ -183,7 +184,9 @@ class EventStreamController(Controller):
         self,
         request: Request[Principal, str, Any],
         live: NamedDependency[LiveEventService],
-        user_id: uuid.UUID | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000, description="Admins: how many users to list.")] = 100,
+        user_id: FromQuery[uuid.UUID | None] = None,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=1000, description="Admins: how many users to list.")
+        ] = 100,
     ) -> StreamStatus:
         return await live.status(request.user, user_id=user_id, per_user_limit=limit)

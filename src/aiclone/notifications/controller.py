@@ -5,7 +5,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from aiclone.auth.guards import owner_scope
@@ -32,9 +32,9 @@ class NotificationController(Controller):
         request: Request[Principal, str, Any],
         notifications: NamedDependency[NotificationService],
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
-        unread_only: bool = False,
-        user_id: uuid.UUID | None = None,
+        cursor: FromQuery[str | None] = None,
+        unread_only: FromQuery[bool] = False,
+        user_id: FromQuery[uuid.UUID | None] = None,
     ) -> NotificationPage:
         owner = owner_scope(request.user, user_id)
         return await notifications.page(owner, limit=limit, cursor=cursor, unread_only=unread_only)
@@ -44,7 +44,7 @@ class NotificationController(Controller):
         self,
         request: Request[Principal, str, Any],
         notifications: NamedDependency[NotificationService],
-        user_id: uuid.UUID | None = None,
+        user_id: FromQuery[uuid.UUID | None] = None,
     ) -> UnreadCount:
         return UnreadCount(unread=await notifications.unread_count(owner_scope(request.user, user_id)))
 
@@ -58,7 +58,7 @@ class NotificationController(Controller):
         self,
         request: Request[Principal, str, Any],
         notifications: NamedDependency[NotificationService],
-        notification_id: uuid.UUID,
+        notification_id: FromPath[uuid.UUID],
     ) -> NotificationRead:
         return await notifications.mark_one_read(request.user.id, notification_id)
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
@@ -57,11 +57,11 @@ class OutreachController(Controller):
         request: AuthRequest,
         outreach_service: NamedDependency[OutreachService],
         user_id: UserScope = None,
-        prospect_id: uuid.UUID | None = None,
-        status: StatusName | None = None,
-        order: SortOrder = "desc",
+        prospect_id: FromQuery[uuid.UUID | None] = None,
+        status: FromQuery[StatusName | None] = None,
+        order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> OutreachPage:
         return await outreach_service.list(
             owner_scope(request.user, user_id),
@@ -76,7 +76,7 @@ class OutreachController(Controller):
     async def get_message(
         self,
         request: AuthRequest,
-        message_id: uuid.UUID,
+        message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
         user_id: UserScope = None,
     ) -> OutreachRead:
@@ -91,7 +91,7 @@ class OutreachController(Controller):
     async def update_message(
         self,
         request: AuthRequest,
-        message_id: uuid.UUID,
+        message_id: FromPath[uuid.UUID],
         data: JSONBody[OutreachUpdate],
         outreach_service: NamedDependency[OutreachService],
         user_id: UserScope = None,
@@ -108,7 +108,7 @@ class OutreachController(Controller):
     async def delete_message(
         self,
         request: AuthRequest,
-        message_id: uuid.UUID,
+        message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
         user_id: UserScope = None,
     ) -> None:
@@ -128,7 +128,7 @@ class OutreachController(Controller):
     async def send_message(
         self,
         request: AuthRequest,
-        message_id: uuid.UUID,
+        message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
         user_id: UserScope = None,
     ) -> OutreachRead:
@@ -147,7 +147,7 @@ class OutreachController(Controller):
     async def book_meeting(
         self,
         request: AuthRequest,
-        message_id: uuid.UUID,
+        message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
         user_id: UserScope = None,
     ) -> OutreachRead:

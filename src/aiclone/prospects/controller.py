@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
@@ -110,16 +110,18 @@ class ProspectController(Controller):
         request: AuthRequest,
         prospect_service: NamedDependency[ProspectService],
         user_id: UserScope = None,
-        status: ApprovalStatusName | None = None,
-        q: Annotated[str | None, Parameter(max_length=200, description="Text search.")] = None,
-        min_score: Annotated[int | None, Parameter(ge=0, le=100, description="Minimum fit_score.")] = None,
-        tag: Annotated[str | None, Parameter(max_length=50, description="Has this tag.")] = None,
-        created_after: Annotated[dt.datetime | None, Parameter(description="Inclusive.")] = None,
-        created_before: Annotated[dt.datetime | None, Parameter(description="Exclusive.")] = None,
-        sort: ProspectSort = "created_at",
-        order: SortOrder = "desc",
+        status: FromQuery[ApprovalStatusName | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="Text search.")] = None,
+        min_score: Annotated[
+            int | None, QueryParameter(ge=0, le=100, description="Minimum fit_score.")
+        ] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=50, description="Has this tag.")] = None,
+        created_after: Annotated[dt.datetime | None, QueryParameter(description="Inclusive.")] = None,
+        created_before: Annotated[dt.datetime | None, QueryParameter(description="Exclusive.")] = None,
+        sort: FromQuery[ProspectSort] = "created_at",
+        order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
     ) -> ProspectPage:
         filters = ProspectFilters(
             status=status,
@@ -137,7 +139,7 @@ class ProspectController(Controller):
     async def get_prospect(
         self,
         request: AuthRequest,
-        prospect_id: uuid.UUID,
+        prospect_id: FromPath[uuid.UUID],
         prospect_service: NamedDependency[ProspectService],
         user_id: UserScope = None,
     ) -> ProspectRead:
@@ -156,7 +158,7 @@ class ProspectController(Controller):
     async def update_prospect(
         self,
         request: AuthRequest,
-        prospect_id: uuid.UUID,
+        prospect_id: FromPath[uuid.UUID],
         data: JSONBody[ProspectUpdate],
         prospect_service: NamedDependency[ProspectService],
         user_id: UserScope = None,
@@ -176,7 +178,7 @@ class ProspectController(Controller):
     async def delete_prospect(
         self,
         request: AuthRequest,
-        prospect_id: uuid.UUID,
+        prospect_id: FromPath[uuid.UUID],
         prospect_service: NamedDependency[ProspectService],
         user_id: UserScope = None,
     ) -> None:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from aiclone.auth.guards import owner_scope
@@ -61,8 +61,8 @@ class ResearchTaskController(Controller):
         self,
         request: Request[Principal, str, Any],
         research_service: NamedDependency[ResearchService],
-        status: TaskStatus | None = None,
-        priority: Priority | None = None,
+        status: FromQuery[TaskStatus | None] = None,
+        priority: FromQuery[Priority | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
         user_id: UserIdParam = None,
@@ -75,7 +75,7 @@ class ResearchTaskController(Controller):
     async def get_task(
         self,
         request: Request[Principal, str, Any],
-        task_id: uuid.UUID,
+        task_id: FromPath[uuid.UUID],
         research_service: NamedDependency[ResearchService],
         user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
@@ -91,7 +91,7 @@ class ResearchTaskController(Controller):
     async def cancel(
         self,
         request: Request[Principal, str, Any],
-        task_id: uuid.UUID,
+        task_id: FromPath[uuid.UUID],
         research_service: NamedDependency[ResearchService],
         user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
@@ -107,7 +107,7 @@ class ResearchTaskController(Controller):
     async def retry(
         self,
         request: Request[Principal, str, Any],
-        task_id: uuid.UUID,
+        task_id: FromPath[uuid.UUID],
         research_service: NamedDependency[ResearchService],
         user_id: UserIdParam = None,
     ) -> ResearchTaskRead:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
@@ -34,7 +34,8 @@ from aiclone.webhooks.schemas import (
 from aiclone.webhooks.service import WebhookService
 
 AsUser = Annotated[
-    uuid.UUID | None, Parameter(description="Admins only: act on this user's endpoints instead of their own.")
+    uuid.UUID | None,
+    QueryParameter(description="Admins only: act on this user's endpoints instead of their own."),
 ]
 _ONE = "/{webhook_id:uuid}"
 _SIGNING = (
@@ -73,7 +74,7 @@ class WebhookController(Controller):
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
         user_id: AsUser = None,
     ) -> WebhookPage:
         return await webhooks.page(owner_scope(request.user, user_id), limit=limit, cursor=cursor)
@@ -92,7 +93,7 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         user_id: AsUser = None,
     ) -> WebhookRead:
         return await webhooks.get(owner_scope(request.user, user_id), webhook_id)
@@ -110,7 +111,7 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         data: JSONBody[WebhookReplace],
         user_id: AsUser = None,
     ) -> WebhookRead:
@@ -129,7 +130,7 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         data: JSONBody[WebhookPatch],
         user_id: AsUser = None,
     ) -> WebhookRead:
@@ -145,7 +146,7 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         user_id: AsUser = None,
     ) -> None:
         await webhooks.delete(owner_scope(request.user, user_id), webhook_id)
@@ -165,7 +166,7 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         data: JSONBody[RotateSecret | None] = None,
         user_id: AsUser = None,
     ) -> RotatedSecret:
@@ -183,7 +184,7 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         data: JSONBody[SendTest],
         user_id: AsUser = None,
     ) -> DeliveryDetail:
@@ -198,11 +199,11 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
-        status: DeliveryStatusName | None = None,
-        event_type: Annotated[str | None, Parameter(max_length=64)] = None,
+        cursor: FromQuery[str | None] = None,
+        status: FromQuery[DeliveryStatusName | None] = None,
+        event_type: Annotated[str | None, QueryParameter(max_length=64)] = None,
         user_id: AsUser = None,
     ) -> DeliveryPage:
         if event_type is not None and event_type not in EVENT_TYPES:
@@ -232,8 +233,8 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
-        delivery_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
+        delivery_id: FromPath[uuid.UUID],
         user_id: AsUser = None,
     ) -> DeliveryDetail:
         return await webhooks.delivery(owner_scope(request.user, user_id), webhook_id, delivery_id)
@@ -249,8 +250,8 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
-        delivery_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
+        delivery_id: FromPath[uuid.UUID],
         user_id: AsUser = None,
     ) -> DeliveryDetail:
         return await webhooks.retry(owner_scope(request.user, user_id), webhook_id, delivery_id)
@@ -266,7 +267,7 @@ class WebhookController(Controller):
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
-        webhook_id: uuid.UUID,
+        webhook_id: FromPath[uuid.UUID],
         data: JSONBody[RecoverRequest],
         user_id: AsUser = None,
     ) -> Recovered:
