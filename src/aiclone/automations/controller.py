@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import Body, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
@@ -65,8 +65,8 @@ class AutomationController(Controller):
         request: AuthRequest,
         automation_service: NamedDependency[AutomationService],
         user_id: UserScope = None,
-        enabled: bool | None = None,
-        trigger_event: TriggerEvent | None = None,
+        enabled: FromQuery[bool | None] = None,
+        trigger_event: FromQuery[TriggerEvent | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> AutomationPage:
@@ -82,7 +82,7 @@ class AutomationController(Controller):
     async def get_automation(
         self,
         request: AuthRequest,
-        automation_id: uuid.UUID,
+        automation_id: FromPath[uuid.UUID],
         automation_service: NamedDependency[AutomationService],
         user_id: UserScope = None,
     ) -> AutomationRead:
@@ -97,7 +97,7 @@ class AutomationController(Controller):
     async def update_automation(
         self,
         request: AuthRequest,
-        automation_id: uuid.UUID,
+        automation_id: FromPath[uuid.UUID],
         data: JSONBody[AutomationUpdate],
         automation_service: NamedDependency[AutomationService],
         user_id: UserScope = None,
@@ -113,7 +113,7 @@ class AutomationController(Controller):
     async def delete_automation(
         self,
         request: AuthRequest,
-        automation_id: uuid.UUID,
+        automation_id: FromPath[uuid.UUID],
         automation_service: NamedDependency[AutomationService],
         user_id: UserScope = None,
     ) -> None:
@@ -135,7 +135,7 @@ class AutomationController(Controller):
     async def trigger_automation(
         self,
         request: AuthRequest,
-        automation_id: uuid.UUID,
+        automation_id: FromPath[uuid.UUID],
         automation_service: NamedDependency[AutomationService],
         data: Annotated[TriggerRequest | None, Body(description="Optional sample event data.")] = None,
         user_id: UserScope = None,
