@@ -159,11 +159,13 @@ async def test_notification_from_a_hostile_name_is_text_and_run_now_shows_the_re
         page,
         f"document.querySelector('li.rule[data-id=\"{rule_id}\"] .runs')?.textContent === '{len(HOSTILE)}'",
     )
-    await wait_until(page, "document.querySelectorAll('#toasts .toast').length > 0")
+    # Toasts go after a few seconds: their text is read in the same evaluation that finds them.
+    toasts = await wait_until(
+        page, "[...document.querySelectorAll('#toasts .toast')].map((t) => t.textContent).join('\\n')"
+    )
     shown = await card.locator(".last-result").inner_text()
     assert "Notified: New: " in shown
     assert any(name in shown for name in HOSTILE)
-    toasts = "\n".join(await page.locator("#toasts .toast").all_inner_texts())
     assert any(f"New: {name}" in toasts for name in HOSTILE)
     await assert_no_xss(page)
     assert (
