@@ -8,11 +8,12 @@ import { LIGHT_LABELS, Live } from "./live.js";
 import activity from "./views/activity.js";
 import admin from "./views/admin.js";
 import analytics from "./views/analytics.js";
+import automations from "./views/automations.js";
 import prospects from "./views/prospects.js";
 import research from "./views/research.js";
 import webhooks from "./views/webhooks.js";
 
-const VIEWS = [activity, prospects, research, analytics, webhooks, admin];
+const VIEWS = [activity, prospects, research, automations, analytics, webhooks, admin];
 const app = document.getElementById("app");
 const toasts = document.getElementById("toasts");
 const api = new Api();
