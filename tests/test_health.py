@@ -42,11 +42,12 @@ def _assert_not_ready(response: object, *, database: str, schema: str) -> dict[s
 
 @pytest.fixture
 async def client_for(tmp_path: Path) -> AsyncIterator[object]:
-    """Open a test client on an app built for a given database URL."""
+    """Open a test client on an app built for a given database URL (connections give up after 1 s)."""
     clients: list[Client] = []
 
     async def open_client(url: str) -> Client:
-        client = AsyncTestClient(app=create_app(make_settings(url, tmp_path)))
+        settings = make_settings(url, tmp_path, database_connect_timeout_seconds=1.0)
+        client = AsyncTestClient(app=create_app(settings))
         await client.__aenter__()
         clients.append(client)
         return client

@@ -54,11 +54,20 @@ from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
+        self.db = Database(
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            connect_timeout=settings.database_connect_timeout_seconds,
+        )
         self.broker: EventBroker = (
             MemoryBroker(queue_size=settings.event_queue_size)
             if self.db.is_sqlite
-            else PostgresBroker(self.db.engine, self.db.url, queue_size=settings.event_queue_size)
+            else PostgresBroker(
+                self.db.engine,
+                self.db.url,
+                queue_size=settings.event_queue_size,
+                connect_timeout=settings.database_connect_timeout_seconds,
+            )
         )
         self.events = EventLog(self.broker, max_payload_bytes=settings.max_event_payload_bytes)
         self.notifications = NotificationService(self.db, self.events)

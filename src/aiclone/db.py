@@ -117,7 +117,7 @@ def _json_dumps(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def build_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 10.0) -> AsyncEngine:
     json_codec: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": msgspec.json.decode}
     if url.startswith("sqlite"):
         db_path = url.split(":///", 1)[-1]
@@ -130,7 +130,16 @@ def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # opening (and, with overflow, closing again) a new one for each extra request. Connections
     # are pinged only after sitting idle (see the module docstring); pool_recycle retires them
     # before server-side idle timeouts.
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800, **json_codec)
+    # connect_timeout bounds a server that accepts the connection and then says nothing (asyncpg
+    # would wait 60 s), so requests, workers and shutdown are not held up that long.
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_recycle=1800,
+        connect_args={"timeout": connect_timeout},
+        **json_codec,
+    )
     _ping_idle_connections(engine)
     return engine
 
@@ -184,10 +193,10 @@ _Ts = TypeVarTuple("_Ts")
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, connect_timeout: float = 10.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = build_engine(url, pool_size=pool_size)
+        self.engine = build_engine(url, pool_size=pool_size, connect_timeout=connect_timeout)
         self._write = async_sessionmaker(self.engine, expire_on_commit=False)
         read_engine = (
             self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine

@@ -48,6 +48,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Empty means "sqlite+aiosqlite:///<data_dir>/aiclone.db".
     database_url: str = ""
     database_pool_size: int = 10
+    database_connect_timeout_seconds: float = 10.0
     auto_migrate: bool = True
     secret_key: str = ""
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -266,6 +267,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         except ValueError as exc:
             raise SettingsError(f"{var('webhook_retry_schedule')}: {exc}") from None
         bounded: dict[str, tuple[float, float]] = {
+            "database_connect_timeout_seconds": (0.1, 300.0),
             "webhook_max_payload_bytes": (1024, 16 * 1024 * 1024),
             "webhook_max_endpoints_per_user": (1, 10_000),
             "webhook_secret_overlap_seconds": (0, 30 * 24 * 3600),

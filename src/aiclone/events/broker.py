@@ -179,9 +179,12 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
 class PostgresBroker(EventBroker):
     """One LISTEN connection per process, reconnected with backoff when lost."""
 
-    def __init__(self, engine: AsyncEngine, url: str, *, queue_size: int = 1000) -> None:
+    def __init__(
+        self, engine: AsyncEngine, url: str, *, queue_size: int = 1000, connect_timeout: float = 10.0
+    ) -> None:
         super().__init__(queue_size=queue_size)
         self._engine = engine
+        self._connect_timeout = connect_timeout
         self._dsn = asyncpg_dsn(url)
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -192,7 +195,7 @@ class PostgresBroker(EventBroker):
             self._task = asyncio.create_task(self._listen_forever(), name="aiclone-event-listener")
             # Subscribers made right after start must not miss events: wait for the first LISTEN.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._connected.wait(), timeout=10)
+                await asyncio.wait_for(self._connected.wait(), timeout=self._connect_timeout)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -234,7 +237,9 @@ class PostgresBroker(EventBroker):
             conn: asyncpg.Connection | None = None
             try:
                 conn = await asyncpg.connect(
-                    self._dsn, timeout=10, server_settings={"application_name": "aiclone-listener"}
+                    self._dsn,
+                    timeout=self._connect_timeout,
+                    server_settings={"application_name": "aiclone-listener"},
                 )
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
