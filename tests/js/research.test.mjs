@@ -8,6 +8,7 @@ import {
   canRetry,
   mergeTask,
   researchFieldOf,
+  settleTask,
   shownProgress,
   urlLines,
 } from "../../src/aiclone/dashboard/static/js/views/research.js";
@@ -65,4 +66,28 @@ test("API error paths map to form fields", () => {
   assert.equal(researchFieldOf("input_source"), "input_source");
   assert.equal(researchFieldOf("title"), "title");
   assert.equal(researchFieldOf("engine"), null);
+});
+
+test("an answer older than the changes that arrived meanwhile does not undo them", () => {
+  // The page knows the task failed (from the stream); a read sent before that change committed
+  // comes back saying running, or even queued.
+  const failed = { ...queued, status: "failed", attempts: 1, progress: 0, error: "boom" };
+  const entries = [
+    { n: 3, data: { task_id: "t", status: "queued", progress: 0, attempts: 0 } },
+    { n: 4, data: { task_id: "t", status: "running", progress: 0, attempts: 1 } },
+    { n: 5, data: { task_id: "t", status: "failed", progress: 0, attempts: 1, error: "boom" } },
+  ];
+  const staleRead = { ...queued };
+  assert.equal(settleTask(failed, staleRead, entries, 2).status, "failed");
+  const runningRead = { ...queued, status: "running", attempts: 1 };
+  assert.equal(settleTask(undefined, runningRead, entries, 3).status, "failed");
+  // Changes that arrived before the request are in the answer already: not applied again.
+  const doneRead = { ...queued, status: "done", attempts: 1, progress: 100 };
+  assert.equal(settleTask(undefined, doneRead, entries, 5).status, "done");
+  // A retry answered "queued" (attempt 1 so far); the run it starts then counts.
+  const retried = { ...queued, status: "queued", attempts: 1 };
+  const later = [{ n: 9, data: { task_id: "t", status: "running", progress: 0, attempts: 2 } }];
+  const settled = settleTask(failed, retried, later, 8);
+  assert.equal(settled.status, "running");
+  assert.equal(settled.attempts, 2);
 });

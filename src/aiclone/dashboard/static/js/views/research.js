@@ -104,6 +104,20 @@ export function mergeTask(known, fresh) {
   return merged;
 }
 
+/**
+ * A task from an API answer, merged over what the page knows, with the state changes that
+ * arrived while the request was in flight (`entries` numbered `n` in arrival order, those with
+ * `n > since`) applied again on top: the answer may predate them.
+ */
+export function settleTask(known, fresh, entries, since) {
+  let task = mergeTask(known, fresh);
+  if (since === null || since === undefined) return task;
+  for (const { n, data } of entries ?? []) {
+    if (n > since) task = applyTaskUpdate(task, data, false);
+  }
+  return task;
+}
+
 /** The form field an API error belongs to. */
 export function researchFieldOf(path) {
   const name = String(path ?? "").split(/[.[]/)[0];
@@ -174,6 +188,20 @@ export default {
     // Ticks of tasks not in the list yet: a run can report progress before the response that
     // created the task (or the fetch of a task queued elsewhere) reaches this page.
     const earlyTicks = new Map();
+    // The last state changes received per task, numbered in arrival order. An API answer (a
+    // read, or the task a create/cancel/retry returns) may be older than changes that arrived
+    // while it was in flight: those are applied again over it, in order; applyTaskUpdate drops
+    // the ones the answer already includes.
+    let received = 0;
+    const recentUpdates = new Map(); // id -> [{ n, data }]
+    const remember = (data) => {
+      const list = recentUpdates.get(data.task_id) ?? [];
+      list.push({ n: ++received, data });
+      if (list.length > 20) list.shift();
+      recentUpdates.delete(data.task_id);
+      recentUpdates.set(data.task_id, list);
+      if (recentUpdates.size > 200) recentUpdates.delete(recentUpdates.keys().next().value);
+    };
     let cursor = null;
     let statusFilter = "";
     let openId = null;
@@ -232,11 +260,12 @@ export default {
         prospect_id: values.prospect_id || null,
       };
       try {
+        const since = received;
         const task = await busy(form, () => api.post("/api/research-tasks", body));
         showErrors(null);
         if (!alive) return;
         form.reset();
-        upsert(task, { atTop: true });
+        upsert(task, { atTop: true, since });
         show(task.id);
         toast(`Research "${task.title}" queued.`, "success");
       } catch (error) {
@@ -271,9 +300,10 @@ export default {
 
     const act = async (task, action) => {
       try {
+        const since = received;
         const updated = await api.post(`/api/research-tasks/${task.id}/${action}`);
         if (!alive) return;
-        upsert({ ...updated, detail: null });
+        upsert({ ...updated, detail: null }, { since });
         toast(action === "cancel" ? `Cancelled "${updated.title}".` : `"${updated.title}" queued again.`, "success");
       } catch (error) {
         toast(`${error.title}${error.detail ? `: ${error.detail}` : ""}`, "error");
@@ -363,9 +393,9 @@ export default {
       replace(listState, tasks.size ? null : stateLine("empty", statusFilter ? "No tasks with this status." : "No research yet. Give it a few URLs above."));
     };
 
-    const upsert = (task, { atTop = false } = {}) => {
+    const upsert = (task, { atTop = false, since = null } = {}) => {
       const known = tasks.get(task.id);
-      let merged = mergeTask(known, task);
+      let merged = settleTask(known, task, recentUpdates.get(task.id), since);
       if (!known && earlyTicks.has(task.id)) {
         merged = applyTaskUpdate(merged, earlyTicks.get(task.id), true);
         earlyTicks.delete(task.id);
@@ -388,8 +418,9 @@ export default {
       renderDetail();
       detail.scrollIntoView?.({ block: "nearest" });
       try {
+        const since = received;
         const task = await api.get(`/api/research-tasks/${id}`);
-        if (alive && openId === id) upsert(task);
+        if (alive && openId === id) upsert(task, { since });
       } catch (error) {
         if (alive && openId === id) replace(detail, errorBox(error));
       }
@@ -403,9 +434,10 @@ export default {
         replace(listEl);
       }
       try {
+        const since = received;
         const page = await api.get("/api/research-tasks", { limit: PAGE, cursor, status: statusFilter || undefined });
         if (!alive) return;
-        page.items.forEach((task) => upsert(task));
+        page.items.forEach((task) => upsert(task, { since }));
         cursor = page.next_cursor;
         more.hidden = !cursor;
         showEmpty();
@@ -436,8 +468,9 @@ export default {
       if (fetching.has(id)) return;
       fetching.add(id);
       try {
+        const since = received;
         const task = await api.get(`/api/research-tasks/${id}`);
-        if (alive && !tasks.has(id)) upsert(task, { atTop: true });
+        if (alive && !tasks.has(id)) upsert(task, { atTop: true, since });
       } catch {
         // Gone already (deleted with its user) or not ours: nothing to show.
       } finally {
@@ -448,6 +481,7 @@ export default {
       live.on("task_update", (event) => {
         const data = event.data;
         if (!data?.task_id) return;
+        if (!event.ephemeral) remember(data);
         const task = tasks.get(data.task_id);
         if (!task) {
           if (event.ephemeral) {
