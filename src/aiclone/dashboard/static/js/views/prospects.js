@@ -397,8 +397,13 @@ export default {
       selected.delete(id);
     };
 
+    // Changes received while a page load is in flight: the page's answer may predate them, so
+    // they are applied again over it (a deletion removes the row, an edit replaces it).
+    let inflight = null;
     const load = async () => {
       const seq = ++loadSeq;
+      const during = new Map();
+      inflight = during;
       replace(listState, stateLine("loading", "Loading prospects…"));
       table.setAttribute("aria-busy", "true");
       try {
@@ -407,6 +412,11 @@ export default {
         rows.clear();
         replace(tbody);
         page.items.forEach((item) => putRow(item));
+        for (const [id, change] of during) {
+          if (!rows.has(id)) continue;
+          if (change === null) dropRow(id);
+          else applyProspect(change);
+        }
         cursors = cursors.slice(0, pageIndex + 1);
         if (page.next_cursor) cursors.push(page.next_cursor);
         next.disabled = !page.next_cursor;
@@ -421,7 +431,10 @@ export default {
       } catch (error) {
         if (alive && seq === loadSeq) replace(listState, errorBox(error));
       } finally {
-        if (seq === loadSeq) table.removeAttribute("aria-busy");
+        if (seq === loadSeq) {
+          table.removeAttribute("aria-busy");
+          inflight = null;
+        }
       }
     };
     const restart = () => {
@@ -620,6 +633,7 @@ export default {
       live.on("prospect_updated", (event) => {
         if (event.ephemeral || !event.data?.id) return;
         const { changes, reason, outreach_id: _, ...prospect } = event.data;
+        inflight?.set(prospect.id, reason === "deleted" ? null : prospect);
         if (reason === "deleted") {
           dropRow(prospect.id);
           updateSelection();
