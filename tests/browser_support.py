@@ -13,6 +13,7 @@ CI; a failing test leaves one named after itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -103,11 +104,37 @@ class PageErrors:
         )
 
 
-async def new_page(browser: Browser, *, width: int = 1280, height: int = 860) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(viewport={"width": width, "height": height})
+async def new_page(
+    browser: Browser, *, width: int = 1280, height: int = 860, **options: Any
+) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(viewport={"width": width, "height": height}, **options)
     context.set_default_timeout(15_000)
     page = await context.new_page()
     return context, page
+
+
+@contextlib.asynccontextmanager
+async def browser_page(
+    browser: Browser, request: pytest.FixtureRequest, **options: Any
+) -> AsyncIterator[Page]:
+    """A page in a fresh context; a failed test leaves a screenshot named after itself."""
+    context, page = await new_page(browser, **options)
+    try:
+        yield page
+    finally:
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            await page.screenshot(path=screenshot_path(f"failed-{request.node.name}"), full_page=True)
+        await context.close()
+
+
+@contextlib.asynccontextmanager
+async def dashboard_server(data_dir: Path, **settings: object) -> AsyncIterator[Server]:
+    server = await start_dashboard_server(data_dir, **settings)
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 def unique_email(prefix: str = "dash") -> str:

@@ -195,3 +195,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{report.when}", report)
     return None
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[object]:
+    """Debian's Chromium, one per test module (see tests.browser_support)."""
+    from tests.browser_support import launch_browser
+
+    async for item in launch_browser():
+        yield item
+
+
+@pytest.fixture
+def page_options() -> dict[str, object]:
+    """Options of the browser context of ``page``; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+async def page(
+    browser: object, request: pytest.FixtureRequest, page_options: dict[str, object]
+) -> AsyncIterator[object]:
+    from tests.browser_support import browser_page
+
+    async with browser_page(browser, request, **page_options) as item:  # type: ignore[arg-type]
+        yield item

@@ -17,11 +17,10 @@ from tests.browser_support import (
     admin_account,
     api,
     assert_no_xss,
-    launch_browser,
+    dashboard_server,
     new_page,
     screenshot_path,
     sign_up_in_page,
-    start_dashboard_server,
     wait_until,
 )
 from tests.live_support import PASSWORD, Server, http
@@ -30,30 +29,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async for item in launch_browser():
-        yield item
-
-
-@pytest.fixture(scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
-    srv = await start_dashboard_server(tmp_path_factory.mktemp("dashboard"))
-    try:
+    async with dashboard_server(tmp_path_factory.mktemp("dashboard")) as srv:
         yield srv
-    finally:
-        await srv.stop()
-
-
-@pytest.fixture
-async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    context, page = await new_page(browser)
-    try:
-        yield page
-    finally:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            await page.screenshot(path=screenshot_path(f"failed-{request.node.name}"))
-        await context.close()
 
 
 async def feed_titles(page: Page) -> list[str]:

@@ -29,10 +29,10 @@ from tests.browser_support import (
     PageErrors,
     api,
     assert_no_xss,
-    launch_browser,
+    browser_page,
+    dashboard_server,
     screenshot_path,
     sign_up_in_page,
-    start_dashboard_server,
     wait_until,
 )
 from tests.conftest import create_pg_database, drop_pg_database
@@ -45,23 +45,14 @@ SUMMARY = "/api/analytics/summary"
 
 
 @pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async for item in launch_browser():
-        yield item
-
-
-@pytest.fixture(scope="module")
 async def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Server]:
     """SQLite (the dashboard's default); tests of the data paths also run on PostgreSQL."""
     data_dir = tmp_path_factory.mktemp("dashboard-analytics")
     if getattr(request, "param", "sqlite") == "sqlite":
-        srv = await start_dashboard_server(data_dir)
-        try:
+        async with dashboard_server(data_dir) as srv:
             yield srv
-        finally:
-            await srv.stop()
         return
     admin = request.getfixturevalue("pg_admin_url")
     url = await create_pg_database(admin)
@@ -79,32 +70,16 @@ async def server(
 both_databases = pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
 
 
-async def _page(
-    browser: Browser, request: pytest.FixtureRequest, width: int, height: int
-) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": width, "height": height}, timezone_id=ZONE, accept_downloads=True
-    )
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
-    try:
-        yield page
-    finally:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            await page.screenshot(path=screenshot_path(f"failed-{request.node.name}"), full_page=True)
-        await context.close()
-
-
 @pytest.fixture
-async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    async for item in _page(browser, request, 1280, 900):
-        yield item
+def page_options() -> dict[str, object]:
+    return {"height": 900, "timezone_id": ZONE, "accept_downloads": True}
 
 
 @pytest.fixture
 async def phone(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    async for item in _page(browser, request, 390, 844):
+    async with browser_page(
+        browser, request, width=390, height=844, timezone_id=ZONE, accept_downloads=True
+    ) as item:
         yield item
 
 

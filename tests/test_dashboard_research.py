@@ -20,11 +20,10 @@ from tests.browser_support import (
     PageErrors,
     api,
     assert_no_xss,
-    launch_browser,
+    dashboard_server,
     new_page,
     screenshot_path,
     sign_up_in_page,
-    start_dashboard_server,
     wait_until,
 )
 from tests.live_support import Account, Server
@@ -36,33 +35,12 @@ GATE_SECONDS = 40.0
 
 
 @pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async for item in launch_browser():
-        yield item
-
-
-@pytest.fixture(scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
     # Gated pages wait up to GATE_SECONDS; the fetch timeout must not end them first.
-    srv = await start_dashboard_server(
+    async with dashboard_server(
         tmp_path_factory.mktemp("dashboard-research"), research_fetch_timeout_seconds=60
-    )
-    try:
+    ) as srv:
         yield srv
-    finally:
-        await srv.stop()
-
-
-@pytest.fixture
-async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    context, page = await new_page(browser)
-    try:
-        yield page
-    finally:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            await page.screenshot(path=screenshot_path(f"failed-{request.node.name}"))
-        await context.close()
 
 
 @pytest.fixture

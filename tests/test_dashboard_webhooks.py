@@ -16,11 +16,10 @@ from tests.browser_support import (
     PageErrors,
     api,
     assert_no_xss,
-    launch_browser,
+    dashboard_server,
     new_page,
     screenshot_path,
     sign_up_in_page,
-    start_dashboard_server,
     wait_until,
 )
 from tests.live_support import Server
@@ -30,18 +29,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async for item in launch_browser():
-        yield item
-
-
-@pytest.fixture(scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
-    srv = await start_dashboard_server(tmp_path_factory.mktemp("dashboard-webhooks"))
-    try:
+    async with dashboard_server(tmp_path_factory.mktemp("dashboard-webhooks")) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture
@@ -54,19 +44,8 @@ def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
-    )
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
-    try:
-        yield page
-    finally:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            await page.screenshot(path=screenshot_path(f"failed-{request.node.name}"))
-        await context.close()
+def page_options() -> dict[str, object]:
+    return {"height": 900, "permissions": ["clipboard-read", "clipboard-write"]}
 
 
 async def open_view(page: Page) -> None:
