@@ -22,13 +22,15 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.analytics.counters import bump
-from aiclone.analytics.metrics import Metric
+from aiclone.analytics.metrics import FINEST_GRAIN, Metric
+from aiclone.analytics.periods import from_epoch, to_epoch
 from aiclone.db import utcnow
 from aiclone.notifications.service import NotificationService
 from aiclone.webhooks.models import (
@@ -120,6 +122,17 @@ async def count_settled(
     metric = _SETTLED_METRICS.get(status)
     if metric is not None and by:
         await bump(session, user_id=user_id, metric=metric, at=at, by=by)
+
+
+async def uncount_settled(
+    session: AsyncSession, *, user_id: uuid.UUID, status: str, times: Iterable[dt.datetime]
+) -> None:
+    """Take deliveries that had settled at ``times`` out of ``status``: one counter update per
+    finest bucket, not one per delivery (a recovery may requeue thousands). Every grain is a
+    multiple of the finest, so the bucket's start lands in the same coarser buckets."""
+    buckets = Counter(from_epoch(s - s % FINEST_GRAIN) for s in map(to_epoch, times))
+    for at, count in buckets.items():
+        await count_settled(session, user_id=user_id, status=status, at=at, by=-count)
 
 
 class OutcomeRecorder:

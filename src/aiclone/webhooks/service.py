@@ -27,7 +27,7 @@ from aiclone.webhooks.models import (
     WebhookEndpoint,
     message_id,
 )
-from aiclone.webhooks.outcomes import OutcomeRecorder, count_settled
+from aiclone.webhooks.outcomes import OutcomeRecorder, count_settled, uncount_settled
 from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository
 from aiclone.webhooks.schemas import (
     AttemptRead,
@@ -337,10 +337,12 @@ class WebhookService:
                 raise Conflict("The endpoint is not active; re-enable it before recovering deliveries.")
             deliveries = DeliveryRepository(session)
             # Requeued deliveries are no longer failed; they count again once they settle.
-            for failed_at in await deliveries.failed_finish_times(endpoint_id, since=since, until=until):
-                await count_settled(
-                    session, user_id=endpoint.user_id, status=DeliveryStatus.FAILED.value, at=failed_at, by=-1
-                )
+            await uncount_settled(
+                session,
+                user_id=endpoint.user_id,
+                status=DeliveryStatus.FAILED.value,
+                times=await deliveries.failed_finish_times(endpoint_id, since=since, until=until),
+            )
             count = await deliveries.requeue_failed(endpoint_id, since=since, until=until)
         if count:
             self.wake_workers()
