@@ -317,6 +317,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             return self.database_url
         return f"sqlite+aiosqlite:///{Path(self.data_dir).resolve() / 'aiclone.db'}"
 
+    def secure_cookies(self, *, https: bool) -> bool:
+        """Whether cookies get ``Secure``: over https, and always in production (TLS is usually
+        terminated by a proxy, so the app itself may see plain http)."""
+        return https or self.env == "production"
+
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")

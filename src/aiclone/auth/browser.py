@@ -52,7 +52,7 @@ def _session_cookie(value: str, max_age: int, *, secure: bool) -> Cookie:
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
     settings: Settings = request.app.state.settings
-    return request.url.scheme == "https" or settings.env == "production"
+    return settings.secure_cookies(https=request.url.scheme == "https")
 
 
 def _require_header(request: Request[Any, Any, Any]) -> None:

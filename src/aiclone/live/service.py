@@ -86,7 +86,7 @@ class LiveEventService:
         self.authenticator = authenticator
         self.notifications = notifications
         self.retry_ms = settings.sse_retry_ms
-        self._production = settings.env == "production"
+        self.settings = settings
 
     async def open_stream(
         self,
@@ -167,8 +167,7 @@ class LiveEventService:
         return self.authenticator.issue_cookie(principal)
 
     def cookie_secure(self, *, https: bool) -> bool:
-        """Secure over https, and always in production (TLS is usually terminated by a proxy)."""
-        return https or self._production
+        return self.settings.secure_cookies(https=https)
 
     async def broadcast(self, admin: Principal, request: BroadcastRequest) -> BroadcastResult:
         """Notify every active user, a batch of users per transaction.
