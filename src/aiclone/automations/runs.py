@@ -12,9 +12,8 @@ commits with that change:
   was working fails, its owner gets one warning notification; further failures in a row only
   update the rule, so a broken rule on a busy event cannot flood the notifications.
 
-Events recorded inside a rolled-back savepoint are also taken off the session's list of events
-to publish after commit: their rows are gone and their ``seq`` numbers are reused by the
-next events, so a live subscriber must never see them.
+The savepoint is :meth:`EventLog.savepoint`, which also forgets the events recorded inside it
+when it rolls back, so a live subscriber never sees them.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from aiclone.automations.actions import ActionFailed, Actions
 from aiclone.automations.repository import AutomationRepository, Rule
 from aiclone.automations.schemas import Action, AutomationTriggeredData
 from aiclone.db import utcnow
-from aiclone.events.log import PENDING_KEY, EventLog
+from aiclone.events.log import EventLog
 from aiclone.events.types import EventRecord, EventType
 from aiclone.notifications.service import NotificationService
 
@@ -62,10 +61,8 @@ class AutomationRunner:
         manual: bool = False,
     ) -> RunOutcome:
         action = msgspec.convert(rule.action, Action)
-        pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
-        mark = 0 if pending is None else len(pending)
         try:
-            async with session.begin_nested():
+            async with self.events.savepoint(session):
                 outcome = await self.actions.run(session, rule, action, event_type=event_type, data=data)
         except ActionFailed as exc:
             error = str(exc)
@@ -92,7 +89,6 @@ class AutomationRunner:
                 by_automation=True,
             )
             return RunOutcome(status="ok", event=event, data=payload)
-        self._forget_rolled_back(session, mark)
         await AutomationRepository(session).record_failure(rule.id, utcnow(), error)
         if not rule.failing and not manual:
             await self.notifications.notify(
@@ -105,9 +101,3 @@ class AutomationRunner:
                 by_automation=True,
             )
         return RunOutcome(status="failed", error=error)
-
-    @staticmethod
-    def _forget_rolled_back(session: AsyncSession, mark: int) -> None:
-        pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
-        if pending is not None:
-            del pending[mark:]

@@ -14,9 +14,10 @@ the broker for in-process fan-out; a rolled-back transaction publishes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -105,6 +106,26 @@ class EventLog:
             after_commit(session, lambda: self.broker.publish(batch))
         pending.append(event)
         return event
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self, session: AsyncSession) -> AsyncIterator[None]:
+        """A SAVEPOINT whose events are forgotten if it rolls back.
+
+        Work in it that fails rolls back alone, and the events it recorded are taken off the
+        list published after commit: their rows are gone and their ``seq`` numbers will be used
+        again, so no live subscriber may see them. (On PostgreSQL the server already drops the
+        NOTIFYs of a rolled-back savepoint.)
+        """
+        pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
+        mark = 0 if pending is None else len(pending)
+        try:
+            async with session.begin_nested():
+                yield
+        except BaseException:
+            pending = session.info.get(PENDING_KEY)
+            if pending is not None:
+                del pending[mark:]
+            raise
 
     async def _next_seq(self, session: AsyncSession, user_id: uuid.UUID) -> int:
         dialect = session.get_bind().dialect.name
