@@ -307,7 +307,9 @@ async def test_admin_scope_and_openapi(client: Client, users: UserFactory, servi
     parameters = {p["name"]: p for p in schema["paths"][SUMMARY]["get"]["parameters"]}
     assert {"time_range", "start", "end", "tz", "user_id"} <= set(parameters)
     assert all(parameters[name]["in"] == "query" for name in ("time_range", "start", "end", "tz", "user_id"))
-    assert parameters["time_range"]["description"] == "The period and its buckets."
+    assert parameters["time_range"]["description"] == (
+        "The period and its buckets; `week` unless `start`/`end` are given."
+    )
     assert parameters["start"]["schema"]["oneOf"][0] == {"type": "string", "format": "date"}
     assert parameters["tz"]["schema"]["default"] == "UTC"
     assert parameters["tz"]["description"] == "IANA time zone of the bucket boundaries."

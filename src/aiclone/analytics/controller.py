@@ -78,8 +78,12 @@ class AnalyticsController(Controller):
         request: Request[Principal, str, Any],
         analytics: NamedDependency[AnalyticsService],
         time_range: Annotated[
-            TimeRange, QueryParameter(name="time_range", description="The period and its buckets.")
-        ] = DEFAULT_TIME_RANGE,
+            TimeRange | None,
+            QueryParameter(
+                name="time_range",
+                description=f"The period and its buckets; `{DEFAULT_TIME_RANGE}` unless `start`/`end` are given.",
+            ),
+        ] = None,
         start: Annotated[
             dt.date | None,
             QueryParameter(
@@ -98,11 +102,8 @@ class AnalyticsController(Controller):
             uuid.UUID | None, QueryParameter(name="user_id", description="Admins only: another user.")
         ] = None,
     ) -> AnalyticsSummary:
-        # The default period applies only when no time_range was sent; one sent along with
-        # start/end is refused by the service.
-        chosen = time_range if "time_range" in request.query_params else None
         return await analytics.summary(
-            owner_scope(request.user, user_id), time_range=chosen, start=start, end=end, tz=tz
+            owner_scope(request.user, user_id), time_range=time_range, start=start, end=end, tz=tz
         )
 
     @post(
