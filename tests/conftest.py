@@ -13,11 +13,13 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, Page
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -198,8 +200,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium, one per test module (see tests.browser_support)."""
+    # Imported here: tests.browser_support imports this module (through tests.live_support).
     from tests.browser_support import launch_browser
 
     async for item in launch_browser():
@@ -207,16 +210,16 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest.fixture
-def page_options() -> dict[str, object]:
+def page_options() -> dict[str, Any]:
     """Options of the browser context of ``page``; a test module may override this fixture."""
     return {}
 
 
 @pytest.fixture
 async def page(
-    browser: object, request: pytest.FixtureRequest, page_options: dict[str, object]
-) -> AsyncIterator[object]:
+    browser: Browser, request: pytest.FixtureRequest, page_options: dict[str, Any]
+) -> AsyncIterator[Page]:
     from tests.browser_support import browser_page
 
-    async with browser_page(browser, request, **page_options) as item:  # type: ignore[arg-type]
+    async with browser_page(browser, request, **page_options) as item:
         yield item
