@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.events.types import EventRecord
 from aiclone.pagination import encode_cursor
+from aiclone.settings import Settings
+from tests.conftest import make_settings
 from tests.eventlog import assert_internal_error
 from tests.factories import SignedInUser, UserFactory
 
@@ -27,6 +30,12 @@ VALIDATION = "https://aiclone.dev/problems/validation-error"
 NUL = "a\x00b"
 START = "2025-01-01T00:00:00Z"
 END = "2025-02-01T00:00:00Z"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Webhook endpoints on 127.0.0.1 (the recover case never delivers anything).
+    return make_settings(database_url, tmp_path, webhook_allow_private=True)
 
 
 def assert_invalid(response: Any, field: str) -> None:
@@ -187,3 +196,18 @@ async def test_a_database_error_is_logged_without_its_statement_or_parameters(
     assert "Error" in logged.split("unhandled database error", 1)[1]
     assert "no_such_table" not in logged
     assert "[parameters" not in logged
+
+
+@pytest.mark.parametrize("value", EDGE_TIMES)
+async def test_a_body_datetime_outside_the_storable_range_is_a_validation_error(
+    client: Client, users: UserFactory, value: str
+) -> None:
+    user = await users.create()
+    created = await client.post(
+        "/api/webhooks", json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}, headers=user.headers
+    )
+    assert created.status_code == 201, created.text
+    response = await client.post(
+        f"/api/webhooks/{created.json()['id']}/recover", json={"since": value}, headers=user.headers
+    )
+    assert_invalid(response, "since")
