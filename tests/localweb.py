@@ -145,6 +145,21 @@ class LocalSite:
 
         self.routes[path] = handler
 
+    def encoded(self, path: str, body: bytes, *, encoding: str, content_type: str = "text/html") -> None:
+        """A body already compressed, sent as it is with ``Content-Encoding: encoding``."""
+
+        def handler(request: BaseHTTPRequestHandler) -> None:
+            request.send_response(200)
+            request.send_header("Content-Type", content_type)
+            request.send_header("Content-Encoding", encoding)
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            view = memoryview(body)
+            for start in range(0, len(body), 65_536):
+                request.wfile.write(view[start : start + 65_536])
+
+        self.routes[path] = handler
+
 
 @contextlib.contextmanager
 def local_site() -> Iterator[LocalSite]:

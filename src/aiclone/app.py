@@ -39,6 +39,7 @@ from aiclone.prospects.controller import ProspectController
 from aiclone.research.controller import ResearchTaskController
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
+from aiclone.web.input_checks import refuse_unstorable_input
 from aiclone.webhooks.controller import WebhookController
 
 
@@ -112,6 +113,8 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
         exception_handlers=exception_handlers,
+        # NUL characters and out-of-range datetimes: a 422 for every route, before any query.
+        before_request=refuse_unstorable_input,
         openapi_config=openapi_config(_version()),
         plugins=openapi_plugins(),
         cors_config=web.cors,

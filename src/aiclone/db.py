@@ -118,7 +118,12 @@ def _json_dumps(value: Any) -> str:
 
 
 def build_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 10.0) -> AsyncEngine:
-    json_codec: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": msgspec.json.decode}
+    # hide_parameters: a statement error never carries the bound values (hashes, tokens) to a log.
+    json_codec: dict[str, Any] = {
+        "json_serializer": _json_dumps,
+        "json_deserializer": msgspec.json.decode,
+        "hide_parameters": True,
+    }
     if url.startswith("sqlite"):
         db_path = url.split(":///", 1)[-1]
         if db_path and db_path != ":memory:":

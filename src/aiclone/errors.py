@@ -22,6 +22,7 @@ from litestar.exceptions import (
 from litestar.exceptions.http_exceptions import ClientException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import SQLAlchemyError
 
 logger = logging.getLogger("aiclone.errors")
 
@@ -210,8 +211,42 @@ def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     )
 
 
+class UnhandledDatabaseError(Exception):
+    """Logged in place of a statement error: its kinds and SQLSTATE, no SQL and no values."""
+
+
+def _database_error(exc: BaseException) -> str | None:
+    """For an error raised by a statement: its kinds along the chain and SQLSTATE, nothing else.
+
+    The text of a statement error holds the SQL and its parameters, and a driver's message may
+    quote a bound value (``invalid input for query argument $1: ...``); neither may reach a log.
+    """
+    chain: list[BaseException] = []
+    item: BaseException | None = exc
+    while item is not None and len(chain) < 8:
+        chain.append(item)
+        item = item.__cause__ or item.__context__
+    if not any(isinstance(link, SQLAlchemyError) for link in chain):
+        return None
+    kinds = " <- ".join(type(link).__name__ for link in chain)
+    codes = {getattr(link, attr, None) for link in chain for attr in ("sqlstate", "pgcode")} - {None}
+    return kinds + (f" (SQLSTATE {', '.join(sorted(map(str, codes)))})" if codes else "")
+
+
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    database = _database_error(exc)
+    if database is None:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    else:
+        # The frames of the original, under a stand-in that says only what kind of error it was.
+        logged = UnhandledDatabaseError(database)
+        logger.error(
+            "unhandled database error on %s %s: %s",
+            request.method,
+            request.url.path,
+            database,
+            exc_info=(UnhandledDatabaseError, logged, exc.__traceback__),
+        )
     return problem_response(
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,

@@ -8,6 +8,7 @@ those into field errors under the right path (``email``, ``items[3].website``…
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -83,3 +84,40 @@ def normalize_tags(tags: list[str]) -> list[str]:
             raise ValueError("tags may not be blank")
         seen.setdefault(cleaned, None)
     return list(seen)
+
+
+# Text the databases cannot store, refused for every route in one place
+# (:mod:`aiclone.web.input_checks`): PostgreSQL rejects NUL in text, SQLite would keep it, and a
+# datetime whose UTC form falls outside years 1-9999 overflows as soon as it is bound.
+NUL_MESSAGE = "must not contain NUL (\\u0000) characters"
+INSTANT_MESSAGE = "must be a time between years 1 and 9999 in UTC"
+
+
+def nul_path(value: object) -> str | None:
+    """Where the first NUL character sits in decoded JSON (``notes``, ``tags[1]``, ``a.b``), or None.
+
+    A NUL in an object key is reported at the object holding it (``body`` at the top).
+    """
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                if "\x00" in key:
+                    return path or "body"
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in reversed(list(enumerate(item))))
+    return None
+
+
+def storable_instant(value: dt.datetime) -> bool:
+    """Whether ``value`` (naive means UTC) converts to UTC within years 1-9999."""
+    try:
+        (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except OverflowError:
+        return False
+    return True

@@ -37,6 +37,7 @@ from litestar.typing import FieldDefinition
 
 from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
+from aiclone.web.asset_files import AssetFileSystem
 
 ASSETS_PATH = "/api/docs/assets"
 # Handler opt: the handler authenticates the caller itself (and documents its own schemes).
@@ -103,6 +104,7 @@ def docs_assets_router() -> Any:
     return create_static_files_router(
         path=ASSETS_PATH,
         directories=[_sidecar_static_dir()],
+        file_system=AssetFileSystem(),
         opt={PUBLIC_OPT_KEY: True},
         include_in_schema=False,
         send_as_attachment=False,

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from aiclone.errors import FieldError, InvalidInput
+from aiclone.fields import storable_instant
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -59,9 +60,15 @@ def decode_cursor(cursor: str | None, types: tuple[type, ...]) -> tuple[Any, ...
     if not isinstance(values, list) or len(values) != len(types):
         raise invalid
     try:
-        return tuple(msgspec.convert(v, t, strict=False) for v, t in zip(values, types, strict=True))
+        decoded: tuple[Any, ...] = tuple(
+            msgspec.convert(v, t, strict=False) for v, t in zip(values, types, strict=True)
+        )
     except msgspec.ValidationError:
         raise invalid from None
+    # A crafted cursor may carry a time the databases cannot compare against (year 0 in UTC).
+    if any(isinstance(v, dt.datetime) and not storable_instant(v) for v in decoded):
+        raise invalid
+    return decoded
 
 
 class KeysetCursor(msgspec.Struct, frozen=True):

@@ -17,6 +17,7 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
 from aiclone.auth.middleware import PUBLIC_OPT_KEY
+from aiclone.web.asset_files import AssetFileSystem
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PATH = "/static"
@@ -41,6 +42,7 @@ def static_router() -> Router:
     return create_static_files_router(
         path=STATIC_PATH,
         directories=[STATIC_DIR],
+        file_system=AssetFileSystem(),
         opt={PUBLIC_OPT_KEY: True},
         include_in_schema=False,
         send_as_attachment=False,

@@ -30,6 +30,9 @@ _SCRUB = re.compile(
     r"(?i:bearer)\s+[A-Za-z0-9\-_.~+/=]{8,}"  # "Bearer <credential>"
     r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # a JWT
 )
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # LogRecord's own attributes; everything else on a record came in through ``extra=``.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -65,15 +68,38 @@ class JsonFormatter(logging.Formatter):
         return scrub(msgspec.json.encode(entry, enc_hook=str).decode())
 
 
+def escape_controls(text: str) -> str:
+    """``\\n``, ``\\r``, ``\\t``, ``\\xNN``, ``\\uNNNN`` for control and line-separator characters."""
+    return _CONTROL.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group(0)
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 class TextFormatter(logging.Formatter):
+    """One line per record: the message and every extra have their control characters escaped,
+    so a value from a client (a path with ``%0a``) cannot start a line of its own. A traceback
+    keeps its lines. (JSON lines need none of this: the encoder escapes them.)"""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         extras = _extras(record)
         if extras and not getattr(record, "access", False):
-            line += " " + " ".join(f"{key}={value}" for key, value in extras.items())
+            fields = " ".join(f"{key}={value}" for key, value in extras.items())
+            line += " " + escape_controls(fields)
         return scrub(line)
 
 

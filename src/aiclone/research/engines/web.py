@@ -8,8 +8,10 @@ Fetching is defensive, since the URLs come from users:
 * one deadline per URL, redirects included (``AICLONE_RESEARCH_FETCH_TIMEOUT_SECONDS``, also
   the connect and read timeouts), so a server that drips bytes cannot hold a task;
 * only HTML (``text/html``, ``application/xhtml+xml``) is read; the body is streamed and the
-  fetch aborted as soon as it passes ``AICLONE_RESEARCH_MAX_RESPONSE_BYTES`` (decoded size;
-  ``Accept-Encoding: identity`` is asked for);
+  fetch aborted as soon as it passes ``AICLONE_RESEARCH_MAX_RESPONSE_BYTES``, on the wire or
+  decoded: gzip and deflate are undone here in bounded steps as the bytes arrive
+  (:mod:`~aiclone.research.engines.decoding`), so a compression bomb costs no more memory
+  than the limit; other encodings are refused;
 * parsing runs in a thread, off the event loop.
 
 Up to three URLs of a task are fetched at once; progress is reported after each. The task
@@ -23,6 +25,7 @@ import asyncio
 import codecs
 import re
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpcore
@@ -31,6 +34,7 @@ import msgspec
 
 from aiclone.netguard import ForbiddenAddress, Resolver, guarded_client
 from aiclone.research.engines.base import EngineError, ProgressReporter, ResearchJob
+from aiclone.research.engines.decoding import ACCEPT_ENCODING, DecodingError, decoded_chunks
 from aiclone.research.engines.page import PageFacts, parse_page
 from aiclone.research.engines.phrases import OPPORTUNITY_CUES, PAIN_CUES, cue_sentences, key_phrases
 from aiclone.research.models import SourceType
@@ -134,7 +138,7 @@ class WebEngine:
             headers={
                 "User-Agent": self.config.user_agent,
                 "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
-                "Accept-Encoding": "identity",
+                "Accept-Encoding": ACCEPT_ENCODING,
             },
         )
 
@@ -245,10 +249,23 @@ class WebEngine:
         if declared.isdigit() and int(declared) > cap:
             raise FetchError(f"the page is {int(declared)} bytes; the limit is {cap} bytes")
         body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > cap:
-                raise FetchError(f"the page is larger than the limit of {cap} bytes")
+        received = 0
+
+        async def wire() -> AsyncIterator[bytes]:
+            nonlocal received
+            async for chunk in response.aiter_raw():
+                received += len(chunk)
+                if received > cap:  # compressed or not, no page needs more than the limit
+                    raise FetchError(f"the page is larger than the limit of {cap} bytes")
+                yield chunk
+
+        try:
+            async for piece in decoded_chunks(wire(), response.headers.get("content-encoding", "")):
+                body += piece
+                if len(body) > cap:
+                    raise FetchError(f"the page is larger than the limit of {cap} bytes")
+        except DecodingError as exc:
+            raise FetchError(str(exc)) from None
         raw = bytes(body)
         html = raw.decode(_charset(content_type, raw), errors="replace")
         return Fetched(url, str(response.url), response.status_code, mime, html)
