@@ -204,13 +204,16 @@ class Frame:
 class SSEParser:
     """Incremental parser: feed text, get dispatched frames (comments are counted)."""
 
-    last_event_id: str = ""
+    last_event_id: str = ""  # the "last event ID string": what a reconnect sends
     retry: int | None = None
     comments: int = 0
     _buffer: str = ""
     _event: str = ""
     _data: list[str] = field(default_factory=list)
     _id: str | None = None
+    # The spec's "last event ID buffer": kept across events, copied to last_event_id on dispatch,
+    # so an id whose frame was cut off before its blank line is not taken.
+    _id_buffer: str = ""
 
     def feed(self, text: str) -> list[Frame]:
         self._buffer += text
@@ -226,6 +229,7 @@ class SSEParser:
 
     def _line(self, line: str) -> Frame | None:
         if line == "":
+            self.last_event_id = self._id_buffer
             if not self._data:
                 self._event, self._id = "", None
                 return None
@@ -242,7 +246,7 @@ class SSEParser:
         elif name == "data":
             self._data.append(value)
         elif name == "id" and "\0" not in value:
-            self.last_event_id = value
+            self._id_buffer = value
             self._id = value
         elif name == "retry" and value.isdigit():
             self.retry = int(value)
@@ -345,7 +349,7 @@ class StreamClient:
 
     @property
     def events(self) -> list[Frame]:
-        return [f for f in self.frames if f.id is not None and f.event not in ("reset",)]
+        return [f for f in self.frames if f.id is not None and f.event not in ("connection", "reset")]
 
     @property
     def seqs(self) -> list[int]:
@@ -353,6 +357,17 @@ class StreamClient:
 
     def named(self, event: str) -> list[Frame]:
         return [f for f in self.frames if f.event == event]
+
+    def reconnect_headers(self) -> dict[str, str]:
+        """The request headers of a spec-following client's reconnect after this stream.
+
+        The same headers as before, plus ``Last-Event-ID`` when the last event ID string is not
+        empty (WHATWG HTML, "Server-sent events": an empty string sends no header at all).
+        """
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "last-event-id"}
+        if self.parser.last_event_id:
+            headers["Last-Event-ID"] = self.parser.last_event_id
+        return headers
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():

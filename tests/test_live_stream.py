@@ -77,7 +77,7 @@ async def test_connection_message_then_heartbeats_and_headers(server: Server, us
         await stream.wait_for(lambda c: c.frames and c.parser.comments >= 2)
         first = stream.frames[0]
         assert first.event == "connection"
-        assert first.id is None
+        assert first.id == "3"  # the resume point: a reconnect from here misses nothing
         info = first.json
         assert info["status"] == "connected"
         assert info["latest_seq"] == 3
@@ -112,6 +112,36 @@ async def test_replay_after_last_event_id_in_header_or_query(server: Server, use
         assert await stream.wait_seqs(2) == [19, 20]
         await server.write_events(user.id, 2)
         assert await stream.wait_seqs(4) == [19, 20, 21, 22]
+
+
+@pytest.mark.parametrize("history", ["new user", "earlier events", "types filter"])
+async def test_a_stream_cut_before_its_first_event_resumes_without_loss(server: Server, history: str) -> None:
+    """Opened at the present, cut before any event arrives, reconnected as the SSE spec says."""
+    user = await sign_up(server.url)
+    before = await server.write_events(user.id, 3) if history != "new user" else []
+    params = {"types": "notification"} if history == "types filter" else {}
+    first = await StreamClient(server.url, headers=user.headers, params=params).open()
+    assert first.status == 200
+    assert [f.event for f in first.frames] == ["connection"]
+    await first.close()  # cut: nothing but the connection frame ever arrived
+    # Committed while no stream is open.
+    gap = await server.write_events(user.id, 2, type="notification")
+    skipped = await server.write_events(user.id, 1) if history == "types filter" else []
+    gap += await server.write_events(user.id, 2, type="notification")
+    async with open_stream(server.url, headers=first.reconnect_headers(), params=params) as again:
+        assert again.status == 200
+        assert await again.wait_seqs(len(gap)) == gap
+        live = await server.write_events(user.id, 2, type="notification")
+        assert await again.wait_seqs(len(gap) + 2) == gap + live
+        await asyncio.sleep(0.3)  # room for a duplicate to show up, were there one
+        assert again.seqs == gap + live
+    # The connection frame carried the resume point: the user's seq when the stream opened.
+    latest = len(before)
+    assert first.frames[0].id == str(latest)
+    assert first.frames[0].json["latest_seq"] == latest
+    assert again.frames[0].json["resume_from"] == latest
+    assert again.frames[0].id == str(latest)
+    assert not set(skipped) & set(again.seqs)
 
 
 async def test_bad_resume_point_or_types_are_422_before_the_stream(server: Server, user: Account) -> None:
@@ -236,7 +266,7 @@ async def test_client_that_stops_reading_is_dropped_then_resumes_without_loss(
         await writer
         frames, complete = await raw.read_to_end()
         assert not complete  # cut off, not ended normally
-        got = [int(f.id) for f in frames if f.id is not None]
+        got = [int(f.id) for f in frames if f.id is not None and f.event != "connection"]
         assert got == list(range(1, len(got) + 1))
         assert len(got) < total
         assert "evicted" in srv.log()
@@ -260,6 +290,9 @@ async def test_reset_when_the_resume_point_is_gone(server: Server, user: Account
         await stream.wait_for(lambda c: c.named("reset"))
         reset = stream.named("reset")[0]
         assert reset.json == {"reason": "retention", "last_event_id": 2, "latest_seq": 10, "oldest_seq": 6}
+        # The connection frame repeats the client's own id; only the reset that follows moves it
+        # (a client cut off between the two reconnects with 2 and gets the reset again).
+        assert stream.frames[0].id == "2"
         # The reset moves the client's resume point to the present; nothing stale is replayed.
         assert reset.id == "10"
         await server.write_events(user.id, 1)

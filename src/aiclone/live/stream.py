@@ -29,10 +29,14 @@ Response
 
 ``retry: <ms>``
     Once, first: the reconnect delay (jittered per connection to spread reconnect storms).
-``event: connection`` (no ``id``)
+``id: <resume point>`` ``event: connection``
     ``{"status": "connected", "instance_id", "server_time", "latest_seq", "resume_from",
     "heartbeat_seconds", "expires_at", "types"}``. ``latest_seq`` is the user's newest seq when
-    the stream opened; ``expires_at`` is when the credential ends the stream.
+    the stream opened; ``expires_at`` is when the credential ends the stream. The ``id`` is where
+    this stream starts: ``resume_from`` when the client sent one (so it never moves the client's
+    id), else ``latest_seq`` (``0`` for a user without events, never an empty ``id:``, which would
+    clear the client's id). A client cut off before any event thus reconnects with
+    ``Last-Event-ID`` and gets everything committed since it first connected.
 ``id: <latest_seq>`` ``event: reset``
     Only on resume, when the resume point can no longer be honoured: ``reason`` ``retention``
     (events after it were pruned) or ``unknown_id`` (it is ahead of the user's log). Data
@@ -62,7 +66,8 @@ connection is dropped (no frame could reach it anyway). A burst that fills the b
 client that *is* keeping up is read back from the table instead, without a disconnect. Either
 way nothing is lost: always reconnect with the last ``id`` seen.
 
-A native ``EventSource`` reconnects by itself after ``retry`` with ``Last-Event-ID``; with a
+A native ``EventSource`` reconnects by itself after ``retry`` with ``Last-Event-ID`` (the last
+``id`` it saw, from the first frame on); with a
 ticket that reconnect is refused (the ticket was used), so ticket clients reconnect themselves
 with a new ticket and ``last_event_id``.
 
