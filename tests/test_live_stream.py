@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import signal
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from aiclone.container import Services
 from aiclone.errors import InvalidInput
@@ -19,6 +20,7 @@ from aiclone.events.log import events_after
 from aiclone.events.models import Event
 from aiclone.events.types import Ephemeral, EventRecord, EventType
 from aiclone.live.frames import FrameCache, ephemeral_frame, event_frame
+from aiclone.live.liveness import LOCK_NAMESPACE
 from aiclone.live.models import StreamInstance, StreamPresence
 from aiclone.live.service import parse_resume_point, parse_types
 from aiclone.settings import SettingsError, load_settings
@@ -362,6 +364,8 @@ async def test_per_user_stream_cap_is_429(server: Server, user: Account) -> None
             refused = await client.get("/api/events", headers=user.headers)
             assert refused.status_code == 429
             assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["type"] == "https://aiclone.dev/problems/rate-limited"
+            assert int(refused.headers["retry-after"]) >= 1
             status = (await client.get("/api/events/status", headers=user.headers)).json()
             assert status["streams"] == CAP
             assert status["max_streams"] == CAP
@@ -446,47 +450,76 @@ async def test_status_for_user_and_admin(server: Server, direct: Services) -> No
         assert one["cluster"] is None
 
 
-async def test_other_instances_count_toward_the_cap_until_they_go_quiet(
-    server: Server, user: Account, direct: Services
-) -> None:
-    now = dt.datetime.now(dt.UTC)
-    async with direct.db.session() as session:
-        # One instance still beating (for a few seconds more), one long gone.
-        session.add(
-            StreamInstance(id="elsewhere", started_at=now, heartbeat_at=now + dt.timedelta(seconds=2))
+@contextlib.asynccontextmanager
+async def liveness_lock_of(direct: Services, instance_id: str) -> AsyncIterator[None]:
+    """Hold what a live instance holds on PostgreSQL (see aiclone.live.liveness)."""
+    if direct.db.is_sqlite:
+        yield
+        return
+    async with direct.db.engine.connect() as conn:
+        await conn.execute(
+            text("SELECT pg_advisory_lock(:ns, hashtext(:id))"), {"ns": LOCK_NAMESPACE, "id": instance_id}
         )
-        session.add(StreamInstance(id="ghost", started_at=now, heartbeat_at=now - dt.timedelta(hours=1)))
-        await session.flush()
-        session.add(StreamPresence(instance_id="elsewhere", user_id=user.id, streams=CAP - 1))
-        session.add(StreamPresence(instance_id="ghost", user_id=user.id, streams=50))
-    async with http(server.url) as client:
-        for _ in range(50):
-            status = (await client.get("/api/events/status", headers=user.headers)).json()
-            if status["streams"] == CAP - 1:
+        await conn.commit()  # a session lock outlives the transaction
+        yield
+
+
+async def test_other_instances_count_toward_the_cap_until_they_go_quiet(
+    server: Server, user: Account, direct: Services, backend: str
+) -> None:
+    """Fresh heartbeats count; on PostgreSQL only while the instance holds its liveness lock."""
+    async with liveness_lock_of(direct, "elsewhere"):
+        now = dt.datetime.now(dt.UTC)
+        async with direct.db.session() as session:
+            # One instance still beating (for a few seconds more), one long gone.
+            session.add(
+                StreamInstance(id="elsewhere", started_at=now, heartbeat_at=now + dt.timedelta(seconds=2))
+            )
+            session.add(StreamInstance(id="ghost", started_at=now, heartbeat_at=now - dt.timedelta(hours=1)))
+            await session.flush()
+            session.add(StreamPresence(instance_id="elsewhere", user_id=user.id, streams=CAP - 1))
+            session.add(StreamPresence(instance_id="ghost", user_id=user.id, streams=50))
+            if backend == "postgresql":
+                # Beating by its row, but its session (and lock) is gone: it crashed a moment ago.
+                session.add(
+                    StreamInstance(id="crashed", started_at=now, heartbeat_at=now + dt.timedelta(seconds=30))
+                )
+                await session.flush()
+                session.add(StreamPresence(instance_id="crashed", user_id=user.id, streams=50))
+        async with http(server.url) as client:
+            for _ in range(50):
+                status = (await client.get("/api/events/status", headers=user.headers)).json()
+                if status["streams"] == CAP - 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert status["streams"] == CAP - 1  # the ghost's 50 are not counted
+        async with open_stream(server.url, headers=user.headers) as last_slot:
+            assert last_slot.status == 200
+            # The server learns of the other instance at its next heartbeat (1 s here).
+            for _ in range(30):
+                async with open_stream(server.url, headers=user.headers) as over:
+                    if over.status == 429:
+                        break
+                await asyncio.sleep(0.1)
+            assert over.status == 429
+        for _ in range(100):
+            async with direct.db.read_session() as session:
+                left = set((await session.scalars(select(StreamInstance.id))).all()) & {
+                    "elsewhere",
+                    "ghost",
+                    "crashed",
+                }
+            if not left:
                 break
             await asyncio.sleep(0.1)
-        assert status["streams"] == CAP - 1  # the ghost's 50 are not counted
-    async with open_stream(server.url, headers=user.headers) as last_slot:
-        assert last_slot.status == 200
-        # The server learns of the other instance at its next heartbeat (1 s here).
-        for _ in range(30):
-            async with open_stream(server.url, headers=user.headers) as over:
-                if over.status == 429:
-                    break
-            await asyncio.sleep(0.1)
-        assert over.status == 429
-    for _ in range(100):
+        assert not left  # pruned once silent for three heartbeats (or unlocked), presence rows with them
         async with direct.db.read_session() as session:
-            left = set((await session.scalars(select(StreamInstance.id))).all()) & {"elsewhere", "ghost"}
-        if not left:
-            break
-        await asyncio.sleep(0.1)
-    assert not left  # both pruned once silent for three heartbeats, presence rows with them
-    async with direct.db.read_session() as session:
-        rows = (
-            await session.scalars(select(StreamPresence.instance_id).where(StreamPresence.user_id == user.id))
-        ).all()
-    assert set(rows).isdisjoint({"elsewhere", "ghost"})
+            rows = (
+                await session.scalars(
+                    select(StreamPresence.instance_id).where(StreamPresence.user_id == user.id)
+                )
+            ).all()
+        assert set(rows).isdisjoint({"elsewhere", "ghost", "crashed"})
 
 
 async def test_sigterm_ends_streams_and_the_process_exits(
