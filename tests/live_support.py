@@ -386,6 +386,91 @@ async def open_stream(base_url: str, **options: Any) -> AsyncIterator[StreamClie
         await client.close()
 
 
+class CuttableProxy:
+    """A TCP relay in front of a server: the network between a client and it, which a test cuts.
+
+    ``cut()`` resets every relayed connection at once (no close frame, no FIN: what a dropped
+    network or a crashed proxy looks like to both sides). Between ``hold()`` and ``release()``
+    new connections are accepted but parked, so a test decides when a reconnect gets through.
+    """
+
+    def __init__(self, upstream_url: str) -> None:
+        url = httpx.URL(upstream_url)
+        self.upstream = (url.host, url.port or 80)
+        self.port = 0
+        self.url = ""
+        self.parked = 0
+        self.accepted = 0
+        self._open = asyncio.Event()
+        self._open.set()
+        self._transports: set[asyncio.BaseTransport] = set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> CuttableProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def cut(self) -> int:
+        transports, self._transports = self._transports, set()
+        for transport in transports:
+            transport.abort()  # type: ignore[attr-defined]
+        return len(transports)
+
+    async def close(self) -> None:
+        self.release()
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if not self._open.is_set():
+            self.parked += 1
+            try:
+                await self._open.wait()
+            finally:
+                self.parked -= 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._transports |= {writer.transport, up_writer.transport}
+        pumps = [
+            asyncio.create_task(self._pump(reader, up_writer)),
+            asyncio.create_task(self._pump(up_reader, writer)),
+        ]
+        self._tasks.update(pumps)
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in pumps:
+                task.cancel()
+                self._tasks.discard(task)
+            for side in (writer, up_writer):
+                self._transports.discard(side.transport)
+                side.transport.abort()
+
+    @staticmethod
+    async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while chunk := await source.read(65536):
+                sink.write(chunk)
+                await sink.drain()
+
+
 class RawStream:
     """A stream over a bare socket with a tiny receive buffer: the test decides when to read."""
 
