@@ -107,6 +107,7 @@ async def test_replay_after_last_event_id_in_header_or_query(server: Server, use
         assert frame.json["by_automation"] is False
     async with open_stream(server.url, headers=user.headers, params={"last_event_id": "12"}) as stream:
         assert await stream.wait_seqs(8) == list(range(13, 21))
+        assert stream.frames[0].id == "12"  # the resume point it was given, not the present
     # The header (what EventSource sends on reconnect) wins over the first-connect query.
     async with open_stream(
         server.url, headers={**user.headers, "Last-Event-ID": "18"}, params={"last_event_id": "2"}
@@ -308,7 +309,9 @@ async def test_reset_when_the_resume_point_is_gone(server: Server, user: Account
     async with open_stream(server.url, headers={**user.headers, "Last-Event-ID": "999"}) as stream:
         await stream.wait_for(lambda c: c.named("reset"))
         assert stream.named("reset")[0].json["reason"] == "unknown_id"
+        assert stream.frames[0].id == "999"  # echoed; the reset then moves it back to the log
         assert stream.named("reset")[0].id == "11"
+        assert stream.parser.last_event_id == "11"
 
 
 async def test_types_filter_applies_to_replay_and_live(
