@@ -18,9 +18,9 @@ the first connect, ``?last_event_id=<seq>``; the header wins. ``?types=a,b`` kee
 types (ephemeral messages too); unknown names are a 422.
 
 Refusals happen before any byte of the stream, as ``application/problem+json``: 401 (missing,
-invalid or expired credential, used ticket), 422 (bad ``types`` or resume point), 429 (the user
-already has ``AICLONE_SSE_MAX_STREAMS_PER_USER`` open streams across all instances), 503 (this
-instance is shutting down).
+invalid or expired credential, used ticket), 422 (bad ``types`` or resume point), 429 with
+``Retry-After`` (the user already has ``AICLONE_SSE_MAX_STREAMS_PER_USER`` open streams across
+the live instances), 503 (this instance is shutting down).
 
 Response
 --------
@@ -33,10 +33,9 @@ Response
     ``{"status": "connected", "instance_id", "server_time", "latest_seq", "resume_from",
     "heartbeat_seconds", "expires_at", "types"}``. ``latest_seq`` is the user's newest seq when
     the stream opened; ``expires_at`` is when the credential ends the stream. The ``id`` is where
-    this stream starts: ``resume_from`` when the client sent one (so it never moves the client's
-    id), else ``latest_seq`` (``0`` for a user without events, never an empty ``id:``, which would
-    clear the client's id). A client cut off before any event thus reconnects with
-    ``Last-Event-ID`` and gets everything committed since it first connected.
+    the stream starts: ``resume_from`` if given (the client's id stays put), else ``latest_seq``
+    (``0`` for a user without events; an empty ``id:`` would clear the client's id). So a client
+    cut off before any event resumes with ``Last-Event-ID`` from where it first connected.
 ``id: <latest_seq>`` ``event: reset``
     Only on resume, when the resume point can no longer be honoured: ``reason`` ``retention``
     (events after it were pruned) or ``unknown_id`` (it is ahead of the user's log). Data
