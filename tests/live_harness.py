@@ -2,6 +2,8 @@
 services, so live delivery can be tested on SQLite too (where only the writing process's broker
 hears an event). Everything else is the real command and the real app.
 
+It also serves an empty page (``/_test/blank``) for browser tests.
+
 Run as ``python -m tests.live_harness serve --port N …`` (same arguments as ``aiclone``).
 """
 
@@ -12,7 +14,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Litestar, post
+from litestar import Litestar, MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
@@ -64,10 +66,24 @@ async def publish_ephemeral(data: JSONBody[PublishEphemeral], state: State) -> d
     return {"ok": True}
 
 
+# An empty document of the app's origin, for browser tests that drive a native EventSource from
+# it. Its own policy allows connections to this origin only (no script runs but the test's).
+BLANK_PAGE_CSP = "default-src 'none'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+
+@get("/_test/blank", exclude_from_auth=True, include_in_schema=False, media_type=MediaType.HTML)
+async def blank_page() -> Response[str]:
+    return Response(
+        "<!doctype html><meta charset=utf-8><title>blank</title>",
+        headers={"Content-Security-Policy": BLANK_PAGE_CSP},
+    )
+
+
 def create_app_with_test_writer() -> Litestar:
     app = create_app_from_env()
     app.register(write_events)
     app.register(publish_ephemeral)
+    app.register(blank_page)
     return app
 
 

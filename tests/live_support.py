@@ -204,13 +204,16 @@ class Frame:
 class SSEParser:
     """Incremental parser: feed text, get dispatched frames (comments are counted)."""
 
-    last_event_id: str = ""
+    last_event_id: str = ""  # the "last event ID string": what a reconnect sends
     retry: int | None = None
     comments: int = 0
     _buffer: str = ""
     _event: str = ""
     _data: list[str] = field(default_factory=list)
     _id: str | None = None
+    # The spec's "last event ID buffer": kept across events, copied to last_event_id on dispatch,
+    # so an id whose frame was cut off before its blank line is not taken.
+    _id_buffer: str = ""
 
     def feed(self, text: str) -> list[Frame]:
         self._buffer += text
@@ -226,6 +229,7 @@ class SSEParser:
 
     def _line(self, line: str) -> Frame | None:
         if line == "":
+            self.last_event_id = self._id_buffer
             if not self._data:
                 self._event, self._id = "", None
                 return None
@@ -242,7 +246,7 @@ class SSEParser:
         elif name == "data":
             self._data.append(value)
         elif name == "id" and "\0" not in value:
-            self.last_event_id = value
+            self._id_buffer = value
             self._id = value
         elif name == "retry" and value.isdigit():
             self.retry = int(value)
@@ -345,7 +349,7 @@ class StreamClient:
 
     @property
     def events(self) -> list[Frame]:
-        return [f for f in self.frames if f.id is not None and f.event not in ("reset",)]
+        return [f for f in self.frames if f.id is not None and f.event not in ("connection", "reset")]
 
     @property
     def seqs(self) -> list[int]:
@@ -353,6 +357,17 @@ class StreamClient:
 
     def named(self, event: str) -> list[Frame]:
         return [f for f in self.frames if f.event == event]
+
+    def reconnect_headers(self) -> dict[str, str]:
+        """The request headers of a spec-following client's reconnect after this stream.
+
+        The same headers as before, plus ``Last-Event-ID`` when the last event ID string is not
+        empty (WHATWG HTML, "Server-sent events": an empty string sends no header at all).
+        """
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "last-event-id"}
+        if self.parser.last_event_id:
+            headers["Last-Event-ID"] = self.parser.last_event_id
+        return headers
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():
@@ -369,6 +384,91 @@ async def open_stream(base_url: str, **options: Any) -> AsyncIterator[StreamClie
         yield client
     finally:
         await client.close()
+
+
+class CuttableProxy:
+    """A TCP relay in front of a server: the network between a client and it, which a test cuts.
+
+    ``cut()`` resets every relayed connection at once (no close frame, no FIN: what a dropped
+    network or a crashed proxy looks like to both sides). Between ``hold()`` and ``release()``
+    new connections are accepted but parked, so a test decides when a reconnect gets through.
+    """
+
+    def __init__(self, upstream_url: str) -> None:
+        url = httpx.URL(upstream_url)
+        self.upstream = (url.host, url.port or 80)
+        self.port = 0
+        self.url = ""
+        self.parked = 0
+        self.accepted = 0
+        self._open = asyncio.Event()
+        self._open.set()
+        self._transports: set[asyncio.BaseTransport] = set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> CuttableProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def cut(self) -> int:
+        transports, self._transports = self._transports, set()
+        for transport in transports:
+            transport.abort()  # type: ignore[attr-defined]
+        return len(transports)
+
+    async def close(self) -> None:
+        self.release()
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if not self._open.is_set():
+            self.parked += 1
+            try:
+                await self._open.wait()
+            finally:
+                self.parked -= 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._transports |= {writer.transport, up_writer.transport}
+        pumps = [
+            asyncio.create_task(self._pump(reader, up_writer)),
+            asyncio.create_task(self._pump(up_reader, writer)),
+        ]
+        self._tasks.update(pumps)
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in pumps:
+                task.cancel()
+                self._tasks.discard(task)
+            for side in (writer, up_writer):
+                self._transports.discard(side.transport)
+                side.transport.abort()
+
+    @staticmethod
+    async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while chunk := await source.read(65536):
+                sink.write(chunk)
+                await sink.drain()
 
 
 class RawStream:

@@ -309,8 +309,9 @@ async def test_concurrent_export_limit_and_release(services: Services, users: Us
     )
     first = exports.start(user.id, request, unbounded=False)
     assert (await first.body.__anext__()).startswith(b"id,created_at")
-    with pytest.raises(TooManyRequests):
+    with pytest.raises(TooManyRequests) as refused:
         exports.start(user.id, request, unbounded=False)
+    assert refused.value.retry_after is not None  # sent as Retry-After, like every 429
     await first.body.aclose()  # e.g. the client went away
     assert exports.active == 0
     second = exports.start(user.id, request, unbounded=False)

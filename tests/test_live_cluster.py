@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -126,6 +128,61 @@ async def test_status_and_the_stream_cap_count_every_instance(
     finally:
         for stream in streams:
             await stream.close()
+
+
+async def test_a_crashed_instances_streams_stop_counting_within_seconds(
+    pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """kill -9 of the instance holding a user's streams; their reconnects go to the other one.
+
+    Presence at its default interval (10 s): waiting for the crashed instance's heartbeat to
+    go stale would refuse the reconnects for up to 30 s.
+    """
+    folder = tmp_path_factory.mktemp("crash")
+    cap = 2
+    a = Server(pg_url, folder, name="crash-a", sse_max_streams_per_user=cap)
+    b = Server(pg_url, folder, name="crash-b", sse_max_streams_per_user=cap)
+    await a.start()
+    await b.start()
+    streams: list[StreamClient] = []
+    try:
+        user = await sign_up(a.url)
+        streams = [await StreamClient(a.url, headers=user.headers).open() for _ in range(cap)]
+        assert [s.status for s in streams] == [200] * cap
+        # B counts A's streams once A has written them (a fraction of a second): refused.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while True:
+            async with open_stream(b.url, headers=user.headers) as probe:
+                if probe.status == 429:
+                    break
+            assert loop.time() < deadline, "B never counted A's streams"
+            await asyncio.sleep(0.1)
+        assert probe.response_headers is not None
+        assert int(probe.response_headers["retry-after"]) >= 1
+        assert json.loads(probe.body)["type"].endswith("/rate-limited")
+
+        await a.stop(signal.SIGKILL)
+        crashed = loop.time()
+        resume = {**user.headers, "Last-Event-ID": streams[0].parser.last_event_id}
+        while True:
+            async with open_stream(b.url, headers=resume) as reconnect:
+                if reconnect.status == 200:
+                    break
+                assert reconnect.status == 429, reconnect.body
+            assert loop.time() - crashed < 60, "the crashed instance's streams were never counted out"
+            await asyncio.sleep(0.1)
+        took = loop.time() - crashed
+        print(f"reconnect accepted after crash: {took:.2f} s")
+        assert took < 5, f"reconnect refused for {took:.1f} s after the crash"
+
+        # The cap still holds for the user's streams on the instances that are alive.
+        streams += [await StreamClient(b.url, headers=resume).open() for _ in range(cap + 1)]
+        assert [s.status for s in streams[-cap - 1 :]] == [200] * cap + [429]
+    finally:
+        for stream in streams:
+            await stream.close()
+        await asyncio.gather(a.stop(signal.SIGKILL), b.stop())
 
 
 async def test_streams_recover_without_loss_after_the_listener_is_killed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import signal
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from aiclone.container import Services
 from aiclone.errors import InvalidInput
@@ -19,6 +20,7 @@ from aiclone.events.log import events_after
 from aiclone.events.models import Event
 from aiclone.events.types import Ephemeral, EventRecord, EventType
 from aiclone.live.frames import FrameCache, ephemeral_frame, event_frame
+from aiclone.live.liveness import LOCK_NAMESPACE
 from aiclone.live.models import StreamInstance, StreamPresence
 from aiclone.live.service import parse_resume_point, parse_types
 from aiclone.settings import SettingsError, load_settings
@@ -77,7 +79,7 @@ async def test_connection_message_then_heartbeats_and_headers(server: Server, us
         await stream.wait_for(lambda c: c.frames and c.parser.comments >= 2)
         first = stream.frames[0]
         assert first.event == "connection"
-        assert first.id is None
+        assert first.id == "3"  # the resume point: a reconnect from here misses nothing
         info = first.json
         assert info["status"] == "connected"
         assert info["latest_seq"] == 3
@@ -105,6 +107,7 @@ async def test_replay_after_last_event_id_in_header_or_query(server: Server, use
         assert frame.json["by_automation"] is False
     async with open_stream(server.url, headers=user.headers, params={"last_event_id": "12"}) as stream:
         assert await stream.wait_seqs(8) == list(range(13, 21))
+        assert stream.frames[0].id == "12"  # the resume point it was given, not the present
     # The header (what EventSource sends on reconnect) wins over the first-connect query.
     async with open_stream(
         server.url, headers={**user.headers, "Last-Event-ID": "18"}, params={"last_event_id": "2"}
@@ -112,6 +115,36 @@ async def test_replay_after_last_event_id_in_header_or_query(server: Server, use
         assert await stream.wait_seqs(2) == [19, 20]
         await server.write_events(user.id, 2)
         assert await stream.wait_seqs(4) == [19, 20, 21, 22]
+
+
+@pytest.mark.parametrize("history", ["new user", "earlier events", "types filter"])
+async def test_a_stream_cut_before_its_first_event_resumes_without_loss(server: Server, history: str) -> None:
+    """Opened at the present, cut before any event arrives, reconnected as the SSE spec says."""
+    user = await sign_up(server.url)
+    before = await server.write_events(user.id, 3) if history != "new user" else []
+    params = {"types": "notification"} if history == "types filter" else {}
+    first = await StreamClient(server.url, headers=user.headers, params=params).open()
+    assert first.status == 200
+    assert [f.event for f in first.frames] == ["connection"]
+    await first.close()  # cut: nothing but the connection frame ever arrived
+    # Committed while no stream is open.
+    gap = await server.write_events(user.id, 2, type="notification")
+    skipped = await server.write_events(user.id, 1) if history == "types filter" else []
+    gap += await server.write_events(user.id, 2, type="notification")
+    async with open_stream(server.url, headers=first.reconnect_headers(), params=params) as again:
+        assert again.status == 200
+        assert await again.wait_seqs(len(gap)) == gap
+        live = await server.write_events(user.id, 2, type="notification")
+        assert await again.wait_seqs(len(gap) + 2) == gap + live
+        await asyncio.sleep(0.3)  # room for a duplicate to show up, were there one
+        assert again.seqs == gap + live
+    # The connection frame carried the resume point: the user's seq when the stream opened.
+    latest = len(before)
+    assert first.frames[0].id == str(latest)
+    assert first.frames[0].json["latest_seq"] == latest
+    assert again.frames[0].json["resume_from"] == latest
+    assert again.frames[0].id == str(latest)
+    assert not set(skipped) & set(again.seqs)
 
 
 async def test_bad_resume_point_or_types_are_422_before_the_stream(server: Server, user: Account) -> None:
@@ -236,7 +269,7 @@ async def test_client_that_stops_reading_is_dropped_then_resumes_without_loss(
         await writer
         frames, complete = await raw.read_to_end()
         assert not complete  # cut off, not ended normally
-        got = [int(f.id) for f in frames if f.id is not None]
+        got = [int(f.id) for f in frames if f.id is not None and f.event != "connection"]
         assert got == list(range(1, len(got) + 1))
         assert len(got) < total
         assert "evicted" in srv.log()
@@ -260,6 +293,9 @@ async def test_reset_when_the_resume_point_is_gone(server: Server, user: Account
         await stream.wait_for(lambda c: c.named("reset"))
         reset = stream.named("reset")[0]
         assert reset.json == {"reason": "retention", "last_event_id": 2, "latest_seq": 10, "oldest_seq": 6}
+        # The connection frame repeats the client's own id; only the reset that follows moves it
+        # (a client cut off between the two reconnects with 2 and gets the reset again).
+        assert stream.frames[0].id == "2"
         # The reset moves the client's resume point to the present; nothing stale is replayed.
         assert reset.id == "10"
         await server.write_events(user.id, 1)
@@ -273,7 +309,9 @@ async def test_reset_when_the_resume_point_is_gone(server: Server, user: Account
     async with open_stream(server.url, headers={**user.headers, "Last-Event-ID": "999"}) as stream:
         await stream.wait_for(lambda c: c.named("reset"))
         assert stream.named("reset")[0].json["reason"] == "unknown_id"
+        assert stream.frames[0].id == "999"  # echoed; the reset then moves it back to the log
         assert stream.named("reset")[0].id == "11"
+        assert stream.parser.last_event_id == "11"
 
 
 async def test_types_filter_applies_to_replay_and_live(
@@ -329,6 +367,8 @@ async def test_per_user_stream_cap_is_429(server: Server, user: Account) -> None
             refused = await client.get("/api/events", headers=user.headers)
             assert refused.status_code == 429
             assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["type"] == "https://aiclone.dev/problems/rate-limited"
+            assert int(refused.headers["retry-after"]) >= 1
             status = (await client.get("/api/events/status", headers=user.headers)).json()
             assert status["streams"] == CAP
             assert status["max_streams"] == CAP
@@ -413,47 +453,76 @@ async def test_status_for_user_and_admin(server: Server, direct: Services) -> No
         assert one["cluster"] is None
 
 
-async def test_other_instances_count_toward_the_cap_until_they_go_quiet(
-    server: Server, user: Account, direct: Services
-) -> None:
-    now = dt.datetime.now(dt.UTC)
-    async with direct.db.session() as session:
-        # One instance still beating (for a few seconds more), one long gone.
-        session.add(
-            StreamInstance(id="elsewhere", started_at=now, heartbeat_at=now + dt.timedelta(seconds=2))
+@contextlib.asynccontextmanager
+async def liveness_lock_of(direct: Services, instance_id: str) -> AsyncIterator[None]:
+    """Hold what a live instance holds on PostgreSQL (see aiclone.live.liveness)."""
+    if direct.db.is_sqlite:
+        yield
+        return
+    async with direct.db.engine.connect() as conn:
+        await conn.execute(
+            text("SELECT pg_advisory_lock(:ns, hashtext(:id))"), {"ns": LOCK_NAMESPACE, "id": instance_id}
         )
-        session.add(StreamInstance(id="ghost", started_at=now, heartbeat_at=now - dt.timedelta(hours=1)))
-        await session.flush()
-        session.add(StreamPresence(instance_id="elsewhere", user_id=user.id, streams=CAP - 1))
-        session.add(StreamPresence(instance_id="ghost", user_id=user.id, streams=50))
-    async with http(server.url) as client:
-        for _ in range(50):
-            status = (await client.get("/api/events/status", headers=user.headers)).json()
-            if status["streams"] == CAP - 1:
+        await conn.commit()  # a session lock outlives the transaction
+        yield
+
+
+async def test_other_instances_count_toward_the_cap_until_they_go_quiet(
+    server: Server, user: Account, direct: Services, backend: str
+) -> None:
+    """Fresh heartbeats count; on PostgreSQL only while the instance holds its liveness lock."""
+    async with liveness_lock_of(direct, "elsewhere"):
+        now = dt.datetime.now(dt.UTC)
+        async with direct.db.session() as session:
+            # One instance still beating (for a few seconds more), one long gone.
+            session.add(
+                StreamInstance(id="elsewhere", started_at=now, heartbeat_at=now + dt.timedelta(seconds=2))
+            )
+            session.add(StreamInstance(id="ghost", started_at=now, heartbeat_at=now - dt.timedelta(hours=1)))
+            await session.flush()
+            session.add(StreamPresence(instance_id="elsewhere", user_id=user.id, streams=CAP - 1))
+            session.add(StreamPresence(instance_id="ghost", user_id=user.id, streams=50))
+            if backend == "postgresql":
+                # Beating by its row, but its session (and lock) is gone: it crashed a moment ago.
+                session.add(
+                    StreamInstance(id="crashed", started_at=now, heartbeat_at=now + dt.timedelta(seconds=30))
+                )
+                await session.flush()
+                session.add(StreamPresence(instance_id="crashed", user_id=user.id, streams=50))
+        async with http(server.url) as client:
+            for _ in range(50):
+                status = (await client.get("/api/events/status", headers=user.headers)).json()
+                if status["streams"] == CAP - 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert status["streams"] == CAP - 1  # the ghost's 50 are not counted
+        async with open_stream(server.url, headers=user.headers) as last_slot:
+            assert last_slot.status == 200
+            # The server learns of the other instance at its next heartbeat (1 s here).
+            for _ in range(30):
+                async with open_stream(server.url, headers=user.headers) as over:
+                    if over.status == 429:
+                        break
+                await asyncio.sleep(0.1)
+            assert over.status == 429
+        for _ in range(100):
+            async with direct.db.read_session() as session:
+                left = set((await session.scalars(select(StreamInstance.id))).all()) & {
+                    "elsewhere",
+                    "ghost",
+                    "crashed",
+                }
+            if not left:
                 break
             await asyncio.sleep(0.1)
-        assert status["streams"] == CAP - 1  # the ghost's 50 are not counted
-    async with open_stream(server.url, headers=user.headers) as last_slot:
-        assert last_slot.status == 200
-        # The server learns of the other instance at its next heartbeat (1 s here).
-        for _ in range(30):
-            async with open_stream(server.url, headers=user.headers) as over:
-                if over.status == 429:
-                    break
-            await asyncio.sleep(0.1)
-        assert over.status == 429
-    for _ in range(100):
+        assert not left  # pruned once silent for three heartbeats (or unlocked), presence rows with them
         async with direct.db.read_session() as session:
-            left = set((await session.scalars(select(StreamInstance.id))).all()) & {"elsewhere", "ghost"}
-        if not left:
-            break
-        await asyncio.sleep(0.1)
-    assert not left  # both pruned once silent for three heartbeats, presence rows with them
-    async with direct.db.read_session() as session:
-        rows = (
-            await session.scalars(select(StreamPresence.instance_id).where(StreamPresence.user_id == user.id))
-        ).all()
-    assert set(rows).isdisjoint({"elsewhere", "ghost"})
+            rows = (
+                await session.scalars(
+                    select(StreamPresence.instance_id).where(StreamPresence.user_id == user.id)
+                )
+            ).all()
+        assert set(rows).isdisjoint({"elsewhere", "ghost", "crashed"})
 
 
 async def test_sigterm_ends_streams_and_the_process_exits(

@@ -4,9 +4,11 @@
  *
  * - Typed events: a discriminated union on `type` (see {@link StreamEvent}).
  * - Status: `connecting | open | reconnecting | closed`, with listeners.
- * - Resume: the last delivered `seq` is kept. While an `EventSource` lives, the browser resends
- *   it as `Last-Event-ID`; when this client opens a new `EventSource` (after the browser gave up,
- *   after a `close` frame, or in ticket mode after any error) it passes it as `last_event_id`.
+ * - Resume: the last delivered `seq` is kept, and before any event the resume point of the
+ *   `connection` frame (its id), so a stream cut before its first event loses nothing. While an
+ *   `EventSource` lives, the browser resends it as `Last-Event-ID`; when this client opens a new
+ *   `EventSource` (after the browser gave up, after a `close` frame, or in ticket mode after any
+ *   error) it passes it as `last_event_id`.
  * - De-duplication: a persisted event whose id is not above the last delivered one is dropped.
  * - Credentials: `getTicket()` is awaited before every connect; its single-use ticket goes in the
  *   URL. Long-lived tokens never do. Without `getTicket`, the stream cookie (or same-origin
@@ -238,7 +240,7 @@ export class EventStream {
     return this.currentStatus;
   }
 
-  /** The id (`seq`) of the last persisted event delivered, or the resume point given. */
+  /** The id (`seq`) of the last persisted event delivered, or the resume point (given, or from the server). */
   get lastEventId(): number | null {
     return this.lastId;
   }
@@ -327,9 +329,17 @@ export class EventStream {
       return;
     }
     if (name === "connection") {
+      const info = payload as ConnectionInfo;
+      // The frame's id is where this stream starts (the server's latest seq on a fresh connect):
+      // holding it makes a reconnect lossless even when the stream is cut before its first event.
+      // A resume point already held is never moved by it (the server echoes it back anyway).
+      if (this.lastId === null) {
+        const point = ev.lastEventId !== "" ? Number(ev.lastEventId) : (info.resume_from ?? info.latest_seq);
+        if (Number.isInteger(point) && point >= 0) this.lastId = point;
+      }
       this.attempt = 0;
       if (this.currentStatus !== "open") this.setStatus("open", { attempt: 0 });
-      this.emit({ type: "connection", data: payload as ConnectionInfo });
+      this.emit({ type: "connection", data: info });
       return;
     }
     if (name === "reset") {

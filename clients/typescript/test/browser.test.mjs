@@ -1,6 +1,7 @@
 // In headless Chromium against the real server: a page using the compiled EventStream receives
-// live events created through the API, survives a server restart (same port, same data dir) and
-// resumes without loss: every created event seen exactly once, in order.
+// live events created through the API, survives server restarts (same port, same data dir), one of
+// them before its first event, and resumes without loss: every created event seen exactly once,
+// in order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -174,7 +175,7 @@ function servePage() {
   return new Promise((r) => server.listen(0, "127.0.0.1", () => r(server)));
 }
 
-test("the page receives live events and resumes across a server restart without loss", { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
+test("the page receives live events and resumes across server restarts, one before its first event, without loss", { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
   assert.ok(existsSync(chromiumPath), `${chromiumPath} is required (AICLONE_REQUIRE_BROWSER is set)`);
   assert.ok(existsSync(python), `no Python interpreter at ${python}; set AICLONE_PYTHON`);
   const { chromium } = await import("playwright-core");
@@ -230,6 +231,23 @@ test("the page receives live events and resumes across a server restart without 
   const received = () => page.evaluate(() => window.received);
   const waitForCount = (n) =>
     page.waitForFunction((count) => window.received.length >= count, n, { timeout: 20_000 });
+
+  // Cut before its first event: the server dies, and events are committed (by another server on
+  // the same data dir) while the page cannot reach it. Its resume point is the connection frame's.
+  await api.kill();
+  await page.waitForFunction(() => window.statuses.at(-1) === "reconnecting", null, { timeout: 10_000 });
+  const writer = new ApiServer(await freePort(), env);
+  t.after(() => writer.kill());
+  await writer.start();
+  const writerToken = await writer.login("admin@example.com", adminPassword);
+  for (let i = 1; i <= 2; i++) {
+    await writer.request("POST", "/api/events/broadcast", { token: writerToken, json: { title: `in the gap ${i}` } });
+    created.push(`in the gap ${i}`);
+  }
+  await writer.kill();
+  await api.start();
+  await waitForCount(2);
+  adminToken = await api.login("admin@example.com", adminPassword);
 
   // Live events created through the API reach the page.
   for (let i = 1; i <= 3; i++) await broadcast(`before restart ${i}`);

@@ -33,9 +33,11 @@ class FakeEventSource {
       listener({ data: JSON.stringify(data), lastEventId: this.lastEventId });
     }
   }
-  connected(latest = 0) {
+  /** The server's first frame; its id is the resume point (the one sent, else latest_seq). */
+  connected(latest = 0, resumeFrom = null) {
     this.open();
-    this.frame("connection", { status: "connected", instance_id: "i", latest_seq: latest, resume_from: null });
+    const info = { status: "connected", instance_id: "i", latest_seq: latest, resume_from: resumeFrom };
+    this.frame("connection", info, resumeFrom ?? latest);
   }
   event(seq, type = "notification") {
     this.frame(type, { seq, type, created_at: "2026-01-01T00:00:00Z", by_automation: false, data: { n: seq } }, seq);
@@ -145,7 +147,7 @@ test("a reset moves the resume point to latest_seq, even backwards", async () =>
   stream.start();
   await until(() => sources.length === 1, "first EventSource");
   const es = sources[0];
-  es.connected(10);
+  es.connected(10, 50);
   es.frame("reset", { reason: "unknown_id", last_event_id: 50, latest_seq: 10, oldest_seq: 1 }, 10);
   es.event(11);
   assert.equal(events[1].type, "reset");
@@ -179,7 +181,7 @@ test("after the browser gives up, a new EventSource resumes with last_event_id a
   assert.equal(url1.searchParams.get("ticket"), "t2");
   assert.equal(url1.searchParams.get("last_event_id"), "8");
   // The server replays from 9; a duplicate of 8 (e.g. a replay overlap) is dropped.
-  sources[1].connected();
+  sources[1].connected(10, 8);
   for (const seq of [8, 9, 10]) sources[1].event(seq);
   assert.deepEqual(ids(events), [7, 8, 9, 10]);
   // Frames from the abandoned EventSource are ignored.
@@ -187,6 +189,36 @@ test("after the browser gives up, a new EventSource resumes with last_event_id a
   assert.deepEqual(ids(events), [7, 8, 9, 10]);
   stream.close();
   assert.equal(sources[1].closed, true);
+});
+
+test("a stream cut before its first event resumes from the connection frame's resume point", async () => {
+  for (const latest of [0, 5]) {
+    let tickets = 0;
+    const { stream, sources, events } = harness({ getTicket: async () => `t${++tickets}` });
+    stream.start();
+    await until(() => sources.length === 1, "first EventSource");
+    assert.equal(new URL(sources[0].url).searchParams.has("last_event_id"), false);
+    sources[0].connected(latest);
+    assert.equal(stream.lastEventId, latest);
+    sources[0].fail(false); // cut before any event; with a ticket the client reconnects itself
+    await until(() => sources.length === 2, "second EventSource");
+    // Events committed in between are replayed after this point: nothing is lost.
+    assert.equal(new URL(sources[1].url).searchParams.get("last_event_id"), String(latest));
+    sources[1].connected(latest + 2, latest);
+    sources[1].event(latest + 1);
+    sources[1].event(latest + 2);
+    assert.deepEqual(ids(events), [latest + 1, latest + 2]);
+    stream.close();
+  }
+});
+
+test("a connection frame never moves the resume point the client already holds", async () => {
+  const { stream, sources } = harness({ lastEventId: 4 });
+  stream.start();
+  await until(() => sources.length === 1, "first EventSource");
+  sources[0].connected(9, 4);
+  assert.equal(stream.lastEventId, 4);
+  stream.close();
 });
 
 test("getTicket is called before every connect, including after a close frame", async () => {

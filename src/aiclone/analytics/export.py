@@ -116,7 +116,7 @@ class ExportService:
                 f"unknown filter {', '.join(unknown)}; filterable: {', '.join(sorted(known)) or 'none'}",
             )
         if self.active >= self.max_concurrent:
-            raise TooManyRequests("Too many exports are running; try again shortly.")
+            raise TooManyRequests("Too many exports are running; try again shortly.", retry_after=5)
 
         start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         # On PostgreSQL the database renders CSV cells; SQLite rows are converted in Python.

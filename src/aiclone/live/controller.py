@@ -22,7 +22,8 @@ from aiclone.openapi import SELF_AUTH_OPT_KEY, problems
 _STREAM_DESCRIPTION = """\
 The signed-in user's events as `text/event-stream`: a `connection` message, then every stored
 event after the resume point (`Last-Event-ID` header, or `last_event_id` on the first connect),
-then live events, with no gap and no duplicate. `id:` is the event's per-user `seq`.
+then live events, with no gap and no duplicate. `id:` is the event's per-user `seq`; the
+`connection` message's `id:` is the resume point, so a reconnect from the first frame on is lossless.
 
 Credentials: a bearer token, a single-use `ticket` from `POST /api/events/ticket`, or the
 stream cookie from `POST /api/events/cookie` (for a browser `EventSource`). Refusals (401, 422,
@@ -31,7 +32,7 @@ stream cookie from `POST /api/events/cookie` (for a browser `EventSource`). Refu
 
 _STREAM_EXAMPLE = (
     "retry: 3120\n"
-    'event: connection\ndata: {"status":"connected","instance_id":"web-1-4211-9f2c1a0b",'
+    'id: 57\nevent: connection\ndata: {"status":"connected","instance_id":"web-1-4211-9f2c1a0b",'
     '"server_time":"2026-11-27T08:14:39.945Z","latest_seq":58,"resume_from":57,"heartbeat_seconds":15.0,'
     '"expires_at":"2026-11-27T08:44:39Z","types":null}\n\n'
     'id: 58\nevent: activity\ndata: {"seq":58,"type":"activity","created_at":"2026-11-27T08:14:02.12Z",'

@@ -39,8 +39,15 @@ def ephemeral_frame(message: Ephemeral) -> bytes:
 
 
 def preamble(retry_ms: int, connection: ConnectionInfo, reset: ResetInfo | None) -> bytes:
-    """``retry:`` once, the ``connection`` message, and a ``reset`` when the resume point is gone."""
-    frame = b"retry: %d\nevent: connection\ndata: %s\n\n" % (retry_ms, _encode(connection))
+    """``retry:`` once, the ``connection`` message, and a ``reset`` when the resume point is gone.
+
+    The connection message carries the resume point as its id: the one the client sent, or the
+    user's latest seq for a stream opened at the present. So a client cut off before any event
+    reconnects from where this stream began, not from wherever the present is by then. Always
+    a number (``0`` for a user without events): an empty ``id:`` would clear the client's id.
+    """
+    point = connection.latest_seq if connection.resume_from is None else connection.resume_from
+    frame = b"retry: %d\nid: %d\nevent: connection\ndata: %s\n\n" % (retry_ms, point, _encode(connection))
     if reset is not None:
         # The reset carries the current seq as its id, so a reconnect after it resumes from there.
         frame += b"id: %d\nevent: reset\ndata: %s\n\n" % (reset.latest_seq, _encode(reset))

@@ -6,6 +6,18 @@ status). Each instance keeps one ``stream_instances`` row with a heartbeat and o
 (batched, a fraction of a second later) rather than on every connect, so opening a stream costs
 no write; an instance whose heartbeat is older than three intervals is treated as gone, and the
 next instance to notice deletes its rows.
+
+A crash must not hold its users' slots that long: their clients reconnect to another instance at
+once, and the cap would refuse them. On PostgreSQL each instance also holds a liveness lock
+(:mod:`aiclone.live.liveness`), released by the database the moment the process dies. A refusal is
+decided only after counting, among the other instances, just those that still hold their lock;
+every heartbeat also deletes the rows of instances that lost it. So after a ``kill -9`` the
+crashed instance's streams stop counting within moments, while the cap keeps counting every
+stream of every live instance. The alternatives were weaker: a shorter expiry costs a write per
+instance every second or two and still waits for it; letting a reconnect that carries a
+``Last-Event-ID`` take a slot lets any client that sends the header open streams without limit.
+The cheap heartbeat count still decides every admission that is under the cap; the lock is looked
+up (``pg_locks``) only when that count would refuse.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import uuid
 from aiclone.db import Database, utcnow
 from aiclone.events.broker import EventBroker
 from aiclone.live.frames import FrameCache
+from aiclone.live.liveness import LivenessLock
 from aiclone.live.repository import PresenceRepository
 from aiclone.live.stream import EventStream
 from aiclone.settings import Settings
@@ -54,6 +67,14 @@ class StreamHub:
         self.peers = 0
         # Reads that run on every connect: a plain connection, deferred on SQLite (no write lock).
         self.read_engine = db.engine.execution_options(sqlite_begin="DEFERRED") if db.is_sqlite else db.engine
+        # One process on SQLite: nobody else's streams to count out.
+        self.liveness = (
+            None
+            if db.is_sqlite
+            else LivenessLock(
+                db.url, self.instance_id, connect_timeout=settings.database_connect_timeout_seconds
+            )
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._streams: set[EventStream] = set()
         self._counts: dict[uuid.UUID, int] = {}
@@ -126,6 +147,8 @@ class StreamHub:
     async def start(self) -> None:
         self.stopping = False
         self._loop = asyncio.get_running_loop()
+        if self.liveness is not None:
+            await self.liveness.start()
         try:
             await self._heartbeat()
         except Exception:
@@ -146,6 +169,8 @@ class StreamHub:
                 await PresenceRepository(session).remove_instance(self.instance_id)
         except Exception:
             logger.exception("could not remove this instance's stream presence; it expires by itself")
+        if self.liveness is not None:
+            await self.liveness.stop()
 
     # --- presence ---
 
@@ -176,7 +201,9 @@ class StreamHub:
             presence = PresenceRepository(session)
             known = await presence.heartbeat(self.instance_id, now)
             stale = now - dt.timedelta(seconds=self.presence_seconds * STALE_AFTER_BEATS)
-            await presence.prune_instances(stale)
+            await presence.prune_instances(
+                stale, unlocked_except=self.instance_id if self.liveness is not None else None
+            )
             self.peers = await presence.peers(self.instance_id, fresh_since=stale)
         if not known:
             # First beat, or our rows were pruned while we were unreachable: write every count.

@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Mapping
 
 import msgspec
-from sqlalchemy import Row, delete, func, insert, literal, select, update
+from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aiclone.auth.models import User
 from aiclone.events.models import Event, EventCounter
+from aiclone.live.liveness import lock_held
 from aiclone.live.models import StreamInstance, StreamPresence, StreamTicket
 
 _CHUNK = 500
@@ -61,6 +62,26 @@ async def start_point(
         oldest_seq=None if row[1] is None else int(row[1]),
         streams_elsewhere=int(row[2] or 0),
     )
+
+
+async def live_streams_elsewhere(
+    conn: AsyncConnection, user_id: uuid.UUID, *, instance_id: str, fresh_since: dt.datetime
+) -> int:
+    """The user's streams on other instances that are fresh *and* hold their liveness lock.
+
+    PostgreSQL only; asked when the cheaper count of :func:`start_point` would refuse a stream.
+    """
+    query = (
+        select(func.coalesce(func.sum(StreamPresence.streams), 0))
+        .join(StreamInstance, StreamInstance.id == StreamPresence.instance_id)
+        .where(
+            StreamPresence.user_id == user_id,
+            StreamPresence.instance_id != instance_id,
+            StreamInstance.heartbeat_at >= fresh_since,
+            lock_held(StreamInstance.id),
+        )
+    )
+    return int((await conn.execute(query)).scalar() or 0)
 
 
 class TicketRepository:
@@ -132,12 +153,20 @@ class PresenceRepository:
         await self.session.execute(delete(StreamPresence).where(StreamPresence.instance_id == instance_id))
         await self.session.execute(delete(StreamInstance).where(StreamInstance.id == instance_id))
 
-    async def prune_instances(self, quiet_since: dt.datetime) -> int:
-        stale = select(StreamInstance.id).where(StreamInstance.heartbeat_at < quiet_since).scalar_subquery()
-        await self.session.execute(delete(StreamPresence).where(StreamPresence.instance_id.in_(stale)))
-        result = await self.session.execute(
-            delete(StreamInstance).where(StreamInstance.heartbeat_at < quiet_since)
-        )
+    async def prune_instances(self, quiet_since: dt.datetime, *, unlocked_except: str | None = None) -> int:
+        """Delete instances silent since ``quiet_since`` and their presence rows.
+
+        With ``unlocked_except`` (PostgreSQL), also every other instance that no longer holds its
+        liveness lock: it has crashed, whatever its last heartbeat says.
+        """
+        gone = StreamInstance.heartbeat_at < quiet_since
+        if unlocked_except is not None:
+            gone = or_(gone, and_(StreamInstance.id != unlocked_except, ~lock_held(StreamInstance.id)))
+        ids = list((await self.session.scalars(select(StreamInstance.id).where(gone))).all())
+        if not ids:
+            return 0
+        await self.session.execute(delete(StreamPresence).where(StreamPresence.instance_id.in_(ids)))
+        result = await self.session.execute(delete(StreamInstance).where(StreamInstance.id.in_(ids)))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def write(self, instance_id: str, counts: Mapping[uuid.UUID, int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import uuid
 
@@ -13,7 +14,7 @@ from aiclone.events.types import EVENT_TYPES
 from aiclone.live.credentials import StreamAuthenticator, StreamCredentials
 from aiclone.live.frames import preamble
 from aiclone.live.hub import StreamHub
-from aiclone.live.repository import PresenceRepository, active_user_ids, start_point
+from aiclone.live.repository import PresenceRepository, active_user_ids, live_streams_elsewhere, start_point
 from aiclone.live.schemas import (
     BroadcastRequest,
     BroadcastResult,
@@ -105,7 +106,7 @@ class LiveEventService:
             raise StreamsUnavailable("This instance is shutting down; reconnect to another one.")
         stream = EventStream(hub, identity.user_id, types=wanted, expires_at=identity.expires_at)
         if not hub.register(stream):
-            raise TooManyRequests(self._cap_message())
+            raise self._over_cap()
         # Attached to the broker from here on, so nothing committed after the reads below is missed.
         try:
             async with hub.read_engine.connect() as conn:
@@ -116,13 +117,12 @@ class LiveEventService:
                     elsewhere_than=hub.instance_id if hub.peers else None,
                     fresh_since=hub.fresh_since(),
                 )
+            if point.streams_elsewhere + hub.local_streams(identity.user_id) > hub.max_streams_per_user:
+                await self._refuse_unless_elsewhere_is_gone(identity.user_id)
         except BaseException:
             hub.close(stream)
             raise
         latest, oldest = point.latest_seq, point.oldest_seq
-        if point.streams_elsewhere + hub.local_streams(identity.user_id) > hub.max_streams_per_user:
-            hub.close(stream)
-            raise TooManyRequests(self._cap_message())
         reset = None
         if resume is None:
             stream.last_seq = latest
@@ -157,8 +157,24 @@ class LiveEventService:
         )
         return stream
 
-    def _cap_message(self) -> str:
-        return f"Too many open event streams: at most {self.hub.max_streams_per_user} per user."
+    async def _refuse_unless_elsewhere_is_gone(self, user_id: uuid.UUID) -> None:
+        """Over the cap by the heartbeat count: recount only instances still alive (see the hub)."""
+        hub = self.hub
+        if hub.liveness is not None:
+            async with hub.read_engine.connect() as conn:
+                elsewhere = await live_streams_elsewhere(
+                    conn, user_id, instance_id=hub.instance_id, fresh_since=hub.fresh_since()
+                )
+            if elsewhere + hub.local_streams(user_id) <= hub.max_streams_per_user:
+                return
+        raise self._over_cap()
+
+    def _over_cap(self) -> TooManyRequests:
+        # A slot frees when one of the user's streams closes; about one reconnect delay is a fair wait.
+        return TooManyRequests(
+            f"Too many open event streams: at most {self.hub.max_streams_per_user} per user.",
+            retry_after=math.ceil(self.retry_ms / 1000),
+        )
 
     async def issue_ticket(self, principal: Principal) -> StreamTicket:
         return await self.authenticator.issue_ticket(principal)

@@ -18,9 +18,9 @@ the first connect, ``?last_event_id=<seq>``; the header wins. ``?types=a,b`` kee
 types (ephemeral messages too); unknown names are a 422.
 
 Refusals happen before any byte of the stream, as ``application/problem+json``: 401 (missing,
-invalid or expired credential, used ticket), 422 (bad ``types`` or resume point), 429 (the user
-already has ``AICLONE_SSE_MAX_STREAMS_PER_USER`` open streams across all instances), 503 (this
-instance is shutting down).
+invalid or expired credential, used ticket), 422 (bad ``types`` or resume point), 429 with
+``Retry-After`` (the user already has ``AICLONE_SSE_MAX_STREAMS_PER_USER`` open streams across
+the live instances), 503 (this instance is shutting down).
 
 Response
 --------
@@ -29,10 +29,13 @@ Response
 
 ``retry: <ms>``
     Once, first: the reconnect delay (jittered per connection to spread reconnect storms).
-``event: connection`` (no ``id``)
+``id: <resume point>`` ``event: connection``
     ``{"status": "connected", "instance_id", "server_time", "latest_seq", "resume_from",
     "heartbeat_seconds", "expires_at", "types"}``. ``latest_seq`` is the user's newest seq when
-    the stream opened; ``expires_at`` is when the credential ends the stream.
+    the stream opened; ``expires_at`` is when the credential ends the stream. The ``id`` is where
+    the stream starts: ``resume_from`` if given (the client's id stays put), else ``latest_seq``
+    (``0`` for a user without events; an empty ``id:`` would clear the client's id). So a client
+    cut off before any event resumes with ``Last-Event-ID`` from where it first connected.
 ``id: <latest_seq>`` ``event: reset``
     Only on resume, when the resume point can no longer be honoured: ``reason`` ``retention``
     (events after it were pruned) or ``unknown_id`` (it is ahead of the user's log). Data
@@ -62,7 +65,8 @@ connection is dropped (no frame could reach it anyway). A burst that fills the b
 client that *is* keeping up is read back from the table instead, without a disconnect. Either
 way nothing is lost: always reconnect with the last ``id`` seen.
 
-A native ``EventSource`` reconnects by itself after ``retry`` with ``Last-Event-ID``; with a
+A native ``EventSource`` reconnects by itself after ``retry`` with ``Last-Event-ID`` (the last
+``id`` it saw, from the first frame on); with a
 ticket that reconnect is refused (the ticket was used), so ticket clients reconnect themselves
 with a new ticket and ``last_event_id``.
 
