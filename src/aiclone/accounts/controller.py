@@ -4,36 +4,20 @@ sign in (forgotten password, unconfirmed address); each is charged to the client
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from litestar import Controller, Request, patch, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from aiclone.accounts.profile import AccountProfiles
-from aiclone.accounts.recovery import PasswordRecovery
 from aiclone.accounts.schemas import (
     Accepted,
-    AccountRead,
     EmailRequest,
     PasswordResetConfirm,
-    ProfileUpdate,
     TokenRequest,
     VerifiedEmail,
 )
-from aiclone.accounts.verification import EmailVerification
-from aiclone.auth.tokens import Principal
+from aiclone.accounts.setup import AccountFlows
 from aiclone.openapi import problems
-
-
-@dataclass(frozen=True)
-class AccountFlows:
-    recovery: PasswordRecovery
-    verification: EmailVerification
-    profiles: AccountProfiles
-
 
 _RESET_ACCEPTED = "If an account uses this address, a link to reset its password is on its way."
 _RESEND_ACCEPTED = "If an unconfirmed account uses this address, a new confirmation link is on its way."
@@ -102,21 +86,3 @@ class AccountController(Controller):
     ) -> Accepted:
         await accounts.verification.resend(data.email)
         return Accepted(detail=_RESEND_ACCEPTED)
-
-    @patch(
-        "/me",
-        summary="Change the signed-in user's name or email",
-        description=(
-            "`full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation"
-            " link and the account moves when it is followed (until then it shows as `pending_email`); the"
-            " current address is told."
-        ),
-        responses=problems(401, 403, 404, 422, 429),
-    )
-    async def update_me(
-        self,
-        request: Request[Principal, str, Any],
-        data: JSONBody[ProfileUpdate],
-        accounts: NamedDependency[AccountFlows],
-    ) -> AccountRead:
-        return await accounts.profiles.update(request.user.id, data)

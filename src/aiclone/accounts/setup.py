@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiclone.accounts.controller import AccountFlows
+from dataclasses import dataclass
+
 from aiclone.accounts.mailer import AccountMailer
 from aiclone.accounts.profile import AccountProfiles
 from aiclone.accounts.recovery import PasswordRecovery
@@ -15,6 +16,15 @@ from aiclone.mail.worker import MailWorker
 from aiclone.ratelimit.policy import Policy
 from aiclone.ratelimit.setup import RateLimiting
 from aiclone.settings import Settings
+
+
+@dataclass(frozen=True)
+class AccountFlows:
+    """The account services, handed to the routes as one dependency."""
+
+    recovery: PasswordRecovery
+    verification: EmailVerification
+    profiles: AccountProfiles
 
 
 def build_account_flows(
