@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from tests.mail_support import (
     SmtpRecorder,
     bodies,
     free_port,
+    self_signed_certificate,
     smtp_url,
     start_smtp,
     token_of,
@@ -249,3 +252,77 @@ def test_mail_settings_are_validated() -> None:
     assert load_settings(production, dotenv=None).email_verification_required is True
     off = {**production, "AICLONE_REQUIRE_EMAIL_VERIFICATION": "false"}
     assert load_settings(off, dotenv=None).email_verification_required is False
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+async def test_tls_modes_encrypt_and_verify_the_server(
+    database_url: str,
+    tmp_path: Path,
+    clean_tables: None,
+    recorder: SmtpRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    port = free_port()
+    if mode == "starttls":
+        controller = Controller(
+            recorder,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=context,
+            require_starttls=True,
+            authenticator=recorder.authenticate,
+            auth_required=True,
+        )
+        url = f"smtp://mailer:s3cret%20pass@127.0.0.1:{port}?starttls=1"
+    else:
+        controller = Controller(
+            recorder,
+            hostname="127.0.0.1",
+            port=port,
+            ssl_context=context,
+            authenticator=recorder.authenticate,
+            auth_required=True,
+            # aiosmtpd only counts STARTTLS as TLS; this socket is TLS from its first byte.
+            auth_require_tls=False,
+        )
+        url = f"smtps://mailer:s3cret%20pass@127.0.0.1:{port}"
+    # The client verifies the server against the system's trust store; this test trusts its own CA.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    controller.start()
+    try:
+        settings = make_settings(database_url, tmp_path, smtp_url=url)
+        async for client in _client(settings):
+            await _register(client, f"{mode}@example.com")
+            [received] = await recorder.wait_for(f"{mode}@example.com")
+    finally:
+        controller.stop()
+    assert recorder.logins == [("mailer", "s3cret pass")], "credentials went only over TLS"
+    assert received.message["Subject"] == "Confirm your email address for aiclone"
+
+
+async def test_an_untrusted_certificate_is_refused(
+    database_url: str, tmp_path: Path, clean_tables: None, recorder: SmtpRecorder, services: Services
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    port = free_port()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+    )
+    controller.start()
+    try:
+        settings = make_settings(
+            database_url, tmp_path, smtp_url=f"smtp://127.0.0.1:{port}?starttls=1", mail_retry_schedule="1h"
+        )
+        async for client in _client(settings):
+            await _register(client, "mitm@example.com")
+            [row] = await _wait_outbox(services, lambda row: row.last_error is not None)
+    finally:
+        controller.stop()
+    assert row.status == MailStatus.PENDING.value
+    assert recorder.messages == []
