@@ -326,3 +326,20 @@ async def test_an_untrusted_certificate_is_refused(
         controller.stop()
     assert row.status == MailStatus.PENDING.value
     assert recorder.messages == []
+
+
+async def test_international_addresses_are_delivered(
+    database_url: str, tmp_path: Path, clean_tables: None, recorder: SmtpRecorder
+) -> None:
+    controller = start_smtp(recorder)  # speaks SMTPUTF8
+    try:
+        settings = make_settings(database_url, tmp_path, smtp_url=smtp_url(controller))
+        async for client in _client(settings):
+            await _register(client, "user@EX\u00c4MPLE.com")
+            await _register(client, "\u5c71\u7530@\u4f8b\u3048.jp")
+            [idn] = await recorder.wait_for("user@xn--exmple-cua.com")
+            [utf8] = await recorder.wait_for("\u5c71\u7530@\u4f8b\u3048.jp")
+    finally:
+        controller.stop()
+    assert idn.message["To"] == "user@xn--exmple-cua.com"
+    assert utf8.message["To"] == "\u5c71\u7530@\u4f8b\u3048.jp"

@@ -12,7 +12,9 @@ import html
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
+
+from email_validator import EmailNotValidError, validate_email
 
 from aiclone.mail.repository import ClaimedMail
 
@@ -60,11 +62,24 @@ def render_html(title: str, paragraphs: list[str | Link], *, footer: str) -> str
     )
 
 
+def ascii_address(address: str) -> str | None:
+    """The address with its domain as A-labels (``xn--…``), or None when the local part is not ASCII."""
+    try:
+        return validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError:
+        return None
+
+
 def build_message(claim: ClaimedMail, sender: Address) -> EmailMessage:
-    """The MIME message of a claimed mail. Its Message-ID is fixed per row, so retries repeat it."""
-    message = EmailMessage(policy=SMTP)
+    """The MIME message of a claimed mail. Its Message-ID is fixed per row, so retries repeat it.
+
+    A recipient whose domain is internationalised is addressed by its A-labels; one whose local
+    part is not ASCII needs a server that speaks SMTPUTF8, so the headers are written in UTF-8.
+    """
+    recipient = ascii_address(claim.to_address)
+    message = EmailMessage(policy=SMTP if recipient is not None else SMTPUTF8)
     message["From"] = sender
-    message["To"] = claim.to_address
+    message["To"] = recipient or claim.to_address
     message["Subject"] = claim.subject
     message["Date"] = email.utils.format_datetime(claim.created_at)
     message["Message-ID"] = f"<{claim.mail_id}@{sender.domain or 'localhost'}>"

@@ -113,7 +113,15 @@ class MailWorker:
 
     async def _attempt(self, claim: ClaimedMail) -> None:
         try:
-            await self.transport.send(build_message(claim, self.sender), name=str(claim.mail_id))
+            message = build_message(claim, self.sender)
+        except (ValueError, TypeError) as exc:
+            # A row no message can be made of fails once, instead of crashing the worker on every claim.
+            await self._record_failure(
+                claim, SendFailure(f"cannot build the message ({type(exc).__name__})", permanent=True)
+            )
+            return
+        try:
+            await self.transport.send(message, name=str(claim.mail_id))
         except SendFailure as failure:
             await self._record_failure(claim, failure)
             return
