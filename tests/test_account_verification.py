@@ -110,3 +110,21 @@ async def test_without_the_requirement_unverified_accounts_sign_in(
             "/api/auth/login", data={"username": "relaxed@example.com", "password": DEFAULT_PASSWORD}
         )
         assert response.status_code == 200
+
+
+async def test_a_password_reset_also_confirms_the_address(client: Client, settings: Settings) -> None:
+    await _register(client, "forgot@example.com")
+    assert (
+        await client.post("/api/auth/password-reset", json={"email": "forgot@example.com"})
+    ).status_code == 202
+    mails = await wait_for_eml(settings.mail_dir, "forgot@example.com", count=2)
+    [reset] = [m for m in mails if m["Subject"] == "Reset your aiclone password"]
+    new_password = "a brand new passphrase 77"
+    confirm = await client.post(
+        "/api/auth/password-reset/confirm", json={"token": token_of(reset), "new_password": new_password}
+    )
+    assert confirm.status_code == 204
+    response = await client.post(
+        "/api/auth/login", data={"username": "forgot@example.com", "password": new_password}
+    )
+    assert response.status_code == 200, "the reset link reached the address, so it is confirmed"

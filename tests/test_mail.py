@@ -343,3 +343,64 @@ async def test_international_addresses_are_delivered(
         controller.stop()
     assert idn.message["To"] == "user@xn--exmple-cua.com"
     assert utf8.message["To"] == "\u5c71\u7530@\u4f8b\u3048.jp"
+
+
+async def _enqueue(services: Services, count: int, **values: object) -> None:
+    async with services.db.session() as session:
+        for number in range(count):
+            session.add(
+                OutboxMail(
+                    kind="test",
+                    to_address=f"r{number}@example.com",
+                    subject="S",
+                    text_body="t",
+                    html_body="<p>h</p>",
+                    **values,
+                )
+            )
+
+
+async def test_a_mail_whose_worker_died_is_sent_once_its_lease_ends(
+    services: Services, settings: Settings
+) -> None:
+    import datetime as dt
+
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    await _enqueue(
+        services, 1, status=MailStatus.SENDING.value, claimed_by="dead-worker", lease_until=past, attempts=1
+    )
+    await _enqueue(
+        services,
+        1,
+        status=MailStatus.SENDING.value,
+        claimed_by="live-worker",
+        lease_until=past + dt.timedelta(hours=1),
+        attempts=1,
+    )
+    assert await services.mail_worker.run_once() == 1
+    rows = await _outbox(services)
+    assert {row.status for row in rows} == {MailStatus.SENT.value, MailStatus.SENDING.value}
+    [sent] = [row for row in rows if row.status == MailStatus.SENT.value]
+    assert sent.attempts == 2
+    assert sent.claimed_by is None
+    assert len(list(settings.mail_dir.glob("*.eml"))) == 1
+
+
+async def test_concurrent_workers_claim_disjoint_mails(services: Services, settings: Settings) -> None:
+    import datetime as dt
+
+    from aiclone.mail.repository import OutboxRepository
+
+    await _enqueue(services, 30)
+
+    async def claim(worker: str) -> set[str]:
+        now = dt.datetime.now(dt.UTC)
+        async with services.db.session() as session:
+            claims = await OutboxRepository(session).claim(
+                worker, now=now, lease_until=now + dt.timedelta(minutes=1), limit=20
+            )
+        return {c.to_address for c in claims}
+
+    first, second = await asyncio.gather(claim("a"), claim("b"))
+    assert not first & second
+    assert len(first | second) == 30
