@@ -22,6 +22,11 @@ PUBLIC = {
     ("post", "/api/auth/session"),
     ("post", "/api/auth/session/refresh"),
     ("delete", "/api/auth/session"),
+    # Account recovery: the caller cannot sign in; the credential, if any, is the mailed token.
+    ("post", "/api/auth/password-reset"),
+    ("post", "/api/auth/password-reset/confirm"),
+    ("post", "/api/auth/verify-email"),
+    ("post", "/api/auth/verify-email/resend"),
     ("get", "/health"),
     ("get", "/health/ready"),
     # Clearing the stream cookie needs no credentials: it only expires a cookie.

@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
+from aiclone.accounts.controller import AccountController
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             static_router(),
             HealthController,
             AuthController,
+            AccountController,
             BrowserSessionController,
             AdminController,
             NotificationController,
@@ -97,6 +99,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
+            "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
             "health_service": Provide(lambda: services.health, sync_to_thread=False),
             "admin_service": Provide(lambda: services.admin, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),

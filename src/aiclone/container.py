@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from aiclone.accounts.setup import build_account_flows
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
 from aiclone.admin.service import AdminService
@@ -29,6 +30,7 @@ from aiclone.live.credentials import StreamAuthenticator
 from aiclone.live.hub import StreamHub
 from aiclone.live.jobs import StreamTicketPruneJob
 from aiclone.live.service import LiveEventService
+from aiclone.mail.worker import MailWorker
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
 from aiclone.notifications.service import NotificationService
@@ -87,6 +89,10 @@ class Services:
             self.codec,
             failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
         )
+        self.mail_worker = MailWorker.from_settings(self.db, settings)
+        self.accounts = build_account_flows(
+            self.db, settings, self.hasher, self.mail_worker, self.auth, self.rate_limiting
+        )
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db)
         self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
@@ -132,6 +138,7 @@ class Services:
                 self.db, max_age=dt.timedelta(days=settings.webhook_delivery_retention_days)
             ),
             StreamTicketPruneJob(self.db),
+            self.mail_worker,
         ]
         self.jobs.append(self.research_runner)
         self.workers = WorkerGroup(self.jobs)

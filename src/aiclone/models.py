@@ -7,6 +7,7 @@ package adds its ``models`` import here (one line each).
 from __future__ import annotations
 
 # ruff: noqa: F401 - imported for their side effect of registering tables on Base.metadata
+from aiclone.accounts.models import AccountToken
 from aiclone.activities.models import Activity
 from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
 from aiclone.auth.models import RefreshToken, User
@@ -15,6 +16,7 @@ from aiclone.content.models import ContentItem
 from aiclone.db import Base
 from aiclone.events.models import Event, EventCounter
 from aiclone.live.models import StreamInstance, StreamPresence, StreamTicket
+from aiclone.mail.models import OutboxMail
 from aiclone.notifications.models import Notification
 from aiclone.outreach.models import OutreachMessage
 from aiclone.prospects.models import Prospect

@@ -16,11 +16,13 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import limits
 import msgspec
 from dotenv import dotenv_values
 
+from aiclone.mail.config import parse_sender, parse_smtp_url
 from aiclone.webhooks.retry import parse_schedule
 
 ENV_PREFIX = "AICLONE_"
@@ -125,6 +127,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     sse_presence_seconds: float = 10.0
     # Exports streaming at once per process (each holds a database connection on PostgreSQL).
     export_max_concurrent: int = 4
+    # Mail (aiclone.mail) and the account flows that send it (aiclone.accounts).
+    smtp_url: str = ""
+    mail_from: str = "aiclone <aiclone@localhost>"
+    # Base of the links in mails; empty means http://<host>:<port>.
+    public_url: str = ""
+    mail_timeout_seconds: float = 10.0
+    mail_retry_schedule: str = "30s,2m,10m,30m,1h,2h,6h"
+    mail_lease_seconds: float = 120.0
+    mail_poll_seconds: float = 5.0
+    mail_retention_days: int = 7
+    password_reset_ttl_seconds: int = 1800
+    email_verification_ttl_seconds: int = 48 * 3600
+    # "auto": required in production, not in development or test.
+    require_email_verification: Literal["auto", "true", "false"] = "auto"
+    rate_limit_account_mail: str = "5/minute;20/hour"
+    account_mail_per_email_limit: str = "3/15 minutes;10/day"
 
     def __post_init__(self) -> None:
         self._check_numbers()
@@ -132,6 +150,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         self._check_secrets_and_exposure()
         self._check_research()
         self._check_rate_limiting()
+        self._check_mail()
         url = self.database_url
         if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
@@ -247,6 +266,62 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             host, sep, port = self.metrics_bind.rpartition(":")
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise SettingsError(f"{var('metrics_bind')} must be host:port, e.g. 127.0.0.1:9100")
+
+    def _check_mail(self) -> None:
+        if self.smtp_url:
+            try:
+                parse_smtp_url(self.smtp_url)
+            except ValueError as exc:
+                raise SettingsError(f"{var('smtp_url')} {exc}") from None
+        try:
+            parse_sender(self.mail_from)
+        except ValueError as exc:
+            raise SettingsError(f"{var('mail_from')} {exc}") from None
+        try:
+            parse_schedule(self.mail_retry_schedule)
+        except ValueError as exc:
+            raise SettingsError(f"{var('mail_retry_schedule')}: {exc}") from None
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+                raise SettingsError(
+                    f"{var('public_url')} must be an http(s) URL such as https://app.example.com"
+                )
+        bounded: dict[str, tuple[float, float]] = {
+            "mail_timeout_seconds": (0.1, 300.0),
+            "mail_poll_seconds": (0.05, 600.0),
+            "mail_retention_days": (1, 3650),
+            "password_reset_ttl_seconds": (60, 24 * 3600),
+            "email_verification_ttl_seconds": (300, 30 * 24 * 3600),
+        }
+        for name, (low, high) in bounded.items():
+            if not low <= getattr(self, name) <= high:
+                raise SettingsError(f"{var(name)} must be between {low:g} and {high:g}")
+        # A claimed mail is finished well inside its lease (connect + a few commands, each bounded).
+        if self.mail_lease_seconds < 6 * self.mail_timeout_seconds:
+            raise SettingsError(
+                f"{var('mail_lease_seconds')} must be at least 6 x {var('mail_timeout_seconds')}"
+            )
+        parse_rate_limits("rate_limit_account_mail", self.rate_limit_account_mail)
+        parse_rate_limits("account_mail_per_email_limit", self.account_mail_per_email_limit)
+
+    @property
+    def email_verification_required(self) -> bool:
+        if self.require_email_verification == "auto":
+            return self.env == "production"
+        return self.require_email_verification == "true"
+
+    @property
+    def resolved_public_url(self) -> str:
+        """Base of the links in mails, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return Path(self.data_dir) / "mail"
 
     @property
     def json_logs(self) -> bool:
@@ -404,7 +479,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 
 
 # Values never echoed back in an error message.
-_SECRET_FIELDS = frozenset({"secret_key", "database_url"})
+_SECRET_FIELDS = frozenset({"secret_key", "database_url", "smtp_url"})
 
 
 def _expected(annotation: Any) -> str:

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, URLEncodedBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from aiclone.accounts.schemas import AccountRead, ProfileUpdate
+from aiclone.accounts.setup import AccountFlows
 from aiclone.auth.schemas import (
     LoginForm,
     LogoutRequest,
@@ -94,3 +96,22 @@ class AuthController(Controller):
         self, request: Request[Principal, str, Any], auth_service: NamedDependency[AuthService]
     ) -> UserRead:
         return await auth_service.get_user(request.user.id)
+
+    # The handler lives here because Litestar allows one controller per path; the flow is aiclone.accounts.
+    @patch(
+        "/me",
+        summary="Change the signed-in user's name or email",
+        description=(
+            "`full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation"
+            " link and the account moves when it is followed (until then it shows as `pending_email`); the"
+            " current address is told."
+        ),
+        responses=problems(401, 403, 404, 422, 429),
+    )
+    async def update_me(
+        self,
+        request: Request[Principal, str, Any],
+        data: JSONBody[ProfileUpdate],
+        accounts: NamedDependency[AccountFlows],
+    ) -> AccountRead:
+        return await accounts.profiles.update(request.user.id, data)

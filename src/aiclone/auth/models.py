@@ -24,6 +24,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # When the user proved they receive mail at ``email`` (aiclone.accounts); None: not yet.
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class RefreshToken(UUIDPrimaryKey, Base):

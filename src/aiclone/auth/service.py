@@ -3,11 +3,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.accounts.errors import EmailNotVerified
+from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import RefreshToken, Role, User
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
 from aiclone.auth.repository import RefreshTokenRepository, UserReads, UserRepository
@@ -22,16 +24,6 @@ logger = logging.getLogger("aiclone.auth")
 
 _BAD_LOGIN = "Incorrect email or password."
 _BAD_REFRESH = "The refresh token is invalid or has expired."
-
-
-def normalize_email(raw: str) -> str:
-    try:
-        info = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidInput(
-            "The email address is not valid.", errors=[FieldError(field="email", message=str(exc))]
-        ) from None
-    return info.normalized.lower()
 
 
 def to_user_read(user: User) -> UserRead:
@@ -60,6 +52,8 @@ class AuthService:
         self.codec = codec
         self.failed_logins = failed_logins
         self.user_reads = UserReads(db)
+        # Runs in the registration's transaction (aiclone.accounts mails the address to confirm).
+        self.on_register: Callable[[AsyncSession, User], Awaitable[None]] | None = None
 
     async def register(
         self, *, email: str, password: str, full_name: str, role: Role = Role.USER
@@ -81,6 +75,8 @@ class AuthService:
                 user = await users.add(
                     User(email=normalized_email, full_name=name, password_hash=password_hash, role=role.value)
                 )
+                if self.on_register is not None:
+                    await self.on_register(session, user)
         except IntegrityError:
             # Two registrations raced past the check; the unique index decided.
             raise Conflict("An account with this email already exists.") from None
@@ -105,6 +101,11 @@ class AuthService:
             raise Unauthenticated(_BAD_LOGIN)
         if self.failed_logins is not None:
             await self.failed_logins.record_success(account)
+        if self.settings.email_verification_required and user.email_verified_at is None:
+            raise EmailNotVerified(
+                "Confirm your email address first: follow the link we mailed you, or ask for a new one"
+                " with POST /api/auth/verify-email/resend."
+            )
         new_hash = None
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await self.hasher.hash(password)

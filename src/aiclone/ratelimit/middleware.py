@@ -11,7 +11,8 @@ Who is charged:
   nothing.
 - ``POST /api/auth/login``, ``POST /api/auth/session`` (browser sign-in) and
   ``POST /api/auth/register`` are also charged to the client
-  address under their own, stricter policies. Failed sign-ins per account are counted by the
+  address under their own, stricter policies, and so are the password-reset and
+  email-verification endpoints (``AICLONE_RATE_LIMIT_ACCOUNT_MAIL``). Failed sign-ins per account are counted by the
   auth service (:mod:`aiclone.ratelimit.login`).
 - Exempt: exactly ``/health`` and ``/health/ready`` (probes), the dashboard page ``/``, and the
   static assets under ``/api/docs/assets/`` and ``/static/`` (files of the package, no work behind
@@ -47,6 +48,15 @@ EXEMPT_PREFIXES = ("/api/docs/assets/", "/static/")
 LOGIN_PATH = "/api/auth/login"
 SESSION_PATH = "/api/auth/session"
 REGISTER_PATH = "/api/auth/register"
+# Public endpoints that send mail or take a mailed token (aiclone.accounts).
+ACCOUNT_MAIL_PATHS = frozenset(
+    {
+        "/api/auth/password-reset",
+        "/api/auth/password-reset/confirm",
+        "/api/auth/verify-email",
+        "/api/auth/verify-email/resend",
+    }
+)
 
 
 def is_exempt(path: str) -> bool:
@@ -106,6 +116,9 @@ class RateLimitMiddleware:
                 address = address or bucket_of(client_address(scope))
                 policy = self.policies.register if path == REGISTER_PATH else self.policies.login
                 charges.append((policy, address))
+            elif path in ACCOUNT_MAIL_PATHS:
+                address = address or bucket_of(client_address(scope))
+                charges.append((self.policies.account_mail, address))
         return charges
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

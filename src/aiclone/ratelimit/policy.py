@@ -1,7 +1,8 @@
 """Named rate-limit policies, parsed from settings.
 
 A policy is a scope (what is counted: ``default`` per client address, ``user`` per signed-in
-user, ``login``/``register`` per client address on those two endpoints, ``login-failures`` per
+user, ``login``/``register`` per client address on those two endpoints, ``account-mail`` per client
+address on the password-reset and email-verification endpoints, ``login-failures`` per
 email) and one or more quotas (``60/minute;1000/hour``). Each quota has the name it carries in
 the ``RateLimit-Policy`` / ``RateLimit`` response fields: the scope alone when the scope has one
 quota, else the scope and the window (``default-60s``, ``default-3600s``).
@@ -51,6 +52,7 @@ class Policies:
     login: Policy
     register: Policy
     login_failures: Policy
+    account_mail: Policy
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -61,5 +63,8 @@ class Policies:
             register=Policy.parse("register", "rate_limit_register", settings.rate_limit_register),
             login_failures=Policy.parse(
                 "login-failures", "login_failure_limit", settings.login_failure_limit
+            ),
+            account_mail=Policy.parse(
+                "account-mail", "rate_limit_account_mail", settings.rate_limit_account_mail
             ),
         )

@@ -1,0 +1,135 @@
+"""``PATCH /api/auth/me``: the name at once; a new address only once it confirms.
+
+An address change needs the current password (failures count against the account like failed
+sign-ins). It mails a confirmation link to the new address and a notice to the current one;
+the account moves when the link is followed (:mod:`aiclone.accounts.verification`).
+
+When the new address already has an account, the answer is the same (the change shows as
+pending) and that address receives a notice instead of a link, so the endpoint cannot be used
+to learn which addresses have accounts; its owner learns that someone tried.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.accounts import mails
+from aiclone.accounts.errors import WrongPassword
+from aiclone.accounts.mailer import AccountMailer
+from aiclone.accounts.models import TokenPurpose
+from aiclone.accounts.repository import AccountTokenRepository
+from aiclone.accounts.schemas import AccountRead, ProfileUpdate
+from aiclone.accounts.tokens import issue_token
+from aiclone.auth.emails import normalize_email
+from aiclone.auth.models import User
+from aiclone.auth.passwords import PasswordHasher
+from aiclone.auth.repository import UserRepository
+from aiclone.db import Database, utcnow
+from aiclone.errors import FieldError, InvalidInput, NotFound
+from aiclone.ratelimit.login import FailedLoginThrottle
+from aiclone.settings import Settings
+
+
+def account_read(user: User, pending_email: str | None) -> AccountRead:
+    return AccountRead(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        is_active=user.is_active,
+        created_at=user.created_at,
+        email_verified=user.email_verified_at is not None,
+        pending_email=pending_email,
+    )
+
+
+class AccountProfiles:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        hasher: PasswordHasher,
+        mailer: AccountMailer,
+        failed_logins: FailedLoginThrottle | None = None,
+    ) -> None:
+        self.db = db
+        self.hasher = hasher
+        self.mailer = mailer
+        self.failed_logins = failed_logins
+        self.ttl = settings.email_verification_ttl_seconds
+
+    async def update(self, user_id: uuid.UUID, change: ProfileUpdate) -> AccountRead:
+        name = None
+        if change.full_name is not msgspec.UNSET:
+            name = change.full_name.strip()
+            if not name:
+                raise InvalidInput(
+                    "The full name is required.",
+                    errors=[FieldError(field="full_name", message="may not be blank")],
+                )
+        new_email = None if change.email is msgspec.UNSET else normalize_email(change.email)
+        async with self.db.read_session() as session:
+            user = await UserRepository(session).get(user_id)
+        if user is None or not user.is_active:
+            raise NotFound("The user does not exist.")
+        cancel = new_email == user.email  # asking for the current address drops a pending change
+        if cancel:
+            new_email = None
+        if new_email is not None:
+            await self._check_password(user, change.current_password)
+        async with self.db.session() as session:
+            fresh = await UserRepository(session).get(user_id)
+            if fresh is None or not fresh.is_active:
+                raise NotFound("The user does not exist.")
+            if name is not None:
+                fresh.full_name = name
+            if cancel:
+                await AccountTokenRepository(session).retire(user_id, (TokenPurpose.CHANGE_EMAIL,), utcnow())
+            if new_email is not None:
+                await self._request_move(session, fresh, new_email)
+                pending: str | None = new_email
+            else:
+                pending = await AccountTokenRepository(session).pending_email(user_id, utcnow())
+            await session.flush()
+            return account_read(fresh, pending)
+
+    async def read(self, user_id: uuid.UUID) -> AccountRead:
+        async with self.db.read_session() as session:
+            user = await UserRepository(session).get(user_id)
+            if user is None or not user.is_active:
+                raise NotFound("The user does not exist.")
+            return account_read(user, await AccountTokenRepository(session).pending_email(user_id, utcnow()))
+
+    async def _check_password(self, user: User, password: str | msgspec.UnsetType) -> None:
+        if password is msgspec.UNSET:
+            raise InvalidInput(
+                "Changing the email address needs the current password.",
+                errors=[FieldError(field="current_password", message="required to change the email")],
+            )
+        if self.failed_logins is not None:
+            await self.failed_logins.ensure_allowed(user.email)
+        if not await self.hasher.verify(user.password_hash, password):
+            if self.failed_logins is not None:
+                await self.failed_logins.record_failure(user.email)
+            raise WrongPassword("The current password is not correct.")
+
+    async def _request_move(self, session: AsyncSession, user: User, new_email: str) -> None:
+        if not await self.mailer.quota.take(new_email):
+            return
+        holder = await UserRepository(session).get_by_email(new_email)
+        if holder is None:
+            token = await issue_token(
+                session, user, TokenPurpose.CHANGE_EMAIL, email=new_email, ttl_seconds=self.ttl
+            )
+            link = self.mailer.link("confirm-email", token)
+            content = mails.confirm_new_email(user.full_name, new_email, link, token, self.ttl)
+            await self.mailer.send(session, user, to=new_email, kind="confirm-email", content=content)
+        else:
+            await self.mailer.send(
+                session, user, to=new_email, kind="address-taken", content=mails.address_already_registered()
+            )
+        notice = mails.email_change_requested(user.full_name, mails.mask(new_email))
+        await self.mailer.send(session, user, to=user.email, kind="email-change-notice", content=notice)

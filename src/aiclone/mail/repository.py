@@ -1,0 +1,134 @@
+"""The outbox's queries: claim due mail, finish it fenced on the claim, prune old rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.mail.models import MailStatus, OutboxMail
+
+_FINISHED = (MailStatus.SENT.value, MailStatus.FAILED.value)
+
+
+@dataclass(frozen=True)
+class ClaimedMail:
+    """A mail this worker holds for one attempt (a ``Claim``, as in the other workers)."""
+
+    mail_id: uuid.UUID
+    attempt: int
+    worker_id: str
+    kind: str
+    to_address: str
+    subject: str
+    text_body: str
+    html_body: str
+    created_at: dt.datetime
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def add(self, mail: OutboxMail) -> OutboxMail:
+        self.session.add(mail)
+        await self.session.flush()
+        return mail
+
+    async def claim(
+        self, worker_id: str, *, now: dt.datetime, lease_until: dt.datetime, limit: int
+    ) -> list[ClaimedMail]:
+        """Take up to ``limit`` due mails: pending and due, or sending under an expired lease.
+
+        Candidates are row-locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
+        workers take disjoint sets; on SQLite the surrounding BEGIN IMMEDIATE transaction admits
+        one claimer at a time. The attempt number is handed out here, once.
+        """
+        due = or_(
+            and_(OutboxMail.status == MailStatus.PENDING.value, OutboxMail.next_attempt_at <= now),
+            and_(OutboxMail.status == MailStatus.SENDING.value, OutboxMail.lease_until < now),
+        )
+        candidates = select(OutboxMail.id).where(due).order_by(OutboxMail.next_attempt_at).limit(limit)
+        if self._postgres:
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list((await self.session.scalars(candidates)).all())
+        if not ids:
+            return []
+        rows = await self.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(ids))
+            .values(
+                status=MailStatus.SENDING.value,
+                claimed_by=worker_id,
+                lease_until=lease_until,
+                attempts=OutboxMail.attempts + 1,
+            )
+            .returning(
+                OutboxMail.id,
+                OutboxMail.attempts,
+                OutboxMail.kind,
+                OutboxMail.to_address,
+                OutboxMail.subject,
+                OutboxMail.text_body,
+                OutboxMail.html_body,
+                OutboxMail.created_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return [
+            ClaimedMail(
+                mail_id=row.id,
+                attempt=row.attempts,
+                worker_id=worker_id,
+                kind=row.kind,
+                to_address=row.to_address,
+                subject=row.subject,
+                text_body=row.text_body,
+                html_body=row.html_body,
+                created_at=row.created_at,
+            )
+            for row in rows.all()
+        ]
+
+    async def finish(self, claim: ClaimedMail, values: dict[str, Any]) -> bool:
+        """Write an attempt's outcome, only if this worker still holds that attempt."""
+        result = await self.session.execute(
+            update(OutboxMail)
+            .where(
+                OutboxMail.id == claim.mail_id,
+                OutboxMail.status == MailStatus.SENDING.value,
+                OutboxMail.claimed_by == claim.worker_id,
+                OutboxMail.attempts == claim.attempt,
+            )
+            .values(claimed_by=None, lease_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def next_due(self) -> dt.datetime | None:
+        """When the earliest pending mail falls due (for the worker's wake-up timer)."""
+        return await self.session.scalar(
+            select(OutboxMail.next_attempt_at)
+            .where(OutboxMail.status == MailStatus.PENDING.value)
+            .order_by(OutboxMail.next_attempt_at)
+            .limit(1)
+        )
+
+    async def prune_finished(self, before: dt.datetime, *, limit: int = 500) -> int:
+        doomed = (
+            select(OutboxMail.id)
+            .where(OutboxMail.status.in_(_FINISHED), OutboxMail.finished_at < before)
+            .limit(limit)
+        )
+        result = await self.session.execute(
+            delete(OutboxMail).where(OutboxMail.id.in_(doomed)).execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
