@@ -125,8 +125,10 @@ def _run_granian(
     from granian.server import Server  # noqa: PLC0415
 
     class DrainingGranian(Server):  # type: ignore[misc, valid-type]
-        def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
-            relay(signal.SIGTERM, None)
+        def signal_handler_interrupt(
+            self, signum: int = signal.SIGTERM, frame: FrameType | None = None
+        ) -> None:
+            relay(signum, frame)
 
     instance = DrainingGranian(
         app_factory,
@@ -144,7 +146,7 @@ def _run_granian(
     relay = DrainRelay(
         timings.drain_seconds,
         app_pids=lambda: [pid for wrk in instance.wrks if (pid := wrk.inner.pid) is not None],
-        stop=lambda *_: Server.signal_handler_interrupt(instance),
+        stop=lambda *_: Server.signal_handler_interrupt(instance),  # type: ignore[no-untyped-call]
     )
     instance.serve()
     return 0

@@ -20,7 +20,8 @@ for the client's disconnect for as long as the stream lasts.
 from __future__ import annotations
 
 import anyio
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from aiclone.web.problems import send_problem
 
@@ -38,7 +39,7 @@ class BodyDeadlineMiddleware:
         self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _expects_body(scope):
+        if scope["type"] != ScopeType.HTTP or not _expects_body(scope):
             await self.app(scope, receive, send)
             return
         deadline = anyio.current_time() + self.timeout
@@ -46,7 +47,7 @@ class BodyDeadlineMiddleware:
         timed_out = False
         started = False
 
-        async def receive_by_deadline() -> Message:
+        async def receive_by_deadline() -> ReceiveMessage:
             nonlocal body_done, timed_out
             if body_done:
                 return await receive()
