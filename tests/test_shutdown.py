@@ -12,7 +12,7 @@ import pytest
 from aiclone.errors import PROBLEM_JSON, TYPE_BASE
 from aiclone.settings import SettingsError, load_settings
 from tests.edge_support import EdgeServer, RawClient, request_head
-from tests.live_support import http
+from tests.live_support import StreamClient, http, sign_up
 
 SERVERS = ["uvicorn", "granian"]
 DRAIN = 4
@@ -57,6 +57,9 @@ async def test_sigterm_drains_with_503_then_cuts_slow_requests_with_a_problem(
         slow = await RawClient.connect(srv.port)
         head = {"Content-Type": "application/json", "Content-Length": "400"}
         assert await slow.send(request_head("POST", "/api/auth/register", headers=head) + b'{"email": ')
+        account = await sign_up(srv.url)
+        stream = await StreamClient(srv.url, headers=account.headers).open()
+        assert stream.status == 200
 
         async with http(srv.url, timeout=10) as client:
             assert (await client.get("/health/ready")).status_code == 200
@@ -68,6 +71,17 @@ async def test_sigterm_drains_with_503_then_cuts_slow_requests_with_a_problem(
             api = await client.get("/api/auth/me")
             _assert_shutting_down(api)
             assert api.json()["instance"] == "/api/auth/me"
+        # Event streams end when the drain begins (clients reconnect elsewhere), not at its end.
+        await asyncio.wait_for(stream.ended.wait(), timeout=DRAIN + GRACE + 30)
+        assert stream.named("close")[-1].json == {"reason": "shutdown"}
+        # And the server hangs up after answering, so a keep-alive client reconnects elsewhere.
+        during = await RawClient.connect(srv.port)
+        assert await during.send(request_head("GET", "/api/prospects"))
+        answer = await during.response(timeout=10)
+        assert answer is not None, during.received
+        assert answer.status == 503
+        assert await during.wait_closed(timeout=10)
+        await during.close()
 
         # The upload is cut when the grace period ends, with a problem rather than a bare 500.
         cut = await slow.response(timeout=DRAIN + GRACE + 30)

@@ -20,7 +20,9 @@ held back (``aiclone.serving``), and the timeline is:
     ``shutting-down`` (the server's own grace is set a little longer, so it never gets to cut
     one with its plain-text 500). A response already streaming is left to the server.
 
-Event streams end at SIGTERM through their own hook (``aiclone.live.signals``), not here.
+Event streams end when the drain begins (the app factory registers the stream hub's shutdown
+with :meth:`ShutdownDrain.on_begin`; under uvicorn their own SIGTERM hook in
+``aiclone.live.signals`` fires at the same moment, and ending them twice is harmless).
 A second SIGTERM or SIGINT during the drain hands the signal to the server at once.
 """
 
@@ -31,7 +33,7 @@ import logging
 import math
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -58,6 +60,11 @@ class ShutdownDrain:
         self.began_at: float | None = None
         self.cut = False
         self._waiting: set[anyio.CancelScope] = set()
+        self._on_begin: list[Callable[[], None]] = []
+
+    def on_begin(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in the loop) when the drain begins."""
+        self._on_begin.append(callback)
 
     @property
     def draining(self) -> bool:
@@ -75,6 +82,8 @@ class ShutdownDrain:
             self.grace_seconds,
         )
         loop.call_later(self.drain_seconds + self.grace_seconds, self._cut_waiting)
+        for callback in self._on_begin:
+            callback()
 
     def retry_after(self) -> int:
         """Seconds until this instance stops listening (by then the balancer routes elsewhere)."""
