@@ -19,11 +19,17 @@ for the client's disconnect for as long as the stream lasts.
 
 from __future__ import annotations
 
-import anyio
+import asyncio
+
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from aiclone.web.problems import send_problem
+
+
+class _BodyTimedOut(BaseException):
+    """Raised from ``receive`` at the deadline; a BaseException so that no route or exception
+    handler takes it for its own failure on the way out."""
 
 
 def _expects_body(scope: Scope) -> bool:
@@ -42,24 +48,23 @@ class BodyDeadlineMiddleware:
         if scope["type"] != ScopeType.HTTP or not _expects_body(scope):
             await self.app(scope, receive, send)
             return
-        deadline = anyio.current_time() + self.timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
         body_done = False
-        timed_out = False
         started = False
 
         async def receive_by_deadline() -> ReceiveMessage:
-            nonlocal body_done, timed_out
+            nonlocal body_done
             if body_done:
                 return await receive()
-            with anyio.move_on_after(deadline - anyio.current_time()):
-                message = await receive()
-                if message["type"] != "http.request" or not message.get("more_body", False):
-                    body_done = True
-                return message
-            timed_out = True
-            outer.cancel()
-            await anyio.sleep_forever()  # the cancellation of ``outer`` lands here
-            raise AssertionError  # pragma: no cover - unreachable
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyTimedOut from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
 
         async def send_closing(message: Message) -> None:
             nonlocal started
@@ -69,9 +74,11 @@ class BodyDeadlineMiddleware:
                     message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await send(message)
 
-        with anyio.CancelScope() as outer:
+        try:
             await self.app(scope, receive_by_deadline, send_closing)
-        if timed_out and not started:
+        except _BodyTimedOut:
+            if started:  # answered already; the server closes the connection (see send_closing)
+                return
             await send_problem(
                 scope,
                 send,

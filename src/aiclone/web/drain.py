@@ -36,7 +36,6 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import anyio
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,7 +58,9 @@ class ShutdownDrain:
         self.grace_seconds = grace_seconds
         self.began_at: float | None = None
         self.cut = False
-        self._waiting: set[anyio.CancelScope] = set()
+        # Requests that have not started their response, by the task that runs each.
+        self._waiting: set[asyncio.Task[object]] = set()
+        self._cut_tasks: set[asyncio.Task[object]] = set()
         self._on_begin: list[Callable[[], None]] = []
 
     def on_begin(self, callback: Callable[[], None]) -> None:
@@ -94,8 +95,9 @@ class ShutdownDrain:
 
     def _cut_waiting(self) -> None:
         self.cut = True
-        for scope in list(self._waiting):
-            scope.cancel()
+        for task in list(self._waiting):
+            self._cut_tasks.add(task)
+            task.cancel()
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
@@ -117,11 +119,20 @@ class ShutdownDrain:
                 loop.remove_signal_handler(DRAIN_SIGNAL)
                 signal.signal(DRAIN_SIGNAL, previous)
 
-    def track(self, scope: anyio.CancelScope) -> None:
-        self._waiting.add(scope)
+    def track(self, task: asyncio.Task[object] | None) -> None:
+        if task is not None:
+            self._waiting.add(task)
 
-    def untrack(self, scope: anyio.CancelScope) -> None:
-        self._waiting.discard(scope)
+    def untrack(self, task: asyncio.Task[object] | None) -> None:
+        if task is not None:
+            self._waiting.discard(task)
+
+    def was_cut(self, task: asyncio.Task[object] | None) -> bool:
+        """Whether the drain cancelled ``task`` (asked once, by the request that ran in it)."""
+        if task is None or task not in self._cut_tasks:
+            return False
+        self._cut_tasks.discard(task)
+        return True
 
 
 class DrainMiddleware:
@@ -140,24 +151,31 @@ class DrainMiddleware:
             await self._refuse(scope, send, "This instance is shutting down; retry the request.")
             return
         started = False
+        # A task per request under both servers; tracking it costs far less than a cancel scope.
+        task = asyncio.current_task()
 
         async def send_closing(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                drain.untrack(cancel)  # a response under way is the server's to end
+                drain.untrack(task)  # a response under way is the server's to end
                 if drain.draining:
                     message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await send(message)
 
-        with anyio.CancelScope() as cancel:
-            drain.track(cancel)
-            try:
-                await self.app(scope, receive, send_closing)
-            finally:
-                drain.untrack(cancel)
-        if cancel.cancelled_caught and not started:
-            await self._refuse(scope, send, "This instance shut down before the request completed; retry it.")
+        drain.track(task)
+        try:
+            await self.app(scope, receive, send_closing)
+        except asyncio.CancelledError:
+            if started or not drain.was_cut(task):
+                raise
+            assert task is not None
+            task.uncancel()  # this cancellation was ours, and ends here with an answer
+        else:
+            return
+        finally:
+            drain.untrack(task)
+        await self._refuse(scope, send, "This instance shut down before the request completed; retry it.")
 
     async def _refuse(self, scope: Scope, send: Send, detail: str) -> None:
         await send_problem(
