@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> Litestar:
     web = WebStack(
         settings, metrics=services.metrics, codec=services.codec, rate_limiting=services.rate_limiting
     )
+    web.drain.on_begin(services.stream_hub.shutdown)  # streams end when the shutdown drain begins
     app = Litestar(
         route_handlers=[
             dashboard_page,

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from aiclone import migrate
-from aiclone.serving import SERVERS, run_server
+from aiclone.serving import SERVERS, EdgeTimings, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
 
 APP_FACTORY = "aiclone.app:create_app_from_env"
@@ -55,6 +55,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=args.workers,
         log_level=settings.log_level,
+        timings=EdgeTimings(
+            header_timeout=settings.header_timeout_seconds,
+            drain_seconds=settings.shutdown_drain,
+            grace_seconds=settings.shutdown_grace_seconds,
+        ),
     )
 
 

@@ -2,13 +2,33 @@
 
 ``aiclone serve`` uses this for the product; the benchmarks use it for their baseline app, so a
 comparison between the two measures the application, not a difference in server settings.
+
+Two things are added to each server here, because the app alone cannot do them:
+
+- **Shutdown drain** (see :mod:`aiclone.web.drain` for the timeline). Both servers stop
+  listening as soon as they handle SIGTERM/SIGINT, so :class:`DrainRelay` holds the signal back
+  for ``drain_seconds``: it tells the app processes to drain at once (:data:`DRAIN_SIGNAL`,
+  ignored by a process until its app listens for it) and hands the signal to the server when
+  the drain ends, or at once on a second signal. uvicorn's own grace and granian's worker kill
+  timeout are set a little past the app's, so the app answers a request it cuts.
+- **Header deadline**: granian's ``header_read_timeout``; for uvicorn, a protocol subclass
+  (:mod:`aiclone.web.header_deadline`), since uvicorn has no such option.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Literal
+import math
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Literal
+
+from aiclone.web.drain import DRAIN_SIGNAL, SERVER_GRACE_MARGIN_SECONDS
 
 ServerName = Literal["uvicorn", "granian"]
 SERVERS: tuple[ServerName, ...] = ("uvicorn", "granian")
@@ -16,21 +36,101 @@ SERVERS: tuple[ServerName, ...] = ("uvicorn", "granian")
 STARTUP_FAILURE = 3
 
 
+@dataclass(frozen=True)
+class EdgeTimings:
+    """The server-level deadlines (defaults match the settings' defaults)."""
+
+    header_timeout: float = 10.0
+    drain_seconds: float = 0.0
+    grace_seconds: float = 10.0
+
+    @property
+    def server_grace(self) -> int:
+        return math.ceil(self.grace_seconds + SERVER_GRACE_MARGIN_SECONDS)
+
+
+class DrainRelay:
+    """Holds the first stop signal back from the server for the drain period.
+
+    ``app_pids`` names the processes running the app at the moment of the signal; ``stop`` is
+    the server's own handling of the signal. Runs as a signal handler in the main thread.
+    """
+
+    def __init__(
+        self,
+        drain_seconds: float,
+        app_pids: Callable[[], list[int]],
+        stop: Callable[[int, FrameType | None], Any],
+    ) -> None:
+        self.drain_seconds = drain_seconds
+        self.app_pids = app_pids
+        self.stop = stop
+        self.signalled = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.signalled:  # asked again: no more waiting
+            self.stop(signum, frame)
+            return
+        self.signalled = True
+        for pid in self.app_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, DRAIN_SIGNAL)
+        if self.drain_seconds <= 0:
+            self.stop(signum, frame)
+            return
+        timer = threading.Timer(self.drain_seconds, self.stop, args=(signum, None))
+        timer.daemon = True
+        timer.start()
+
+
+@contextlib.contextmanager
+def _drain_signal_ignored() -> Iterator[None]:
+    """App processes start with the drain signal ignored (inherited across spawn), so one that
+    arrives before an app listens for it does no harm."""
+    previous = signal.signal(DRAIN_SIGNAL, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(DRAIN_SIGNAL, previous)
+
+
 def run_server(
-    app_factory: str, *, server: ServerName, host: str, port: int, workers: int, log_level: str
+    app_factory: str,
+    *,
+    server: ServerName,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    timings: EdgeTimings | None = None,
 ) -> int:
-    """Serve until SIGTERM/SIGINT; returns the process exit status."""
-    if server == "granian":
-        return _run_granian(app_factory, host=host, port=port, workers=workers, log_level=log_level)
-    return _run_uvicorn(app_factory, host=host, port=port, workers=workers, log_level=log_level)
+    """Serve until SIGTERM/SIGINT (after the drain); returns the process exit status."""
+    timings = timings or EdgeTimings()
+    with _drain_signal_ignored():
+        if server == "granian":
+            return _run_granian(
+                app_factory, host=host, port=port, workers=workers, log_level=log_level, timings=timings
+            )
+        return _run_uvicorn(
+            app_factory, host=host, port=port, workers=workers, log_level=log_level, timings=timings
+        )
 
 
-def _run_granian(app_factory: str, *, host: str, port: int, workers: int, log_level: str) -> int:
+def _run_granian(
+    app_factory: str, *, host: str, port: int, workers: int, log_level: str, timings: EdgeTimings
+) -> int:
     from granian.constants import Interfaces, Loops  # noqa: PLC0415 - imported on use
+    from granian.http import HTTP1Settings  # noqa: PLC0415
     from granian.log import LogLevels  # noqa: PLC0415
     from granian.server import Server  # noqa: PLC0415
 
-    Server(
+    class DrainingGranian(Server):  # type: ignore[misc, valid-type]
+        def signal_handler_interrupt(
+            self, signum: int = signal.SIGTERM, frame: FrameType | None = None
+        ) -> None:
+            relay(signum, frame)
+
+    instance = DrainingGranian(
         app_factory,
         address=host,
         port=port,
@@ -40,18 +140,40 @@ def _run_granian(app_factory: str, *, host: str, port: int, workers: int, log_le
         loop=Loops.uvloop,
         log_level=LogLevels(log_level.lower()),
         log_access=False,
-    ).serve()
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(timings.header_timeout * 1000))),
+        workers_kill_timeout=timings.server_grace,
+    )
+    relay = DrainRelay(
+        timings.drain_seconds,
+        app_pids=lambda: [pid for wrk in instance.wrks if (pid := wrk.inner.pid) is not None],
+        stop=lambda *_: Server.signal_handler_interrupt(instance),  # type: ignore[no-untyped-call]
+    )
+    instance.serve()
     return 0
 
 
-def _run_uvicorn(app_factory: str, *, host: str, port: int, workers: int, log_level: str) -> int:
+def _run_uvicorn(
+    app_factory: str, *, host: str, port: int, workers: int, log_level: str, timings: EdgeTimings
+) -> int:
     import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
     from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
+
+    from aiclone.web.header_deadline import PROTOCOL, EdgeConfig  # noqa: PLC0415
 
     class GracefulServer(uvicorn.Server):
         """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown so that the process dies
         of the signal (status -15). A graceful stop is the normal end of a server, so the
-        command exits 0 instead, as it does under granian."""
+        command exits 0 instead, as it does under granian. The stop signal goes through the
+        drain first."""
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self._drain = DrainRelay(
+                timings.drain_seconds, app_pids=lambda: [os.getpid()], stop=super().handle_exit
+            )
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            self._drain(sig, frame)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
@@ -59,22 +181,40 @@ def _run_uvicorn(app_factory: str, *, host: str, port: int, workers: int, log_le
                 yield
                 self._captured_signals.clear()
 
-    config = uvicorn.Config(
+    class DrainingSupervisor(Multiprocess):
+        """With several workers the supervisor gets the signal; the workers drain meanwhile."""
+
+        def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+            super().__init__(config, sockets)
+            self._drain = DrainRelay(
+                timings.drain_seconds,
+                app_pids=lambda: [p.pid for p in self.processes if p.pid is not None],
+                stop=lambda *_: self.should_exit.set(),
+            )
+
+        def handle_term(self) -> None:
+            self._drain(signal.SIGTERM, None)
+
+        def handle_int(self) -> None:
+            self._drain(signal.SIGINT, None)
+
+    config = EdgeConfig(
         app_factory,
         factory=True,
         host=host,
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=PROTOCOL,
         proxy_headers=False,
         server_header=False,
         access_log=False,
         log_level=log_level.lower(),
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=timings.server_grace,
+        header_timeout=timings.header_timeout,
     )
     if workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        DrainingSupervisor(config, sockets=[config.bind_socket()]).run()
         return 0
     instance = GracefulServer(config)
     instance.run()

@@ -98,6 +98,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     trusted_proxies: tuple[str, ...] = ()
     max_header_count: int = 100
     max_header_bytes: int = 32 * 1024
+    # Slow clients (aiclone.web.header_deadline, aiclone.web.body_deadline): whole-block deadlines.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # Shutdown (aiclone.web.drain): 503 for this long after SIGTERM (unset: 5 s in production,
+    # 0 otherwise), then this long for running requests before they are cut.
+    shutdown_drain_seconds: float | None = None
+    shutdown_grace_seconds: float = 10.0
     # "host:port" serves /metrics there instead of (admin-only) on the main app.
     metrics_bind: str = ""
     # Webhooks: see aiclone.webhooks for what each knob does.
@@ -184,6 +191,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raise SettingsError(f"{var(name)} must be a positive number")
         self._check_webhooks()
         self._check_live_events()
+        self._check_edge()
         if not 0 < self.port < 65536:
             raise SettingsError(f"{var('port')} must be between 1 and 65535")
 
@@ -385,6 +393,25 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             value = getattr(self, name)
             if not low <= value <= high:
                 raise SettingsError(f"{var(name)} must be between {low:g} and {high:g}")
+
+    def _check_edge(self) -> None:
+        bounds: dict[str, tuple[float, float]] = {
+            "header_timeout_seconds": (0.1, 300),
+            "body_timeout_seconds": (0.1, 3600),
+            "shutdown_drain_seconds": (0, 300),
+            "shutdown_grace_seconds": (0.1, 600),
+        }
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise SettingsError(f"{var(name)} must be between {low:g} and {high:g}")
+
+    @property
+    def shutdown_drain(self) -> float:
+        """Seconds of 503s between SIGTERM and the server's stop (see aiclone.web.drain)."""
+        if self.shutdown_drain_seconds is not None:
+            return self.shutdown_drain_seconds
+        return 5.0 if self.env == "production" else 0.0
 
     @property
     def resolved_database_url(self) -> str:

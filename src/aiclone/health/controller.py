@@ -29,7 +29,10 @@ class HealthController(Controller):
     @get(
         "/ready",
         summary="Readiness: database reachable and schema at head",
-        description="503 with a problem body naming the failed check when the service cannot serve yet.",
+        description=(
+            "503 with a problem body naming the failed check when the service cannot serve yet;"
+            " 503 `shutting-down` (with `Retry-After`) once the instance has begun to stop."
+        ),
         cache=False,
         responses={
             HTTP_200_OK: ResponseSpec(data_container=Readiness, description="Ready", generate_examples=False),

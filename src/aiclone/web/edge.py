@@ -8,9 +8,11 @@ itself (:meth:`WebStack.install`), outermost first:
 2. HTTP metrics: count and latency by route template and status;
 3. access log: one structured line per request;
 4. security headers (and ``Cache-Control: no-store`` where credentials are involved);
-5. header limits: 431 for absurd header blocks;
-6. rate limiting (when enabled): charge the request once, 429 or rate-limit fields;
-7. Litestar itself: CORS, exception handling, routing, then the route middleware
+5. shutdown drain: 503 ``shutting-down`` once the process is stopping (:mod:`aiclone.web.drain`);
+6. body deadline: 408 for a body that trickles in (:mod:`aiclone.web.body_deadline`);
+7. header limits: 431 for absurd header blocks;
+8. rate limiting (when enabled): charge the request once, 429 or rate-limit fields;
+9. Litestar itself: CORS, exception handling, routing, then the route middleware
    (authentication, compression) and the handler.
 
 The rest is ordinary Litestar configuration the app factory passes on: compression, CORS,
@@ -35,9 +37,11 @@ from aiclone.ratelimit.middleware import RateLimitMiddleware
 from aiclone.ratelimit.setup import RateLimiting
 from aiclone.settings import Settings
 from aiclone.web.access_log import AccessLogMiddleware
+from aiclone.web.body_deadline import BodyDeadlineMiddleware
 from aiclone.web.client_ip import ClientAddressResolver
 from aiclone.web.compression import compression_config
 from aiclone.web.cors import cors_config
+from aiclone.web.drain import DrainMiddleware, ShutdownDrain
 from aiclone.web.header_limits import HeaderLimitsMiddleware
 from aiclone.web.http_metrics import HttpMetricsMiddleware
 from aiclone.web.logs import logging_config
@@ -59,6 +63,9 @@ class WebStack:
         self.logging: LoggingConfig = logging_config(settings)
         address = settings.metrics_address
         self.metrics_listener = MetricsListener(metrics, address) if address else None
+        self.drain = ShutdownDrain(
+            drain_seconds=settings.shutdown_drain, grace_seconds=settings.shutdown_grace_seconds
+        )
 
     @property
     def route_handlers(self) -> list[HTTPRouteHandler]:
@@ -69,7 +76,8 @@ class WebStack:
         if self.metrics_listener is not None:
             self.metrics_listener.start()
         try:
-            yield
+            async with self.drain.lifespan(_app):
+                yield
         finally:
             if self.metrics_listener is not None:
                 self.metrics_listener.stop()
@@ -91,6 +99,8 @@ class WebStack:
         handler = HeaderLimitsMiddleware(
             handler, max_count=settings.max_header_count, max_bytes=settings.max_header_bytes, cors=self.cors
         )
+        handler = BodyDeadlineMiddleware(handler, timeout=settings.body_timeout_seconds)
+        handler = DrainMiddleware(handler, drain=self.drain)
         handler = SecurityHeadersMiddleware(handler, hsts=settings.env == "production")
         handler = AccessLogMiddleware(handler)
         handler = HttpMetricsMiddleware(handler, metrics=self.metrics)
