@@ -86,7 +86,7 @@ export class Api {
 
   async signIn(email, password) {
     const form = new URLSearchParams({ username: email, password });
-    const response = await this.send(SESSION, { method: "POST", body: form });
+    const response = await this.send(SESSION, { method: "POST", body: form, headers: CSRF });
     if (!response.ok) throw new ApiError(response.status, await problemOf(response));
     this.accept(await response.json());
   }
@@ -99,6 +99,20 @@ export class Api {
     });
     if (!response.ok) throw new ApiError(response.status, await problemOf(response));
     return response.json();
+  }
+
+  /**
+   * A request of someone who cannot sign in (forgotten password, a mailed link): no token.
+   * Returns the parsed JSON body, or null for 204.
+   */
+  async publicPost(path, json) {
+    const response = await this.send(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...CSRF },
+      body: JSON.stringify(json),
+    });
+    if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+    return response.status === 204 ? null : response.json();
   }
 
   /** Renews the access token from the session cookie; one renewal at a time. False if signed out. */
