@@ -38,8 +38,9 @@ function authForm({ id, title, notice, fields, submit, footer, onSubmit }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     replace(errors);
+    const values = formValues(form); // before busy(): disabled controls are not in a FormData
     try {
-      await busy(form, () => onSubmit(formValues(form), { errors, noticeBox }));
+      await busy(form, () => onSubmit(values, { errors, noticeBox }));
     } catch (error) {
       replace(errors, errorBox(error));
     }

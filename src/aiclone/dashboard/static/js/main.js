@@ -187,4 +187,10 @@ Object.defineProperty(window, "aiclone", {
   }),
 });
 
+// A mailed link opened in a tab that already shows the page changes only the fragment: start over,
+// so the link is handled exactly as on a fresh load.
+window.addEventListener("hashchange", () => {
+  if (mailedLink(location.hash)) location.reload();
+});
+
 boot();

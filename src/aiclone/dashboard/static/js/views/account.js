@@ -62,8 +62,9 @@ function actionForm(id, fields, submit, action) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     replace(errors);
+    const values = formValues(form); // before busy(): disabled controls are not in a FormData
     try {
-      const text = await busy(form, () => action(formValues(form), form));
+      const text = await busy(form, () => action(values, form));
       if (text) result.textContent = text;
     } catch (error) {
       result.textContent = "";
