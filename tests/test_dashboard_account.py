@@ -5,6 +5,7 @@ Account page (name, address change). The password hint of the forms is the serve
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -198,3 +199,109 @@ async def test_the_account_page_renames_and_moves_to_a_confirmed_address(
     await page.click("nav a[data-view=account]")
     await page.wait_for_selector(f"#current-email:has-text('{new_email}')")
     assert [m for m in errors.messages if "403" not in m] == []
+
+
+async def api_session(base_url: str, email: str, password: str = PASSWORD) -> str:
+    """A second session of ``email`` (an API client's sign-in); returns its refresh token."""
+    async with http(base_url) as client:
+        login = await client.post("/api/auth/login", data={"username": email, "password": password})
+        assert login.status_code == 200, login.text
+        return str(login.json()["refresh_token"])
+
+
+async def refresh_status(base_url: str, refresh_token: str) -> int:
+    async with http(base_url) as client:
+        answer = await client.post("/api/auth/refresh", json={"refresh_token": refresh_token})
+    return answer.status_code
+
+
+async def open_account(page: Page) -> None:
+    await page.click("nav a[data-view=account]")
+    await page.wait_for_selector("#sessions tr")
+
+
+async def test_sessions_are_listed_and_signed_out_one_by_one_then_everywhere(
+    server: Server, mailbox: SmtpRecorder, page: Page
+) -> None:
+    errors = PageErrors(page)
+    email = await verified_account(server, mailbox)
+    await sign_in(page, server.url, email)
+    other = await api_session(server.url, email)
+    await open_account(page)
+    rows = page.locator("#sessions tr")
+    assert await rows.count() == 2
+    mine = page.locator("#sessions tr[data-current=true]")
+    assert await mine.locator(".this-device").inner_text() == "this device"
+    assert "Chrome" in await mine.locator("td.device").inner_text()
+    assert await page.locator("#sessions tr[data-current=false] td.device").inner_text() == "Python client"
+
+    # One other session signed out: the list shrinks, its refresh token is refused.
+    await page.click("#sessions tr[data-current=false] button[data-action=end-session]")
+    await wait_until(page, "document.querySelectorAll('#sessions tr').length === 1")
+    assert await refresh_status(server.url, other) == 401
+
+    # Everywhere, this one included: back to the sign-in form, and a reload stays signed out.
+    third = await api_session(server.url, email)
+    await page.click("#sign-out-everywhere")
+    await page.wait_for_selector("#signin-form .notice:has-text('signed out on every device')")
+    assert await refresh_status(server.url, third) == 401
+    await page.reload()
+    await page.wait_for_selector("#signin-form")
+    assert errors.messages == []
+
+
+async def test_a_password_change_says_how_many_other_sessions_ended(
+    server: Server, mailbox: SmtpRecorder, page: Page
+) -> None:
+    errors = PageErrors(page)
+    email = await verified_account(server, mailbox)
+    await sign_in(page, server.url, email)
+    others = [await api_session(server.url, email) for _ in range(2)]
+    await open_account(page)
+    await wait_until(page, "document.querySelectorAll('#sessions tr').length === 3")
+    await page.fill("#password-form input[name=current_password]", PASSWORD)
+    await page.fill("#password-form input[name=new_password]", NEW_PASSWORD)
+    await page.click("#password-form button[type=submit]")
+    await page.wait_for_selector("#password-form-result:has-text('2 other sessions were signed out')")
+    await wait_until(page, "document.querySelectorAll('#sessions tr').length === 1")
+    assert [await refresh_status(server.url, token) for token in others] == [401, 401]
+    # This page stays signed in.
+    await page.click("nav a[data-view=activity]")
+    await page.wait_for_selector(".light[data-state=connected]")
+    assert errors.messages == []
+
+
+async def test_export_downloads_the_zip(server: Server, mailbox: SmtpRecorder, page: Page) -> None:
+    email = await verified_account(server, mailbox)
+    await sign_in(page, server.url, email)
+    await open_account(page)
+    async with page.expect_download() as waiting:
+        await page.click("#export-data")
+    download = await waiting.value
+    assert download.suggested_filename.endswith(".zip")
+    path = await download.path()
+    with zipfile.ZipFile(path) as archive:
+        assert "manifest.json" in archive.namelist()
+    await page.wait_for_selector("#export-status:has-text('Downloaded')")
+
+
+async def test_deleting_the_account_needs_the_password_and_ends_at_the_sign_in_form(
+    server: Server, mailbox: SmtpRecorder, page: Page
+) -> None:
+    email = await verified_account(server, mailbox)
+    await sign_in(page, server.url, email)
+    await open_account(page)
+    await page.click("#delete-account")
+    await page.wait_for_selector("dialog.modal #delete-warning")
+    assert "cannot be undone" in await page.inner_text("#delete-warning")
+    await page.fill("#delete-form input[name=password]", "not the password")
+    await page.click("#delete-confirm")
+    await page.wait_for_selector("#delete-form .error-box")
+    assert "not correct" in await page.inner_text("#delete-form .error-box")
+    await page.fill("#delete-form input[name=password]", PASSWORD)
+    await page.click("#delete-confirm")
+    await page.wait_for_selector("#signin-form .notice:has-text('account and all its data are deleted')")
+    async with http(server.url) as client:
+        login = await client.post("/api/auth/login", data={"username": email, "password": PASSWORD})
+    assert login.status_code == 401
+    assert login.json()["type"] == "https://aiclone.dev/problems/unauthenticated"

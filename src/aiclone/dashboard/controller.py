@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-
 from typing import Any
 
 from litestar import Request, Response, route

@@ -114,7 +114,7 @@ function emailForm(ctx, me) {
   );
 }
 
-function passwordForm(ctx) {
+function passwordForm(ctx, changed) {
   const policy = pagePolicy();
   return actionForm(
     "password-form",
@@ -129,6 +129,7 @@ function passwordForm(ctx) {
         new_password: values.new_password,
       });
       form.reset();
+      changed();
       return endedSessionsText(body?.other_sessions_ended);
     },
   );
@@ -146,7 +147,7 @@ function render(root, ctx, me) {
       { class: "account-grid" },
       panel("account-name", "Name", nameForm(ctx, me)),
       panel("account-email", "Email address", address, pending, emailForm(ctx, me)),
-      panel("account-password", "Password", passwordForm(ctx)),
+      panel("account-password", "Password", passwordForm(ctx, () => sessions.load())),
     ),
     sessions.element,
     dangerPanel(ctx),
