@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, delete, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -97,7 +97,7 @@ async def export_own_account(
     ),
     responses=problems(401, 403, 404, 409),
 )
-async def erase_user(user_id: uuid.UUID, account_service: NamedDependency[AccountService]) -> None:
+async def erase_user(user_id: FromPath[uuid.UUID], account_service: NamedDependency[AccountService]) -> None:
     await account_service.erase(user_id)
 
 
