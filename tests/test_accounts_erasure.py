@@ -241,7 +241,8 @@ async def test_workers_cope_with_a_research_task_that_vanished(
     )
     queue = ResearchQueue(services.db, services.events)
     claim = await queue.claim("worker-test")
-    assert claim is not None and claim.user_id == user.id
+    assert claim is not None
+    assert claim.user_id == user.id
     assert (
         await client.request("DELETE", ME, json={"password": user.password}, headers=user.headers)
     ).status_code == 204

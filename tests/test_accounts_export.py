@@ -114,7 +114,7 @@ async def test_a_second_export_while_one_streams_is_refused(users: UserFactory, 
         await accounts.start_export(third.id)
     for download in (first, second):
         await download.body.aclose()  # type: ignore[attr-defined]
-    assert accounts._exports == 0  # noqa: SLF001 - the slots are back
+    assert accounts._exports == 0  # the slots are back
     again = await accounts.start_export(third.id)
     chunks = [chunk async for chunk in again.body]
     assert "manifest.json" in zipfile.ZipFile(io.BytesIO(b"".join(chunks))).namelist()

@@ -23,6 +23,7 @@ import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import IO
 
 import msgspec
 from sqlalchemy import Column, text
@@ -51,6 +52,9 @@ class _Sink:
         return len(data)
 
     def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
         return None
 
     def take(self) -> bytes:
@@ -104,7 +108,7 @@ async def _snapshot(session: AsyncSession) -> None:
 
 
 async def _table_file(
-    session: AsyncSession, entry: OwnedTable, user_id: uuid.UUID, member: zipfile.ZipExtFile | object
+    session: AsyncSession, entry: OwnedTable, user_id: uuid.UUID, member: IO[bytes]
 ) -> AsyncIterator[int]:
     """Write one table's JSON array into ``member``; yields after each batch the rows so far."""
     columns = exported_columns(entry)
@@ -112,7 +116,7 @@ async def _table_file(
     query = entry.table.select().with_only_columns(*columns).where(entry.owned(user_id))
     query = query.order_by(*entry.table.primary_key.columns)
     result = await session.stream(query.execution_options(yield_per=BATCH_SIZE))
-    write = member.write  # type: ignore[attr-defined]
+    write = member.write
     write(b"[")
     rows = 0
     async for batch in result.partitions():
