@@ -17,7 +17,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
-from aiclone.accounts.controller import ACCOUNT_ROUTES
+from aiclone.accounts.erasure_controller import ACCOUNT_ROUTES
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController

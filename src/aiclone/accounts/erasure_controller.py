@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from aiclone.accounts.schemas import EraseAccountRequest
+from aiclone.accounts.erasure_schemas import EraseAccountRequest
 from aiclone.accounts.service import AccountService
 from aiclone.auth.guards import requires_admin
 from aiclone.auth.tokens import Principal
