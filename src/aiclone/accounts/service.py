@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.erasure import RETRIES, erase_rows, is_deadlock, lock_user
 from aiclone.accounts.export import account_zip
+from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import Role, User
 from aiclone.auth.passwords import PasswordHasher
-from aiclone.auth.service import normalize_email
 from aiclone.db import Database, after_commit, utcnow
 from aiclone.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from aiclone.ratelimit.login import FailedLoginThrottle
