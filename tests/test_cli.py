@@ -381,3 +381,30 @@ async def test_concurrent_upgrades_on_postgresql_take_turns(tmp_path: Path, pg_a
         assert {"users", "refresh_tokens"} <= await tables(url)
     finally:
         await drop_pg_database(pg_admin_url, url)
+
+
+async def test_users_delete_erases_the_account_and_refuses_the_last_admin(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    env = cli_env(tmp_path, empty_database_url, AICLONE_SECRET_KEY=TEST_SECRET)
+    assert aiclone("db", "upgrade", env=env).returncode == 0
+    for email, admin in (("boss@example.com", ["--admin"]), ("ann@example.com", [])):
+        made = aiclone(
+            "users", "create", "--email", email, *admin, "--password-stdin", env=env, stdin=PASSWORD + "\n"
+        )
+        assert made.returncode == 0, made.stderr
+
+    unconfirmed = aiclone("users", "delete", "ann@example.com", env=env, stdin="")
+    assert unconfirmed.returncode != 0
+    assert "--yes" in unconfirmed.stderr
+
+    deleted = aiclone("users", "delete", "Ann@Example.com", "--yes", env=env)
+    assert deleted.returncode == 0, deleted.stderr
+    assert "deleted ann@example.com" in deleted.stdout
+    again = aiclone("users", "delete", "ann@example.com", "--yes", env=env)
+    assert again.returncode != 0
+    assert "No account" in again.stderr
+
+    last = aiclone("users", "delete", "boss@example.com", "--yes", env=env)
+    assert last.returncode != 0
+    assert "last active admin" in last.stderr

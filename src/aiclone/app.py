@@ -18,6 +18,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
 from aiclone.accounts.controller import AccountController
+from aiclone.accounts.erasure_controller import ACCOUNT_ROUTES
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
@@ -96,12 +97,15 @@ def create_app(settings: Settings) -> Litestar:
             OutreachController,
             ContentController,
             AutomationController,
+            # After the controllers that declare other methods of the same paths.
+            *ACCOUNT_ROUTES,
         ],
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
             "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
             "health_service": Provide(lambda: services.health, sync_to_thread=False),
+            "account_service": Provide(lambda: services.account_data, sync_to_thread=False),
             "admin_service": Provide(lambda: services.admin, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
             "activities": Provide(lambda: services.activities, sync_to_thread=False),

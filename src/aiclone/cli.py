@@ -147,6 +147,34 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _delete_user(settings: Settings, email: str) -> str:
+    from aiclone.container import Services  # noqa: PLC0415 - keeps `aiclone --help` light
+
+    services = Services(settings.with_secret())
+    try:
+        erased = await services.account_data.erase_by_email(email)
+    finally:
+        await services.db.dispose()
+    return f"deleted {erased.email} ({erased.user_id}): {sum(erased.rows.values())} rows"
+
+
+def cmd_users_delete(args: argparse.Namespace) -> int:
+    """Erase an account and everything it owns (the same erasure as DELETE /api/admin/users/{id})."""
+    from aiclone.errors import DomainError  # noqa: PLC0415
+
+    settings = _settings()
+    if not args.yes:
+        if not sys.stdin.isatty():
+            sys.exit("aiclone: no terminal to confirm on; pass --yes")
+        if input(f"Type the email again to delete {args.email} and all its data: ").strip() != args.email:
+            sys.exit("aiclone: not confirmed; nothing deleted")
+    try:
+        print(asyncio.run(_delete_user(settings, args.email)))
+    except DomainError as exc:
+        sys.exit(f"aiclone: {exc.detail}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -230,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="give the admin role")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     users.set_defaults(func=cmd_users)
+    delete = users_sub.add_parser("delete", help="delete a user and everything they own")
+    delete.add_argument("email")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(func=cmd_users_delete)
 
     analytics = sub.add_parser("analytics", help="analytics maintenance")
     analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)

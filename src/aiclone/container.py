@@ -7,7 +7,9 @@ HTTP handlers, workers and commands share one way of wiring the product.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+from aiclone.accounts.service import AccountService
 from aiclone.accounts.setup import build_account_flows
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
@@ -131,6 +133,14 @@ class Services:
             self.notifications,
             settings,
         )
+        self.account_data = AccountService(
+            self.db,
+            self.hasher,
+            failed_logins=self.auth.failed_logins,
+            max_concurrent_exports=settings.export_max_concurrent,
+        )
+        # After an erasure commits. Cross-instance revocation of the user connects here too.
+        self.account_data.on_erased.append(self._end_streams_of_erased_user)
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
             self.webhook_worker,
@@ -142,6 +152,9 @@ class Services:
         ]
         self.jobs.append(self.research_runner)
         self.workers = WorkerGroup(self.jobs)
+
+    async def _end_streams_of_erased_user(self, user_id: uuid.UUID) -> None:
+        self.stream_hub.end_user_streams(user_id)
 
     def _wire_webhooks(self, settings: Settings) -> None:
         self.events.add_hook(WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes))

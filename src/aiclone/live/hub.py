@@ -142,6 +142,19 @@ class StreamHub:
         for stream in list(self._streams):
             stream.end(shutdown=True)
 
+    def end_user_streams(self, user_id: uuid.UUID) -> int:
+        """End this process's streams of one user (the account is gone); returns how many.
+
+        Each ends with ``event: close`` reason ``credential_expired``: reconnecting needs a new
+        credential, which a deleted account cannot get.
+        """
+        ended = 0
+        for stream in list(self._streams):
+            if stream.user_id == user_id:
+                stream.expire()
+                ended += 1
+        return ended
+
     # --- lifecycle ---
 
     async def start(self) -> None:

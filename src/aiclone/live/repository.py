@@ -180,7 +180,15 @@ class PresenceRepository:
                 )
             )
         for start in range(0, len(live), _CHUNK):
-            statement = self._insert(StreamPresence).values(live[start : start + _CHUNK])
+            chunk = live[start : start + _CHUNK]
+            # A user erased while their stream was still open here has no row to point at any
+            # more: skip them rather than fail the write for everyone else.
+            ids = [row["user_id"] for row in chunk]
+            existing = set((await self.session.scalars(select(User.id).where(User.id.in_(ids)))).all())
+            chunk = [row for row in chunk if row["user_id"] in existing]
+            if not chunk:
+                continue
+            statement = self._insert(StreamPresence).values(chunk)
             await self.session.execute(
                 statement.on_conflict_do_update(
                     index_elements=[StreamPresence.instance_id, StreamPresence.user_id],

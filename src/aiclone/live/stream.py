@@ -221,6 +221,11 @@ class EventStream:
                 self.evict()
         self._wake()
 
+    def expire(self) -> None:
+        """End the stream as if its credential had expired (the account is gone)."""
+        self._flags |= _EXPIRED
+        self._wake()
+
     def evict(self) -> None:
         """Abandon a stream whose client stopped reading (its write is blocked)."""
         if not self.evicted and self._task is not None:
