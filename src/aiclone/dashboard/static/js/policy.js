@@ -21,13 +21,11 @@ export function pagePolicy(doc = document) {
   return parsePolicy(doc.querySelector('meta[name="aiclone-password-policy"]')?.getAttribute("content"));
 }
 
-/** Attributes of a new-password input under the policy (minlength only when it is known). */
+/**
+ * Attributes of a new-password input under the policy. No `minlength`: the server checks the
+ * whole policy (length, blocklist, not the address) and its answer names every problem at once,
+ * where the browser's own check would stop at the length alone.
+ */
 export function newPasswordAttributes(policy) {
-  return {
-    type: "password",
-    autocomplete: "new-password",
-    required: true,
-    minlength: policy.min ?? null,
-    maxlength: policy.max ?? 1024,
-  };
+  return { type: "password", autocomplete: "new-password", required: true, maxlength: policy.max ?? 1024 };
 }
