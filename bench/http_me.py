@@ -254,10 +254,9 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     bare = {r.server: r.rps for r in results if r.endpoint.startswith("bare")}
     for r in results:
         # Requests/s over non-2xx answers (429s, 401s) say nothing about the endpoint: no ratio.
+        ratio = "" if r.endpoint.startswith("bare") else f"{r.rps / bare[r.server]:.0%}"
         if r.errors:
             ratio = "invalid"
-        else:
-            ratio = "" if r.endpoint.startswith("bare") else f"{r.rps / bare[r.server]:.0%}"
         print(
             f"{r.server:8} {r.endpoint:14} {r.database:10} {r.rps:9.0f} {r.p50_ms:9.2f} {r.p99_ms:9.2f}"
             f" {r.errors:9d} {ratio:>9}"

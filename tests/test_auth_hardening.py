@@ -72,7 +72,9 @@ async def test_parallel_wrong_passwords_are_at_most_the_limit_of_evaluated_failu
                 assert response.json()["type"].endswith("/rate-limited")
                 assert int(response.headers["retry-after"]) >= 1
             # The account is locked now, even for the right password.
-            locked = await client.post("/api/auth/login", data={"username": account.email, "password": PASSWORD})
+            locked = await client.post(
+                "/api/auth/login", data={"username": account.email, "password": PASSWORD}
+            )
             assert locked.status_code == 429
     finally:
         await server.stop()
@@ -82,18 +84,20 @@ async def test_a_successful_sign_in_among_parallel_ones_is_not_counted_as_a_fail
     database_url: str, tmp_path: Path, clean_tables: None, services: Services
 ) -> None:
     app = create_app(
-        make_settings(
-            database_url, tmp_path, rate_limit_enabled=True, login_failure_limit="2/15 minutes"
-        )
+        make_settings(database_url, tmp_path, rate_limit_enabled=True, login_failure_limit="2/15 minutes")
     )
     async with AsyncTestClient(app=app) as client:
         user = await UserFactory(client, services).create()
         for _ in range(3):
-            ok = await client.post("/api/auth/login", data={"username": user.email, "password": DEFAULT_PASSWORD})
+            ok = await client.post(
+                "/api/auth/login", data={"username": user.email, "password": DEFAULT_PASSWORD}
+            )
             assert ok.status_code == 200
         # Reserved attempts of successful sign-ins were given back: two failures still allowed.
         wrong = [
-            (await client.post("/api/auth/login", data={"username": user.email, "password": "nope"})).status_code
+            (
+                await client.post("/api/auth/login", data={"username": user.email, "password": "nope"})
+            ).status_code
             for _ in range(3)
         ]
         assert wrong == [401, 401, 429]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -115,9 +116,15 @@ async def test_deleted_user_is_401_everywhere_once_its_sessions_end(
     user = await users.create()
     assert (await client.get("/api/prospects", headers=user.headers)).status_code == 200
     # What account deletion does: end the sessions with the signal, delete the row, one transaction.
+    # These services are another process's as far as the app is concerned: on PostgreSQL the
+    # signal reaches it through NOTIFY, on SQLite the app reads the tables again within 0.5 s.
     async with services.db.session() as session:
         await services.auth.sessions.end_all(session, user.id)
         await session.execute(delete(User).where(User.id == user.id))
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await client.get("/api/prospects", headers=user.headers)).status_code != 401:
+        assert asyncio.get_running_loop().time() < deadline, "the deleted user's token still works"
+        await asyncio.sleep(0.05)
     await _assert_refused_everywhere(client, user.headers)
 
 

@@ -23,6 +23,7 @@ from aiclone.analytics.controller import AnalyticsController
 from aiclone.auth.browser import BrowserSessionController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
+from aiclone.auth.session_controller import SessionController
 from aiclone.automations.controller import AutomationController
 from aiclone.container import Services
 from aiclone.content.controller import ContentController
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             static_router(),
             HealthController,
             AuthController,
+            SessionController,
             BrowserSessionController,
             AdminController,
             NotificationController,
@@ -96,6 +98,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
+            "session_service": Provide(lambda: services.user_sessions, sync_to_thread=False),
+            "password_service": Provide(lambda: services.password_change, sync_to_thread=False),
             "health_service": Provide(lambda: services.health, sync_to_thread=False),
             "admin_service": Provide(lambda: services.admin, sync_to_thread=False),
             "notifications": Provide(lambda: services.notifications, sync_to_thread=False),
@@ -110,7 +114,7 @@ def create_app(settings: Settings) -> Litestar:
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
+        middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec, gate=services.identity)],
         exception_handlers=exception_handlers,
         openapi_config=openapi_config(_version()),
         plugins=openapi_plugins(),
