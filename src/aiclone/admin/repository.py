@@ -34,6 +34,10 @@ class UserDirectory:
         row = (await self.session.execute(_USER_BY_ID, {"user_id": user_id})).first()
         return None if row is None else UserRead(*row)
 
+    async def get_by_email(self, email: str) -> UserRead | None:
+        row = (await self.session.execute(select(*USER_READ_COLUMNS).where(User.email == email))).first()
+        return None if row is None else UserRead(*row)
+
     async def get_for_update(self, user_id: uuid.UUID) -> UserRead | None:
         row = (await self.session.execute(_USER_BY_ID.with_for_update(), {"user_id": user_id})).first()
         return None if row is None else UserRead(*row)

@@ -49,6 +49,10 @@ class AdminService:
             raise NotFound("No user with this id.")
         return user
 
+    async def find_by_email(self, email: str) -> UserRead | None:
+        async with self.db.read_session() as session:
+            return await UserDirectory(session).get_by_email(email.strip().lower())
+
     async def update_user(self, user_id: uuid.UUID, change: UserUpdate) -> UserRead:
         """Apply ``change``; a no-op change ends no session."""
         async with self.db.session() as session:
