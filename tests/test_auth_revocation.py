@@ -159,3 +159,16 @@ async def test_a_demoted_admin_loses_admin_routes_at_once(client: Client, users:
     assert denied.status_code == 403
     assert _problem_type(denied).endswith("/forbidden")
     assert (await client.get("/api/auth/me", headers=headers)).json()["role"] == "user"
+
+
+async def test_the_gate_reads_the_tables_once_per_session_not_per_request(
+    client: Client, users: UserFactory, app: Litestar, backend: str
+) -> None:
+    user = await users.create()
+    gate = app.state.services.identity
+    before = gate.reads
+    for _ in range(50):
+        assert (await client.get("/api/auth/me", headers=user.headers)).status_code == 200
+    reads = gate.reads - before
+    # PostgreSQL: the first request only (the listener is up). SQLite: at most one every 0.5 s.
+    assert reads <= (1 if backend == "postgresql" else 25), reads
