@@ -120,7 +120,18 @@ def test_no_leeway_past_exp(codec: TokenCodec) -> None:
         {"iat": int(time.time()) + 3600, "exp": int(time.time()) + 3700},  # issued in the future
         {"sid": "not-a-uuid"},
     ],
-    ids=str,
+    ids=[
+        "aud list",
+        "aud list with others",
+        "exp 1e300",
+        "exp -1e300",
+        "exp 10**30",
+        "iat 1e300",
+        "exp text",
+        "lifetime too long",
+        "issued in the future",
+        "sid not a uuid",
+    ],
 )
 def test_claims_we_never_issue_are_refused(codec: TokenCodec, claims: dict[str, object]) -> None:
     with pytest.raises(Unauthenticated):
