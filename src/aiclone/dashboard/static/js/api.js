@@ -86,7 +86,7 @@ export class Api {
 
   async signIn(email, password) {
     const form = new URLSearchParams({ username: email, password });
-    const response = await this.send(SESSION, { method: "POST", body: form });
+    const response = await this.send(SESSION, { method: "POST", body: form, headers: CSRF });
     if (!response.ok) throw new ApiError(response.status, await problemOf(response));
     this.accept(await response.json());
   }
