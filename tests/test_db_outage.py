@@ -19,10 +19,14 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from aiclone.app import create_app
 from aiclone.container import Services
+from aiclone.errors import DatabaseUnavailable
+from aiclone.events.broker import PostgresBroker
 from tests.conftest import make_settings
 from tests.factories import DEFAULT_PASSWORD
 from tests.tcp_proxy import TcpProxy
@@ -229,3 +233,23 @@ async def test_sqlite_locked_past_the_busy_timeout_is_a_503(
     assert len(ended_lines) == 1, ended_lines
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert _metric(client.app, "aiclone_database_outages_total") == 1
+
+
+async def test_a_programming_error_is_not_an_outage(services: Services) -> None:
+    # On SQLite a missing table is an OperationalError too: only the lock means unavailable.
+    with pytest.raises(DBAPIError) as raised:
+        async with services.db.read_connection() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+    assert not isinstance(raised.value, DatabaseUnavailable)
+    assert services.db.outages.available
+
+
+async def test_the_idle_listener_outlives_the_statement_timeout(proxied: tuple[TcpProxy, Client]) -> None:
+    _, client = proxied
+    services: Services = client.app.state.services
+    broker = services.broker
+    assert isinstance(broker, PostgresBroker)
+    assert broker.listening
+    await asyncio.sleep(TIMEOUT * 3)  # idle well past the statement bound
+    assert broker.listening
+    assert broker.reconnects == 0
