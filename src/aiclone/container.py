@@ -69,6 +69,8 @@ class Services:
             settings.resolved_database_url,
             pool_size=settings.database_pool_size,
             connect_timeout=settings.database_connect_timeout_seconds,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            statement_timeout=settings.database_statement_timeout_seconds,
         )
         self.broker: EventBroker = (
             MemoryBroker(queue_size=settings.event_queue_size)
@@ -90,6 +92,7 @@ class Services:
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.metrics = Metrics()
+        self.metrics.watch_database(self.db.outages)
         self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
         failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
         self._wire_identity()
