@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -114,3 +116,70 @@ async def test_a_cursor_past_the_end_gives_an_empty_page(client: Client, users: 
     response = await client.get(USERS, params={"cursor": cursor}, headers=admin.headers)
     assert response.status_code == 200
     assert response.json() == {"items": [], "next_cursor": None}
+
+
+async def test_get_one_user(client: Client, users: UserFactory) -> None:
+    admin = await users.create(admin=True)
+    user = await users.create()
+    found = await client.get(f"{USERS}/{user.id}", headers=admin.headers)
+    assert found.status_code == 200
+    assert found.json()["email"] == user.email
+    assert "password" not in found.text
+    missing = await client.get(f"{USERS}/{uuid.uuid4()}", headers=admin.headers)
+    assert missing.status_code == 404
+    assert missing.json()["type"].endswith("/not-found")
+    denied = await client.get(f"{USERS}/{admin.id}", headers=user.headers)
+    assert denied.status_code == 403
+    assert denied.json()["type"].endswith("/forbidden")
+
+
+async def test_patch_changes_role_and_state_and_reactivation_allows_sign_in(
+    client: Client, users: UserFactory
+) -> None:
+    admin = await users.create(admin=True)
+    user = await users.create()
+    promoted = await client.patch(f"{USERS}/{user.id}", headers=admin.headers, json={"role": "admin"})
+    assert promoted.status_code == 200
+    assert promoted.json()["role"] == "admin"
+    off = await client.patch(
+        f"{USERS}/{user.id}", headers=admin.headers, json={"is_active": False, "role": "user"}
+    )
+    assert off.json()["is_active"] is False
+    assert off.json()["role"] == "user"
+    assert (await users.login(user.email)).status_code == 401
+    on = await client.patch(f"{USERS}/{user.id}", headers=admin.headers, json={"is_active": True})
+    assert on.json()["is_active"] is True
+    assert (await users.login(user.email)).status_code == 200
+    invalid = await client.patch(f"{USERS}/{user.id}", headers=admin.headers, json={"role": "owner"})
+    assert invalid.status_code in (400, 422)
+    missing = await client.patch(f"{USERS}/{uuid.uuid4()}", headers=admin.headers, json={"is_active": False})
+    assert missing.status_code == 404
+
+
+async def test_a_no_op_patch_ends_no_session(client: Client, users: UserFactory) -> None:
+    admin = await users.create(admin=True)
+    user = await users.create()
+    same = await client.patch(
+        f"{USERS}/{user.id}", headers=admin.headers, json={"is_active": True, "role": "user"}
+    )
+    assert same.status_code == 200
+    assert (await client.get("/api/auth/me", headers=user.headers)).status_code == 200
+
+
+async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
+    client: Client, users: UserFactory
+) -> None:
+    admin = await users.create(admin=True)
+    for change in ({"role": "user"}, {"is_active": False}):
+        refused = await client.patch(f"{USERS}/{admin.id}", headers=admin.headers, json=change)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["type"].endswith("/last-admin")
+    assert (await client.get(USERS, headers=admin.headers)).status_code == 200
+    # With a second admin, the first may step down (and its own token dies with its role).
+    second = await users.create(admin=True)
+    stepped_down = await client.patch(f"{USERS}/{admin.id}", headers=admin.headers, json={"role": "user"})
+    assert stepped_down.status_code == 200
+    assert (await client.get(USERS, headers=admin.headers)).status_code == 401
+    last = await client.patch(f"{USERS}/{second.id}", headers=second.headers, json={"is_active": False})
+    assert last.status_code == 409
+    assert last.json()["type"].endswith("/last-admin")

@@ -194,10 +194,11 @@ async def test_forged_tokens_are_rejected(client: Client, users: UserFactory) ->
     assert valid.status_code == 200
 
 
-async def test_token_of_unknown_user_is_404_not_500(client: Client) -> None:
-    token = jwt.encode(_claims(uuid.uuid4()), TEST_SECRET, algorithm="HS256")
+async def test_token_of_unknown_user_is_401_not_500(client: Client) -> None:
+    token = jwt.encode(_claims(uuid.uuid4(), sid=str(uuid.uuid4())), TEST_SECRET, algorithm="HS256")
     response = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 404
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/unauthenticated")
 
 
 async def test_refresh_rotates_and_reuse_revokes_family(client: Client, users: UserFactory) -> None:

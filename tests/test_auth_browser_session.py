@@ -19,7 +19,9 @@ def _set_cookie(response: object) -> str:
 
 
 async def _sign_in(client: Client, email: str, password: str = DEFAULT_PASSWORD) -> object:
-    return await client.post("/api/auth/session", data={"username": email, "password": password})
+    return await client.post(
+        "/api/auth/session", data={"username": email, "password": password}, headers=CSRF
+    )
 
 
 async def test_sign_in_returns_only_the_access_token_and_sets_a_locked_down_cookie(

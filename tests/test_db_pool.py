@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from aiclone import db as db_module
 from aiclone.db import Database
+from aiclone.errors import DatabaseUnavailable
 
 
 async def _kill_backend(database_url: str, pid: int) -> bool:
@@ -46,11 +47,14 @@ async def test_idle_connection_killed_by_the_server(
                 assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
         else:
             # Not idle long enough to be pinged: the dead connection surfaces as an error once,
-            # the pool is invalidated, and the next checkout gets a fresh connection.
-            with pytest.raises(DBAPIError) as raised:
+            # the pool is invalidated, and the next checkout gets a fresh connection. The error
+            # reaches the caller as a database outage (a 503), the driver's error as its cause.
+            with pytest.raises(DatabaseUnavailable) as raised:
                 async with database.read_connection() as conn:
                     await conn.execute(text("SELECT 2"))
-            assert raised.value.connection_invalidated
+            cause = raised.value.__cause__
+            assert isinstance(cause, DBAPIError)
+            assert cause.connection_invalidated
             async with database.read_connection() as conn:
                 assert (await conn.execute(text("SELECT 3"))).scalar_one() == 3
     finally:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 
 import httpx
+import jwt
 import pytest
 from sqlalchemy import select, update
 
@@ -59,7 +60,11 @@ def short_lived_token(direct: Services, account: Account, seconds: int) -> str:
     """An access token (same key and claims as login's) that expires in ``seconds``."""
     codec = TokenCodec(direct.settings)
     issued = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=codec.ttl - seconds)
-    return codec.issue(user_id=account.id, email=account.email, role="user", now=issued).token
+    # The same session as the account's own token, so the identity gate admits it.
+    session_id = uuid.UUID(jwt.decode(account.access_token, options={"verify_signature": False})["sid"])
+    return codec.issue(
+        user_id=account.id, session_id=session_id, email=account.email, role="user", now=issued
+    ).token
 
 
 async def get_ticket(server: Server, account: Account) -> str:

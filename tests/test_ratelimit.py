@@ -181,7 +181,9 @@ async def test_browser_sign_in_shares_the_login_limit(limited_app: AppFactory) -
             ("/api/auth/session", "/api/auth/login", "/api/auth/session", "/api/auth/session")
         ):
             response = await client.post(
-                path, data={"username": f"nobody{i}@example.com", "password": "wrong 1"}
+                path,
+                data={"username": f"nobody{i}@example.com", "password": "wrong 1"},
+                headers={"X-Requested-With": "aiclone"},
             )
             codes.append(response.status_code)
     assert codes == [401, 401, 401, 429]

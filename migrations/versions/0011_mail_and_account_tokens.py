@@ -24,7 +24,7 @@ from aiclone.auth.emails import normalize_email
 from aiclone.errors import InvalidInput
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

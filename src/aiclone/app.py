@@ -25,6 +25,7 @@ from aiclone.analytics.controller import AnalyticsController
 from aiclone.auth.browser import BrowserSessionController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
+from aiclone.auth.session_controller import SessionController
 from aiclone.automations.controller import AutomationController
 from aiclone.container import Services
 from aiclone.content.controller import ContentController
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             HealthController,
             AuthController,
             AccountController,
+            SessionController,
             BrowserSessionController,
             AdminController,
             NotificationController,
@@ -104,6 +106,8 @@ def create_app(settings: Settings) -> Litestar:
             "db": Provide(lambda: services.db, sync_to_thread=False),
             "auth_service": Provide(lambda: services.auth, sync_to_thread=False),
             "accounts": Provide(lambda: services.accounts, sync_to_thread=False),
+            "session_service": Provide(lambda: services.user_sessions, sync_to_thread=False),
+            "password_service": Provide(lambda: services.password_change, sync_to_thread=False),
             "health_service": Provide(lambda: services.health, sync_to_thread=False),
             "account_service": Provide(lambda: services.account_data, sync_to_thread=False),
             "admin_service": Provide(lambda: services.admin, sync_to_thread=False),
@@ -119,7 +123,7 @@ def create_app(settings: Settings) -> Litestar:
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec)],
+        middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec, gate=services.identity)],
         exception_handlers=exception_handlers,
         # NUL characters and out-of-range datetimes: a 422 for every route, before any query.
         before_request=refuse_unstorable_input,

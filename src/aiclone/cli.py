@@ -128,19 +128,30 @@ async def _create_user(settings: Settings, email: str, full_name: str, password:
     return f"created {user.role} {user.email} ({user.id})"
 
 
+def _users_action(args: argparse.Namespace, settings: Settings) -> str:
+    from aiclone.admin import commands  # noqa: PLC0415
+    from aiclone.admin.schemas import UserUpdate  # noqa: PLC0415
+    from aiclone.auth.models import Role  # noqa: PLC0415
+
+    if args.users_command == "list":
+        return asyncio.run(commands.list_users(settings, Role(args.role) if args.role else None))
+    if args.users_command == "set-role":
+        return asyncio.run(commands.update_user(settings, args.user, UserUpdate(role=Role(args.role))))
+    if args.users_command in ("activate", "deactivate"):
+        change = UserUpdate(is_active=args.users_command == "activate")
+        return asyncio.run(commands.update_user(settings, args.user, change))
+    password = _read_password(args)
+    return asyncio.run(_create_user(settings, args.email, args.full_name or args.email, password, args.admin))
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from aiclone.errors import DomainError  # noqa: PLC0415
 
     settings = _settings()
     if settings.auto_migrate:
         migrate.upgrade(settings.resolved_database_url)
-    password = _read_password(args)
     try:
-        print(
-            asyncio.run(
-                _create_user(settings, args.email, args.full_name or args.email, password, args.admin)
-            )
-        )
+        print(_users_action(args, settings))
     except DomainError as exc:
         details = "; ".join(f"{e.field} {e.message}" for e in exc.errors or [])
         sys.exit(f"aiclone: {exc.detail}{' ' + details if details else ''}")
@@ -257,6 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--full-name")
     create.add_argument("--admin", action="store_true", help="give the admin role")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    listing = users_sub.add_parser("list", help="list users (id, role, state, created, email)")
+    listing.add_argument("--role", choices=["user", "admin"])
+    set_role = users_sub.add_parser("set-role", help="change a user's role (ends their sessions)")
+    set_role.add_argument("user", help="email or id")
+    set_role.add_argument("role", choices=["user", "admin"])
+    for name, text in (
+        ("deactivate", "refuse sign-ins and end every session"),
+        ("activate", "allow sign-ins again"),
+    ):
+        users_sub.add_parser(name, help=text).add_argument("user", help="email or id")
     users.set_defaults(func=cmd_users)
     delete = users_sub.add_parser("delete", help="delete a user and everything they own")
     delete.add_argument("email")

@@ -17,8 +17,11 @@ from aiclone.admin.service import AdminService
 from aiclone.analytics.counters import AnalyticsCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
+from aiclone.auth.identity import IdentityGate
+from aiclone.auth.password_change import PasswordChangeService
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import AuthService
+from aiclone.auth.sessions import SessionRevoker, SessionService
 from aiclone.auth.tokens import TokenCodec
 from aiclone.automations.hook import AutomationHook
 from aiclone.automations.runs import AutomationRunner
@@ -54,6 +57,10 @@ from aiclone.webhooks.signing import SecretBox
 from aiclone.webhooks.transport import WebhookNetwork
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
+# How long the identity gate trusts a verdict it read (see aiclone.auth.identity).
+SQLITE_VERDICT_SECONDS = 0.5
+POSTGRES_VERDICT_SECONDS = 30.0
+
 
 class Services:
     def __init__(self, settings: Settings) -> None:
@@ -62,6 +69,8 @@ class Services:
             settings.resolved_database_url,
             pool_size=settings.database_pool_size,
             connect_timeout=settings.database_connect_timeout_seconds,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            statement_timeout=settings.database_statement_timeout_seconds,
         )
         self.broker: EventBroker = (
             MemoryBroker(queue_size=settings.event_queue_size)
@@ -83,20 +92,28 @@ class Services:
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
         self.metrics = Metrics()
+        self.metrics.watch_database(self.db.outages)
         self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
+        failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
+        self._wire_identity()
         self.auth = AuthService(
             self.db,
             settings,
             self.hasher,
             self.codec,
-            failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
+            sessions=self.session_revoker,
+            failed_logins=failed_logins,
+        )
+        self.user_sessions = SessionService(self.db, self.session_revoker)
+        self.password_change = PasswordChangeService(
+            self.db, settings, self.hasher, self.session_revoker, failed_logins
         )
         self.mail_worker = MailWorker.from_settings(self.db, settings)
         self.accounts = build_account_flows(
             self.db, settings, self.hasher, self.mail_worker, self.auth, self.rate_limiting
         )
         self.health = HealthService(self.db, head_revisions())
-        self.admin = AdminService(self.db)
+        self.admin = AdminService(self.db, self.session_revoker)
         self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
         self.research_queue = ResearchQueue(
             self.db,
@@ -129,17 +146,18 @@ class Services:
         self.live = LiveEventService(
             self.db,
             self.stream_hub,
-            StreamAuthenticator(self.db, settings, self.codec),
+            StreamAuthenticator(self.db, settings, self.codec, self.identity),
             self.notifications,
             settings,
         )
         self.account_data = AccountService(
             self.db,
             self.hasher,
+            self.session_revoker,
             failed_logins=self.auth.failed_logins,
             max_concurrent_exports=settings.export_max_concurrent,
         )
-        # After an erasure commits. Cross-instance revocation of the user connects here too.
+        # After an erasure commits (other instances refuse the tokens through the identity signal).
         self.account_data.on_erased.append(self._end_streams_of_erased_user)
         self.jobs: list[BackgroundJob] = [
             EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
@@ -155,6 +173,17 @@ class Services:
 
     async def _end_streams_of_erased_user(self, user_id: uuid.UUID) -> None:
         self.stream_hub.end_user_streams(user_id)
+
+    def _wire_identity(self) -> None:
+        # SQLite: the command line writes from another process, which no signal reaches.
+        broker = self.broker
+        self.identity = IdentityGate(
+            self.db,
+            max_age=SQLITE_VERDICT_SECONDS if self.db.is_sqlite else POSTGRES_VERDICT_SECONDS,
+            listening=lambda: broker.listening,
+        )
+        broker.add_identity_listener(self.identity.on_signal)
+        self.session_revoker = SessionRevoker(broker)
 
     def _wire_webhooks(self, settings: Settings) -> None:
         self.events.add_hook(WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes))

@@ -19,6 +19,20 @@ on asyncpg, wraps the ping in its own BEGIN/ROLLBACK: three extra round trips on
 connection that breaks while in use is still detected by the driver, and SQLAlchemy then
 invalidates the whole pool.
 
+Every wait on the database is bounded (see also aiclone.db_outage): connecting
+(``connect_timeout``), checking a connection out of the pool (``pool_timeout``) and each
+statement (``statement_timeout``). On PostgreSQL a statement is bounded twice: the server's
+``statement_timeout`` cancels a slow query cleanly, and asyncpg's client-side
+``command_timeout`` (a little longer) also bounds a network that stopped carrying bytes. On
+SQLite the statement bound is the busy timeout: how long a writer waits for the write lock.
+The bound is per statement, not per request or stream: an analytics export on a server-side
+cursor fetches batch by batch, each fetch one bounded statement, so a long download is fine
+while a stalled one ends. The LISTEN connection of aiclone.events.broker is its own asyncpg
+connection without a command timeout (it sits idle by design) and probes itself instead.
+Past a bound, or when the database cannot be reached, the session helpers raise
+:class:`~aiclone.errors.DatabaseUnavailable` (a 503 with ``Retry-After``) and the outage is
+logged once by :class:`~aiclone.db_outage.OutageTracker`.
+
 JSON columns are encoded and decoded with msgspec (much faster than the json module on the
 per-row hot path of lists).
 """
@@ -48,6 +62,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from aiclone.db_outage import RETRY_AFTER_SECONDS, OutageTracker, is_database_outage
+from aiclone.errors import DatabaseUnavailable
 from aiclone.sqlite_reader import SQLitePointReader
 
 logger = logging.getLogger("aiclone.db")
@@ -117,7 +133,19 @@ def _json_dumps(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def build_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 10.0) -> AsyncEngine:
+# The client-side bound waits this much longer than the server's, so a slow query is cancelled
+# by the server (the connection stays usable) and only a silent network hits the client bound.
+COMMAND_TIMEOUT_MARGIN_SECONDS = 1.0
+
+
+def build_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    connect_timeout: float = 10.0,
+    pool_timeout: float = 10.0,
+    statement_timeout: float = 15.0,
+) -> AsyncEngine:
     # hide_parameters: a statement error never carries the bound values (hashes, tokens) to a log.
     json_codec: dict[str, Any] = {
         "json_serializer": _json_dumps,
@@ -128,8 +156,8 @@ def build_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 10.0
         db_path = url.split(":///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **json_codec)
-        _configure_sqlite(engine)
+        engine = create_async_engine(url, connect_args={"timeout": statement_timeout}, **json_codec)
+        _configure_sqlite(engine, busy_timeout_ms=int(statement_timeout * 1000))
         return engine
     # A fixed pool: under a burst, waiting a moment for a free connection costs far less than
     # opening (and, with overflow, closing again) a new one for each extra request. Connections
@@ -142,7 +170,12 @@ def build_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 10.0
         pool_size=pool_size,
         max_overflow=0,
         pool_recycle=1800,
-        connect_args={"timeout": connect_timeout},
+        pool_timeout=pool_timeout,
+        connect_args={
+            "timeout": connect_timeout,
+            "command_timeout": statement_timeout + COMMAND_TIMEOUT_MARGIN_SECONDS,
+            "server_settings": {"statement_timeout": str(max(1, int(statement_timeout * 1000)))},
+        },
         **json_codec,
     )
     _ping_idle_connections(engine)
@@ -166,7 +199,7 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -175,13 +208,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _track_successes(engine: AsyncEngine, outages: OutageTracker) -> None:
+    # A statement that completed ends an outage. Cheap when there is none: one attribute test.
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _after_execute(*_args: Any) -> None:
+        if outages.down_since is not None:
+            outages.succeeded()
 
 
 AFTER_COMMIT_KEY = "aiclone.after_commit"
@@ -198,10 +239,26 @@ _Ts = TypeVarTuple("_Ts")
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout: float = 10.0,
+        pool_timeout: float = 10.0,
+        statement_timeout: float = 15.0,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = build_engine(url, pool_size=pool_size, connect_timeout=connect_timeout)
+        self.engine = build_engine(
+            url,
+            pool_size=pool_size,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            statement_timeout=statement_timeout,
+        )
+        self.outages = OutageTracker("sqlite" if self.is_sqlite else "postgresql")
+        _track_successes(self.engine, self.outages)
         self._write = async_sessionmaker(self.engine, expire_on_commit=False)
         read_engine = (
             self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine
@@ -228,14 +285,38 @@ class Database:
         """
         values = parameters or {}
         if self._point_reader is not None:
-            return self._point_reader.first(statement, values)
+            try:
+                found = self._point_reader.first(statement, values)
+            except Exception as exc:
+                raise self._unavailable(exc) from exc
+            self.outages.succeeded()
+            return found
         if self._autocommit is None:  # an in-memory SQLite database has a single connection
             async with self.read_session() as session:
                 row = (await session.execute(statement, values)).first()
         else:
-            async with self._autocommit.connect() as connection:
+            async with self._outage_guard(), self._autocommit.connect() as connection:
                 row = (await connection.execute(statement, values)).first()
         return None if row is None else cast("tuple[*_Ts]", tuple(row))
+
+    def _unavailable(self, exc: BaseException) -> BaseException:
+        """``exc`` itself, or DatabaseUnavailable when it means an outage (recorded once)."""
+        if not is_database_outage(exc):
+            return exc
+        self.outages.failed(exc)
+        return DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS)
+
+    @asynccontextmanager
+    async def _outage_guard(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            translated = self._unavailable(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -244,18 +325,17 @@ class Database:
         Callbacks registered with :func:`after_commit` run once the commit succeeded (never after
         a rollback); their failures are logged, since the data is already committed.
         """
-        async with self._write() as session:
-            async with session.begin():
-                yield session
-            for callback in session.info.pop(AFTER_COMMIT_KEY, []):
-                try:
-                    await callback()
-                except Exception:
-                    logger.exception("after-commit callback failed")
+        async with self._outage_guard(), self._write() as session, session.begin():
+            yield session
+        for callback in session.info.pop(AFTER_COMMIT_KEY, []):
+            try:
+                await callback()
+            except Exception:
+                logger.exception("after-commit callback failed")
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
-        async with self._read() as session, session.begin():
+        async with self._outage_guard(), self._read() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -265,7 +345,7 @@ class Database:
         Each statement sees its own snapshot (no transaction spans them on PostgreSQL), so use
         it for a single query, such as one page of a list.
         """
-        async with self._statement_engine.connect() as connection:
+        async with self._outage_guard(), self._statement_engine.connect() as connection:
             yield connection
 
     async def dispose(self) -> None:

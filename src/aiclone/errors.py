@@ -24,6 +24,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import SQLAlchemyError
 
+from aiclone.db_outage import RETRY_AFTER_SECONDS, is_database_outage
+
 logger = logging.getLogger("aiclone.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -101,6 +103,20 @@ class TooManyRequests(DomainError):
         self.retry_after = None if retry_after is None else max(1, retry_after)
 
 
+class DatabaseUnavailable(DomainError):
+    """The database is unreachable or did not answer within its bounds (see aiclone.db_outage)."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = "Database unavailable"
+
+    def __init__(
+        self, detail: str = "The database is unavailable; retry shortly.", *, retry_after: int = 5
+    ) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 _HTTP_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthenticated", "Authentication required"),
@@ -147,7 +163,7 @@ def problem_response(
 
 def _domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
     headers = None
-    if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+    if isinstance(exc, TooManyRequests | DatabaseUnavailable) and exc.retry_after is not None:
         headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         request,
@@ -234,6 +250,12 @@ def _database_error(exc: BaseException) -> str | None:
 
 
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if is_database_outage(exc):
+        # Raised outside aiclone.db's session helpers: still an outage, reported once.
+        services = request.app.state.get("services")
+        if services is not None:
+            services.db.outages.failed(exc)
+        return _domain_handler(request, DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS))
     database = _database_error(exc)
     if database is None:
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from aiclone.db_outage import OutageTracker
+
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -82,6 +84,27 @@ class Metrics:
             ["status"],
             registry=registry,
         )
+
+        # Database availability (aiclone.db_outage): one count per outage, not per failed request.
+        self.database_outages = Counter(
+            "aiclone_database_outages",
+            "Database outages seen by this process (each counted once, when it starts).",
+            registry=registry,
+        )
+        self.database_available = Gauge(
+            "aiclone_database_available",
+            "1 while the database answers, 0 during an outage.",
+            registry=registry,
+        )
+        self.database_available.set(1)
+
+    def watch_database(self, outages: OutageTracker) -> None:
+        def on_change(available: bool) -> None:
+            self.database_available.set(1 if available else 0)
+            if not available:
+                self.database_outages.inc()
+
+        outages.on_change(on_change)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""

@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_url: str = ""
     database_pool_size: int = 10
     database_connect_timeout_seconds: float = 10.0
+    # Waiting for a free pooled connection, and each statement (see aiclone.db).
+    database_pool_timeout_seconds: float = 10.0
+    database_statement_timeout_seconds: float = 15.0
     auto_migrate: bool = True
     secret_key: str = ""
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -351,6 +354,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(f"{var('webhook_retry_schedule')}: {exc}") from None
         bounded: dict[str, tuple[float, float]] = {
             "database_connect_timeout_seconds": (0.1, 300.0),
+            "database_pool_timeout_seconds": (0.1, 300.0),
+            "database_statement_timeout_seconds": (0.1, 3600.0),
             "webhook_max_payload_bytes": (1024, 16 * 1024 * 1024),
             "webhook_max_endpoints_per_user": (1, 10_000),
             "webhook_secret_overlap_seconds": (0, 30 * 24 * 3600),

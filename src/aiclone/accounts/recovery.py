@@ -6,16 +6,13 @@ and the answer comes no sooner than :data:`~aiclone.accounts.throttle.RESPONSE_F
 Only an active account gets a mail, at most as often as its address's quota allows.
 
 ``confirm`` spends the token, sets the password and ends every session of the user in one
-transaction (:func:`end_all_sessions`), then mails a notice to the account's address.
+transaction (:meth:`SessionRevoker.end_all`, with the signal every instance hears), then
+mails a notice to the account's address.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import uuid
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts import mails
 from aiclone.accounts.errors import InvalidAccountToken
@@ -26,23 +23,14 @@ from aiclone.accounts.throttle import RESPONSE_FLOOR_SECONDS, no_sooner_than
 from aiclone.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, issue_token
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
-from aiclone.auth.repository import RefreshTokenRepository, UserRepository
+from aiclone.auth.repository import UserRepository
+from aiclone.auth.sessions import SessionRevoker
 from aiclone.db import Database, utcnow
 from aiclone.settings import Settings
 
 logger = logging.getLogger("aiclone.accounts")
 
 _RESET = (TokenPurpose.PASSWORD_RESET,)
-
-
-async def end_all_sessions(session: AsyncSession, user_id: uuid.UUID, now: dt.datetime) -> None:
-    """End every session of the user, inside the caller's transaction.
-
-    The one place the account flows end sessions: today it revokes every refresh-token family
-    of the user, so no session can be renewed; access tokens already issued lapse with their
-    lifetime.
-    """
-    await RefreshTokenRepository(session).revoke_all_for_user(user_id, now)
 
 
 class PasswordRecovery:
@@ -52,10 +40,12 @@ class PasswordRecovery:
         settings: Settings,
         hasher: PasswordHasher,
         mailer: AccountMailer,
+        revoker: SessionRevoker,
         *,
         response_floor: float = RESPONSE_FLOOR_SECONDS,
     ) -> None:
         self.db = db
+        self.revoker = revoker
         self.settings = settings
         self.hasher = hasher
         self.mailer = mailer
@@ -101,7 +91,7 @@ class PasswordRecovery:
             if fresh.email_verified_at is None and found.email == fresh.email:
                 fresh.email_verified_at = now  # the link reached this very address
             await tokens.retire(fresh.id, _RESET, now)
-            await end_all_sessions(session, fresh.id, now)
+            await self.revoker.end_all(session, fresh.id)
             await self.mailer.send(
                 session,
                 fresh,

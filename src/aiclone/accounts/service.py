@@ -22,6 +22,7 @@ from aiclone.accounts.export import account_zip
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import Role, User
 from aiclone.auth.passwords import PasswordHasher
+from aiclone.auth.sessions import SessionRevoker
 from aiclone.db import Database, after_commit, utcnow
 from aiclone.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from aiclone.ratelimit.login import FailedLoginThrottle
@@ -63,12 +64,14 @@ class AccountService:
         self,
         db: Database,
         hasher: PasswordHasher,
+        revoker: SessionRevoker,
         *,
         failed_logins: FailedLoginThrottle | None = None,
         max_concurrent_exports: int = 4,
     ) -> None:
         self.db = db
         self.hasher = hasher
+        self.revoker = revoker
         self.failed_logins = failed_logins
         self.max_concurrent_exports = max_concurrent_exports
         self.on_erased: list[ErasedCallback] = []
@@ -124,6 +127,8 @@ class AccountService:
             session.expunge(user)
             if role == Role.ADMIN.value and active:
                 await self._ensure_other_admin(session, user_id)
+            # The identity signal goes out on commit: every instance refuses the user's tokens.
+            await self.revoker.end_all(session, user_id)
             rows = await erase_rows(session, user_id)
             for callback in self.on_erased:
                 after_commit(session, _bind(callback, user_id))

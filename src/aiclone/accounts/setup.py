@@ -45,7 +45,7 @@ def build_account_flows(
     verification = EmailVerification(db, settings, mailer)
     auth.on_register = verification.on_register
     return AccountFlows(
-        recovery=PasswordRecovery(db, settings, hasher, mailer),
+        recovery=PasswordRecovery(db, settings, hasher, mailer, auth.sessions),
         verification=verification,
         profiles=AccountProfiles(
             db, settings, hasher, mailer, rate_limiting.failed_logins if rate_limiting is not None else None

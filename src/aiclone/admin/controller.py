@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, get, patch
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from aiclone.admin.schemas import UserPage
+from aiclone.admin.schemas import UserPage, UserUpdate
 from aiclone.admin.service import AdminService
 from aiclone.auth.guards import requires_admin
 from aiclone.auth.models import Role
+from aiclone.auth.schemas import UserRead
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, CursorParam, Limit
 
@@ -35,3 +37,27 @@ class AdminController(Controller):
         role: Annotated[Role | None, QueryParameter(description="Only users with this role.")] = None,
     ) -> UserPage:
         return await admin_service.list_users(limit=limit, cursor=cursor, role=role)
+
+    @get("/users/{user_id:uuid}", summary="Get a user", responses=problems(401, 403, 404))
+    async def get_user(
+        self, user_id: FromPath[uuid.UUID], admin_service: NamedDependency[AdminService]
+    ) -> UserRead:
+        return await admin_service.get_user(user_id)
+
+    @patch(
+        "/users/{user_id:uuid}",
+        summary="Change a user's role or active state",
+        description=(
+            "`is_active` and/or `role`. Any change ends every session of the user: their tokens are"
+            " refused by every instance within a second, and their next sign-in carries the new"
+            " role. Demoting or deactivating the last active admin is a 409 `last-admin`."
+        ),
+        responses=problems(401, 403, 404, 409, 413),
+    )
+    async def update_user(
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[UserUpdate],
+        admin_service: NamedDependency[AdminService],
+    ) -> UserRead:
+        return await admin_service.update_user(user_id, data)

@@ -9,8 +9,10 @@ exactly like ``/api/auth/refresh`` rotates a token (reuse revokes the family). L
 endpoint, these are public operations in the OpenAPI document: the credential is the refresh
 token itself, here carried by the cookie.
 
-Cookie-authenticated requests are a CSRF surface, so the two cookie-reading endpoints also
-require the header ``X-Requested-With: aiclone``. ``SameSite=Strict`` stops other sites; the
+Cookie-authenticated requests are a CSRF surface, so all three endpoints require the header
+``X-Requested-With: aiclone`` — sign-in too: without it a cross-site form could sign a victim's
+browser into the attacker's account (login CSRF), and whatever the victim then entered would
+land there. ``SameSite=Strict`` stops other sites; the
 header stops sibling subdomains (same site, other origin), because a cross-origin request with a
 custom header needs a CORS preflight that our CORS policy does not grant to unknown origins.
 """
@@ -27,6 +29,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from aiclone.auth.schemas import AccessToken, LoginForm, TokenPair
 from aiclone.auth.service import AuthService
+from aiclone.auth.session_controller import client_info
 from aiclone.errors import Forbidden, Unauthenticated, problem_response
 from aiclone.openapi import problems
 from aiclone.settings import Settings
@@ -87,9 +90,9 @@ class BrowserSessionController(Controller):
         description=(
             "Form fields `username` (the email) and `password`, as for `/api/auth/login`. Returns the"
             " access token; the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to"
-            " this path, never exposed to scripts."
+            " this path, never exposed to scripts. Needs the header `X-Requested-With: aiclone`."
         ),
-        responses=problems(401, 422),
+        responses=problems(401, 403, 422),
     )
     async def sign_in(
         self,
@@ -97,7 +100,10 @@ class BrowserSessionController(Controller):
         data: URLEncodedBody[LoginForm],
         auth_service: NamedDependency[AuthService],
     ) -> Response[AccessToken]:
-        pair = await auth_service.login(email=data.username, password=data.password)
+        _require_header(request)
+        pair = await auth_service.login(
+            email=data.username, password=data.password, client=client_info(request)
+        )
         return _signed_in(pair, request)
 
     @post(

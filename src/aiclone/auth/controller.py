@@ -18,6 +18,7 @@ from aiclone.auth.schemas import (
     UserRead,
 )
 from aiclone.auth.service import AuthService
+from aiclone.auth.session_controller import client_info
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 
@@ -49,10 +50,13 @@ class AuthController(Controller):
     )
     async def login(
         self,
+        request: Request[Any, Any, Any],
         data: URLEncodedBody[LoginForm],
         auth_service: NamedDependency[AuthService],
     ) -> TokenPair:
-        return await auth_service.login(email=data.username, password=data.password)
+        return await auth_service.login(
+            email=data.username, password=data.password, client=client_info(request)
+        )
 
     @post(
         "/refresh",
@@ -72,9 +76,9 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Sign out",
         description=(
-            "Revokes the session of the given refresh token, or every session of the user when no token"
-            " is given or `all_sessions` is true. Access tokens stay valid until they expire (at most"
-            " the access-token lifetime)."
+            "Ends the session of the given refresh token, or every session of the user when no token"
+            " is given or `all_sessions` is true. Their access tokens are refused by every instance"
+            " within a second."
         ),
         responses=problems(401, 422),
     )
@@ -91,7 +95,7 @@ class AuthController(Controller):
             all_sessions=body.all_sessions or body.refresh_token is None,
         )
 
-    @get("/me", summary="The signed-in user", responses=problems(401, 404))
+    @get("/me", summary="The signed-in user", responses=problems(401))
     async def me(
         self, request: Request[Principal, str, Any], auth_service: NamedDependency[AuthService]
     ) -> UserRead:

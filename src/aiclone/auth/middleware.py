@@ -4,6 +4,10 @@ Every HTTP and WebSocket route needs a valid bearer access token unless its hand
 controller or router) sets ``exclude_from_auth=True``: the short public list of health, docs,
 register, login and refresh. Only CORS preflights (OPTIONS) pass without one.
 
+A genuine token is not enough: the identity gate then confirms that its session is open and its
+user exists and is active, and replaces the token's role with the user's current one
+(``aiclone.auth.identity``; a dictionary lookup on all but the first request of a session).
+
 This is a plain ASGI middleware rather than Litestar's ``AbstractAuthenticationMiddleware``: it
 runs on every authenticated request, and reading the one header straight from the ASGI scope
 costs a fraction of building a connection object and its header map first.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from aiclone.auth.identity import IdentityGate
 from aiclone.auth.tokens import VERIFIED_BEARER_KEY, Principal, TokenCodec
 from aiclone.errors import Unauthenticated
 
@@ -32,9 +37,10 @@ def bearer_token(scope: Scope) -> str:
 
 
 class BearerAuthMiddleware:
-    def __init__(self, app: ASGIApp, codec: TokenCodec) -> None:
+    def __init__(self, app: ASGIApp, codec: TokenCodec, gate: IdentityGate) -> None:
         self.app = app
         self.codec = codec
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -45,8 +51,9 @@ class BearerAuthMiddleware:
             token = bearer_token(scope)
             # The rate limiter may have verified this very token already.
             verified: tuple[str, Principal] | None = scope.get("state", {}).get(VERIFIED_BEARER_KEY)
-            scope["user"] = (
+            principal = (
                 verified[1] if verified is not None and verified[0] == token else self.codec.decode(token)
             )
+            scope["user"] = await self.gate.admit(principal)
             scope["auth"] = token
         await self.app(scope, receive, send)

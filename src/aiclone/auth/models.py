@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aiclone.db import Base, Timestamps, UUIDPrimaryKey, utcnow
 
+USER_AGENT_MAX_LENGTH = 256
+
 
 class Role(StrEnum):
     USER = "user"
@@ -45,3 +47,23 @@ class RefreshToken(UUIDPrimaryKey, Base):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class UserSession(Base):
+    """A session: one sign-in and every refresh-token rotation after it (one token family).
+
+    ``id`` is the family id, which every access token of the session carries as ``sid``. Ending
+    a session sets ``ended_at`` (and revokes its refresh tokens) in the same transaction as the
+    identity signal, so every instance refuses its access tokens at once.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_agent: Mapped[str] = mapped_column(String(USER_AGENT_MAX_LENGTH), default="")
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)

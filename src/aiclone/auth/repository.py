@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.auth.models import RefreshToken, User
+from aiclone.auth.models import RefreshToken, User, UserSession
 from aiclone.auth.schemas import UserRead
 from aiclone.db import Database
 
@@ -83,3 +83,58 @@ class RefreshTokenRepository:
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+class SessionRepository:
+    """``user_sessions`` rows; ending one also revokes its refresh tokens."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: UserSession) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def touch(self, session_id: uuid.UUID, now: dt.datetime) -> None:
+        await self.session.execute(
+            update(UserSession)
+            .where(UserSession.id == session_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def open_for_user(self, user_id: uuid.UUID, limit: int) -> list[UserSession]:
+        result = await self.session.execute(
+            select(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+            .order_by(UserSession.last_used_at.desc(), UserSession.id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def end(self, user_id: uuid.UUID, session_id: uuid.UUID, now: dt.datetime) -> bool:
+        """End one open session of ``user_id``; False when there is none by that id."""
+        result = await self.session.execute(
+            update(UserSession)
+            .where(
+                UserSession.id == session_id, UserSession.user_id == user_id, UserSession.ended_at.is_(None)
+            )
+            .values(ended_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await RefreshTokenRepository(self.session).revoke_family(session_id, now)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def end_all(self, user_id: uuid.UUID, now: dt.datetime, *, keep: uuid.UUID | None) -> int:
+        sessions = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        tokens = update(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+        )
+        if keep is not None:
+            sessions = sessions.where(UserSession.id != keep)
+            tokens = tokens.where(RefreshToken.family_id != keep)
+        result = await self.session.execute(
+            sessions.values(ended_at=now).execution_options(synchronize_session=False)
+        )
+        await self.session.execute(tokens.values(revoked_at=now).execution_options(synchronize_session=False))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -63,3 +63,27 @@ class AccessToken(msgspec.Struct):
     access_token: str
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+
+
+class SessionRead(msgspec.Struct):
+    """A signed-in device or browser: one sign-in and its refreshes."""
+
+    id: uuid.UUID
+    user_agent: str
+    address: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime
+    current: bool
+
+
+class SessionList(msgspec.Struct):
+    items: list[SessionRead]
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(max_length=1024)]
+    new_password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class PasswordChanged(msgspec.Struct):
+    other_sessions_ended: int

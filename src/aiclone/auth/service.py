@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.errors import EmailNotVerified
 from aiclone.auth.emails import normalize_email
-from aiclone.auth.models import RefreshToken, Role, User
+from aiclone.auth.models import RefreshToken, Role, User, UserSession
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
-from aiclone.auth.repository import RefreshTokenRepository, UserReads, UserRepository
+from aiclone.auth.repository import RefreshTokenRepository, SessionRepository, UserReads, UserRepository
 from aiclone.auth.schemas import TokenPair, UserRead
+from aiclone.auth.sessions import ClientInfo, SessionRevoker
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
 from aiclone.db import Database, utcnow
-from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
+from aiclone.errors import Conflict, FieldError, InvalidInput, Unauthenticated
 from aiclone.ratelimit.login import FailedLoginThrottle
 from aiclone.settings import Settings
 
@@ -44,9 +45,12 @@ class AuthService:
         settings: Settings,
         hasher: PasswordHasher,
         codec: TokenCodec,
+        *,
+        sessions: SessionRevoker,
         failed_logins: FailedLoginThrottle | None = None,
     ) -> None:
         self.db = db
+        self.sessions = sessions
         self.settings = settings
         self.hasher = hasher
         self.codec = codec
@@ -83,21 +87,20 @@ class AuthService:
         logger.info("user registered", extra={"user_id": str(user.id)})
         return to_user_read(user)
 
-    async def login(self, *, email: str, password: str) -> TokenPair:
+    async def login(self, *, email: str, password: str, client: ClientInfo | None = None) -> TokenPair:
         try:
             normalized_email = normalize_email(email)
         except InvalidInput:
             normalized_email = ""
         account = normalized_email or email
         if self.failed_logins is not None:
-            await self.failed_logins.ensure_allowed(account)
+            # Counted before hashing, atomically: parallel guesses cannot all pass one check.
+            await self.failed_logins.reserve(account)
         async with self.db.read_session() as session:
             user = await UserRepository(session).get_by_email(normalized_email) if normalized_email else None
         stored_hash = user.password_hash if user is not None and user.is_active else None
         # Always one argon2 verification, whether or not the account exists.
         if not await self.hasher.verify(stored_hash, password) or user is None:
-            if self.failed_logins is not None:
-                await self.failed_logins.record_failure(account)
             raise Unauthenticated(_BAD_LOGIN)
         if self.failed_logins is not None:
             await self.failed_logins.record_success(account)
@@ -114,7 +117,14 @@ class AuthService:
                 fresh = await UserRepository(session).get(user.id)
                 if fresh is not None:
                     fresh.password_hash = new_hash
-            return await self._issue(session, user, family_id=uuid.uuid4())
+            family_id = uuid.uuid4()
+            client = (client or ClientInfo()).bounded()
+            await SessionRepository(session).add(
+                UserSession(
+                    id=family_id, user_id=user.id, user_agent=client.user_agent, client_address=client.address
+                )
+            )
+            return await self._issue(session, user, family_id=family_id)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         now = utcnow()
@@ -125,7 +135,7 @@ class AuthService:
                 raise Unauthenticated(_BAD_REFRESH)
             if stored.used_at is not None or stored.revoked_at is not None:
                 reuse = stored.used_at is not None and stored.revoked_at is None
-                await tokens.revoke_family(stored.family_id, now)
+                await self.sessions.end(session, stored.user_id, stored.family_id)
                 if reuse:
                     logger.warning(
                         "refresh token reuse; family revoked", extra={"user_id": str(stored.user_id)}
@@ -135,42 +145,41 @@ class AuthService:
                 error = Unauthenticated(_BAD_REFRESH)
             elif not await tokens.mark_used(stored.id, now):
                 # A concurrent refresh consumed it first: treat exactly like reuse.
-                await tokens.revoke_family(stored.family_id, now)
+                await self.sessions.end(session, stored.user_id, stored.family_id)
                 error = Unauthenticated(_BAD_REFRESH)
             else:
                 user = await UserRepository(session).get(stored.user_id)
                 if user is None or not user.is_active:
-                    await tokens.revoke_family(stored.family_id, now)
+                    await self.sessions.end(session, stored.user_id, stored.family_id)
                     error = Unauthenticated(_BAD_REFRESH)
                 else:
+                    await SessionRepository(session).touch(stored.family_id, now)
                     return await self._issue(session, user, family_id=stored.family_id)
         # Raised after the commit so the revocation above is kept.
         raise error
 
     async def logout(self, *, user_id: uuid.UUID, refresh_token: str | None, all_sessions: bool) -> None:
-        now = utcnow()
         async with self.db.session() as session:
-            tokens = RefreshTokenRepository(session)
             if refresh_token and not all_sessions:
-                stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
+                stored = await RefreshTokenRepository(session).get_by_hash(hash_refresh_token(refresh_token))
                 if stored is not None and stored.user_id == user_id:
-                    await tokens.revoke_family(stored.family_id, now)
+                    await self.sessions.end(session, user_id, stored.family_id)
                 return
-            await tokens.revoke_all_for_user(user_id, now)
+            await self.sessions.end_all(session, user_id)
 
     async def end_session(self, refresh_token: str) -> None:
-        """Revoke the session (token family) that ``refresh_token`` belongs to, if any."""
+        """End the session (token family) that ``refresh_token`` belongs to, if any."""
         async with self.db.session() as session:
-            tokens = RefreshTokenRepository(session)
-            stored = await tokens.get_by_hash(hash_refresh_token(refresh_token))
+            stored = await RefreshTokenRepository(session).get_by_hash(hash_refresh_token(refresh_token))
             if stored is not None:
-                await tokens.revoke_family(stored.family_id, utcnow())
+                await self.sessions.end(session, stored.user_id, stored.family_id)
 
     async def get_user(self, user_id: uuid.UUID) -> UserRead:
         # Runs on every /me: a Core point read, no session or transaction (see UserReads).
         user = await self.user_reads.get(user_id)
         if user is None or not user.is_active:
-            raise NotFound("The user does not exist.")
+            # The gate let the token in a moment ago; the account went meanwhile.
+            raise Unauthenticated("The account no longer exists or is not active.")
         return user
 
     async def _issue(self, session: AsyncSession, user: User, *, family_id: uuid.UUID) -> TokenPair:
@@ -184,7 +193,7 @@ class AuthService:
                 expires_at=utcnow() + dt.timedelta(seconds=ttl),
             )
         )
-        access = self.codec.issue(user_id=user.id, email=user.email, role=user.role)
+        access = self.codec.issue(user_id=user.id, session_id=family_id, email=user.email, role=user.role)
         return TokenPair(
             access_token=access.token, expires_in=access.expires_in, refresh_token=raw, refresh_expires_in=ttl
         )

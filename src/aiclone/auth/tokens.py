@@ -9,6 +9,18 @@ character by character in Python), and a client sends the same access token with
 for its whole lifetime. So each codec remembers the tokens it has fully verified, by their
 exact text, and only re-checks the expiry on a repeat. Only tokens that passed every check are
 remembered; the memory is bounded and per process, and a new key means a new codec.
+
+Every access token names its session (``sid``, the refresh-token family). The codec only says
+the token is genuine; whether its session, its user and the user's role still stand is the
+identity gate's answer (``aiclone.auth.identity``), asked on every request after this one.
+
+No expiry leeway: the issuer and every verifier are instances of this service, whose clocks
+are the same host's or NTP-synchronised ones, and the token's lifetime is ours to choose, so a
+token is refused from the second its ``exp`` names. The claims are also held to what we issue:
+``aud`` must be our audience as a single string (not a list that merely contains it), and
+``iat``/``exp`` integers with ``iat`` not in the future and ``exp`` no further than the
+configured lifetime after ``iat`` (which also keeps absurd values such as 1e300 out of date
+arithmetic).
 """
 
 from __future__ import annotations
@@ -30,19 +42,22 @@ MAX_TOKEN_LENGTH = 4096
 # scope["state"] key under which a layer that already verified the bearer token (the rate
 # limiter) leaves ``(token, Principal)``, so the token is verified once per request.
 VERIFIED_BEARER_KEY = "verified_bearer"
-LEEWAY_SECONDS = 5
+# Allowance for clocks of several instances that disagree by a little on when "now" is, for
+# ``iat`` only (a token minted on a host a second ahead must not be refused as "from the future").
+CLOCK_SKEW_SECONDS = 2
 # Verified tokens remembered per process; about 0.5 KiB each.
 VERIFIED_CACHE_SIZE = 8192
-_REQUIRED_CLAIMS = ["sub", "email", "role", "iat", "exp", "jti", "iss", "aud"]
+_REQUIRED_CLAIMS = ["sub", "sid", "email", "role", "iat", "exp", "jti", "iss", "aud"]
 
 
 class Principal(msgspec.Struct, frozen=True):
-    """Who is calling, as the access token says."""
+    """Who is calling: the access token's claims, with the role the identity gate confirmed."""
 
     id: uuid.UUID
     email: str
     role: str
     expires_at: dt.datetime
+    session_id: uuid.UUID
 
     @property
     def is_admin(self) -> bool:
@@ -70,6 +85,7 @@ class TokenCodec:
         self,
         *,
         user_id: uuid.UUID,
+        session_id: uuid.UUID,
         email: str,
         role: str,
         now: dt.datetime | None = None,
@@ -83,6 +99,7 @@ class TokenCodec:
             exp = min(exp, int(expires_at.timestamp()))
         claims = {
             "sub": str(user_id),
+            "sid": str(session_id),
             "email": email,
             "role": role,
             "iat": iat,
@@ -99,7 +116,7 @@ class TokenCodec:
         known = self._verified.get(token)
         if known is not None:
             principal, expires = known
-            if time.time() < expires + LEEWAY_SECONDS:
+            if time.time() < expires:
                 return principal
             self._verified.pop(token, None)  # expired: the full check below says so
         principal = self._verify(token)
@@ -117,21 +134,30 @@ class TokenCodec:
                 algorithms=[self._algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": _REQUIRED_CLAIMS},
-                leeway=LEEWAY_SECONDS,
+                options={"require": _REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
             )
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("The access token has expired.") from None
         except jwt.PyJWTError:
             raise Unauthenticated("The access token is invalid.") from None
+        issued, expires = claims["iat"], claims["exp"]
+        if (
+            claims["aud"] != self._audience
+            or type(issued) is not int
+            or type(expires) is not int
+            or not issued < expires <= issued + self.ttl
+            or issued > time.time() + CLOCK_SKEW_SECONDS
+        ):
+            raise Unauthenticated("The access token is invalid.")
+        if time.time() >= expires:
+            raise Unauthenticated("The access token has expired.")
         try:
             return Principal(
                 id=uuid.UUID(str(claims["sub"])),
                 email=str(claims["email"]),
                 role=str(claims["role"]),
-                expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
+                expires_at=dt.datetime.fromtimestamp(expires, dt.UTC),
+                session_id=uuid.UUID(str(claims["sid"])),
             )
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise Unauthenticated("The access token is invalid.") from None
 
 

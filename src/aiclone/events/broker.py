@@ -18,6 +18,11 @@ Contract for consumers (SSE streams, workers):
 * Live messages can skip seqs (an event too large for NOTIFY arrives as an :class:`EventRef`; a
   listener reconnect sends :class:`Resync`). Consumers track the last seq they delivered and read
   the table for anything between; the table is the source of truth, the broker is the doorbell.
+
+Identity signals travel the same way on a channel of their own (``aiclone_identity``): a
+service that ends sessions or changes an account calls :meth:`EventBroker.signal_identity`
+inside its transaction; every instance's identity listeners (the auth gate) hear an
+:class:`IdentityChange` once it commits, and a :class:`Resync` when the listener reconnected.
 """
 
 from __future__ import annotations
@@ -27,21 +32,23 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import asyncpg
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from aiclone.db import after_commit
 from aiclone.events.types import Ephemeral, EventRecord
 
 logger = logging.getLogger("aiclone.events.broker")
 
 NOTIFY_CHANNEL = "aiclone_events"
 EPHEMERAL_CHANNEL = "aiclone_ephemeral"
+IDENTITY_CHANNEL = "aiclone_identity"
 
 
 class EventRef(msgspec.Struct, frozen=True):
@@ -61,6 +68,15 @@ class Overflow(msgspec.Struct, frozen=True):
 
 
 Message = EventRecord | EventRef | Ephemeral | Resync | Overflow
+
+
+class IdentityChange(msgspec.Struct, frozen=True):
+    """A user's sessions, role or active state changed: forget what you remember of them."""
+
+    user_id: uuid.UUID
+
+
+IdentityListener = Callable[[IdentityChange | Resync], None]
 
 
 class Subscriber(Protocol):
@@ -113,6 +129,7 @@ class EventBroker:
         self.queue_size = queue_size
         self._by_user: dict[uuid.UUID, set[Subscriber]] = defaultdict(set)
         self._all: set[Subscriber] = set()
+        self._identity_listeners: list[IdentityListener] = []
 
     def subscribe(self, user_id: uuid.UUID | None) -> Subscription:
         """Subscribe to one user's messages, or to everyone's with ``None`` (workers)."""
@@ -149,6 +166,32 @@ class EventBroker:
             targets = [*self._all, *self._by_user.get(message.user_id, ())]
         for sub in targets:
             sub.offer(message)
+
+    def add_identity_listener(self, listener: IdentityListener) -> None:
+        """``listener`` runs in the dispatch loop: it must not block or await."""
+        self._identity_listeners.append(listener)
+
+    def dispatch_identity(self, message: IdentityChange | Resync) -> None:
+        for listener in self._identity_listeners:
+            listener(message)
+
+    @property
+    def listening(self) -> bool:
+        """Whether signals from other processes reach this one right now."""
+        return True
+
+    async def signal_identity(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """Announce, in the caller's transaction, that ``user_id``'s identity changed.
+
+        Heard by this process right after the commit and by every other one through the
+        backbone; a rolled-back transaction announces nothing.
+        """
+        message = IdentityChange(user_id)
+
+        async def announce() -> None:
+            self.dispatch_identity(message)
+
+        after_commit(session, announce)
 
     async def publish(self, events: list[EventRecord]) -> None:
         """Called after the writing transaction committed."""
@@ -208,6 +251,11 @@ class PostgresBroker(EventBroker):
     def listening(self) -> bool:
         return self._connected.is_set()
 
+    async def signal_identity(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        # Delivered by the server to every listener (this process's too) only on commit.
+        await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": IDENTITY_CHANNEL, "p": str(user_id)})
+        await super().signal_identity(session, user_id)
+
     async def publish_ephemeral(self, message: Ephemeral) -> None:
         payload = msgspec.json.encode(message).decode()
         if len(payload) >= 7900:
@@ -219,6 +267,9 @@ class PostgresBroker(EventBroker):
 
     def _on_notify(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         try:
+            if channel == IDENTITY_CHANNEL:
+                self.dispatch_identity(IdentityChange(uuid.UUID(payload)))
+                return
             if channel == EPHEMERAL_CHANNEL:
                 self.dispatch(msgspec.json.decode(payload, type=Ephemeral))
                 return
@@ -227,7 +278,7 @@ class PostgresBroker(EventBroker):
                 self.dispatch(msgspec.convert(raw, EventRecord))
             else:
                 self.dispatch(msgspec.convert(raw, EventRef))
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except (msgspec.ValidationError, msgspec.DecodeError, ValueError):
             logger.exception("undecodable notification on %s", channel)
 
     async def _listen_forever(self) -> None:
@@ -245,11 +296,13 @@ class PostgresBroker(EventBroker):
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
                 await conn.add_listener(EPHEMERAL_CHANNEL, self._on_notify)
+                await conn.add_listener(IDENTITY_CHANNEL, self._on_notify)
                 self._connected.set()
                 if not first:
                     self.reconnects += 1
                     logger.warning("event listener reconnected; subscribers resync from the table")
                     self.dispatch(Resync())
+                    self.dispatch_identity(Resync())
                 first = False
                 delay = 0.1
                 while not lost.is_set():

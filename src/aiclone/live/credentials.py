@@ -11,6 +11,10 @@ each narrower than the token itself:
   (``<jwt audience>:events``), so it is no API bearer token, expiring with the token that asked
   for it. HttpOnly, SameSite=Strict, Path=/api/events, Secure over https or in production. Only
   the stream handler reads it; the rest of the API ignores cookies, so it adds no CSRF surface.
+
+Each way passes the identity gate like any API request: the bearer token and the cookie name
+their session, refused once it ended; a ticket is redeemed only while its user exists and is
+active (it lives at most a minute, and only a token that passed the gate could ask for it).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Literal
 
 import msgspec
 
+from aiclone.auth.identity import ENDED, IdentityGate
+from aiclone.auth.repository import UserReads
 from aiclone.auth.tokens import Principal, TokenCodec
 from aiclone.db import Database, utcnow
 from aiclone.errors import Unauthenticated
@@ -56,9 +62,11 @@ def hash_ticket(ticket: str) -> str:
 
 
 class StreamAuthenticator:
-    def __init__(self, db: Database, settings: Settings, codec: TokenCodec) -> None:
+    def __init__(self, db: Database, settings: Settings, codec: TokenCodec, gate: IdentityGate) -> None:
         self.db = db
         self.codec = codec
+        self.gate = gate
+        self.users = UserReads(db)
         self.cookie_codec = TokenCodec(
             msgspec.structs.replace(settings, jwt_audience=settings.jwt_audience + COOKIE_AUDIENCE_SUFFIX)
         )
@@ -69,7 +77,7 @@ class StreamAuthenticator:
             scheme, _, token = credentials.authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-            principal = self.codec.decode(token.strip())
+            principal = await self.gate.admit(self.codec.decode(token.strip()))
             return StreamIdentity(principal.id, principal.expires_at, "bearer")
         if credentials.ticket is not None:
             return await self._redeem(credentials.ticket)
@@ -78,6 +86,7 @@ class StreamAuthenticator:
                 principal = self.cookie_codec.decode(credentials.cookie)
             except Unauthenticated:
                 raise Unauthenticated("The stream cookie is invalid or has expired.") from None
+            principal = await self.gate.admit(principal)
             return StreamIdentity(principal.id, principal.expires_at, "cookie")
         raise Unauthenticated("Missing credentials: a bearer token, a stream ticket or the stream cookie.")
 
@@ -89,6 +98,9 @@ class StreamAuthenticator:
             row = await TicketRepository(session).redeem(hash_ticket(ticket), now)
         if row is None or row.session_expires_at <= now:
             raise Unauthenticated("The stream ticket is invalid, used or expired.")
+        user = await self.users.get(row.user_id)
+        if user is None or not user.is_active:
+            raise Unauthenticated(ENDED)
         return StreamIdentity(row.user_id, row.session_expires_at, "ticket")
 
     async def issue_ticket(self, principal: Principal) -> StreamTicket:
@@ -109,7 +121,11 @@ class StreamAuthenticator:
 
     def issue_cookie(self, principal: Principal) -> tuple[str, StreamCookie]:
         issued = self.cookie_codec.issue(
-            user_id=principal.id, email=principal.email, role=principal.role, expires_at=principal.expires_at
+            user_id=principal.id,
+            session_id=principal.session_id,
+            email=principal.email,
+            role=principal.role,
+            expires_at=principal.expires_at,
         )
         if issued.expires_in <= 0:
             raise Unauthenticated("The access token has expired.")

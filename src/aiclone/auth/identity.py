@@ -1,0 +1,136 @@
+"""The identity gate: does the session an access token names still stand, and as which role?
+
+A signature only proves that we issued a token; between issue and expiry its session may have
+ended (sign-out, refresh-token reuse, password change) and its user may have been deactivated,
+demoted or deleted. So after the codec, every authenticated request asks this gate, which
+answers from memory:
+
+* per session id (``sid``), the verdict read from the tables — the user's current role if the
+  session is open and the user exists and is active, or "refused";
+* a verdict is forgotten when an identity signal for its user arrives
+  (:meth:`~aiclone.events.broker.EventBroker.signal_identity`, sent in the transaction that
+  ended the session or changed the account, heard by every instance on commit), when the
+  listener reconnects (``Resync``: signals may have been lost), and after ``max_age`` seconds;
+* while the listener is down the memory is not trusted at all: every request reads the tables.
+
+The first request of a session on an instance, and the first after a change, cost one point
+read (user joined with session); every other request costs a dictionary lookup. An instance
+that starts has an empty memory, so it is rebuilt from the tables as sessions show up.
+
+On SQLite the product is one process, but the command line (``aiclone users deactivate``)
+writes from another one, which the in-process signal cannot reach; ``max_age`` is therefore
+short there (half a second), and a verdict read back is one point read on the local file.
+On PostgreSQL ``max_age`` only bounds how long a change made behind the service's back (SQL by
+hand) goes unnoticed.
+
+A read racing a signal must not store a verdict older than the signal: each read notes the
+change counter before it starts and keeps its verdict only if no signal for that user (and no
+resync) arrived meanwhile; otherwise it reads again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import msgspec
+from sqlalchemy import bindparam, select
+
+from aiclone.auth.models import User, UserSession
+from aiclone.auth.tokens import Principal
+from aiclone.db import Database
+from aiclone.errors import Unauthenticated
+from aiclone.events.broker import IdentityChange, Resync
+
+ENDED = "The session has ended or the account is no longer active; sign in again."
+# Verdicts remembered per process (~200 bytes each); past this the oldest are read again.
+CAPACITY = 100_000
+# Users whose last change is remembered for racing reads; past this every read in flight retries.
+_CHANGE_MEMORY = 10_000
+_READ_ATTEMPTS = 3
+
+_VERDICT = (
+    select(User.role, User.is_active, UserSession.ended_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        UserSession.id == bindparam("session_id", type_=UserSession.id.type),
+        User.id == bindparam("user_id", type_=User.id.type),
+    )
+)
+
+
+class _Verdict(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    role: str | None  # None: refused
+    read_at: float
+
+
+class IdentityGate:
+    def __init__(self, db: Database, *, max_age: float, listening: Callable[[], bool]) -> None:
+        self.db = db
+        self.max_age = max_age
+        self._listening = listening
+        self._verdicts: dict[uuid.UUID, _Verdict] = {}
+        self._sessions_of: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self._changes = 0
+        self._changed: dict[uuid.UUID, int] = {}
+        self._resynced = 0
+        self.reads = 0  # verdicts read from the tables, for tests and benchmarks
+
+    async def admit(self, principal: Principal) -> Principal:
+        """The principal with its user's current role, or Unauthenticated."""
+        verdict = self._verdicts.get(principal.session_id)
+        if (
+            verdict is None
+            or verdict.user_id != principal.id
+            or time.monotonic() - verdict.read_at >= self.max_age
+            or not self._listening()
+        ):
+            verdict = await self._read(principal.session_id, principal.id)
+        if verdict.role is None:
+            raise Unauthenticated(ENDED)
+        if verdict.role != principal.role:
+            return msgspec.structs.replace(principal, role=verdict.role)
+        return principal
+
+    def on_signal(self, message: IdentityChange | Resync) -> None:
+        """Broker listener: forget what a signal makes stale."""
+        self._changes += 1
+        if isinstance(message, Resync):
+            self._resynced = self._changes
+            self._verdicts.clear()
+            self._sessions_of.clear()
+            self._changed.clear()
+            return
+        if len(self._changed) >= _CHANGE_MEMORY:
+            self._changed.clear()
+            self._resynced = self._changes
+        self._changed[message.user_id] = self._changes
+        for session_id in self._sessions_of.pop(message.user_id, ()):
+            self._verdicts.pop(session_id, None)
+
+    async def _read(self, session_id: uuid.UUID, user_id: uuid.UUID) -> _Verdict:
+        verdict = _Verdict(user_id, None, 0.0)
+        for _ in range(_READ_ATTEMPTS):
+            before = self._changes
+            self.reads += 1
+            row = await self.db.read_row(_VERDICT, {"session_id": session_id, "user_id": user_id})
+            role = row[0] if row is not None and row[1] and row[2] is None else None
+            verdict = _Verdict(user_id, role, time.monotonic())
+            if self._resynced <= before and self._changed.get(user_id, 0) <= before:
+                self._remember(session_id, verdict)
+                return verdict
+        return verdict  # answered, but not remembered: changes keep arriving for this user
+
+    def _remember(self, session_id: uuid.UUID, verdict: _Verdict) -> None:
+        if len(self._verdicts) >= CAPACITY and session_id not in self._verdicts:
+            oldest = next(iter(self._verdicts))
+            evicted = self._verdicts.pop(oldest)
+            sessions = self._sessions_of.get(evicted.user_id)
+            if sessions is not None:
+                sessions.discard(oldest)
+                if not sessions:
+                    del self._sessions_of[evicted.user_id]
+        self._verdicts[session_id] = verdict
+        self._sessions_of.setdefault(verdict.user_id, set()).add(session_id)
