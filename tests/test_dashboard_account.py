@@ -10,9 +10,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
-from tests.browser_support import PageErrors, migrated_sqlite, unique_email, wait_until
+from tests.browser_support import (
+    PageErrors,
+    migrated_sqlite,
+    new_page,
+    screenshot_path,
+    unique_email,
+    wait_until,
+)
 from tests.live_support import PASSWORD, Server, http
 from tests.mail_support import SmtpRecorder, smtp_url, start_smtp, token_of
 
@@ -311,3 +318,15 @@ async def test_deleting_the_account_needs_the_password_and_ends_at_the_sign_in_f
         login = await client.post("/api/auth/login", data={"username": email, "password": PASSWORD})
     assert login.status_code == 401
     assert login.json()["type"] == "https://aiclone.dev/problems/unauthenticated"
+
+
+async def test_the_account_page_fits_a_phone(server: Server, mailbox: SmtpRecorder, browser: Browser) -> None:
+    email = await verified_account(server, mailbox)
+    context, page = await new_page(browser, width=390, height=844)
+    try:
+        await sign_in(page, server.url, email)
+        await open_account(page)
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await page.screenshot(path=screenshot_path("account-phone"), full_page=True)
+    finally:
+        await context.close()
