@@ -52,6 +52,31 @@ function noticeLine(text, kind = "info") {
   return h("p", { class: ["notice", `notice-${kind}`], role: "status" }, text);
 }
 
+// Sign-in refused until the address is confirmed: say so, and offer a new link.
+function showNotVerified(api, email, noticeBox) {
+  const resend = h("button", { type: "button", class: "ghost small", id: "resend-verification" }, "Send the link again");
+  const sent = h("span", { class: "muted", role: "status" });
+  resend.addEventListener("click", async () => {
+    resend.disabled = true;
+    try {
+      const body = await api.publicPost("/api/auth/verify-email/resend", { email });
+      sent.textContent = ` ${body?.detail ?? "A new link is on its way."}`;
+    } catch (error) {
+      replace(sent, errorBox(error));
+      resend.disabled = false;
+    }
+  });
+  replace(
+    noticeBox,
+    h(
+      "div",
+      { class: "notice notice-warn", id: "verify-notice", role: "status" },
+      h("p", {}, `Please confirm your address first: follow the link we mailed to ${email}.`),
+      h("p", {}, resend, sent),
+    ),
+  );
+}
+
 export function createAuth({ app, api, onSignedIn }) {
   const policy = pagePolicy();
 
@@ -62,37 +87,12 @@ export function createAuth({ app, api, onSignedIn }) {
     form.querySelector("input")?.focus();
   };
 
-  // Sign-in refused until the address is confirmed: say so, and offer a new link.
-  const notVerified = (email, noticeBox) => {
-    const resend = h("button", { type: "button", class: "ghost small", id: "resend-verification" }, "Send the link again");
-    const sent = h("span", { class: "muted", role: "status" });
-    resend.addEventListener("click", async () => {
-      resend.disabled = true;
-      try {
-        const body = await api.publicPost("/api/auth/verify-email/resend", { email });
-        sent.textContent = ` ${body?.detail ?? "A new link is on its way."}`;
-      } catch (error) {
-        replace(sent, errorBox(error));
-        resend.disabled = false;
-      }
-    });
-    replace(
-      noticeBox,
-      h(
-        "div",
-        { class: "notice notice-warn", id: "verify-notice", role: "status" },
-        h("p", {}, `Please confirm your address first: follow the link we mailed to ${email}.`),
-        h("p", {}, resend, sent),
-      ),
-    );
-  };
-
   const signIn = async (email, password, noticeBox) => {
     try {
       await api.signIn(email, password);
     } catch (error) {
       if (!isNotVerified(error)) throw error;
-      notVerified(email, noticeBox);
+      showNotVerified(api, email, noticeBox);
       return;
     }
     await onSignedIn();
