@@ -139,6 +139,9 @@ async def _ticks(percent: int, message: str) -> None:
         # Two gzip members, as concatenating compressed files gives.
         ("gzip", gzip.compress(PAGE[:40]) + gzip.compress(PAGE[40:])),
     ],
+    # Named, not derived from the bytes: gzip stamps the time, and every xdist worker must
+    # collect the same test ids.
+    ids=["gzip", "zlib-deflate", "raw-deflate", "gzip-in-deflate", "identity", "two-gzip-members"],
 )
 async def test_compressed_pages_are_read(site: LocalSite, encoding: str, body: bytes) -> None:
     site.encoded("/packed", body, encoding=encoding)

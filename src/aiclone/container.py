@@ -34,6 +34,7 @@ from aiclone.health.service import HealthService
 from aiclone.live.credentials import StreamAuthenticator
 from aiclone.live.hub import StreamHub
 from aiclone.live.jobs import StreamTicketPruneJob
+from aiclone.live.revocation import StreamRevocation
 from aiclone.live.service import LiveEventService
 from aiclone.mail.worker import MailWorker
 from aiclone.metrics import Metrics
@@ -143,6 +144,9 @@ class Services:
         self.automations = AutomationService(self.db, automation_runner)
         # Streams are held by the serving process only: the app's lifespan starts and stops the hub.
         self.stream_hub = StreamHub(self.db, self.broker, settings)
+        # Open streams end when their session or account stops standing, on every instance.
+        self.stream_revocation = StreamRevocation(self.stream_hub, self.identity)
+        self.broker.add_identity_listener(self.stream_revocation.on_signal)
         self.live = LiveEventService(
             self.db,
             self.stream_hub,
@@ -237,6 +241,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.workers.stop()
+        await self.stream_revocation.stop()
         await self.webhook_sender.aclose()
         await self.broker.stop()
         await self.db.dispose()

@@ -59,6 +59,8 @@ _VERDICT = (
     )
 )
 
+_USER_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id", type_=User.id.type))
+
 
 class _Verdict(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
@@ -93,6 +95,13 @@ class IdentityGate:
         if verdict.role != principal.role:
             return msgspec.structs.replace(principal, role=verdict.role)
         return principal
+
+    async def stands(self, user_id: uuid.UUID, session_id: uuid.UUID | None) -> bool:
+        """Whether the session (or, with none, the user) still stands, read from the tables now."""
+        if session_id is not None:
+            return (await self._read(session_id, user_id)).role is not None
+        row = await self.db.read_row(_USER_ACTIVE, {"user_id": user_id})
+        return row is not None and bool(row[0])
 
     def on_signal(self, message: IdentityChange | Resync) -> None:
         """Broker listener: forget what a signal makes stale."""

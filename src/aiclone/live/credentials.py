@@ -54,6 +54,8 @@ class StreamIdentity(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     expires_at: dt.datetime
     via: Literal["bearer", "ticket", "cookie"]
+    # The session of the token or cookie; a ticket does not record one (its user is checked).
+    session_id: uuid.UUID | None = None
 
 
 def hash_ticket(ticket: str) -> str:
@@ -78,7 +80,7 @@ class StreamAuthenticator:
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
             principal = await self.gate.admit(self.codec.decode(token.strip()))
-            return StreamIdentity(principal.id, principal.expires_at, "bearer")
+            return StreamIdentity(principal.id, principal.expires_at, "bearer", principal.session_id)
         if credentials.ticket is not None:
             return await self._redeem(credentials.ticket)
         if credentials.cookie is not None:
@@ -87,7 +89,7 @@ class StreamAuthenticator:
             except Unauthenticated:
                 raise Unauthenticated("The stream cookie is invalid or has expired.") from None
             principal = await self.gate.admit(principal)
-            return StreamIdentity(principal.id, principal.expires_at, "cookie")
+            return StreamIdentity(principal.id, principal.expires_at, "cookie", principal.session_id)
         raise Unauthenticated("Missing credentials: a bearer token, a stream ticket or the stream cookie.")
 
     async def _redeem(self, ticket: str) -> StreamIdentity:

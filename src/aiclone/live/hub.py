@@ -142,6 +142,12 @@ class StreamHub:
         for stream in list(self._streams):
             stream.end(shutdown=True)
 
+    def streams(self) -> list[EventStream]:
+        return list(self._streams)
+
+    def streams_of(self, user_id: uuid.UUID) -> list[EventStream]:
+        return [stream for stream in self._streams if stream.user_id == user_id]
+
     def end_user_streams(self, user_id: uuid.UUID) -> int:
         """End this process's streams of one user (the account is gone); returns how many.
 

@@ -104,7 +104,13 @@ class LiveEventService:
         hub = self.hub
         if hub.stopping:
             raise StreamsUnavailable("This instance is shutting down; reconnect to another one.")
-        stream = EventStream(hub, identity.user_id, types=wanted, expires_at=identity.expires_at)
+        stream = EventStream(
+            hub,
+            identity.user_id,
+            types=wanted,
+            expires_at=identity.expires_at,
+            session_id=identity.session_id,
+        )
         if not hub.register(stream):
             raise self._over_cap()
         # Attached to the broker from here on, so nothing committed after the reads below is missed.

@@ -151,6 +151,7 @@ class EventStream:
         "last_seq",
         "preamble",
         "replay",
+        "session_id",
         "types",
         "user_id",
     )
@@ -162,9 +163,11 @@ class EventStream:
         *,
         types: frozenset[str] | None,
         expires_at: dt.datetime,
+        session_id: uuid.UUID | None = None,
     ) -> None:
         self.hub = hub
         self.user_id: uuid.UUID | None = user_id
+        self.session_id = session_id
         self.types = types
         self.closed = False
         self.evicted = False
@@ -222,7 +225,7 @@ class EventStream:
         self._wake()
 
     def expire(self) -> None:
-        """End the stream as if its credential had expired (the account is gone)."""
+        """End the stream as if its credential had expired (its session ended, or the account is gone)."""
         self._flags |= _EXPIRED
         self._wake()
 
