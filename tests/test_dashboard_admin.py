@@ -13,6 +13,7 @@ from tests.browser_support import (
     HOSTILE,
     PageErrors,
     admin_account,
+    api,
     assert_no_xss,
     dashboard_server,
     new_page,
@@ -148,3 +149,59 @@ async def test_phone_width_has_no_horizontal_scroll(server: Server, browser: Bro
         await page.screenshot(path=screenshot_path("admin-phone"), full_page=True)
     finally:
         await context.close()
+
+
+async def test_an_admin_deactivates_promotes_and_deletes_users(server: Server, page: Page) -> None:
+    errors = PageErrors(page)
+    admin = await admin_account(server)
+    async with http(server.url) as client:
+        before = await client.get(
+            "/api/admin/users", params={"role": "admin", "limit": 100}, headers=admin.headers
+        )
+    # Demote every other admin first, through the API, so this one is the last active admin.
+    for other in before.json()["items"]:
+        if other["email"] != admin.email and other["is_active"]:
+            async with http(server.url) as client:
+                await client.patch(
+                    f"/api/admin/users/{other['id']}", json={"role": "user"}, headers=admin.headers
+                )
+    target_context, target_page = await new_page(page.context.browser)  # type: ignore[arg-type]
+    try:
+        target = await sign_up_in_page(target_page, server.url, full_name="Tara Target")
+    finally:
+        await target_context.close()
+    await sign_in_in_page(page, server.url, admin)
+    await open_admin(page)
+    row = page.locator(f"#users tr[data-id='{target.id}']")
+    await row.wait_for()
+
+    await row.locator("button[data-action=toggle-active]").click()
+    await page.wait_for_selector(f"#users tr[data-id='{target.id}'][data-active=false]")
+    async with http(server.url) as client:
+        login = await client.post("/api/auth/login", data={"username": target.email, "password": PASSWORD})
+    assert login.status_code in (401, 403), login.text
+    await row.locator("button[data-action=toggle-active]").click()
+    await page.wait_for_selector(f"#users tr[data-id='{target.id}'][data-active=true]")
+    await row.locator("select[data-action=role]").select_option("admin")
+    await page.wait_for_selector(f"#users tr[data-id='{target.id}'][data-role=admin]")
+    await row.locator("select[data-action=role]").select_option("user")
+    await page.wait_for_selector(f"#users tr[data-id='{target.id}'][data-role=user]")
+
+    # The last active admin cannot step down: the 409's detail is shown, the row is unchanged.
+    me = await api(server.url, admin, "GET", "/api/auth/me")
+    await page.locator(f"#users tr[data-id='{me['id']}'] select[data-action=role]").select_option("user")
+    await page.wait_for_selector("#users-refusal .error-box")
+    assert "last active admin" in await page.inner_text("#users-refusal")
+    assert await page.locator(f"#users tr[data-id='{me['id']}']").get_attribute("data-role") == "admin"
+
+    # Delete, after a confirmation.
+    await row.locator("button[data-action=delete]").click()
+    await page.wait_for_selector("dialog.modal #delete-user-confirm")
+    assert target.email in await page.inner_text("dialog.modal")
+    await page.click("#delete-user-confirm")
+    await wait_until(page, f"!document.querySelector(\"#users tr[data-id='{target.id}']\")")
+    async with http(server.url) as client:
+        gone = await client.get(f"/api/admin/users/{target.id}", headers=admin.headers)
+    assert gone.status_code == 404
+    assert gone.json()["type"] == "https://aiclone.dev/problems/not-found"
+    assert [m for m in errors.messages if "409" not in m] == []

@@ -101,6 +101,20 @@ export class Api {
     return response.json();
   }
 
+  /**
+   * A request of someone who cannot sign in (forgotten password, a mailed link): no token.
+   * Returns the parsed JSON body, or null for 204.
+   */
+  async publicPost(path, json) {
+    const response = await this.send(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...CSRF },
+      body: JSON.stringify(json),
+    });
+    if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+    return response.status === 204 ? null : response.json();
+  }
+
   /** Renews the access token from the session cookie; one renewal at a time. False if signed out. */
   renew() {
     if (this.renewing) return this.renewing;

@@ -1,10 +1,13 @@
-// The dashboard shell: sign-in, navigation between views (hash routes), the connection light,
+// The dashboard shell: the signed-out screens (auth.js), navigation between views (hash routes), the connection light,
 // the notification count and toasts. Each view is a module exporting
 // `{ id, title, adminOnly?, mount(root, ctx) -> cleanup }` (see views/).
 
 import { Api, ApiError } from "./api.js";
-import { busy, errorBox, field, formValues, h, replace, stateLine } from "./dom.js";
+import { createAuth } from "./auth.js";
+import { errorBox, h, replace, stateLine } from "./dom.js";
 import { LIGHT_LABELS, Live } from "./live.js";
+import { mailedLink } from "./mail-links.js";
+import account from "./views/account.js";
 import activity from "./views/activity.js";
 import admin from "./views/admin.js";
 import analytics from "./views/analytics.js";
@@ -13,7 +16,7 @@ import prospects from "./views/prospects.js";
 import research from "./views/research.js";
 import webhooks from "./views/webhooks.js";
 
-const VIEWS = [activity, prospects, research, automations, analytics, webhooks, admin];
+const VIEWS = [activity, prospects, research, automations, analytics, webhooks, account, admin];
 const app = document.getElementById("app");
 const toasts = document.getElementById("toasts");
 const api = new Api();
@@ -26,61 +29,7 @@ function toast(message, kind = "info") {
 
 // ---------------------------------------------------------------- signed out
 
-function authScreen(mode = "signin", notice = "") {
-  const signingUp = mode === "signup";
-  const errors = h("div", { class: "form-errors" });
-  const email = h("input", { name: "email", type: "email", autocomplete: "email", required: true, maxlength: 254 });
-  const password = h("input", {
-    name: "password",
-    type: "password",
-    autocomplete: signingUp ? "new-password" : "current-password",
-    required: true,
-    maxlength: 1024,
-  });
-  const fullName = h("input", { name: "full_name", autocomplete: "name", required: true, maxlength: 200 });
-  const form = h(
-    "form",
-    { class: "auth-form", "aria-labelledby": "auth-title" },
-    h("h1", { id: "auth-title" }, signingUp ? "Create your account" : "Sign in to aiclone"),
-    notice ? h("p", { class: "notice" }, notice) : null,
-    errors,
-    signingUp ? field("Full name", fullName) : null,
-    field("Email", email),
-    field("Password", password, signingUp ? "At least 12 characters." : null),
-    h("button", { type: "submit", class: "primary" }, signingUp ? "Create account" : "Sign in"),
-    h(
-      "p",
-      {},
-      signingUp ? "Already have an account? " : "New here? ",
-      h(
-        "a",
-        { href: signingUp ? "#signin" : "#signup", on: { click: (event) => {
-          event.preventDefault();
-          authScreen(signingUp ? "signin" : "signup");
-        } } },
-        signingUp ? "Sign in" : "Create an account",
-      ),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const values = formValues(form);
-    replace(errors);
-    try {
-      await busy(form, async () => {
-        if (signingUp) await api.register(values.email, values.password, values.full_name);
-        await api.signIn(values.email, values.password);
-      });
-      await startSession();
-    } catch (error) {
-      replace(errors, errorBox(error));
-    }
-  });
-  replace(app, h("main", { id: "main", class: "auth" }, form));
-  history.replaceState(null, "", signingUp ? "#signup" : "#signin");
-  document.title = signingUp ? "Create your account · aiclone" : "Sign in · aiclone";
-  (signingUp ? fullName : email).focus();
-}
+const auth = createAuth({ app, api, onSignedIn: () => startSession() });
 
 // ---------------------------------------------------------------- signed in
 
@@ -113,7 +62,7 @@ async function startSession() {
     h("a", { href: "#/activity", class: "brand" }, "aiclone"),
     h("span", { class: "connection", id: "connection" }, light, lightText),
     h("a", { href: "#/activity", class: "bell", id: "unread", title: "Unread notifications" }, "Notifications ", unread),
-    h("span", { class: "who" }, user.full_name),
+    h("a", { href: "#/account", class: "who", id: "who" }, user.full_name),
     signOut,
   );
   replace(app, header, h("div", { class: "layout" }, nav, main));
@@ -123,7 +72,23 @@ async function startSession() {
     unread.textContent = String(value);
     unread.dataset.count = String(value);
   };
-  const ctx = { api, live, user, toast, setUnread, navigate: (hash) => (location.hash = hash) };
+  const ctx = {
+    api,
+    live,
+    user,
+    toast,
+    setUnread,
+    navigate: (hash) => (location.hash = hash),
+    // The session ended on purpose (signed out everywhere, account deleted): say why.
+    endSession: (notice) => {
+      end(notice);
+      api.forget();
+    },
+    renamed: (name) => {
+      user.full_name = name;
+      header.querySelector("#who").textContent = name;
+    },
+  };
 
   let cleanup = null;
   const route = () => {
@@ -176,7 +141,7 @@ async function startSession() {
     live.stop();
     stopSignedOut();
     session = null;
-    authScreen("signin", notice);
+    auth.signin(notice);
   };
   const stopSignedOut = api.onSignedOut(() => end("Your session has ended. Sign in again."));
   signOut.addEventListener("click", async () => {
@@ -189,15 +154,25 @@ async function startSession() {
 }
 
 async function boot() {
+  let notice = null;
+  const link = mailedLink(location.hash);
+  if (link) {
+    notice = await auth.followMailedLink(link);
+    if (notice === null) return; // the new-password form is showing
+  }
   try {
     if (await api.renew()) {
       await startSession();
+      if (notice) toast(notice.text, notice.kind);
       return;
     }
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 0) console.error(error);
   }
-  authScreen(location.hash === "#signup" ? "signup" : "signin");
+  if (notice) auth.signin(notice.text);
+  else if (location.hash === "#signup") auth.signup();
+  else if (location.hash === "#forgot-password") auth.forgot();
+  else auth.signin();
 }
 
 // For the end-to-end tests and the curious: a read-only view of the live connection.
@@ -210,6 +185,12 @@ Object.defineProperty(window, "aiclone", {
       return session?.live.lastEventId ?? null;
     },
   }),
+});
+
+// A mailed link opened in a tab that already shows the page changes only the fragment: start over,
+// so the link is handled exactly as on a fresh load.
+window.addEventListener("hashchange", () => {
+  if (mailedLink(location.hash)) location.reload();
 });
 
 boot();

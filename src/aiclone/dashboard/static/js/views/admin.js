@@ -1,5 +1,5 @@
-// Admin: who is connected (every instance's open event streams), the accounts, and a broadcast
-// notification to every active user.
+// Admin: who is connected (every instance's open event streams), the accounts (with their
+// actions, admin-users.js), and a broadcast notification to every active user.
 //
 // The shell lists this view only for admins; the view still checks, and a 403 from any of its
 // calls (a role taken away meanwhile) replaces the page with a readable refusal. The overview
@@ -7,6 +7,7 @@
 
 import { busy, errorBox, field, h, modal, replace, select, stateLine } from "../dom.js";
 import { dateTime, number, relativeTime } from "../format.js";
+import { refusalText, userActions } from "./admin-users.js";
 
 const STATUS_EVERY_MS = 10_000;
 const USER_PAGE = 50;
@@ -154,7 +155,7 @@ export default {
     // --- users
     const roleFilter = select("role", [["", "All roles"], ["user", "Users"], ["admin", "Admins"]], "");
     roleFilter.setAttribute("aria-label", "Filter by role");
-    const usersState = h("div", {}, stateLine("loading", "Loading users…"));
+    const usersState = h("div", { id: "users-state" }, stateLine("loading", "Loading users…"));
     const usersBody = h("tbody", { id: "users" });
     const moreUsers = h("button", { type: "button", class: "ghost", hidden: true }, "More users");
     let usersCursor = null;
@@ -166,20 +167,41 @@ export default {
       h(
         "div",
         { class: "table-wrap" },
-        h("table", { class: "users" }, h("thead", {}, h("tr", {}, ["Email", "Name", "Role", "Active", "Created"].map((text) => h("th", { scope: "col" }, text)))), usersBody),
+        h("table", { class: "users" }, h("thead", {}, h("tr", {}, ["Email", "Name", "Role", "Active", "Created", "Actions"].map((text) => h("th", { scope: "col" }, text)))), usersBody),
       ),
       moreUsers,
     );
-    const userRow = (item) =>
-      h(
+    const report = (error) =>
+      replace(usersState, h("div", { id: "users-refusal" }, errorBox({ title: error?.status === 409 ? "Refused" : error?.title, detail: refusalText(error) })));
+    const userRow = (item) => {
+      const row = h(
         "tr",
-        { dataset: { id: item.id, role: item.role } },
+        { dataset: { id: item.id, role: item.role, active: item.is_active ? "true" : "false" } },
         h("td", { class: "email" }, item.email),
         h("td", {}, item.full_name),
         h("td", {}, h("span", { class: ["pill", item.role === "admin" ? "warn" : null] }, item.role)),
         h("td", {}, item.is_active ? "yes" : h("span", { class: "pill disabled" }, "inactive")),
         h("td", {}, h("time", { datetime: item.created_at, title: dateTime(item.created_at) }, relativeTime(item.created_at))),
       );
+      const actions = userActions(item, {
+        api,
+        toast,
+        refuse,
+        report,
+        replaceRow: (updated) => {
+          usersById.set(String(updated.id), updated);
+          replace(usersState);
+          row.replaceWith(userRow(updated));
+        },
+        removeRow: () => {
+          usersById.delete(String(item.id));
+          replace(usersState);
+          row.remove();
+        },
+      });
+      row.appendChild(h("td", {}, actions));
+      return row;
+    };
     const loadUsers = async (reset = false) => {
       if (reset) {
         usersCursor = null;
