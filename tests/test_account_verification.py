@@ -41,7 +41,9 @@ async def test_sign_in_waits_for_the_confirmation(client: Client, settings: Sett
     assert refused.status_code == 403
     assert refused.json()["type"] == NOT_VERIFIED
     browser = await client.post(
-        "/api/auth/session", data={"username": "vera@example.com", "password": DEFAULT_PASSWORD}
+        "/api/auth/session",
+        data={"username": "vera@example.com", "password": DEFAULT_PASSWORD},
+        headers={"X-Requested-With": "aiclone"},
     )
     assert browser.status_code == 403
     assert browser.json()["type"] == NOT_VERIFIED

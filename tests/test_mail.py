@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from aiclone.app import create_app
 from aiclone.container import Services
@@ -94,6 +94,9 @@ async def test_registration_mail_goes_through_smtp_and_its_token_verifies(
         mail_from="AI Clone <no-reply@aiclone.test>",
         public_url="https://app.aiclone.test/",
     )
+    # Start from an empty outbox: a test of another module that registered a user left a mail.
+    async with services.db.session() as session:
+        await session.execute(delete(OutboxMail))
     async for client in _client(settings):
         await _register(client, "ann@example.com", full_name="Ann <b>Lee</b> & co")
         [received] = await recorder.wait_for("ann@example.com")

@@ -22,6 +22,7 @@ carry datetimes too; they are checked where they are decoded (:mod:`aiclone.pagi
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from typing import Any
 
 import msgspec
@@ -34,8 +35,11 @@ from aiclone.fields import INSTANT_MESSAGE, NUL_MESSAGE, nul_path, storable_inst
 
 _FORM = "application/x-www-form-urlencoded"
 _DETAIL = "One or more fields are invalid."
-_datetime_params: dict[int, frozenset[str]] = {}
-_datetime_fields: dict[int, tuple[tuple[str, ...], ...]] = {}
+# Per handler object, weakly: an id() could be reused by another app's handler once one is freed.
+_datetime_params: weakref.WeakKeyDictionary[HTTPRouteHandler, frozenset[str]] = weakref.WeakKeyDictionary()
+_datetime_fields: weakref.WeakKeyDictionary[HTTPRouteHandler, tuple[tuple[str, ...], ...]] = (
+    weakref.WeakKeyDictionary()
+)
 _MAX_DEPTH = 4
 
 
@@ -45,7 +49,7 @@ def _printable(name: str) -> str:
 
 def _declared_datetimes(handler: HTTPRouteHandler) -> frozenset[str]:
     """Names of the query parameters ``handler`` takes as datetimes (computed once per handler)."""
-    key = id(handler)
+    key = handler
     names = _datetime_params.get(key)
     if names is None:
         found: set[str] = set()
@@ -74,7 +78,7 @@ def _struct_datetimes(info: msgspec.inspect.Type, path: tuple[str, ...] = ()) ->
 
 
 def _declared_body_datetimes(handler: HTTPRouteHandler) -> tuple[tuple[str, ...], ...]:
-    key = id(handler)
+    key = handler
     paths = _datetime_fields.get(key)
     if paths is None:
         field = handler.parsed_fn_signature.parameters.get("data")
