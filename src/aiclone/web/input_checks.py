@@ -22,7 +22,6 @@ carry datetimes too; they are checked where they are decoded (:mod:`aiclone.pagi
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from typing import Any
 
 import msgspec
@@ -35,11 +34,11 @@ from aiclone.fields import INSTANT_MESSAGE, NUL_MESSAGE, nul_path, storable_inst
 
 _FORM = "application/x-www-form-urlencoded"
 _DETAIL = "One or more fields are invalid."
-# Per handler object, weakly: an id() could be reused by another app's handler once one is freed.
-_datetime_params: weakref.WeakKeyDictionary[HTTPRouteHandler, frozenset[str]] = weakref.WeakKeyDictionary()
-_datetime_fields: weakref.WeakKeyDictionary[HTTPRouteHandler, tuple[tuple[str, ...], ...]] = (
-    weakref.WeakKeyDictionary()
-)
+# Keyed by the handler object itself (held here), never by id(): once a handler of another app
+# is freed, its id can be reused by a different handler. Handlers are few and live as long as
+# their app.
+_datetime_params: dict[HTTPRouteHandler, frozenset[str]] = {}
+_datetime_fields: dict[HTTPRouteHandler, tuple[tuple[str, ...], ...]] = {}
 _MAX_DEPTH = 4
 
 
