@@ -7,7 +7,7 @@ const prospectId = {
   key: 'prospect_id',
   label: 'Prospect',
   required: true,
-  dynamic: 'new_prospect.id.name',
+  dynamic: 'prospect_choices.id.name',
   helpText: 'The prospect, or its ID from an earlier step.',
 };
 

@@ -12,34 +12,13 @@ const SAMPLE_SIZE = 10;
 
 const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-// A body may be the event's data itself or an envelope around it ({type, data, ...}); either
-// way the trigger's item is the data, with the envelope's facts beside it, and an `id` Zapier
-// can tell items apart by.
-function toItem(entry) {
-  if (!isObject(entry)) return null;
-  let item = entry;
-  if (isObject(entry.data) && typeof entry.type === 'string') {
-    const { data, ...envelope } = entry;
-    item = { ...data };
-    for (const key of ['type', 'seq', 'timestamp', 'created_at']) {
-      if (envelope[key] !== undefined && item[`event_${key}`] === undefined) item[`event_${key}`] = envelope[key];
-    }
-    if (item.id === undefined && envelope.id !== undefined) item.id = envelope.id;
-  }
-  if (item.id === undefined) {
-    if (item.task_id !== undefined) item = { id: item.task_id, ...item };
-    else if (item.automation_id !== undefined) item = { id: `${item.automation_id}:${item.trigger_seq ?? ''}`, ...item };
-  }
-  return item;
-}
-
+// The server sends each event as one flat object: `id` (`evt_<seq>`, unique per user, which
+// Zapier de-duplicates on), `seq`, `type`, `occurred_at`, then the resource's fields with its own
+// id as `<resource>_id`. A hook body is one such object; the polling endpoint answers
+// `{items: [...]}` of the same objects, newest first.
 function toItems(body) {
-  let entries;
-  if (Array.isArray(body)) entries = body;
-  else if (isObject(body) && Array.isArray(body.items)) entries = body.items;
-  else if (isObject(body) && Array.isArray(body.data)) entries = body.data;
-  else entries = [body];
-  return entries.map(toItem).filter((item) => item !== null);
+  const entries = isObject(body) && Array.isArray(body.items) ? body.items : Array.isArray(body) ? body : [body];
+  return entries.filter((entry) => isObject(entry) && entry.id !== undefined);
 }
 
 function hookTrigger({ key, event, noun, label, description, keep = () => true, sample, outputFields }) {
@@ -52,17 +31,12 @@ function hookTrigger({ key, event, noun, label, description, keep = () => true, 
     return response.data;
   };
 
-  // A subscription the server already dropped (a 410 from Zapier unsubscribes it there) is
-  // gone either way: a 404 is success here.
+  // The server answers 204 also for a subscription it already dropped (a 410 from Zapier
+  // removes it there), so turning a Zap off never fails for that.
   const performUnsubscribe = async (z, bundle) => {
     const id = bundle.subscribeData && bundle.subscribeData.id;
     if (!id) return {};
-    const response = await z.request({
-      method: 'DELETE',
-      url: apiUrl(bundle, `${SUBSCRIPTIONS}/${encodeURIComponent(id)}`),
-      skipThrowForStatus: true,
-    });
-    if (response.status !== 404) response.throwForStatus();
+    await z.request({ method: 'DELETE', url: apiUrl(bundle, `${SUBSCRIPTIONS}/${encodeURIComponent(id)}`) });
     return {};
   };
 

@@ -1,5 +1,6 @@
 'use strict';
 const { hookTrigger } = require('./hooks');
+const { apiUrl } = require('./http');
 const samples = require('./samples');
 const fields = require('./fields');
 
@@ -13,11 +14,11 @@ const triggers = [
     noun: 'Prospect',
     label: 'New Prospect',
     description: 'Triggers when a prospect is added.',
-    sample: samples.prospect,
-    outputFields: fields.prospect,
+    sample: samples.newProspect,
+    outputFields: fields.newProspect,
   }),
   hookTrigger({
-    key: 'prospect_status_changed',
+    key: 'prospect_updated',
     event: 'prospect_updated',
     noun: 'Prospect',
     label: 'Prospect Status Changed',
@@ -51,7 +52,7 @@ const triggers = [
     label: 'Content Published',
     description: 'Triggers when a piece of content is published.',
     sample: samples.contentPublished,
-    outputFields: fields.content,
+    outputFields: fields.contentPublished,
   }),
   hookTrigger({
     key: 'automation_triggered',
@@ -63,5 +64,30 @@ const triggers = [
     outputFields: fields.automationTriggered,
   }),
 ];
+
+// A hidden polling trigger behind the prospect dropdowns of the actions: the prospects
+// themselves (newest first), a page at a time through the list's keyset cursor.
+const prospectChoices = {
+  key: 'prospect_choices',
+  noun: 'Prospect',
+  display: { label: 'Prospects', description: 'Lists prospects for dropdowns.', hidden: true },
+  operation: {
+    type: 'polling',
+    canPaginate: true,
+    perform: async (z, bundle) => {
+      const cursor = bundle.meta && bundle.meta.page ? await z.cursor.get() : undefined;
+      const response = await z.request({
+        url: apiUrl(bundle, '/api/prospects'),
+        params: cursor ? { limit: 100, cursor } : { limit: 100 },
+      });
+      const page = response.data || {};
+      if (page.next_cursor) await z.cursor.set(page.next_cursor);
+      return page.items || [];
+    },
+    sample: samples.prospect,
+    outputFields: fields.prospect,
+  },
+};
+triggers.push(prospectChoices);
 
 module.exports = Object.fromEntries(triggers.map((trigger) => [trigger.key, trigger]));

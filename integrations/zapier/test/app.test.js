@@ -7,7 +7,7 @@ const { before, after, describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const zapier = require('zapier-platform-core');
 const App = require('../index');
-const { startServer, startReceiver, userWithKey } = require('./support');
+const { startServer, startReceiver, userWithKey, waitFor } = require('./support');
 
 const appTester = zapier.createAppTester(App);
 
@@ -102,6 +102,10 @@ describe('the aiclone Zapier app against a real server', () => {
       bundleFor({ targetUrl: receiver.url(path) }),
     );
     assert.ok(subscribeData.id, `the subscription has an id: ${JSON.stringify(subscribeData)}`);
+    // It is a webhook endpoint of the zapier flavour, visible to its owner.
+    const endpoint = await server.api.ok('GET', `/api/webhooks/${subscribeData.id}`, { token: user.token });
+    assert.equal(endpoint.flavour, 'zapier');
+    assert.equal(endpoint.url, receiver.url(path));
     const context = await change();
     const bodies = await receiver.waitForBodies(path, count, `${count} ${triggerKey} hook(s)`, HOOK_TIMEOUT_MS);
     return { subscribeData, bodies, context, path };
@@ -110,9 +114,9 @@ describe('the aiclone Zapier app against a real server', () => {
   async function unsubscribe(triggerKey, subscribeData) {
     const bundle = bundleFor({ subscribeData });
     assert.deepEqual(await appTester(App.triggers[triggerKey].operation.performUnsubscribe, bundle), {});
-    // The subscription is gone on the server: unsubscribing again finds nothing and still succeeds.
-    const again = await server.api.call('DELETE', `/api/hooks/subscriptions/${subscribeData.id}`, { token: user.token });
-    assert.equal(again.status, 404);
+    const gone = await server.api.call('GET', `/api/webhooks/${subscribeData.id}`, { token: user.token });
+    assert.equal(gone.status, 404, 'the subscription is gone on the server');
+    // Turning a Zap off twice (or after the server dropped it) still succeeds.
     assert.deepEqual(await appTester(App.triggers[triggerKey].operation.performUnsubscribe, bundle), {});
   }
 
@@ -120,39 +124,70 @@ describe('the aiclone Zapier app against a real server', () => {
     appTester(App.triggers[triggerKey].operation.perform, bundleFor({ cleanedRequest: body }));
   const performList = (triggerKey) => appTester(App.triggers[triggerKey].operation.performList, bundleFor());
 
-  // The polled items carry the fields the hook sends: same keys, same values.
-  function assertSameFields(listed, hooked) {
-    assert.deepEqual(Object.keys(listed).sort(), Object.keys(hooked).sort());
-    assert.deepEqual(listed, hooked);
+  // One item of a trigger, checked against the contract: an event id, the event's type, and
+  // exactly the fields of the trigger's sample (so the Zap editor's sample is honest).
+  function assertItem(triggerKey, item, type) {
+    assert.match(item.id, /^evt_\d+$/);
+    assert.equal(item.type, type);
+    assert.equal(typeof item.seq, 'number');
+    assert.ok(!Number.isNaN(Date.parse(item.occurred_at)), item.occurred_at);
+    assert.equal(item.user_id, undefined, 'no user_id in an item');
+    assert.deepEqual(Object.keys(item).sort(), Object.keys(App.triggers[triggerKey].operation.sample).sort());
+  }
+
+  // performList answers newest first, each item exactly as the hook sent it.
+  async function assertListed(triggerKey, item) {
+    const listed = await performList(triggerKey);
+    assert.ok(listed.length >= 1, `${triggerKey} lists something`);
+    for (let i = 1; i < listed.length; i++) assert.ok(listed[i - 1].seq > listed[i].seq, 'newest first');
+    assert.deepEqual(listed.find((entry) => entry.id === item.id), item);
+    return listed;
   }
 
   const createProspect = (inputData) => appTester(App.creates.create_prospect.operation.perform, bundleFor({ inputData }));
 
   describe('triggers', () => {
-    test('new prospect: hook, perform, performList, unsubscribe', async () => {
+    test('new prospect: subscribe, hook, perform, performList, unsubscribe', async () => {
       const { subscribeData, bodies, context } = await subscribed('new_prospect', () =>
         createProspect({ name: 'Hook Prospect', email: 'hook@example.com', company: 'Hooks Ltd' }),
       );
       const items = await perform('new_prospect', bodies[0]);
       assert.equal(items.length, 1);
-      assert.equal(items[0].id, context.id);
-      assert.equal(items[0].email, 'hook@example.com');
-      assert.equal(items[0].company, 'Hooks Ltd');
-      for (const key of Object.keys(App.triggers.new_prospect.operation.sample)) {
-        assert.ok(key in items[0], `the hook item has the sample's field ${key}`);
-      }
+      const [item] = items;
+      assertItem('new_prospect', item, 'prospect_added');
+      assert.equal(item.prospect_id, context.id);
+      assert.equal(item.email, 'hook@example.com');
+      assert.equal(item.company, 'Hooks Ltd');
 
-      await createProspect({ name: 'Later Prospect' });
-      const listed = await performList('new_prospect');
-      assert.equal(listed[0].name, 'Later Prospect', 'newest first');
-      assertSameFields(listed.find((item) => item.id === context.id), items[0]);
+      const later = await createProspect({ name: 'Later Prospect' });
+      const listed = await assertListed('new_prospect', item);
+      assert.equal(listed[0].prospect_id, later.id, 'the newest prospect comes first');
       await unsubscribe('new_prospect', subscribeData);
+    });
+
+    test('a 410 from the target drops the subscription; unsubscribing afterwards still succeeds', async () => {
+      const path = '/hooks/gone';
+      receiver.answer(path, 410);
+      const subscribeData = await appTester(
+        App.triggers.new_prospect.operation.performSubscribe,
+        bundleFor({ targetUrl: receiver.url(path) }),
+      );
+      await createProspect({ name: 'Nobody listens' });
+      await receiver.waitForBodies(path, 1, 'the hook answered 410', HOOK_TIMEOUT_MS);
+      await waitFor(
+        async () => (await server.api.call('GET', `/api/webhooks/${subscribeData.id}`, { token: user.token })).status === 404,
+        'the subscription to be dropped after the 410',
+      );
+      assert.deepEqual(
+        await appTester(App.triggers.new_prospect.operation.performUnsubscribe, bundleFor({ subscribeData })),
+        {},
+      );
     });
 
     test('prospect status changed: a status change triggers, another edit does not', async () => {
       const prospect = await createProspect({ name: 'Status Prospect' });
       const { subscribeData, bodies } = await subscribed(
-        'prospect_status_changed',
+        'prospect_updated',
         async () => {
           await server.api.ok('PATCH', `/api/prospects/${prospect.id}`, { token: user.token, json: { company: 'Edited Co' } });
           await appTester(
@@ -162,18 +197,17 @@ describe('the aiclone Zapier app against a real server', () => {
         },
         2,
       );
-      assert.deepEqual(await perform('prospect_status_changed', bodies[0]), [], 'an edit of the company is not a status change');
-      const [item] = await perform('prospect_status_changed', bodies[1]);
-      assert.equal(item.id, prospect.id);
+      assert.deepEqual(await perform('prospect_updated', bodies[0]), [], 'an edit of the company is not a status change');
+      const [item] = await perform('prospect_updated', bodies[1]);
+      assertItem('prospect_updated', item, 'prospect_updated');
+      assert.equal(item.prospect_id, prospect.id);
       assert.equal(item.approval_status, 'approved');
       assert.equal(item.reason, 'approved');
       assert.ok(item.changes.includes('approval_status'));
 
-      const listed = await performList('prospect_status_changed');
-      assert.ok(listed.length >= 1);
-      assert.ok(listed.every((entry) => entry.changes.includes('approval_status')));
-      assertSameFields(listed[0], item);
-      await unsubscribe('prospect_status_changed', subscribeData);
+      const listed = await assertListed('prospect_updated', item);
+      assert.ok(listed.every((entry) => entry.changes.includes('approval_status')), 'the list has status changes only');
+      await unsubscribe('prospect_updated', subscribeData);
     });
 
     test('research completed: a task started by the action finishes and its insight arrives', async () => {
@@ -192,13 +226,12 @@ describe('the aiclone Zapier app against a real server', () => {
       );
       assert.equal(context.status, 'queued');
       const [item] = await perform('research_completed', bodies[0]);
+      assertItem('research_completed', item, 'research_completed');
       assert.equal(item.task_id, context.id);
-      assert.equal(item.id, context.id);
       assert.equal(item.title, 'Research Analytical Engines');
       assert.equal(typeof item.insight.summary, 'string');
       assert.ok(item.insight.summary.length > 0);
-      const listed = await performList('research_completed');
-      assertSameFields(listed[0], item);
+      await assertListed('research_completed', item);
       await unsubscribe('research_completed', subscribeData);
     });
 
@@ -213,11 +246,12 @@ describe('the aiclone Zapier app against a real server', () => {
         return draft;
       });
       const [item] = await perform('outreach_sent', bodies[0]);
-      assert.equal(item.id, context.id);
+      assertItem('outreach_sent', item, 'outreach_sent');
+      assert.equal(item.outreach_id, context.id);
+      assert.equal(item.prospect_id, prospect.id);
       assert.equal(item.status, 'sent');
       assert.equal(item.prospect.email, 'outreach@example.com');
-      const listed = await performList('outreach_sent');
-      assertSameFields(listed[0], item);
+      await assertListed('outreach_sent', item);
       await unsubscribe('outreach_sent', subscribeData);
     });
 
@@ -231,10 +265,10 @@ describe('the aiclone Zapier app against a real server', () => {
         return piece;
       });
       const [item] = await perform('content_published', bodies[0]);
-      assert.equal(item.id, context.id);
+      assertItem('content_published', item, 'content_published');
+      assert.equal(item.content_id, context.id);
       assert.equal(item.status, 'published');
-      const listed = await performList('content_published');
-      assertSameFields(listed[0], item);
+      await assertListed('content_published', item);
       await unsubscribe('content_published', subscribeData);
     });
 
@@ -253,12 +287,11 @@ describe('the aiclone Zapier app against a real server', () => {
         return rule;
       });
       const [item] = await perform('automation_triggered', bodies[0]);
+      assertItem('automation_triggered', item, 'automation_triggered');
       assert.equal(item.automation_id, context.id);
       assert.equal(item.automation_name, 'Tag it');
       assert.equal(item.manual, true);
-      assert.ok(item.id, 'the item has an id');
-      const listed = await performList('automation_triggered');
-      assertSameFields(listed[0], item);
+      await assertListed('automation_triggered', item);
       await unsubscribe('automation_triggered', subscribeData);
     });
   });
@@ -346,6 +379,14 @@ describe('the aiclone Zapier app against a real server', () => {
       assert.equal(found[0].id, wanted.id);
       assert.deepEqual(await search('find.me@example'), []);
       assert.deepEqual(await search('nobody@example.com'), []);
+    });
+
+    test('the prospect dropdown lists the user\'s prospects, newest first', async () => {
+      const newest = await createProspect({ name: 'Dropdown Prospect' });
+      const choices = await appTester(App.triggers.prospect_choices.operation.perform, bundleFor({ meta: { page: 0 } }));
+      assert.equal(choices[0].id, newest.id);
+      assert.equal(choices[0].name, 'Dropdown Prospect');
+      assert.ok(choices.every((choice) => choice.user_id === newest.user_id));
     });
 
     test('another user\'s prospect is not found', async () => {

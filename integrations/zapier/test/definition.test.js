@@ -25,10 +25,13 @@ test('the serialised definition is valid per zapier-platform-schema', async () =
     'content_published',
     'new_prospect',
     'outreach_sent',
-    'prospect_status_changed',
+    'prospect_choices',
+    'prospect_updated',
     'research_completed',
   ]);
-  for (const trigger of Object.values(definition.triggers)) {
+  const hooks = Object.values(definition.triggers).filter((trigger) => !trigger.display.hidden);
+  assert.equal(hooks.length, 6);
+  for (const trigger of hooks) {
     assert.equal(trigger.operation.type, 'hook', trigger.key);
     for (const method of ['perform', 'performList', 'performSubscribe', 'performUnsubscribe']) {
       assert.ok(trigger.operation[method], `${trigger.key}.${method}`);
