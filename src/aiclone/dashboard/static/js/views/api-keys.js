@@ -259,8 +259,13 @@ function render(root, ctx) {
   let alive = true;
   const state = h("div", { id: "keys-state" }, stateLine("loading", "Loading your keys…"));
   const rows = h("tbody", { id: "keys" });
-  const shown = h("div", { id: "new-key-slot" });
   const headers = ["Name", "Prefix", "Scopes", "Created", "Expires", "Last used", "Last used from", ""];
+  const table = h(
+    "div",
+    { class: "table-wrap", hidden: true },
+    h("table", { class: "api-keys" }, h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col" }, text)))), rows),
+  );
+  const shown = h("div", { id: "new-key-slot" });
 
   const load = async () => {
     try {
@@ -268,6 +273,7 @@ function render(root, ctx) {
       if (!alive) return;
       const items = body?.items ?? [];
       replace(rows, items.map((item) => keyRow(item, revoke)));
+      table.hidden = !items.length;
       replace(state, items.length ? null : stateLine("empty", "No API keys yet."));
     } catch (error) {
       if (alive) replace(state, errorBox(error));
@@ -300,11 +306,7 @@ function render(root, ctx) {
       { class: "panel", id: "keys-list", "aria-labelledby": "keys-title" },
       h("h2", { id: "keys-title" }, "Your keys"),
       state,
-      h(
-        "div",
-        { class: "table-wrap" },
-        h("table", { class: "api-keys" }, h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col" }, text)))), rows),
-      ),
+      table,
     ),
     h(
       "section",
