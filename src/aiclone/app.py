@@ -44,6 +44,7 @@ from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
 from aiclone.web.input_checks import refuse_unstorable_input
 from aiclone.webhooks.controller import WebhookController
+from aiclone.webhooks.hooks_controller import HooksController
 
 
 def _version() -> str:
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
             AnalyticsController,
             ResearchTaskController,
             WebhookController,
+            HooksController,
             EventStreamController,
             docs_assets_router(),
             *web.route_handlers,
@@ -121,6 +123,7 @@ def create_app(settings: Settings) -> Litestar:
             "content_service": Provide(lambda: services.content, sync_to_thread=False),
             "automation_service": Provide(lambda: services.automations, sync_to_thread=False),
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
+            "hooks": Provide(lambda: services.hooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec, gate=services.identity)],
