@@ -8,7 +8,8 @@ const { apiUrl } = require('./http');
 
 const SUBSCRIPTIONS = '/api/hooks/subscriptions';
 const RECENT = '/api/hooks/events';
-const SAMPLE_SIZE = 10;
+// Enough that a filtered trigger (status changes among all prospect updates) still finds some.
+const SAMPLE_SIZE = 25;
 
 const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
 

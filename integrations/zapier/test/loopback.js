@@ -25,4 +25,4 @@ net.Socket.prototype.connect = function guardedConnect(...args) {
   return connect.apply(this, args);
 };
 
-module.exports = { LOOPBACK };
+module.exports = { LOOPBACK, targetOf };
