@@ -277,7 +277,8 @@ describe('the aiclone Zapier app against a real server', () => {
       const { subscribeData, bodies, context } = await subscribed('automation_triggered', async () => {
         const rule = await server.api.ok('POST', '/api/automations', {
           token: user.token,
-          json: { name: 'Tag it', trigger_event: 'prospect_added', action: { type: 'tag_prospect', add: ['zapier'] } },
+          // Paused, so it tags no later prospect; a manual run works all the same.
+          json: { name: 'Tag it', trigger_event: 'prospect_added', action: { type: 'tag_prospect', add: ['zapier'] }, enabled: false },
         });
         const run = await server.api.ok('POST', `/api/automations/${rule.id}/trigger`, {
           token: user.token,
