@@ -22,6 +22,7 @@ from aiclone.accounts.erasure_controller import ACCOUNT_ROUTES
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
+from aiclone.apikeys.controller import AdminApiKeyController, ApiKeyController
 from aiclone.auth.browser import BrowserSessionController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
@@ -92,6 +93,8 @@ def create_app(settings: Settings) -> Litestar:
             SessionController,
             BrowserSessionController,
             AdminController,
+            ApiKeyController,
+            AdminApiKeyController,
             NotificationController,
             ActivityController,
             AnalyticsController,
@@ -129,6 +132,7 @@ def create_app(settings: Settings) -> Litestar:
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
             "hooks": Provide(lambda: services.hooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
+            "api_key_service": Provide(lambda: services.api_keys, sync_to_thread=False),
         },
         middleware=[
             DefineMiddleware(
