@@ -1,7 +1,7 @@
 """webhook endpoint flavours (standard, slack, zapier)
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 00:50:00.000000
 
 Every endpoint that exists before this revision is a Standard Webhooks endpoint.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

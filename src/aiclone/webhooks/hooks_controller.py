@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.webhooks.controller import AsUser
@@ -32,8 +33,9 @@ PollLimit = Annotated[int, QueryParameter(ge=1, le=100, description="How many it
 class HooksController(Controller):
     path = "/api/hooks"
     tags = ["hooks"]
+    # An API key needs webhooks:read to list triggers and poll, webhooks:write to (un)subscribe.
+    opt = domain_scopes("webhooks")
 
-    # TODO(scopes): webhooks:write once the per-route scope marker lands.
     @post(
         "/subscriptions",
         status_code=HTTP_201_CREATED,
@@ -55,7 +57,6 @@ class HooksController(Controller):
     ) -> SubscriptionRead:
         return await hooks.subscribe(owner_scope(request.user, user_id), data)
 
-    # TODO(scopes): webhooks:write once the per-route scope marker lands.
     @delete(
         "/subscriptions/{subscription_id:uuid}",
         status_code=HTTP_204_NO_CONTENT,
@@ -75,7 +76,6 @@ class HooksController(Controller):
     ) -> None:
         await hooks.unsubscribe(owner_scope(request.user, user_id), subscription_id)
 
-    # TODO(scopes): webhooks:read once the per-route scope marker lands.
     @get(
         "/triggers",
         summary="The trigger events a subscription can name, with an example item each",
@@ -84,7 +84,6 @@ class HooksController(Controller):
     async def list_triggers(self, hooks: NamedDependency[SubscriptionService]) -> TriggerList:
         return hooks.triggers()
 
-    # TODO(scopes): webhooks:read once the per-route scope marker lands.
     @get(
         "/events",
         summary="The newest events of one trigger, newest first, as the hook sends them (polling)",
