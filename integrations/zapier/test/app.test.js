@@ -81,6 +81,24 @@ describe('the aiclone Zapier app against a real server', () => {
       await assert.rejects(appTester(App.authentication.test, bundle), /no aiclone address/);
     });
 
+    test('a key without a scope gets the server\'s 403 naming it', async () => {
+      const narrow = await server.api.ok('POST', '/api/api-keys', {
+        token: user.token,
+        json: { name: 'read only', scopes: ['prospects:read'] },
+      });
+      const bundle = {
+        authData: { base_url: server.base, api_key: narrow.key },
+        targetUrl: receiver.url('/hooks/never'),
+      };
+      await assert.rejects(appTester(App.triggers.new_prospect.operation.performSubscribe, bundle), (error) => {
+        const detail = JSON.parse(error.message);
+        assert.equal(detail.status, 403);
+        assert.match(detail.message, /webhooks:write/);
+        return true;
+      });
+      assert.deepEqual(receiver.bodies('/hooks/never'), []);
+    });
+
     test('a revoked key stops working', async () => {
       const spare = await server.api.ok('POST', '/api/api-keys', {
         token: user.token,

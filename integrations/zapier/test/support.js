@@ -35,20 +35,6 @@ function freePort() {
   });
 }
 
-function run(args, env, input) {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(python, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolveRun(output) : reject(new Error(`${args.join(' ')} exited ${code}: ${output}`)),
-    );
-    child.stdin.end(input || '');
-  });
-}
-
 class Api {
   constructor(base) {
     this.base = base;
@@ -130,10 +116,10 @@ async function startServer() {
   return { base, env, api: new Api(base), stop, log: () => log };
 }
 
-// Signs a new user in and creates an API key with the scopes the integration needs.
+// Registers and signs in a new user, and creates an API key with the scopes the integration needs.
 async function userWithKey(server, email, scopes) {
   const password = 'zapier-Pass-1234-xyz';
-  await run(['-m', 'aiclone', 'users', 'create', '--email', email, '--password-stdin'], server.env, `${password}\n`);
+  await server.api.ok('POST', '/api/auth/register', { json: { email, password, full_name: 'Zapier Tester' } });
   const { access_token: token } = await server.api.ok('POST', '/api/auth/login', {
     form: { username: email, password },
   });
@@ -193,4 +179,4 @@ async function startReceiver() {
   };
 }
 
-module.exports = { startServer, startReceiver, userWithKey, waitFor, sleep, run };
+module.exports = { startServer, startReceiver, userWithKey, waitFor, sleep };

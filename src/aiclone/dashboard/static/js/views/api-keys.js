@@ -103,10 +103,11 @@ function keyRow(item, revoke) {
     h("td", { class: "key-name" }, item.name, expired ? h("span", { class: "pill bad" }, "expired") : null),
     h("td", {}, h("code", { class: "key-prefix" }, item.prefix)),
     h("td", { class: "key-scopes" }, scopeSummary(item.scopes)),
-    h("td", {}, when(item.created_at, "—")),
-    h("td", {}, item.expires_at ? when(item.expires_at, "") : h("span", { class: "muted" }, "never")),
-    h("td", {}, when(item.last_used_at, "never")),
-    h("td", { class: "address" }, item.last_used_ip || "—"),
+    // The labels name the facts where the table stacks into blocks (a phone).
+    h("td", { dataset: { label: "Created" } }, when(item.created_at, "—")),
+    h("td", { dataset: { label: "Expires" } }, item.expires_at ? when(item.expires_at, "") : h("span", { class: "muted" }, "never")),
+    h("td", { dataset: { label: "Last used" } }, when(item.last_used_at, "never")),
+    h("td", { class: "address", dataset: { label: "From" } }, item.last_used_ip || "—"),
     h("td", {}, button),
   );
 }
