@@ -6,6 +6,8 @@
 // variable (`zapier env:set`) for an app built for one installation.
 const { errors } = require('zapier-platform-core');
 
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 function baseUrl(bundle) {
   const raw = String((bundle.authData && bundle.authData.base_url) || process.env.AICLONE_BASE_URL || '').trim();
   if (!raw) {
@@ -17,7 +19,9 @@ function baseUrl(bundle) {
   } catch {
     throw new errors.Error(`"${raw}" is not an address; use https://your-aiclone-host.`, 'invalid_base_url', 400);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+  // The key travels in every request: plain http only to this machine (a local installation).
+  const local = LOCAL_HOSTS.has(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
     throw new errors.Error('The aiclone address must start with https://.', 'invalid_base_url', 400);
   }
   return url.origin + url.pathname.replace(/\/+$/, '');

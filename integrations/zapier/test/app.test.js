@@ -99,6 +99,13 @@ describe('the aiclone Zapier app against a real server', () => {
       assert.deepEqual(receiver.bodies('/hooks/never'), []);
     });
 
+    test('the key is never sent in clear text to another machine', async () => {
+      for (const base_url of ['http://aiclone.example.com', 'ftp://aiclone.example.com', 'not an address']) {
+        const bundle = { authData: { base_url, api_key: user.key } };
+        await assert.rejects(appTester(App.authentication.test, bundle), /invalid_base_url/, base_url);
+      }
+    });
+
     test('a revoked key stops working', async () => {
       const spare = await server.api.ok('POST', '/api/api-keys', {
         token: user.token,
