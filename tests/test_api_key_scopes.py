@@ -213,3 +213,39 @@ async def test_analytics_and_events_scopes(client: AsyncTestClient[Litestar], us
     assert stream.json()["required_scope"] == "events:read"
     assert (await client.get("/api/auth/me", headers=analytics)).status_code == 200
     assert (await client.get("/api/admin/users", headers=analytics)).status_code == 403
+
+
+async def test_the_document_names_every_operations_scope_as_the_server_enforces_it(
+    client: AsyncTestClient[Litestar], app: Litestar
+) -> None:
+    document = (await client.get("/api/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    documented = 0
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue
+            public = bool(handler.opt.get(PUBLIC_OPT_KEY)) and not handler.opt.get(SELF_AUTH_OPT_KEY)
+            for method in handler.http_methods:
+                operation = document["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is None:
+                    continue
+                documented += 1
+                where = (method, route.path)
+                access = required_access(handler.opt, method, public=public)
+                keys = [entry["ApiKey"] for entry in operation["security"] if "ApiKey" in entry]
+                if isinstance(access, Scoped):
+                    assert keys == [[access.scope.value]], where
+                    assert f"API key scope: `{access.scope.value}`." in operation["description"], where
+                elif isinstance(access, AnyCredential):
+                    assert keys == [[]], where
+                else:
+                    assert keys == [], where
+                    if isinstance(access, SessionOnly):
+                        assert "session-required" in operation["description"], where
+                    else:
+                        assert isinstance(access, Public), where
+                        assert operation["security"] == [], where
+    assert documented > 60

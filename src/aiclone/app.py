@@ -26,6 +26,7 @@ from aiclone.apikeys.controller import AdminApiKeyController, ApiKeyController
 from aiclone.auth.browser import BrowserSessionController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
+from aiclone.auth.scope_docs import document_api_key_scopes
 from aiclone.auth.session_controller import SessionController
 from aiclone.automations.controller import AutomationController
 from aiclone.container import Services
@@ -153,6 +154,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=settings.debug,
     )
     document_access_rules(app)
+    document_api_key_scopes(app)
     return web.install(app)
 
 
