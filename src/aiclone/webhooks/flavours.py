@@ -81,6 +81,14 @@ def signed(flavour: str) -> bool:
     return flavour == Flavour.STANDARD
 
 
+def shown_url(flavour: str, url: str) -> str:
+    """The URL as written into notifications: a Slack webhook's last path segment is its token."""
+    if flavour != Flavour.SLACK:
+        return url
+    head, sep, tail = url.rpartition("/")
+    return f"{head}/…" if sep and tail and "://" in head else url
+
+
 def permanent_failure(flavour: str, status: int | None, body: str | None) -> str | None:
     """Why this answer disables the endpoint at once (besides 410 Gone), or None."""
     if flavour == Flavour.SLACK:

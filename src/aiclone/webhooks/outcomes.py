@@ -36,7 +36,7 @@ from aiclone.analytics.metrics import FINEST_GRAIN, Metric
 from aiclone.analytics.periods import from_epoch, to_epoch
 from aiclone.db import utcnow
 from aiclone.notifications.service import NotificationService
-from aiclone.webhooks.flavours import permanent_failure
+from aiclone.webhooks.flavours import permanent_failure, shown_url
 from aiclone.webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
@@ -298,9 +298,9 @@ class OutcomeRecorder:
                     user_id=endpoint.user_id,
                     title="Webhook endpoint is failing",
                     body=(
-                        f"Deliveries to {endpoint.url} started failing ({outcome.error}). They will be"
-                        f" retried; after {self.policy.failure_threshold} failures in a row the endpoint"
-                        " is disabled."
+                        f"Deliveries to {shown_url(endpoint.flavour, endpoint.url)} started failing"
+                        f" ({outcome.error}). They will be retried; after {self.policy.failure_threshold}"
+                        " failures in a row the endpoint is disabled."
                     ),
                     level="warning",
                     link=f"/webhooks/{endpoint.id}",
@@ -337,8 +337,9 @@ class OutcomeRecorder:
             user_id=endpoint.user_id,
             title="Webhook endpoint disabled",
             body=(
-                f"{endpoint.url} was disabled: {reason}. {stopped} waiting deliveries were stopped."
-                " Fix the receiver, re-enable the endpoint, then recover the missed deliveries."
+                f"{shown_url(endpoint.flavour, endpoint.url)} was disabled: {reason}. {stopped} waiting"
+                " deliveries were stopped. Fix the receiver, re-enable the endpoint, then recover the"
+                " missed deliveries."
             ),
             level="error",
             link=f"/webhooks/{endpoint.id}",

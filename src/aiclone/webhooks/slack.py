@@ -1,8 +1,8 @@
 """Slack incoming webhooks: each event as a Block Kit message, and what Slack's answers mean.
 
 The message: a ``header`` block (plain text, at most 150 characters), a ``section`` with a one-line
-summary, ``section`` fields with the event's key facts (at most 10 per section, each at most 2000
-characters), and a ``context`` block linking to the dashboard (``AICLONE_PUBLIC_URL``), plus the
+summary, ``section`` fields with the event's key facts (at most 10 per section and 20 in all, each
+at most 2000 characters), and a ``context`` block linking to the dashboard (``AICLONE_PUBLIC_URL``), plus the
 top-level ``text`` that Slack shows in notifications and where blocks cannot be rendered. Every
 text is clipped to Slack's limits with an ellipsis, never in the middle of an escape, and a
 message never has more than 50 blocks.
@@ -33,6 +33,8 @@ MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_FIELD_TEXT = 2000
 MAX_FIELDS = 10
+# Facts shown at most (two sections): keeps a message small whatever the event carries.
+MAX_FACTS = 20
 MAX_HEADER_TEXT = 150
 MAX_CONTEXT_TEXT = 3000
 MAX_FALLBACK_TEXT = 3000
@@ -252,7 +254,7 @@ def render(
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(message.summary, MAX_SECTION_TEXT)}}
         )
-    facts = message.facts
+    facts = message.facts[:MAX_FACTS]
     for start in range(0, len(facts), MAX_FIELDS):
         fields = [
             {
@@ -263,6 +265,11 @@ def render(
             for label, value in facts[start : start + MAX_FIELDS]
         ]
         blocks.append({"type": "section", "fields": fields})
+    if len(message.facts) > MAX_FACTS:
+        more = len(message.facts) - MAX_FACTS
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more fields"}]}
+        )
     link = f"{public_url}/#/{message.path}".rstrip("/")
     when = timestamp.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     context = f"<{_link_target(link)}|Open in aiclone> · {escape(event_type)} · {when}"
