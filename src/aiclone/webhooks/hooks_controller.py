@@ -63,9 +63,10 @@ class HooksController(Controller):
         summary="Unsubscribe (REST hook)",
         description=(
             "Zapier's unsubscribe call. Idempotent: 204 also when the subscription is already gone (for"
-            " instance removed after a 410). Only the caller's own Zapier subscriptions are touched."
+            " instance removed after a 410). Only the caller's own Zapier subscriptions are touched. An id that"
+            " is not a UUID is a 404."
         ),
-        responses=problems(401, 403),
+        responses=problems(401, 403, 404),
     )
     async def unsubscribe(
         self,
