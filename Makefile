@@ -36,8 +36,9 @@ run: $(STAMP) ## Run the service on http://127.0.0.1:8000 (embedded SQLite, migr
 test: $(STAMP) ## Run the whole test suite (SQLite and, when reachable, PostgreSQL)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
-test-client: $(STAMP) ## Build and test the TypeScript client and the dashboard's JS modules (needs Node.js and Chromium)
+test-client: $(STAMP) ## Build and test the TypeScript client, the Zapier app and the dashboard's JS modules (needs Node.js and Chromium)
 	cd clients/typescript && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
+	cd integrations/zapier && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
 	node --test tests/js/
 
 lint: $(STAMP) ## Ruff lint and format check

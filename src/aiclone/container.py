@@ -17,6 +17,8 @@ from aiclone.admin.service import AdminService
 from aiclone.analytics.counters import AnalyticsCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
+from aiclone.apikeys.service import ApiKeyService
+from aiclone.apikeys.usage import KeyUsage
 from aiclone.auth.identity import IdentityGate
 from aiclone.auth.password_change import PasswordChangeService
 from aiclone.auth.passwords import PasswordHasher
@@ -49,12 +51,14 @@ from aiclone.research.runner import ResearchRunner, RunnerConfig
 from aiclone.research.service import ResearchService
 from aiclone.settings import Settings
 from aiclone.webhooks.delivery import DeliveryRetentionJob, DeliveryWorker
+from aiclone.webhooks.flavours import Renderer
 from aiclone.webhooks.hook import WebhookDeliveryHook
 from aiclone.webhooks.outcomes import OutcomeRecorder, RetryPolicy
 from aiclone.webhooks.retry import parse_schedule
 from aiclone.webhooks.sender import Sender, user_agent
 from aiclone.webhooks.service import WebhookService
 from aiclone.webhooks.signing import SecretBox
+from aiclone.webhooks.subscriptions import SubscriptionService
 from aiclone.webhooks.transport import WebhookNetwork
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
@@ -97,6 +101,8 @@ class Services:
         self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
         failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
         self._wire_identity()
+        self.key_usage = KeyUsage(self.db)
+        self.api_keys = ApiKeyService(self.db, self.broker)
         self.auth = AuthService(
             self.db,
             settings,
@@ -190,9 +196,14 @@ class Services:
         self.session_revoker = SessionRevoker(broker)
 
     def _wire_webhooks(self, settings: Settings) -> None:
-        self.events.add_hook(WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes))
+        renderer = Renderer(public_url=settings.resolved_public_url)
+        self.events.add_hook(
+            WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes, renderer=renderer)
+        )
         network = WebhookNetwork(
-            allow_private=settings.webhook_allow_private, production=settings.env == "production"
+            allow_private=settings.webhook_allow_private,
+            production=settings.env == "production",
+            slack_hosts=settings.slack_webhook_hosts,
         )
         self.webhook_sender = Sender(
             network,
@@ -217,6 +228,7 @@ class Services:
             sender=self.webhook_sender,
             box=box,
             recorder=recorder,
+            renderer=renderer,
             max_endpoints_per_user=settings.webhook_max_endpoints_per_user,
             secret_overlap_seconds=settings.webhook_secret_overlap_seconds,
             manual_lock_seconds=settings.webhook_lease_seconds,
@@ -233,6 +245,7 @@ class Services:
             poll_seconds=settings.webhook_poll_seconds,
         )
         self.webhooks.wake_workers = self.webhook_worker.wake
+        self.hooks = SubscriptionService(self.db, self.webhooks)
 
     async def start(self, *, run_workers: bool) -> None:
         await self.broker.start()
@@ -242,6 +255,7 @@ class Services:
     async def stop(self) -> None:
         await self.workers.stop()
         await self.stream_revocation.stop()
+        await self.key_usage.stop()
         await self.webhook_sender.aclose()
         await self.broker.stop()
         await self.db.dispose()
