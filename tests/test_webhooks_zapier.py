@@ -329,3 +329,36 @@ def test_trigger_item_renames_the_resource_id_and_drops_the_owner() -> None:
     assert (
         trigger_item("x", None, when, {}, test_id=uuid.UUID(int=1).hex)["id"] == "evt_test_" + "0" * 31 + "1"
     )
+
+
+async def _key(client: Client, user: SignedInUser, *scopes: str) -> dict[str, str]:
+    response = await client.post(
+        "/api/api-keys", json={"name": "zapier", "scopes": list(scopes)}, headers=user.headers
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+async def test_an_api_key_needs_webhooks_write_to_subscribe_and_read_to_poll(
+    client: Client, users: UserFactory, receiver: Receiver
+) -> None:
+    user = await users.create()
+    reader = await _key(client, user, "webhooks:read")
+    writer = await _key(client, user, "webhooks:write", "webhooks:read")
+    body = {"target_url": receiver.url("/zap/key"), "event": "prospect_added"}
+    refused = await client.post("/api/hooks/subscriptions", json=body, headers=reader)
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("insufficient-scope")
+    assert "webhooks:write" in refused.json()["detail"]
+    created = await client.post("/api/hooks/subscriptions", json=body, headers=writer)
+    assert created.status_code == 201, created.text
+    await _prospect(client, user, name="Through a key")
+    await receiver.wait_for(1, "/zap/key")
+    polled = await client.get("/api/hooks/events", params={"event": "prospect_added"}, headers=reader)
+    assert polled.status_code == 200
+    assert [i["name"] for i in polled.json()["items"]] == ["Through a key"]
+    assert (await client.get("/api/hooks/triggers", headers=reader)).status_code == 200
+    gone = await client.delete(f"/api/hooks/subscriptions/{created.json()['id']}", headers=reader)
+    assert gone.status_code == 403
+    gone = await client.delete(f"/api/hooks/subscriptions/{created.json()['id']}", headers=writer)
+    assert gone.status_code == 204
