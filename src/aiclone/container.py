@@ -118,7 +118,10 @@ class Services:
         )
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db, self.session_revoker)
-        self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
+        self.research_engines = build_engines(settings, self.llm)
+        self.research = ResearchService(
+            self.db, self.events, max_urls=settings.research_max_urls, engines=self.research_engines
+        )
         self.research_queue = ResearchQueue(
             self.db,
             self.events,
@@ -128,7 +131,7 @@ class Services:
         self.research_runner = ResearchRunner(
             self.research_queue,
             self.broker,
-            build_engines(settings),
+            self.research_engines,
             RunnerConfig(
                 concurrency=settings.research_concurrency,
                 task_timeout=settings.research_timeout_seconds,
