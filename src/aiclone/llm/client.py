@@ -554,9 +554,11 @@ class LLMClient:
                 continue  # comments (": keep-alive"), event:, id:, retry:
             data = line[5:].strip()
             if data == b"[DONE]":
+                # Read on to the end of the body (nothing should follow) so the connection
+                # goes back to the pool instead of being dropped.
                 done = True
-                break
-            if data:
+                continue
+            if data and not done:
                 await attempt.take(self._decode(data))
         if not done and attempt.finish_reason is None:
             raise _Retry(
