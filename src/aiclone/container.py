@@ -38,6 +38,7 @@ from aiclone.live.hub import StreamHub
 from aiclone.live.jobs import StreamTicketPruneJob
 from aiclone.live.revocation import StreamRevocation
 from aiclone.live.service import LiveEventService
+from aiclone.llm import LLMClient, LLMConfig
 from aiclone.mail.worker import MailWorker
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
@@ -98,6 +99,8 @@ class Services:
         self.hasher = PasswordHasher(settings)
         self.metrics = Metrics()
         self.metrics.watch_database(self.db.outages)
+        # The language model provider, shared by the llm research engine and drafting.
+        self.llm = LLMClient(LLMConfig.from_settings(settings), metrics=self.metrics)
         self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
         failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
         self._wire_identity()
@@ -121,7 +124,10 @@ class Services:
         )
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db, self.session_revoker)
-        self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
+        self.research_engines = build_engines(settings, self.llm)
+        self.research = ResearchService(
+            self.db, self.events, max_urls=settings.research_max_urls, engines=self.research_engines
+        )
         self.research_queue = ResearchQueue(
             self.db,
             self.events,
@@ -131,7 +137,7 @@ class Services:
         self.research_runner = ResearchRunner(
             self.research_queue,
             self.broker,
-            build_engines(settings),
+            self.research_engines,
             RunnerConfig(
                 concurrency=settings.research_concurrency,
                 task_timeout=settings.research_timeout_seconds,
@@ -257,5 +263,6 @@ class Services:
         await self.stream_revocation.stop()
         await self.key_usage.stop()
         await self.webhook_sender.aclose()
+        await self.llm.aclose()
         await self.broker.stop()
         await self.db.dispose()
