@@ -125,6 +125,7 @@ class ResearchTaskController(Controller):
 class ResearchEngineController(Controller):
     path = "/api/research/engines"
     tags = ["research"]
+    opt = domain_scopes("research")
 
     @get(
         "/",
