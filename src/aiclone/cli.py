@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import signal
 import sys
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from aiclone import migrate
 from aiclone.serving import SERVERS, EdgeTimings, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
+from aiclone.web.logs import configure_process_logging
 
 APP_FACTORY = "aiclone.app:create_app_from_env"
 
@@ -29,7 +29,7 @@ def _settings() -> Settings:
     except SettingsError as exc:
         sys.exit(f"aiclone: configuration error: {exc}")
     # So that Alembic's progress ("Running upgrade ...") shows; the app configures its own.
-    logging.basicConfig(level=settings.log_level, format="%(levelname)-7s %(name)s: %(message)s")
+    configure_process_logging(settings)
     return settings
 
 
@@ -55,6 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=args.workers,
         log_level=settings.log_level,
+        metrics_address=settings.metrics_address,
+        json_logs=settings.json_logs,
         timings=EdgeTimings(
             header_timeout=settings.header_timeout_seconds,
             drain_seconds=settings.shutdown_drain,

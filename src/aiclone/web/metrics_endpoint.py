@@ -3,8 +3,8 @@
 By default ``/metrics`` is on the main app and needs an admin's bearer token (it tells how the
 service is used, so it is not public). With ``AICLONE_METRICS_BIND=host:port`` the route is not
 registered and the registry is served on that address instead (a plain HTTP listener in a
-thread, for a scraper on a private network); with several server workers only one can bind
-it, so use the bind with one worker per process.
+thread, for a scraper on a private network); with several server workers the server's parent
+binds it and serves the figures of all workers (:mod:`aiclone.metrics_multiprocess`).
 """
 
 from __future__ import annotations
