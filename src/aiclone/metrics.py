@@ -30,7 +30,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from aiclone.db_outage import OutageTracker
-from aiclone.metrics_multiprocess import server_registry, shared_directory
+from aiclone.metrics_multiprocess import server_registry, shared_directory, use_shared_values
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -46,7 +46,10 @@ class Metrics:
         registry = self.registry
         # Set by the server's parent when it runs several workers: read from all of them.
         self.shared = shared_directory()
-        self._shared_registry = server_registry(self.shared) if self.shared else None
+        self._shared_registry = None
+        if self.shared is not None:
+            use_shared_values()
+            self._shared_registry = server_registry(self.shared)
         if self._shared_registry is None:
             ProcessCollector(registry=registry)
             PlatformCollector(registry=registry)

@@ -34,7 +34,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    start_http_server,
+    values,
+)
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
@@ -61,6 +67,17 @@ def shared_directory() -> Path | None:
         return None
     path = Path(value)
     return path if (path / OWNER_FILE).is_file() else None
+
+
+def use_shared_values() -> None:
+    """Make metrics created from now on in this process keep their values in the directory.
+
+    prometheus_client picks its value class when it is first imported. A worker started by
+    spawn (uvicorn) imports it afresh and sees the variable; a forked one (granian) inherits
+    the parent's choice, made before the parent named the directory, so it is made again here.
+    """
+    if values.ValueClass is values.MutexValue:
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 def _alive(pid: int) -> bool:
@@ -128,10 +145,10 @@ def _process_metrics(pids: list[int]) -> Iterator[Metric]:
                 if sample.name in _PROCESS_COMBINE:
                     figures.setdefault(sample.name, []).append(sample.value)
                     families.setdefault(sample.name, family)
-    for name, values in figures.items():
+    for name, found in figures.items():
         source = families[name]
         merged = Metric(source.name, source.documentation + " (whole server)", source.type)
-        merged.add_sample(name, {}, float(_PROCESS_COMBINE[name](values)))
+        merged.add_sample(name, {}, float(_PROCESS_COMBINE[name](found)))
         yield merged
     count = Metric("aiclone_server_processes", "Live processes of this server (parent and workers).", "gauge")
     count.add_sample("aiclone_server_processes", {}, float(len(pids)))

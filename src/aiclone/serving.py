@@ -43,6 +43,7 @@ ServerName = Literal["uvicorn", "granian"]
 SERVERS: tuple[ServerName, ...] = ("uvicorn", "granian")
 # Exit status of a server that never got to accept connections (uvicorn's own convention).
 STARTUP_FAILURE = 3
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,10 @@ def _run_uvicorn(
     import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
     from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
 
+    from aiclone.web.uvicorn_workers import start_worker as _start_worker  # noqa: PLC0415
+
+    uvicorn_log = logging.getLogger("uvicorn.error")
+
     from aiclone.web.header_deadline import PROTOCOL, EdgeConfig  # noqa: PLC0415
 
     class GracefulServer(uvicorn.Server):
@@ -236,6 +241,27 @@ def _run_uvicorn(
         def handle_int(self) -> None:
             self._drain(signal.SIGINT, None)
 
+        def init_processes(self) -> None:
+            for _ in range(self.processes_num):
+                self.processes.append(_start_worker(self.config, self.sockets))
+
+        def keep_subprocess_alive(self) -> None:
+            """uvicorn's, with workers that are seen dead at once (:class:`WorkerProcess`)."""
+            for idx, process in enumerate(self.processes):
+                if self.should_exit.is_set():
+                    return
+                if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                    continue
+                process.kill()
+                process.join()
+                if process.exitcode == STARTUP_FAILURE:
+                    # The app cannot start: every replacement would fail the same way.
+                    uvicorn_log.error("Child process [%s] failed to start, stopping the server.", process.pid)
+                    self.should_exit.set()
+                    return
+                uvicorn_log.info("Child process [%s] died", process.pid)
+                self.processes[idx] = _start_worker(self.config, self.sockets)
+
     config = EdgeConfig(
         app_factory,
         factory=True,
@@ -250,6 +276,9 @@ def _run_uvicorn(
         log_level=log_level.lower(),
         **({"log_config": log_config} if log_config is not None else {}),
         timeout_graceful_shutdown=timings.server_grace,
+        # A worker answers the supervisor's ping only once it has imported the app, which takes
+        # seconds on a busy machine; past this the supervisor kills it as hung, and restarts it.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         header_timeout=timings.header_timeout,
     )
     if workers > 1:
