@@ -23,7 +23,7 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.live_support import ROOT, free_port, http, server_env
+from tests.live_support import ROOT, free_port, http, open_stream, server_env, sign_up
 from tests.serving_harness import MARKER
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -129,13 +129,14 @@ async def _hit_both_workers(url: str, shared: Path, *, limit: int = 400) -> int:
     raise AssertionError(f"{limit} requests did not reach both workers")
 
 
-async def _scrape_until(url: str, expected: str, *, timeout: float = 10) -> str:
-    """The last request's count is written just after its response: wait (bounded) for it."""
+async def _scrape_until(url: str, *expected: str, timeout: float = 15) -> str:
+    """A request is counted just after its response (a stream once the server sees the client
+    go): wait (bounded) for the counts."""
     deadline = time.monotonic() + timeout
     async with http(timeout=5) as client:
         while True:
             text = (await client.get(url)).text
-            if expected in text or time.monotonic() > deadline:
+            if all(line in text for line in expected) or time.monotonic() > deadline:
                 return text
             await asyncio.sleep(0.1)
 
@@ -145,12 +146,19 @@ async def test_two_workers_are_one_view_on_the_metrics_port(
     server: str, database_url: str, tmp_path: Path
 ) -> None:
     metrics_port = free_port()
-    serve = Serve(tmp_path, database_url, server, metrics_bind=f"127.0.0.1:{metrics_port}")
+    serve = Serve(
+        tmp_path, database_url, server, metrics_bind=f"127.0.0.1:{metrics_port}", sse_heartbeat_seconds=0.3
+    )
     async with serving(serve):
         [shared] = tmp_path.glob("aiclone-metrics-*")
         hits = await _hit_both_workers(serve.url, shared)
+        # An event stream is counted, but its duration stays out of the latency histogram.
+        account = await sign_up(serve.url)
+        async with open_stream(serve.url, headers=account.headers) as stream:
+            assert stream.status == 200
         expected = f'aiclone_http_requests_total{{method="GET",route="/health",status="200"}} {float(hits)}'
-        text = await _scrape_until(f"http://127.0.0.1:{metrics_port}/metrics", expected)
+        streamed = 'aiclone_http_requests_total{method="GET",route="/api/events",status="200"} 1.0'
+        text = await _scrape_until(f"http://127.0.0.1:{metrics_port}/metrics", expected, streamed)
         async with http(serve.url) as client:
             on_app = await client.get("/metrics")
         assert await serve.stop() == 0, serve.log()
@@ -163,6 +171,8 @@ async def test_two_workers_are_one_view_on_the_metrics_port(
     assert "aiclone_server_processes 3.0" in text  # the parent and two workers
     assert "process_resident_memory_bytes " in text
     assert "python_info{" in text
+    assert streamed in text
+    assert 'aiclone_http_request_duration_seconds_count{method="GET",route="/api/events"}' not in text
     assert on_app.status_code == 404  # served on the metrics port only
     assert "Address already in use" not in serve.log()
     assert not shared.exists()

@@ -21,12 +21,14 @@ from aiclone.auth.guards import requires_admin
 from aiclone.metrics import CONTENT_TYPE, Metrics
 
 logger = logging.getLogger("aiclone.metrics")
+# Litestar adds "; charset=utf-8" to every text/* type: without it here, it would come twice.
+MEDIA_TYPE = ";".join(part for part in CONTENT_TYPE.split(";") if not part.strip().startswith("charset="))
 
 
 def metrics_route(metrics: Metrics) -> HTTPRouteHandler:
     @get("/metrics", guards=[requires_admin], include_in_schema=False, cache=False, name="metrics")
     async def serve_metrics() -> Response[bytes]:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        return Response(metrics.render(), media_type=MEDIA_TYPE)
 
     return serve_metrics
 
