@@ -117,7 +117,10 @@ class Services:
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db, self.session_revoker)
         self.events.add_hook(TaskStateMetricsHook(self.metrics.research_tasks))
-        self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
+        engines = build_engines(settings)
+        self.research = ResearchService(
+            self.db, self.events, max_urls=settings.research_max_urls, engines=engines
+        )
         self.research_queue = ResearchQueue(
             self.db,
             self.events,
@@ -127,7 +130,7 @@ class Services:
         self.research_runner = ResearchRunner(
             self.research_queue,
             self.broker,
-            build_engines(settings),
+            engines,
             RunnerConfig(
                 concurrency=settings.research_concurrency,
                 task_timeout=settings.research_timeout_seconds,

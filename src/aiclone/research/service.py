@@ -16,6 +16,7 @@ from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
 from aiclone.events.log import EventLog
 from aiclone.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from aiclone.prospects.repository import ProspectRepository
+from aiclone.research.engines.base import EngineRegistry
 from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, SourceType, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import ResearchTaskCreate, ResearchTaskPage, ResearchTaskRead
@@ -28,10 +29,14 @@ RETRYABLE = frozenset({TaskStatus.FAILED.value, TaskStatus.CANCELLED.value})
 
 
 class ResearchService:
-    def __init__(self, db: Database, events: EventLog, *, max_urls: int = 20) -> None:
+    def __init__(
+        self, db: Database, events: EventLog, *, max_urls: int = 20, engines: EngineRegistry | None = None
+    ) -> None:
         self.db = db
         self.events = events
         self.max_urls = max_urls
+        # The engines configured here; a task its engine cannot run is refused at creation.
+        self.engines = engines or EngineRegistry()
 
     def _validate(self, data: ResearchTaskCreate) -> tuple[str, str]:
         title = data.title.strip()
@@ -53,9 +58,20 @@ class ResearchService:
                 problem = url_problem(url)
                 if problem is not None:
                     errors.append(FieldError(field="input_source", message=f"{url[:100]!r} {problem}"))
+        errors.extend(self._engine_problems(data))
         if errors:
             raise InvalidInput("The research task is not valid.", errors=errors)
         return title, source
+
+    def _engine_problems(self, data: ResearchTaskCreate) -> list[FieldError]:
+        # An engine not configured on this instance may be on the workers': left to the runner.
+        engine = self.engines.get(data.engine)
+        if engine is None or data.source_type in engine.source_types:
+            return []
+        able = self.engines.able_to_run(data.source_type)
+        which = f"engines that can: {', '.join(able)}" if able else "no engine configured here can"
+        message = f"the '{data.engine}' engine cannot research {data.source_type.value} input ({which})"
+        return [FieldError(field="engine", message=message)]
 
     async def create(self, owner: uuid.UUID, data: ResearchTaskCreate) -> ResearchTaskRead:
         title, source = self._validate(data)

@@ -33,6 +33,8 @@ class ProgressReporter(Protocol):
 
 class ResearchEngine(Protocol):
     name: str
+    # The kinds of input it can research; a task of another kind is refused at creation.
+    source_types: frozenset[SourceType]
 
     async def research(self, job: ResearchJob, progress: ProgressReporter) -> Insight: ...
 
@@ -58,3 +60,7 @@ class EngineRegistry:
     @property
     def names(self) -> list[str]:
         return sorted(self._engines)
+
+    def able_to_run(self, source_type: SourceType) -> list[str]:
+        """The names of the engines that can research this kind of input."""
+        return sorted(name for name, engine in self._engines.items() if source_type in engine.source_types)
