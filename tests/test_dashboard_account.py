@@ -203,6 +203,11 @@ async def test_the_account_page_renames_and_moves_to_a_confirmed_address(
     await page.click("#email-form button[type=submit]")
     await page.wait_for_selector("#email-form-result:has-text('Confirmation sent to')")
     assert new_email in await page.inner_text("#email-form-result")
+    # After a reload the page learns of the pending change from GET /api/auth/me.
+    await page.reload()
+    await page.click("nav a[data-view=account]")
+    await page.wait_for_selector("#account-email .notice:has-text('Confirmation sent to')")
+    assert new_email in await page.inner_text("#account-email .notice")
 
     link = await link_in_mail(mailbox, new_email)
     assert link.startswith("#confirm-email=")

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -10,9 +14,14 @@ from litestar.testing import AsyncTestClient
 
 from aiclone.app import Services, create_app
 from aiclone.metrics import Metrics
+from aiclone.research.models import SourceType
+from aiclone.research.schemas import ResearchTaskCreate
+from aiclone.webhooks.schemas import WebhookCreate
 from tests.conftest import make_settings
 from tests.factories import UserFactory
+from tests.localweb import local_site
 from tests.ratelimit_support import AppFactory, free_port, sample
+from tests.webhook_receiver import Receiver, Reply
 
 Client = AsyncTestClient[Litestar]
 
@@ -125,3 +134,91 @@ async def test_metrics_on_a_separate_bind(build_app: AppFactory) -> None:
     assert 'aiclone_http_requests_total{method="GET",route="/health",status="200"} 1.0' in scraped.text
     with pytest.raises(httpx.ConnectError):  # stopped with the app
         httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+@asynccontextmanager
+async def _with_workers(database_url: str, tmp_path: Path, **overrides: object) -> AsyncIterator[Services]:
+    services = Services(make_settings(database_url, tmp_path, **overrides))
+    await services.start(run_workers=True)
+    try:
+        yield services
+    finally:
+        await services.stop()
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+def _count(services: Services, name: str, **labels: str) -> float:
+    return services.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_webhook_worker_counts_attempts_by_outcome(
+    database_url: str, tmp_path: Path, clean_tables: None
+) -> None:
+    receiver = Receiver()
+    receiver.script("/hook", Reply(503), default=Reply(200))
+    settings = {"webhook_allow_private": True, "webhook_retry_schedule": "50ms", "webhook_retry_jitter": 0.0}
+    try:
+        async with _with_workers(database_url, tmp_path, webhook_poll_seconds=0.2, **settings) as services:
+            user = await services.auth.register(
+                email=f"m-{uuid.uuid4().hex[:8]}@example.com",
+                password="a long enough passphrase 42",
+                full_name="M",
+            )
+            await services.webhooks.create(
+                user.id, WebhookCreate(url=receiver.url(), event_types=["prospect_added"])
+            )
+            async with services.db.session() as session:
+                await services.events.record(session, user_id=user.id, type="prospect_added", data={"n": 1})
+
+            async def delivered() -> bool:
+                return _count(services, "aiclone_webhook_deliveries_total", outcome="delivered") >= 1
+
+            await _eventually(delivered)
+            assert _count(services, "aiclone_webhook_deliveries_total", outcome="retrying") == 1
+            assert _count(services, "aiclone_webhook_deliveries_total", outcome="delivered") == 1
+            assert _count(services, "aiclone_webhook_deliveries_total", outcome="failed") == 0
+            assert len(receiver.received()) == 2
+    finally:
+        receiver.close()
+
+
+async def test_research_tasks_count_the_states_they_reach(
+    database_url: str, tmp_path: Path, clean_tables: None
+) -> None:
+    page = "<html><head><title>alpha</title></head><body><p>alpha@example.org</p></body></html>"
+    overrides = {"research_allow_private": True, "research_poll_seconds": 0.2}
+    with local_site() as site:
+        site.page("/a", page)
+        async with _with_workers(database_url, tmp_path, **overrides) as services:
+            user = await services.auth.register(
+                email=f"m-{uuid.uuid4().hex[:8]}@example.com",
+                password="a long enough passphrase 42",
+                full_name="M",
+            )
+            task = await services.research.create(
+                user.id,
+                ResearchTaskCreate(title="t", input_source=site.url("/a"), source_type=SourceType.URLS),
+            )
+
+            async def done() -> bool:
+                return (await services.research.get(user.id, task.id)).status in ("done", "failed")
+
+            await _eventually(done)
+            assert (await services.research.get(user.id, task.id)).status == "done"
+            for status, expected in (("queued", 1), ("running", 1), ("done", 1), ("failed", 0)):
+                assert _count(services, "aiclone_research_tasks_total", status=status) == expected, status
+
+
+async def test_text_responses_name_their_charset_once(client: Client, users: UserFactory) -> None:
+    admin = await users.create(admin=True)
+    for response in (await client.get("/"), await client.get("/metrics", headers=admin.headers)):
+        assert response.status_code == 200
+        content_type = response.headers["content-type"]
+        parameters = [part.strip().lower() for part in content_type.split(";")[1:]]
+        assert [p for p in parameters if p.startswith("charset=")] == ["charset=utf-8"], content_type
+    assert response.headers["content-type"].startswith("text/plain; version=")

@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.container import Services
+from aiclone.errors import InvalidInput
 from aiclone.events.log import EventLog, events_after
 from aiclone.events.types import Ephemeral, EventRecord
 from aiclone.research.engines.base import EngineRegistry, ProgressReporter, ResearchJob
@@ -262,28 +263,28 @@ async def test_timeout_fails_the_task_with_a_clear_error(services: Services, sit
     assert events[-2].data["error"] == row.error
 
 
-async def test_unconfigured_engine_and_keyword_tasks_fail_clearly(services: Services) -> None:
+async def test_unconfigured_engine_fails_clearly_and_keyword_tasks_are_refused(services: Services) -> None:
     user = await new_user(services)
     unknown = await new_task(services, user, "https://example.com/", engine="deep-search")
-    keywords = await new_task(services, user, "warehouse robots", source_type=SourceType.KEYWORDS)
+    with pytest.raises(InvalidInput) as refused:
+        await new_task(services, user, "warehouse robots", source_type=SourceType.KEYWORDS)
+    assert refused.value.errors is not None
+    assert [e.field for e in refused.value.errors] == ["engine"]
     async with running(make_runner(services), services):
-        await eventually(finished(services, user, [unknown.id, keywords.id]))
+        await eventually(finished(services, user, [unknown.id]))
     row = await task_row(services, user, unknown.id)
     assert row.status == "failed"
     assert (
         row.error
         == "The research engine 'deep-search' is not configured on this server (configured engines: web)."
     )
-    row = await task_row(services, user, keywords.id)
-    assert row.status == "failed"
-    assert row.error is not None
-    assert "needs a list of URLs" in row.error
 
 
 class EchoEngine:
     """A second engine plugged into the registry: engines are looked up by the task's name."""
 
     name = "echo"
+    source_types = frozenset(SourceType)
 
     async def research(self, job: ResearchJob, progress: ProgressReporter) -> Insight:
         await progress(50, "halfway")

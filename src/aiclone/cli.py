@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from aiclone import migrate
 from aiclone.serving import SERVERS, EdgeTimings, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
+from aiclone.web.logs import configure_process_logging
 
 APP_FACTORY = "aiclone.app:create_app_from_env"
 
@@ -49,7 +50,7 @@ def _settings() -> Settings:
     except SettingsError as exc:
         sys.exit(f"aiclone: configuration error: {exc}")
     # So that Alembic's progress ("Running upgrade ...") shows; the app configures its own.
-    logging.basicConfig(level=settings.log_level, format="%(levelname)-7s %(name)s: %(message)s")
+    configure_process_logging(settings)
     migration_logger = logging.getLogger("alembic.runtime.migration")
     if _quiet_alembic_preamble not in migration_logger.filters:
         migration_logger.addFilter(_quiet_alembic_preamble)
@@ -90,6 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=args.workers,
         log_level=settings.log_level,
+        metrics_address=settings.metrics_address,
+        json_logs=settings.json_logs,
         timings=EdgeTimings(
             header_timeout=settings.header_timeout_seconds,
             drain_seconds=settings.shutdown_drain,

@@ -47,6 +47,7 @@ from aiclone.outreach.service import OutreachService
 from aiclone.prospects.service import ProspectService
 from aiclone.ratelimit.setup import RateLimiting
 from aiclone.research.engines import build_engines
+from aiclone.research.metrics import TaskStateMetricsHook
 from aiclone.research.queue import ResearchQueue
 from aiclone.research.runner import ResearchRunner, RunnerConfig
 from aiclone.research.service import ResearchService
@@ -124,6 +125,7 @@ class Services:
         )
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db, self.session_revoker)
+        self.events.add_hook(TaskStateMetricsHook(self.metrics.research_tasks))
         self.research_engines = build_engines(settings, self.llm)
         self.research = ResearchService(
             self.db, self.events, max_urls=settings.research_max_urls, engines=self.research_engines
@@ -227,6 +229,7 @@ class Services:
                 failure_threshold=settings.webhook_failure_threshold,
             ),
             self.notifications,
+            attempts=self.metrics.webhook_deliveries,
         )
         self.webhooks = WebhookService(
             self.db,

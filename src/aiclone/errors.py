@@ -207,6 +207,9 @@ def _validation_errors(extra: Any) -> list[FieldError]:
         elif key == "data":
             key = "body"
         label = key or (str(source) if source else "body")
+        if label == "body" and message == "'data'":
+            # Litestar's words for a request that has no body at all.
+            message = "a JSON request body is required"
         found.append(FieldError(field=label, message=message))
     return found
 

@@ -9,16 +9,28 @@ services and use the collector they need, e.g. ``metrics.sse_connections.inc()``
 Label values are always bounded sets (route templates, status codes, outcome names), never
 raw paths or user ids, so the number of series stays small.
 
-Each server process has its own registry: with ``--workers N`` every worker reports its own
-figures, so scrape one worker per container (or run one worker per process manager entry).
+With ``--workers N`` the workers share their figures through prometheus_client's multiprocess
+mode (:mod:`aiclone.metrics_multiprocess`) and every scrape shows the whole server; each gauge
+says how the figures of several processes combine (``multiprocess_mode``). Alone, a process
+also reports its own process and platform collectors.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from aiclone.db_outage import OutageTracker
+from aiclone.metrics_multiprocess import server_registry, shared_directory, use_shared_values
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -32,6 +44,16 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
+        # Set by the server's parent when it runs several workers: read from all of them.
+        self.shared = shared_directory()
+        self._shared_registry = None
+        if self.shared is not None:
+            use_shared_values()
+            self._shared_registry = server_registry(self.shared)
+        if self._shared_registry is None:
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
         # HTTP (recorded by aiclone.web.http_metrics for every request, matched or not).
         self.http_requests = Counter(
             "aiclone_http_requests",
@@ -47,7 +69,10 @@ class Metrics:
             registry=registry,
         )
         self.http_in_flight = Gauge(
-            "aiclone_http_requests_in_flight", "Requests being served right now.", registry=registry
+            "aiclone_http_requests_in_flight",
+            "Requests being served right now.",
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         # Rate limiting (aiclone.ratelimit).
         self.rate_limit_rejections = Counter(
@@ -68,7 +93,10 @@ class Metrics:
         )
         # Used by the live-events package.
         self.sse_connections = Gauge(
-            "aiclone_sse_connections", "Open Server-Sent Events streams.", registry=registry
+            "aiclone_sse_connections",
+            "Open Server-Sent Events streams.",
+            registry=registry,
+            multiprocess_mode="livesum",
         )
         # Used by the webhook worker: outcome is e.g. delivered, failed, retrying, gave_up.
         self.webhook_deliveries = Counter(
@@ -120,8 +148,9 @@ class Metrics:
         )
         self.database_available = Gauge(
             "aiclone_database_available",
-            "1 while the database answers, 0 during an outage.",
+            "1 while the database answers, 0 during an outage (of any live worker).",
             registry=registry,
+            multiprocess_mode="livemin",
         )
         self.database_available.set(1)
 
@@ -134,5 +163,5 @@ class Metrics:
         outages.on_change(on_change)
 
     def render(self) -> bytes:
-        """The registry in the Prometheus text exposition format."""
-        return generate_latest(self.registry)
+        """The registry in the Prometheus text exposition format (of the whole server)."""
+        return generate_latest(self._shared_registry or self.registry)

@@ -27,6 +27,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Reference,
+    RequestBody,
     Schema,
     SecurityScheme,
 )
@@ -262,6 +263,14 @@ def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule pe
                     wanted += [400, 422]
                 if operation.request_body is not None:
                     wanted.append(413)
+                    # Litestar marks every body required; one with a default may be left out.
+                    body = handler.parsed_fn_signature.parameters.get("data")
+                    if (
+                        body is not None
+                        and body.has_default
+                        and isinstance(operation.request_body, RequestBody)
+                    ):
+                        operation.request_body.required = False
                 if not public:
                     wanted.append(401)
                 if guarded:

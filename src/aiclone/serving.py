@@ -13,11 +13,18 @@ Two things are added to each server here, because the app alone cannot do them:
   timeout are set a little past the app's, so the app answers a request it cuts.
 - **Header deadline**: granian's ``header_read_timeout``; for uvicorn, a protocol subclass
   (:mod:`aiclone.web.header_deadline`), since uvicorn has no such option.
+
+With several workers the parent also owns the shared metrics directory and the metrics port
+(:mod:`aiclone.metrics_multiprocess`), and a worker that fails to start (its app's startup
+failed) stops the server with a non-zero status under both servers. ``json_logs`` gives the
+servers' own loggers the JSON formatter of the app (:func:`aiclone.web.logs.json_log_config`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import logging.config
 import math
 import os
 import signal
@@ -28,12 +35,15 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Literal
 
+from aiclone.metrics_multiprocess import shared_metrics
 from aiclone.web.drain import DRAIN_SIGNAL, SERVER_GRACE_MARGIN_SECONDS
+from aiclone.web.logs import json_log_config
 
 ServerName = Literal["uvicorn", "granian"]
 SERVERS: tuple[ServerName, ...] = ("uvicorn", "granian")
 # Exit status of a server that never got to accept connections (uvicorn's own convention).
 STARTUP_FAILURE = 3
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -103,21 +113,42 @@ def run_server(
     workers: int,
     log_level: str,
     timings: EdgeTimings | None = None,
+    metrics_address: tuple[str, int] | None = None,
+    json_logs: bool = False,
 ) -> int:
     """Serve until SIGTERM/SIGINT (after the drain); returns the process exit status."""
     timings = timings or EdgeTimings()
-    with _drain_signal_ignored():
-        if server == "granian":
-            return _run_granian(
-                app_factory, host=host, port=port, workers=workers, log_level=log_level, timings=timings
-            )
-        return _run_uvicorn(
-            app_factory, host=host, port=port, workers=workers, log_level=log_level, timings=timings
+    log_config = json_log_config(log_level.upper()) if json_logs else None
+    if log_config is not None:
+        logging.config.dictConfig(log_config)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(shared_metrics(workers, metrics_address))
+        except OSError as exc:
+            logging.getLogger("aiclone.metrics").error("cannot serve metrics on %s: %s", metrics_address, exc)  # noqa: TRY400 - one line, no traceback
+            return STARTUP_FAILURE
+        stack.enter_context(_drain_signal_ignored())
+        run = _run_granian if server == "granian" else _run_uvicorn
+        return run(
+            app_factory,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            timings=timings,
+            log_config=log_config,
         )
 
 
 def _run_granian(
-    app_factory: str, *, host: str, port: int, workers: int, log_level: str, timings: EdgeTimings
+    app_factory: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    timings: EdgeTimings,
+    log_config: dict[str, Any] | None,
 ) -> int:
     from granian.constants import Interfaces, Loops  # noqa: PLC0415 - imported on use
     from granian.http import HTTP1Settings  # noqa: PLC0415
@@ -140,6 +171,7 @@ def _run_granian(
         loop=Loops.uvloop,
         log_level=LogLevels(log_level.lower()),
         log_access=False,
+        log_dictconfig=log_config,
         http1_settings=HTTP1Settings(header_read_timeout=max(1, round(timings.header_timeout * 1000))),
         workers_kill_timeout=timings.server_grace,
     )
@@ -153,10 +185,21 @@ def _run_granian(
 
 
 def _run_uvicorn(
-    app_factory: str, *, host: str, port: int, workers: int, log_level: str, timings: EdgeTimings
+    app_factory: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    timings: EdgeTimings,
+    log_config: dict[str, Any] | None,
 ) -> int:
     import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
     from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
+
+    from aiclone.web.uvicorn_workers import start_worker as _start_worker  # noqa: PLC0415
+
+    uvicorn_log = logging.getLogger("uvicorn.error")
 
     from aiclone.web.header_deadline import PROTOCOL, EdgeConfig  # noqa: PLC0415
 
@@ -198,6 +241,27 @@ def _run_uvicorn(
         def handle_int(self) -> None:
             self._drain(signal.SIGINT, None)
 
+        def init_processes(self) -> None:
+            for _ in range(self.processes_num):
+                self.processes.append(_start_worker(self.config, self.sockets))
+
+        def keep_subprocess_alive(self) -> None:
+            """uvicorn's, with workers that are seen dead at once (:class:`WorkerProcess`)."""
+            for idx, process in enumerate(self.processes):
+                if self.should_exit.is_set():
+                    return
+                if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                    continue
+                process.kill()
+                process.join()
+                if process.exitcode == STARTUP_FAILURE:
+                    # The app cannot start: every replacement would fail the same way.
+                    uvicorn_log.error("Child process [%s] failed to start, stopping the server.", process.pid)
+                    self.should_exit.set()
+                    return
+                uvicorn_log.info("Child process [%s] died", process.pid)
+                self.processes[idx] = _start_worker(self.config, self.sockets)
+
     config = EdgeConfig(
         app_factory,
         factory=True,
@@ -210,12 +274,19 @@ def _run_uvicorn(
         server_header=False,
         access_log=False,
         log_level=log_level.lower(),
+        **({"log_config": log_config} if log_config is not None else {}),
         timeout_graceful_shutdown=timings.server_grace,
+        # A worker answers the supervisor's ping only once it has imported the app, which takes
+        # seconds on a busy machine; past this the supervisor kills it as hung, and restarts it.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         header_timeout=timings.header_timeout,
     )
     if workers > 1:
-        DrainingSupervisor(config, sockets=[config.bind_socket()]).run()
-        return 0
+        supervisor = DrainingSupervisor(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        # uvicorn stops every worker when one fails to start, but returns as after a stop.
+        failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+        return STARTUP_FAILURE if failed else 0
     instance = GracefulServer(config)
     instance.run()
     return 0 if instance.started else STARTUP_FAILURE

@@ -20,7 +20,7 @@ from aiclone.accounts import mails
 from aiclone.accounts.errors import WrongPassword
 from aiclone.accounts.mailer import AccountMailer
 from aiclone.accounts.models import TokenPurpose
-from aiclone.accounts.repository import AccountTokenRepository
+from aiclone.accounts.repository import AccountReads, AccountTokenRepository
 from aiclone.accounts.schemas import AccountRead, ProfileUpdate
 from aiclone.accounts.tokens import issue_token
 from aiclone.auth.emails import normalize_email
@@ -28,7 +28,7 @@ from aiclone.auth.models import User
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.repository import UserRepository
 from aiclone.db import Database, utcnow
-from aiclone.errors import FieldError, InvalidInput, NotFound
+from aiclone.errors import FieldError, InvalidInput, NotFound, Unauthenticated
 from aiclone.ratelimit.login import FailedLoginThrottle
 from aiclone.settings import Settings
 
@@ -95,6 +95,14 @@ class AccountProfiles:
                 pending = await AccountTokenRepository(session).pending_email(user_id, utcnow())
             await session.flush()
             return account_read(fresh, pending)
+
+    async def me(self, user_id: uuid.UUID) -> AccountRead:
+        """The signed-in user's account (``GET /api/auth/me``), pending address change included."""
+        account = await AccountReads(self.db).get(user_id, utcnow())
+        if account is None or not account.is_active:
+            # The gate let the token in a moment ago; the account went meanwhile.
+            raise Unauthenticated("The account no longer exists or is not active.")
+        return account
 
     async def read(self, user_id: uuid.UUID) -> AccountRead:
         async with self.db.read_session() as session:

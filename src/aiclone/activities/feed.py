@@ -18,6 +18,7 @@ from aiclone.events.log import EventLog
 from aiclone.events.types import EventRecord, EventType
 
 _SKIPPED = {EventType.ACTIVITY.value, EventType.NOTIFICATION.value, EventType.TASK_UPDATE.value}
+_TASK_EVENTS = {EventType.TASK_COMPLETED.value, EventType.RESEARCH_COMPLETED.value}
 
 
 def _text(data: dict[str, Any], *keys: str, default: str = "") -> str:
@@ -34,7 +35,8 @@ def describe(event: EventRecord) -> tuple[str, str, str | None] | None:  # noqa:
     kind = event.type
     if kind in _SKIPPED:
         return None
-    ident = data.get("id")
+    # Research events name their task as task_id; the others carry their object's id.
+    ident = data.get("task_id") if kind in _TASK_EVENTS else data.get("id")
     if kind == EventType.PROSPECT_ADDED:
         name = _text(data, "name", default="A prospect")
         company = _text(data, "company")

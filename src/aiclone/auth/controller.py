@@ -97,11 +97,20 @@ class AuthController(Controller):
             all_sessions=body.all_sessions or body.refresh_token is None,
         )
 
-    @get("/me", opt=any_credential(), summary="The signed-in user", responses=problems(401))
+    @get(
+        "/me",
+        opt=any_credential(),
+        summary="The signed-in user",
+        description=(
+            "The account as `PATCH /api/auth/me` answers it: `email_verified`, and `pending_email` while an"
+            " address change waits for its confirmation."
+        ),
+        responses=problems(401),
+    )
     async def me(
-        self, request: Request[Principal, str, Any], auth_service: NamedDependency[AuthService]
-    ) -> UserRead:
-        return await auth_service.get_user(request.user.id)
+        self, request: Request[Principal, str, Any], accounts: NamedDependency[AccountFlows]
+    ) -> AccountRead:
+        return await accounts.profiles.me(request.user.id)
 
     # The handler lives here because Litestar allows one controller per path; the flow is aiclone.accounts.
     @patch(

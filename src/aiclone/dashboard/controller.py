@@ -43,7 +43,7 @@ async def dashboard_page(request: Request[Any, Any, Any]) -> Response[bytes]:
     # no-cache: revalidated on every load, so a deploy's new module URLs are picked up at once.
     return Response(
         _index_html(settings.password_min_length, settings.password_max_length),
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",  # Litestar adds "; charset=utf-8" to text/* types
         headers={"Cache-Control": "no-cache"},
     )
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.research.models import ResearchTask, TaskStatus
@@ -89,7 +89,15 @@ class ResearchTaskRepository:
                 attempts=ResearchTask.attempts + 1,
                 claimed_by=worker_id,
                 lease_expires_at=lease_until,
-                started_at=now,
+                # ``now`` was read before this statement; a task committed in between has a
+                # later created_at, and a run never starts before its task exists.
+                started_at=case(
+                    (
+                        ResearchTask.created_at > literal(now, ResearchTask.created_at.type),
+                        ResearchTask.created_at,
+                    ),
+                    else_=literal(now, ResearchTask.created_at.type),
+                ),
                 completed_at=None,
                 updated_at=now,
             )

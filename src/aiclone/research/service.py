@@ -73,9 +73,20 @@ class ResearchService:
                 problem = url_problem(url)
                 if problem is not None:
                     errors.append(FieldError(field="input_source", message=f"{url[:100]!r} {problem}"))
+        errors.extend(self._engine_problems(data))
         if errors:
             raise InvalidInput("The research task is not valid.", errors=errors)
         return title, source
+
+    def _engine_problems(self, data: ResearchTaskCreate) -> list[FieldError]:
+        # An engine not configured on this instance may be on the workers': left to the runner.
+        engine = self.engines.get(data.engine)
+        if engine is None or data.source_type in engine.source_types:
+            return []
+        able = self.engines.able_to_run(data.source_type)
+        which = f"engines that can: {', '.join(able)}" if able else "no engine configured here can"
+        message = f"the '{data.engine}' engine cannot research {data.source_type.value} input ({which})"
+        return [FieldError(field="engine", message=message)]
 
     async def create(self, owner: uuid.UUID, data: ResearchTaskCreate) -> ResearchTaskRead:
         title, source = self._validate(data)

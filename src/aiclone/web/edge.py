@@ -70,14 +70,16 @@ class WebStack:
         self.compression: CompressionConfig = compression_config()
         self.logging: LoggingConfig = logging_config(settings)
         address = settings.metrics_address
-        self.metrics_listener = MetricsListener(metrics, address) if address else None
+        self.metrics_on_app = address is None
+        # With several workers the server's parent binds the metrics port (metrics_multiprocess).
+        self.metrics_listener = MetricsListener(metrics, address) if address and not metrics.shared else None
         self.drain = ShutdownDrain(
             drain_seconds=settings.shutdown_drain, grace_seconds=settings.shutdown_grace_seconds
         )
 
     @property
     def route_handlers(self) -> list[HTTPRouteHandler]:
-        return [] if self.metrics_listener else [metrics_route(self.metrics)]
+        return [metrics_route(self.metrics)] if self.metrics_on_app else []
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:

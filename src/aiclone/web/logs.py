@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import logging.config
 import re
+import sys
+from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -35,7 +38,12 @@ _SCRUB = re.compile(
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # LogRecord's own attributes; everything else on a record came in through ``extra=``.
-_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# (uvicorn's ``color_message`` is its message again, with terminal colour codes.)
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def scrub(text: str) -> str:
@@ -117,3 +125,47 @@ def logging_config(settings: Settings) -> LoggingConfig:
         loggers={"aiclone": {"level": settings.log_level, "propagate": True}},
         log_exceptions="never",
     )
+
+
+# The loggers of the HTTP servers themselves (their start, stop and error lines).
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "_granian", "granian.access")
+
+
+def json_log_config(level: str) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` that writes every record as one JSON line on stderr.
+
+    Given to uvicorn (``log_config``) and granian (``log_dictconfig``), which configure logging
+    in every worker process they start, so their own lines come out like the app's.
+    """
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"json": handler},
+        "loggers": {
+            name: {"handlers": ["json"], "level": level, "propagate": False} for name in SERVER_LOGGERS
+        },
+        "root": {"handlers": ["json"], "level": level},
+    }
+
+
+def configure_process_logging(settings: Settings) -> None:
+    """Logging of a command before (or without) the app: alembic's lines, uncaught errors.
+
+    In JSON mode an uncaught exception is one JSON line with its traceback in ``exception``
+    (not Python's plain-text traceback), and warnings go through logging too.
+    """
+    if not settings.json_logs:
+        logging.basicConfig(level=settings.log_level, format="%(levelname)-7s %(name)s: %(message)s")
+        return
+    logging.config.dictConfig(json_log_config(settings.log_level))
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    logging.getLogger("aiclone").critical("uncaught exception", exc_info=(kind, error, trace))

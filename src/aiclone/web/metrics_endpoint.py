@@ -3,8 +3,8 @@
 By default ``/metrics`` is on the main app and needs an admin's bearer token (it tells how the
 service is used, so it is not public). With ``AICLONE_METRICS_BIND=host:port`` the route is not
 registered and the registry is served on that address instead (a plain HTTP listener in a
-thread, for a scraper on a private network); with several server workers only one can bind
-it, so use the bind with one worker per process.
+thread, for a scraper on a private network); with several server workers the server's parent
+binds it and serves the figures of all workers (:mod:`aiclone.metrics_multiprocess`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.metrics import CONTENT_TYPE, Metrics
 
 logger = logging.getLogger("aiclone.metrics")
+# Litestar adds "; charset=utf-8" to every text/* type: without it here, it would come twice.
+MEDIA_TYPE = ";".join(part for part in CONTENT_TYPE.split(";") if not part.strip().startswith("charset="))
 
 
 def metrics_route(metrics: Metrics) -> HTTPRouteHandler:
@@ -34,7 +36,7 @@ def metrics_route(metrics: Metrics) -> HTTPRouteHandler:
         name="metrics",
     )
     async def serve_metrics() -> Response[bytes]:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        return Response(metrics.render(), media_type=MEDIA_TYPE)
 
     return serve_metrics
 

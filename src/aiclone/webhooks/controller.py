@@ -179,7 +179,10 @@ class WebhookController(Controller):
         f"{_ONE}/test",
         status_code=HTTP_200_OK,
         summary="Send a signed example event now",
-        description="The delivery and its attempt are in the log (trigger `manual`); test events are not retried.",
+        description=(
+            "The delivery and its attempt are in the log (trigger `manual`); test events are not retried."
+            " The body is optional: without one, the example is a `prospect_added` event."
+        ),
         responses=problems(401, 403, 404, 422),
     )
     async def send_test(
@@ -187,10 +190,11 @@ class WebhookController(Controller):
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
-        data: JSONBody[SendTest],
+        data: JSONBody[SendTest | None] = None,
         user_id: AsUser = None,
     ) -> DeliveryDetail:
-        return await webhooks.send_test(owner_scope(request.user, user_id), webhook_id, data.event_type)
+        event_type = (data or SendTest()).event_type
+        return await webhooks.send_test(owner_scope(request.user, user_id), webhook_id, event_type)
 
     @get(
         f"{_ONE}/deliveries",

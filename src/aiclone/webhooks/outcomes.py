@@ -29,12 +29,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.analytics.counters import bump
 from aiclone.analytics.metrics import FINEST_GRAIN, Metric
 from aiclone.analytics.periods import from_epoch, to_epoch
-from aiclone.db import utcnow
+from aiclone.db import after_commit, utcnow
 from aiclone.notifications.service import NotificationService
 from aiclone.webhooks.flavours import permanent_failure, shown_url
 from aiclone.webhooks.models import (
@@ -140,10 +141,38 @@ async def uncount_settled(
         await count_settled(session, user_id=user_id, status=status, at=at, by=-count)
 
 
+# ``aiclone_webhook_deliveries_total{outcome}``: what each recorded attempt led to.
+_ATTEMPT_OUTCOMES = {
+    DeliveryStatus.SUCCEEDED.value: "delivered",
+    DeliveryStatus.PENDING.value: "retrying",
+    DeliveryStatus.FAILED.value: "failed",
+}
+
+
 class OutcomeRecorder:
-    def __init__(self, policy: RetryPolicy, notifications: NotificationService) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        notifications: NotificationService,
+        *,
+        attempts: PromCounter | None = None,
+    ) -> None:
         self.policy = policy
         self.notifications = notifications
+        self.attempts = attempts
+
+    def _count_after_commit(self, session: AsyncSession, outcomes: Iterable[str]) -> None:
+        """The metric moves once the attempts are stored (a rolled-back batch is not counted)."""
+        counter = self.attempts
+        if counter is None:
+            return
+        tally = Counter(outcomes)
+
+        async def count() -> None:
+            for outcome, number in tally.items():
+                counter.labels(outcome=outcome).inc(number)
+
+        after_commit(session, count)
 
     async def record_scheduled(
         self, session: AsyncSession, worker: str, results: Sequence[tuple[Claimed, Outcome]]
@@ -218,6 +247,7 @@ class OutcomeRecorder:
             change["last_error"] = change["last_error"][:500] if change["last_error"] else None
         await deliveries.finish_claims([change for _, change in changes])
         await deliveries.add_attempts(attempts)
+        self._count_after_commit(session, (_ATTEMPT_OUTCOMES[change["status"]] for _, change in changes))
         for claim, change in changes:
             # Settled deliveries feed the analytics counters in this same transaction.
             await count_settled(
@@ -243,6 +273,7 @@ class OutcomeRecorder:
             # A test event is sent once, while its sender watches; it is not retried.
             self._finish_failed(delivery, now, outcome.error)
         after = (delivery.status, delivery.finished_at)
+        self._count_after_commit(session, ["delivered" if outcome.ok else "failed"])
         if delivery.is_test or after == before:
             return
         if before[1] is not None:

@@ -34,6 +34,8 @@ class ProgressReporter(Protocol):
 
 class ResearchEngine(Protocol):
     name: str
+    # The kinds of input it can research; a task of another kind is refused at creation.
+    source_types: frozenset[SourceType]
 
     async def research(self, job: ResearchJob, progress: ProgressReporter) -> Insight: ...
 
@@ -92,3 +94,7 @@ class EngineRegistry:
             return None
         status = engine_status(engine)
         return None if status.available else status.reason or f"the {name} engine is unavailable"
+
+    def able_to_run(self, source_type: SourceType) -> list[str]:
+        """The names of the engines that can research this kind of input."""
+        return sorted(name for name, engine in self._engines.items() if source_type in engine.source_types)

@@ -56,6 +56,7 @@ REPAIR_ECHO_CHARS = 8000
 
 class LLMEngine:
     name = "llm"
+    source_types = frozenset({SourceType.URLS})
 
     def __init__(
         self,

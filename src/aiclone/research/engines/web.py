@@ -108,6 +108,7 @@ def _meta_charset(head: bytes) -> str | None:
 
 class WebEngine:
     name = "web"
+    source_types = frozenset({SourceType.URLS})
 
     def __init__(
         self,
