@@ -434,6 +434,7 @@ async def test_the_product_flows_feed_the_summary(
         "automations_triggered": 0,
         "webhook_deliveries_succeeded": 0,
         "webhook_deliveries_failed": 0,
+        "llm_tokens": 0,
     }
     assert [s["count"] for s in body["funnel"]["stages"]] == [3, 2, 1, 1]
     assert body["funnel"]["overall_conversion_percent"] == 33.3

@@ -40,6 +40,7 @@ class ResearchTaskRepository:
         *,
         status: str | None,
         priority: str | None,
+        kind: str | None = None,
         limit: int,
         after: tuple[dt.datetime, uuid.UUID] | None,
     ) -> Sequence[ResearchTask]:
@@ -48,6 +49,8 @@ class ResearchTaskRepository:
             query = query.where(ResearchTask.status == status)
         if priority is not None:
             query = query.where(ResearchTask.priority == priority)
+        if kind is not None:
+            query = query.where(ResearchTask.kind == kind)
         if after is not None:
             created, last_id = after
             query = query.where(

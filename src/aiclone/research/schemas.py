@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from aiclone.research.models import Priority, SourceType, TaskStatus
+from aiclone.research.models import Priority, SourceType, TaskKind, TaskStatus
 
 MAX_INPUT_SOURCE_LENGTH = 10_000
 
@@ -86,6 +86,15 @@ class ResearchTaskRead(msgspec.Struct, kw_only=True):
     insight: Insight | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # ``research``, or a drafting kind (``outreach_draft``, ``content_draft``; see /api/outreach/generate).
+    kind: TaskKind = TaskKind.RESEARCH
+    # A drafting task's request; null for research.
+    params: dict[str, Any] | None = None
+    # The outreach message or content item a finished drafting task wrote.
+    output_id: uuid.UUID | None = None
+    # Language-model tokens spent (prompt and completion), all attempts together.
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 class ResearchTaskPage(msgspec.Struct):
@@ -108,6 +117,9 @@ class TaskUpdateData(msgspec.Struct, kw_only=True):
     attempts: int
     detail: str | None = None
     ephemeral: bool = False
+    kind: TaskKind = TaskKind.RESEARCH
+    # Ephemeral ticks of a task whose engine writes with a language model: the text so far.
+    text: str | None = None
 
 
 class TaskCompletedData(msgspec.Struct, kw_only=True):
@@ -118,6 +130,11 @@ class TaskCompletedData(msgspec.Struct, kw_only=True):
     title: str
     error: str | None = None
     completed_at: dt.datetime
+    kind: TaskKind = TaskKind.RESEARCH
+    # The draft a drafting task wrote (an outreach message or a content item).
+    output_id: uuid.UUID | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 class ResearchCompletedData(msgspec.Struct, kw_only=True):
