@@ -20,6 +20,13 @@ One loop per process:
   another worker can take them without waiting for the lease.
 
 Progress ticks from engines go to live subscribers as ephemeral ``task_update`` messages only.
+Ticks that carry text (an answer being written by a language model) are sent at most
+``TEXT_TICKS_PER_SECOND`` times a second per run; the ones in between are dropped, since each
+carries the whole text so far.
+
+Drafting tasks (:mod:`aiclone.drafting`) run through the same loop with a :class:`Drafter`
+instead of an engine: same claims, leases, cancellation, timeout and live ticks; their result is
+written by the drafter inside the transaction that finishes the task.
 """
 
 from __future__ import annotations
@@ -35,11 +42,13 @@ from dataclasses import dataclass, field
 
 import msgspec
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.errors import DomainError
 from aiclone.events.broker import EventBroker, EventRef, Overflow, Resync, Subscription
 from aiclone.events.types import Ephemeral, EventRecord, EventType
-from aiclone.research.engines.base import EngineError, EngineRegistry, ResearchJob
-from aiclone.research.models import TaskStatus
+from aiclone.research.engines.base import Drafter, DraftResult, EngineError, EngineRegistry, ResearchJob
+from aiclone.research.models import DRAFT_KINDS, ResearchTask, TaskStatus
 from aiclone.research.queue import Claim, ResearchQueue
 from aiclone.research.schemas import Insight, TaskUpdateData
 
@@ -47,6 +56,9 @@ logger = logging.getLogger("aiclone.research.runner")
 
 CANCEL_CHECK_SECONDS = 1.0
 ERROR_BACKOFF_SECONDS = 2.0
+TEXT_TICKS_PER_SECOND = 5
+# The text so far in one tick, at most (the stored result has all of it).
+MAX_TICK_TEXT = 16_000
 
 
 def new_worker_id() -> str:
@@ -70,6 +82,7 @@ class _Run:
     stop_reason: str | None = None
     progress: int = 0
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_text_tick: float = float("-inf")
 
 
 class ResearchRunner:
@@ -83,10 +96,12 @@ class ResearchRunner:
         config: RunnerConfig | None = None,
         *,
         worker_id: str | None = None,
+        drafter: Drafter | None = None,
     ) -> None:
         self.queue = queue
         self.broker = broker
         self.engines = engines
+        self.drafter = drafter
         self.config = config or RunnerConfig()
         self.worker_id = worker_id or new_worker_id()
         self._runs: dict[uuid.UUID, _Run] = {}
@@ -220,16 +235,31 @@ class ResearchRunner:
 
     # -- one run
 
-    async def _execute(self, claim: Claim) -> None:
-        engine = self.engines.get(claim.engine)
-        if engine is None:
+    def _unrunnable(self, claim: Claim) -> str | None:
+        """Why this process cannot run the task, if it cannot."""
+        if claim.kind in DRAFT_KINDS:
+            if self.drafter is None:
+                return "Drafting is not available on this server: no language model provider is configured."
+            return None
+        if self.engines.get(claim.engine) is None:
             configured = ", ".join(self.engines.names) or "none"
-            await self.queue.fail(
-                claim,
+            return (
                 f"The research engine '{claim.engine}' is not configured on this server"
-                f" (configured engines: {configured}).",
+                f" (configured engines: {configured})."
             )
+        return None
+
+    async def _execute(self, claim: Claim) -> None:
+        refusal = self._unrunnable(claim)
+        if refusal is not None:
+            await self.queue.fail(claim, refusal)
             return
+        drafting = claim.kind in DRAFT_KINDS
+        engine = None if drafting else self.engines.get(claim.engine)
+
+        async def usage(tokens_in: int, tokens_out: int) -> None:
+            await self.queue.record_usage(claim, tokens_in, tokens_out)
+
         job = ResearchJob(
             task_id=claim.task_id,
             user_id=claim.user_id,
@@ -237,26 +267,32 @@ class ResearchRunner:
             input_source=claim.input_source,
             source_type=claim.source_type,
             prospect_id=claim.prospect_id,
+            kind=claim.kind,
+            params=dict(claim.params or {}),
+            usage=usage,
         )
 
-        async def progress(percent: int, message: str) -> None:
-            await self._tick(claim, percent, message)
+        async def progress(percent: int, message: str, *, text: str | None = None) -> None:
+            await self._tick(claim, percent, message, text)
 
+        what = "drafting" if drafting else "research engine"
         try:
             async with asyncio.timeout(self.config.task_timeout) as deadline:
-                insight = await engine.research(job, progress)
+                if self.drafter is not None and drafting:
+                    result: Insight | DraftResult = await self.drafter.draft(job, progress)
+                else:
+                    assert engine is not None
+                    result = await engine.research(job, progress)
         except TimeoutError:
             if deadline.expired():
-                error = f"The research did not finish within {self.config.task_timeout:g} seconds."
+                error = f"The task did not finish within {self.config.task_timeout:g} seconds."
             else:  # raised by the engine itself, not our deadline
-                logger.exception(
-                    "research engine %s timed out internally on task %s", claim.engine, claim.task_id
-                )
-                error = "The research engine failed unexpectedly (TimeoutError)."
+                logger.exception("%s %s timed out internally on task %s", what, claim.engine, claim.task_id)
+                error = f"The {what} failed unexpectedly (TimeoutError)."
             await self._end(claim, error=error)
             return
         except EngineError as exc:
-            await self._end(claim, error=str(exc) or "The research engine gave up.")
+            await self._end(claim, error=str(exc) or f"The {what} gave up.")
             return
         except asyncio.CancelledError:
             run = self._runs.get(claim.task_id)
@@ -264,10 +300,34 @@ class ResearchRunner:
                 return  # cancelled or taken from us: nothing to write
             raise
         except Exception as exc:
-            logger.exception("research engine %s crashed on task %s", claim.engine, claim.task_id)
-            await self._end(claim, error=f"The research engine failed unexpectedly ({type(exc).__name__}).")
+            logger.exception("%s %s crashed on task %s", what, claim.engine, claim.task_id)
+            await self._end(claim, error=f"The {what} failed unexpectedly ({type(exc).__name__}).")
             return
-        await self._end(claim, insight=insight)
+        if isinstance(result, DraftResult):
+            await self._end_draft(claim, result)
+        else:
+            await self._end(claim, insight=result)
+
+    async def _end_draft(self, claim: Claim, draft: DraftResult) -> None:
+        run = self._runs.get(claim.task_id)
+        if run is not None:
+            run.finishing = True
+        drafter = self.drafter
+        assert drafter is not None
+
+        async def land(session: AsyncSession, task: ResearchTask) -> uuid.UUID:
+            return await drafter.land(session, task, draft)
+
+        try:
+            await self.queue.complete_draft(claim, land)
+        except (SQLAlchemyError, OSError):
+            raise
+        except DomainError as exc:
+            # E.g. the prospect was deleted while its draft was being written.
+            await self.queue.fail(claim, f"The draft could not be saved: {exc.detail}")
+        except Exception as exc:
+            logger.exception("could not store the draft of task %s", claim.task_id)
+            await self.queue.fail(claim, f"The draft could not be saved ({type(exc).__name__}).")
 
     async def _end(self, claim: Claim, *, error: str | None = None, insight: Insight | None = None) -> None:
         run = self._runs.get(claim.task_id)
@@ -285,10 +345,15 @@ class ResearchRunner:
             logger.exception("could not store the result of research task %s", claim.task_id)
             await self.queue.fail(claim, f"The research result could not be stored ({type(exc).__name__}).")
 
-    async def _tick(self, claim: Claim, percent: int, message: str) -> None:
+    async def _tick(self, claim: Claim, percent: int, message: str, text: str | None = None) -> None:
         run = self._runs.get(claim.task_id)
         if run is None:
             return
+        if text is not None:
+            now = asyncio.get_running_loop().time()
+            if now - run.last_text_tick < 1 / TEXT_TICKS_PER_SECOND:
+                return
+            run.last_text_tick = now
         percent = max(0, min(99, int(percent)))
         # One tick at a time per run, never backwards: on PostgreSQL each publish is its own
         # NOTIFY, and two in flight at once could reach subscribers out of order.
@@ -305,6 +370,8 @@ class ResearchRunner:
                 attempts=claim.attempt,
                 detail=message[:300],
                 ephemeral=True,
+                kind=claim.kind,
+                text=None if text is None else text[:MAX_TICK_TEXT],
             )
             try:
                 await self.broker.publish_ephemeral(
