@@ -36,6 +36,7 @@ from aiclone.live.hub import StreamHub
 from aiclone.live.jobs import StreamTicketPruneJob
 from aiclone.live.revocation import StreamRevocation
 from aiclone.live.service import LiveEventService
+from aiclone.llm import LLMClient, LLMConfig
 from aiclone.mail.worker import MailWorker
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
@@ -94,6 +95,8 @@ class Services:
         self.hasher = PasswordHasher(settings)
         self.metrics = Metrics()
         self.metrics.watch_database(self.db.outages)
+        # The language model provider, shared by the llm research engine and drafting.
+        self.llm = LLMClient(LLMConfig.from_settings(settings), metrics=self.metrics)
         self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
         failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
         self._wire_identity()
@@ -243,5 +246,6 @@ class Services:
         await self.workers.stop()
         await self.stream_revocation.stop()
         await self.webhook_sender.aclose()
+        await self.llm.aclose()
         await self.broker.stop()
         await self.db.dispose()
