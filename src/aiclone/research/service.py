@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import msgspec
+
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
 from aiclone.events.log import EventLog
@@ -20,6 +22,7 @@ from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, Sourc
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import (
     MAX_INPUT_SOURCE_LENGTH,
+    Insight,
     ResearchTaskCreate,
     ResearchTaskPage,
     ResearchTaskRead,
@@ -105,6 +108,12 @@ class ResearchService:
         if task is None:
             raise NotFound(_NOT_FOUND)
         return to_read(task)
+
+    async def latest_insight(self, owner: uuid.UUID, prospect_id: uuid.UUID) -> Insight | None:
+        """The newest insight of the owner's finished research on ``prospect_id`` (drafting uses it)."""
+        async with self.db.read_session() as session:
+            value = await ResearchTaskRepository(session).latest_insight(owner, prospect_id)
+        return None if value is None else msgspec.convert(value, Insight)
 
     async def list(
         self,
