@@ -75,7 +75,11 @@ def create_app(settings: Settings) -> Litestar:
 
     # Request ids, security headers, access logs, metrics, compression, CORS and rate limiting.
     web = WebStack(
-        settings, metrics=services.metrics, codec=services.codec, rate_limiting=services.rate_limiting
+        settings,
+        metrics=services.metrics,
+        codec=services.codec,
+        rate_limiting=services.rate_limiting,
+        keys=services.identity,
     )
     web.drain.on_begin(services.stream_hub.shutdown)  # streams end when the shutdown drain begins
     app = Litestar(
@@ -127,7 +131,11 @@ def create_app(settings: Settings) -> Litestar:
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec, gate=services.identity)],
+        middleware=[
+            DefineMiddleware(
+                BearerAuthMiddleware, codec=services.codec, gate=services.identity, usage=services.key_usage
+            )
+        ],
         exception_handlers=exception_handlers,
         # NUL characters and out-of-range datetimes: a 422 for every route, before any query.
         before_request=refuse_unstorable_input,

@@ -17,6 +17,7 @@ from aiclone.admin.service import AdminService
 from aiclone.analytics.counters import AnalyticsCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
+from aiclone.apikeys.usage import KeyUsage
 from aiclone.auth.identity import IdentityGate
 from aiclone.auth.password_change import PasswordChangeService
 from aiclone.auth.passwords import PasswordHasher
@@ -106,6 +107,7 @@ class Services:
         self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
         failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
         self._wire_identity()
+        self.key_usage = KeyUsage(self.db)
         self.auth = AuthService(
             self.db,
             settings,
@@ -270,6 +272,7 @@ class Services:
     async def stop(self) -> None:
         await self.workers.stop()
         await self.stream_revocation.stop()
+        await self.key_usage.stop()
         await self.webhook_sender.aclose()
         await self.llm.aclose()
         await self.broker.stop()

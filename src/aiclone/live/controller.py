@@ -12,6 +12,7 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import requires_admin
+from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.auth.tokens import Principal
 from aiclone.live.credentials import COOKIE_NAME, COOKIE_PATH, StreamCredentials
 from aiclone.live.schemas import BroadcastRequest, BroadcastResult, StreamCookie, StreamStatus, StreamTicket
@@ -55,6 +56,7 @@ def _stream_cookie(value: str, max_age: int, *, secure: bool) -> Cookie:
 
 class EventStreamController(Controller):
     path = "/api/events"
+    opt = requires_scope(ApiScope.EVENTS_READ)
     tags = ["events"]
 
     @get(
@@ -156,6 +158,7 @@ class EventStreamController(Controller):
         "/broadcast",
         status_code=HTTP_200_OK,
         guards=[requires_admin],
+        opt=requires_scope(ApiScope.ADMIN),
         summary="Notify every user (admin)",
         description=(
             "Creates the notification for every active user, persisted with its `notification` event,"

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, Limit
@@ -29,6 +30,7 @@ CursorParam = Annotated[
 
 class ResearchTaskController(Controller):
     path = "/api/research-tasks"
+    opt = domain_scopes("research")
     tags = ["research"]
 
     @post(
