@@ -11,6 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.auth.tokens import Principal
 from aiclone.drafting.schemas import ContentGenerate, OutreachGenerate
 from aiclone.drafting.service import DraftingService
@@ -35,6 +36,7 @@ _FOLLOW = (
 class OutreachDraftController(Controller):
     path = "/api/outreach/generate"
     tags = ["outreach"]
+    opt = requires_scope(ApiScope.OUTREACH_WRITE)
 
     @post(
         "/",
@@ -60,6 +62,7 @@ class OutreachDraftController(Controller):
 class ContentDraftController(Controller):
     path = "/api/content/generate"
     tags = ["content"]
+    opt = requires_scope(ApiScope.CONTENT_WRITE)
 
     @post(
         "/",
