@@ -23,6 +23,7 @@ from aiclone.events.types import EventRecord
 from aiclone.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import SignedInUser, UserFactory
+from tests.live_support import Server, StreamClient, http, open_stream, sign_up
 from tests.llm_provider import MODEL, Fail, LLMProvider, Stream
 from tests.localweb import LocalSite, local_site
 
@@ -428,3 +429,57 @@ async def test_page_text_that_gives_orders_stays_data(
     assert start < user_prompt.index("Ignore your instructions") < end
     assert user_prompt.count("</data>") == 1
     assert "\\u003c/data> now." in user_prompt
+
+
+async def test_the_draft_streams_on_the_event_stream_of_a_real_server(
+    database_url: str, tmp_path: Path, provider: LLMProvider, clean_tables: None
+) -> None:
+    pieces = ["Hi Wile, ", "your skates ", "look fast. ", "Talk soon?"]
+    provider.script(Stream(pieces, delay=0.4, usage=(200, 30)))
+    server = await Server(
+        database_url,
+        tmp_path / "server",
+        harness=False,
+        llm_base_url=provider.base_url,
+        llm_model=MODEL,
+        llm_allow_private="true",
+        research_poll_seconds=0.5,
+    ).start()
+    try:
+        account = await sign_up(server.url)
+        async with http(server.url, headers=account.headers) as api:
+            made = await api.post("/api/prospects", json={"name": "Wile E. Coyote"})
+            async with open_stream(server.url, headers=account.headers) as stream:
+                response = await api.post(
+                    "/api/outreach/generate", json={"prospect_id": made.json()["id"], "channel": "other"}
+                )
+                assert response.status_code == 202, response.text
+                task_id = response.json()["id"]
+
+                def done(client: StreamClient) -> bool:
+                    return any(
+                        f.json["data"].get("task_id") == task_id and f.json["data"]["status"] == "done"
+                        for f in client.events
+                        if f.event == "task_update"
+                    )
+
+                await stream.wait_for(done, timeout=30)
+                await stream.wait_for(lambda c: bool(c.named("outreach_updated")), timeout=10)
+            ticks = [
+                f.json["data"]
+                for f in stream.named("task_update")
+                if f.id is None and f.json["data"].get("task_id") == task_id
+            ]
+            task = (await api.get(f"/api/research-tasks/{task_id}")).json()
+    finally:
+        await server.stop()
+    texts = [tick["text"] for tick in ticks if tick.get("text")]
+    answer = "".join(pieces)
+    # The text so far, growing, each a beginning of the answer, and never more than 5 a second.
+    assert len(texts) >= 2, ticks
+    assert all(answer.startswith(text) for text in texts)
+    assert texts == sorted(texts, key=len)
+    assert all(t["ephemeral"] and t["kind"] == "outreach_draft" and t["status"] == "running" for t in ticks)
+    (created,) = [f.json["data"] for f in stream.named("outreach_updated")]
+    assert (created["action"], created["body"], created["id"]) == ("created", answer, task["output_id"])
+    assert (task["tokens_in"], task["tokens_out"]) == (200, 30)
