@@ -39,6 +39,8 @@ class Stream:
     # None: never send usage.
     usage: str | tuple[int, int] | None = "auto"
     finish_reason: str = "stop"
+    # Pause before piece i (overrides ``delay`` for the pieces it names).
+    pauses: dict[int, float] = field(default_factory=dict)
 
     @classmethod
     def text(cls, text: str, *, pieces: int = 4, delay: float = 0.0, **kwargs: Any) -> Stream:
@@ -241,8 +243,9 @@ class LLMProvider:
             self.release.wait(reply.first_delay)
         self._event(handler, self._chunk({"role": "assistant", "content": ""}))
         for index, piece in enumerate(reply.pieces):
-            if index and reply.delay:
-                self.release.wait(reply.delay)
+            pause = reply.pauses.get(index, reply.delay if index else 0.0)
+            if pause:
+                self.release.wait(pause)
             self._event(handler, self._chunk({"content": piece}))
         self._event(handler, self._chunk({}, finish=reply.finish_reason))
         wants_usage = bool((record.body.get("stream_options") or {}).get("include_usage"))

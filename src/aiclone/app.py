@@ -40,7 +40,7 @@ from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config, openapi_plugins
 from aiclone.outreach.controller import OutreachController
 from aiclone.prospects.controller import ProspectController
-from aiclone.research.controller import ResearchTaskController
+from aiclone.research.controller import ResearchEngineController, ResearchTaskController
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
 from aiclone.web.input_checks import refuse_unstorable_input
@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             ResearchTaskController,
             OutreachDraftController,
             ContentDraftController,
+            ResearchEngineController,
             WebhookController,
             EventStreamController,
             docs_assets_router(),

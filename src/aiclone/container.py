@@ -126,10 +126,15 @@ class Services:
         )
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db, self.session_revoker)
+        self.research_engines = build_engines(settings, self.llm)
         # Language-model tokens: the daily budget checked when a task is queued (aiclone.research.usage).
         budget = TokenBudget(settings.llm_daily_tokens_per_user, reservation=settings.llm_max_output_tokens)
         self.research = ResearchService(
-            self.db, self.events, max_urls=settings.research_max_urls, budget=budget
+            self.db,
+            self.events,
+            max_urls=settings.research_max_urls,
+            engines=self.research_engines,
+            budget=budget,
         )
         self.research_queue = ResearchQueue(
             self.db,
@@ -140,7 +145,7 @@ class Services:
         self.research_runner = ResearchRunner(
             self.research_queue,
             self.broker,
-            build_engines(settings),
+            self.research_engines,
             RunnerConfig(
                 concurrency=settings.research_concurrency,
                 task_timeout=settings.research_timeout_seconds,

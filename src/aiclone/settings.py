@@ -77,7 +77,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_event_payload_bytes: int = 256 * 1024
     # Research tasks: engines enabled on this process, the runner's limits, and the web engine's
     # fetch limits. Private/loopback targets stay refused unless research_allow_private is set.
-    research_engines: tuple[str, ...] = ("web",)
+    research_engines: tuple[str, ...] = ("web", "llm")
     research_concurrency: int = 2
     research_timeout_seconds: float = 120.0
     research_lease_seconds: float = 30.0

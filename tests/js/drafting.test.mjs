@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { applyDraftEvent, draftState } from "../../src/aiclone/dashboard/static/js/drafting.js";
+import { applyDraftEvent, draftState, joinText } from "../../src/aiclone/dashboard/static/js/drafting.js";
 import { routedId } from "../../src/aiclone/dashboard/static/js/views/outreach.js";
 
 const task = { id: "t1", status: "queued", attempts: 0, error: null, output_id: null };
@@ -40,4 +40,13 @@ test("an outreach route names the message to open", () => {
   assert.equal(routedId("#/outreach/0B8E4E0C-8F43-4C1B-9A43-7B7E8E6C1D2A"), "0b8e4e0c-8f43-4c1b-9a43-7b7e8e6c1d2a");
   assert.equal(routedId("#/outreach"), null);
   assert.equal(routedId("#/outreach/not-an-id"), null);
+});
+
+test("a long text arrives as its end; the text already shown supplies the start", () => {
+  assert.equal(joinText("Hello wor", "world!", 6), "Hello world!");
+  assert.equal(joinText("", "world!", 6), "…world!");
+  assert.equal(joinText("anything", "whole", 0), "whole");
+  let state = applyDraftEvent(draftState(task), "task_update", { task_id: "t1", status: "running", attempts: 1, text: "abcdef" }, true);
+  state = applyDraftEvent(state, "task_update", { task_id: "t1", status: "running", attempts: 1, text: "efgh", text_offset: 4 }, true);
+  assert.equal(state.text, "abcdefgh");
 });

@@ -41,6 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import msgspec
+from msgspec import UnsetType
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,10 +56,20 @@ from aiclone.research.schemas import Insight, TaskUpdateData
 logger = logging.getLogger("aiclone.research.runner")
 
 CANCEL_CHECK_SECONDS = 1.0
+# Text carried by one live tick, in UTF-8 bytes: with JSON escaping and the other fields it stays
+# under PostgreSQL's NOTIFY payload limit (8000 bytes).
+TICK_TEXT_BYTES = 3000
 ERROR_BACKOFF_SECONDS = 2.0
 TEXT_TICKS_PER_SECOND = 5
-# The text so far in one tick, at most (the stored result has all of it).
-MAX_TICK_TEXT = 16_000
+
+
+def tick_text(text: str, limit: int = TICK_TEXT_BYTES) -> tuple[str, int]:
+    """``text``, or its last ``limit`` bytes when longer, and the number of characters left out."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text, 0
+    tail = raw[-limit:].decode("utf-8", errors="ignore")  # a partial first character is dropped
+    return tail, len(text) - len(tail)
 
 
 def new_worker_id() -> str:
@@ -83,6 +94,9 @@ class _Run:
     progress: int = 0
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_text_tick: float = float("-inf")
+    # The newest text tick held back by the rate limit, and the task that sends it when allowed.
+    pending_text: tuple[int, str, str] | None = None
+    flush: asyncio.Task[None] | None = None
 
 
 class ResearchRunner:
@@ -169,7 +183,9 @@ class ResearchRunner:
             task.add_done_callback(functools.partial(self._finished, claim.task_id))
 
     def _finished(self, task_id: uuid.UUID, task: asyncio.Task[None]) -> None:
-        self._runs.pop(task_id, None)
+        run = self._runs.pop(task_id, None)
+        if run is not None and run.flush is not None:
+            run.flush.cancel()
         if not task.cancelled() and task.exception() is not None:
             # Its lease expires and the recovery pass queues it again.
             logger.error("research task %s: the run failed", task_id, exc_info=task.exception())
@@ -257,7 +273,11 @@ class ResearchRunner:
         drafting = claim.kind in DRAFT_KINDS
         engine = None if drafting else self.engines.get(claim.engine)
 
+        reported = False
+
         async def usage(tokens_in: int, tokens_out: int) -> None:
+            nonlocal reported
+            reported = True
             await self.queue.record_usage(claim, tokens_in, tokens_out)
 
         job = ResearchJob(
@@ -305,8 +325,11 @@ class ResearchRunner:
             return
         if isinstance(result, DraftResult):
             await self._end_draft(claim, result)
-        else:
-            await self._end(claim, insight=result)
+            return
+        if not reported and not isinstance(result.usage, UnsetType):
+            # An engine that reports its tokens with the insight (the llm engine) rather than per call.
+            await usage(result.usage.input_tokens, result.usage.output_tokens)
+        await self._end(claim, insight=result)
 
     async def _end_draft(self, claim: Claim, draft: DraftResult) -> None:
         run = self._runs.get(claim.task_id)
@@ -351,9 +374,15 @@ class ResearchRunner:
             return
         if text is not None:
             now = asyncio.get_running_loop().time()
-            if now - run.last_text_tick < 1 / TEXT_TICKS_PER_SECOND:
+            wait = run.last_text_tick + 1 / TEXT_TICKS_PER_SECOND - now
+            if wait > 0:
+                # Each tick carries the whole text so far: keep only the newest, sent once allowed.
+                run.pending_text = (percent, message, text)
+                if run.flush is None or run.flush.done():
+                    run.flush = asyncio.create_task(self._flush_text(claim, run, wait))
                 return
             run.last_text_tick = now
+            run.pending_text = None
         percent = max(0, min(99, int(percent)))
         # One tick at a time per run, never backwards: on PostgreSQL each publish is its own
         # NOTIFY, and two in flight at once could reach subscribers out of order.
@@ -371,14 +400,21 @@ class ResearchRunner:
                 detail=message[:300],
                 ephemeral=True,
                 kind=claim.kind,
-                text=None if text is None else text[:MAX_TICK_TEXT],
             )
+            if text is not None:
+                data.text, data.text_offset = tick_text(text)
             try:
                 await self.broker.publish_ephemeral(
                     Ephemeral(claim.user_id, EventType.TASK_UPDATE.value, msgspec.to_builtins(data))
                 )
             except (SQLAlchemyError, OSError):
                 logger.warning("progress tick of research task %s not delivered", claim.task_id)
+
+    async def _flush_text(self, claim: Claim, run: _Run, wait: float) -> None:
+        await asyncio.sleep(wait)
+        pending, run.pending_text = run.pending_text, None
+        if pending is not None and self._runs.get(claim.task_id) is run and not run.finishing:
+            await self._tick(claim, pending[0], pending[1], pending[2])
 
     # -- stopping
 

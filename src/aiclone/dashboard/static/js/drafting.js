@@ -29,6 +29,17 @@ const TERMINAL = new Set(["done", "failed", "cancelled"]);
 
 // ------------------------------------------------------------------ pure logic (unit-tested)
 
+/**
+ * The text so far from a tick: a long text comes as its end only, `offset` characters being left
+ * out before it, which the text already shown supplies (or an ellipsis, when it cannot).
+ */
+export function joinText(known, text, offset) {
+  const skip = Number(offset) || 0;
+  if (!skip) return text;
+  const head = String(known ?? "");
+  return head.length >= skip ? head.slice(0, skip) + text : `…${text}`;
+}
+
 /** A new draft's state, from the task the API answered with. */
 export function draftState(task) {
   return { taskId: task.id, status: task.status, attempts: Number(task.attempts ?? 0), text: "", error: task.error ?? null, outputId: task.output_id ?? null };
@@ -50,8 +61,9 @@ export function applyDraftEvent(state, type, data, ephemeral) {
   if (ephemeral) {
     if (data.status !== "running" || typeof data.text !== "string") return state;
     if (TERMINAL.has(state.status) || attempt < state.attempts) return state;
-    if (attempt === state.attempts && data.text === state.text) return state;
-    return { ...state, status: "running", attempts: attempt, text: data.text };
+    const text = joinText(attempt === state.attempts ? state.text : "", data.text, data.text_offset);
+    if (attempt === state.attempts && text === state.text) return state;
+    return { ...state, status: "running", attempts: attempt, text };
   }
   if (attempt < state.attempts) return state;
   if (data.status === "running" && TERMINAL.has(state.status) && attempt === state.attempts) return state;

@@ -8,6 +8,7 @@
 // queued elsewhere is fetched and put at the top. A `reset` frame reloads everything.
 
 import { busy, errorBox, field, formValues, h, isSafeUrl, replace, select, stateLine } from "../dom.js";
+import { joinText } from "../drafting.js";
 import { dateTime, relativeTime } from "../format.js";
 
 const PAGE = 20;
@@ -61,7 +62,8 @@ export function applyTaskUpdate(task, update, ephemeral) {
     const newRun = (task.status === "queued" || task.status === "running") && attempt > current;
     if (!sameRun && !newRun) return task;
     // A tick with text (a language model writing) counts when its text is new, even at the same percent.
-    const newText = typeof update.text === "string" && update.text !== task.text;
+    const text = typeof update.text === "string" ? joinText(sameRun ? task.text : "", update.text, update.text_offset) : null;
+    const newText = text !== null && text !== task.text;
     if (sameRun && Number(update.progress) < Number(task.progress)) return task;
     if (sameRun && Number(update.progress) === Number(task.progress) && !newText) return task;
     return {
@@ -70,7 +72,7 @@ export function applyTaskUpdate(task, update, ephemeral) {
       attempts: attempt,
       progress: Math.max(Number(update.progress), sameRun ? Number(task.progress) : 0),
       detail: update.detail ?? task.detail,
-      text: typeof update.text === "string" ? update.text : newRun ? null : task.text,
+      text: text ?? (newRun ? null : task.text),
     };
   }
   // Persisted changes arrive in order among themselves, but may trail a tick or a fresh read:
