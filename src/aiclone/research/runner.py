@@ -305,7 +305,8 @@ class ResearchRunner:
                     result = await engine.research(job, progress)
         except TimeoutError:
             if deadline.expired():
-                error = f"The task did not finish within {self.config.task_timeout:g} seconds."
+                noun = "draft" if drafting else "research"
+                error = f"The {noun} did not finish within {self.config.task_timeout:g} seconds."
             else:  # raised by the engine itself, not our deadline
                 logger.exception("%s %s timed out internally on task %s", what, claim.engine, claim.task_id)
                 error = f"The {what} failed unexpectedly (TimeoutError)."
