@@ -25,6 +25,7 @@ from tests.browser_support import (
 )
 from tests.live_support import Account, Server
 from tests.llm_provider import MODEL, Fail, LLMProvider, Stream
+from tests.localweb import local_site
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +61,17 @@ async def server(tmp_path_factory: pytest.TempPathFactory, provider: LLMProvider
         research_poll_seconds=0.5,
     ) as srv:
         yield srv
+
+
+# Collects the texts of the research view's "writing" block each time the detail changes.
+RECORD_WRITING = """() => {
+  window.__written = [];
+  const detail = document.querySelector("#research-detail");
+  new MutationObserver(() => {
+    const stream = document.querySelector("#research-stream");
+    if (stream) window.__written.push(stream.textContent);
+  }).observe(detail, { childList: true, characterData: true, subtree: true });
+}"""
 
 
 def slow_answer() -> Stream:
@@ -156,3 +168,41 @@ async def test_a_failed_draft_says_why(server: Server, provider: LLMProvider, pa
     await alert.wait_for(timeout=30_000)
     assert "model overloaded with skates" in (await alert.text_content() or "")
     assert (await api(server.url, account, "GET", "/api/outreach"))["items"] == []
+
+
+async def test_the_research_view_shows_the_insight_as_it_is_written(
+    server: Server, provider: LLMProvider, page: Page
+) -> None:
+    errors = PageErrors(page)
+    with local_site() as site:
+        site.page(
+            "/about",
+            "<html><head><title>Acme</title></head><body><p>Acme makes rocket skates.</p></body></html>",
+        )
+        url = site.url("/about")
+        insight = {
+            "summary": f"Acme sells rocket skates {HOSTILE[1]} to road runners.",
+            "key_findings": [{"text": "A new skate line.", "source_url": url}],
+            "pain_points": [{"text": "Brakes wear out.", "source_url": url}],
+            "opportunities": [{"text": "Hiring a safety lead.", "source_url": url}],
+            "suggested_angle": "Ask about brakes.",
+            "fit_score": 80,
+            "fit_rationale": "Clear pain.",
+        }
+        provider.script(Stream.json(insight, pieces=5, delay=0.5))
+        await sign_up_in_page(page, server.url)
+        await page.click("nav a[data-view=research]")
+        await page.fill("#research-title", "Acme with the model")
+        await page.fill("#research-urls", url)
+        await page.select_option("#research-engine", "llm")
+        await page.evaluate(RECORD_WRITING)
+        await page.click("#research-form button[type=submit]")
+        summary = page.locator("#research-insight .insight-summary")
+        await summary.wait_for(timeout=30_000)
+        assert await summary.text_content() == insight["summary"]
+    written: list[str] = await page.evaluate("window.__written")
+    # The answer's text appeared piece by piece before the structured insight replaced it.
+    assert any('"summary"' in text for text in written), written
+    assert len(set(written)) >= 2, written
+    await assert_no_xss(page)
+    assert errors.messages == []

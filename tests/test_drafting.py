@@ -483,3 +483,49 @@ async def test_the_draft_streams_on_the_event_stream_of_a_real_server(
     (created,) = [f.json["data"] for f in stream.named("outreach_updated")]
     assert (created["action"], created["body"], created["id"]) == ("created", answer, task["output_id"])
     assert (task["tokens_in"], task["tokens_out"]) == (200, 30)
+
+
+async def test_llm_research_counts_its_tokens_and_its_insight_feeds_the_draft(
+    client: Client, users: UserFactory, services: Services, provider: LLMProvider, site: LocalSite
+) -> None:
+    site.page(
+        "/about", "<html><head><title>Acme</title></head><body><p>Acme makes rocket skates.</p></body></html>"
+    )
+    url = site.url("/about")
+    insight = {
+        "summary": "Acme is launching rocket skates for road runners.",
+        "key_findings": [{"text": "A new skate line.", "source_url": url}],
+        "pain_points": [{"text": "Brakes wear out.", "source_url": url}],
+        "opportunities": [{"text": "Hiring a safety lead.", "source_url": url}],
+        "suggested_angle": "Ask about brakes.",
+        "fit_score": 80,
+        "fit_rationale": "Clear pain.",
+    }
+    provider.script(
+        Stream.json(insight, usage=(700, 90)), Stream.text("Hi Wile, about brakes.", usage=(400, 20))
+    )
+    user = await users.create()
+    target = await prospect(client, user)
+    research = await client.post(
+        "/api/research-tasks",
+        json={
+            "title": "Acme",
+            "input_source": url,
+            "source_type": "urls",
+            "engine": "llm",
+            "prospect_id": target["id"],
+        },
+        headers=user.headers,
+    )
+    assert research.status_code == 201, research.text
+    done = await finished(client, user, research.json()["id"])
+    assert done["status"] == "done", done
+    assert (done["tokens_in"], done["tokens_out"]) == (700, 90)
+
+    response = await generate_outreach(client, user, target["id"], channel="linkedin")
+    assert (await finished(client, user, response.json()["id"]))["status"] == "done"
+    assert "Acme is launching rocket skates for road runners." in provider.received()[-1].message("user")
+    summary = (await client.get("/api/analytics/summary?time_range=day", headers=user.headers)).json()
+    assert summary["metrics"]["llm_tokens"]["total"] == 700 + 90 + 400 + 20
+    assert summary["metrics"]["research_tasks_completed"]["total"] == 1
+    assert (summary["llm_usage"]["tokens_in"], summary["llm_usage"]["tokens_out"]) == (1100, 110)
