@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ from aiclone.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import SignedInUser, UserFactory
 from tests.live_support import Server, StreamClient, http, open_stream, sign_up
-from tests.llm_provider import MODEL, Fail, LLMProvider, Stream
+from tests.llm_provider import MODEL, Fail, LLMProvider, Recorded, Stream
 from tests.localweb import LocalSite, local_site
 
 Client = AsyncTestClient[Litestar]
@@ -104,20 +104,6 @@ async def finished(client: Client, user: SignedInUser, task_id: str) -> dict[str
 async def generate_outreach(client: Client, user: SignedInUser, prospect_id: str, **fields: Any) -> Any:
     body = {"prospect_id": prospect_id, "channel": "email", "tone": "friendly", "length": "short", **fields}
     return await client.post("/api/outreach/generate", json=body, headers=user.headers)
-
-
-@asynccontextmanager
-async def runner_of(services: Services) -> AsyncIterator[None]:
-    """The runner of the test's own services (for tests whose app runs no workers)."""
-    await services.broker.start()
-    stop = asyncio.Event()
-    job = asyncio.create_task(services.research_runner.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        async with asyncio.timeout(20):
-            await job
 
 
 async def test_outreach_draft_lands_with_its_events_and_tokens(
@@ -349,30 +335,36 @@ async def test_a_failing_provider_fails_the_task_and_writes_nothing(
             "llm_max_output_tokens": 400,
             "llm_price_input_per_mtok": 2.5,
             "llm_price_output_per_mtok": 10,
-            "run_workers": False,
         }
     ],
     indirect=True,
 )
 async def test_daily_budget_refuses_with_429_until_utc_midnight(
-    client: Client, users: UserFactory, services: Services, provider: LLMProvider
+    client: Client, users: UserFactory, provider: LLMProvider
 ) -> None:
-    provider.script(
-        Stream.text("Title: One\n\nA piece.", usage=(300, 100)),
-        default=Stream.text("Title: Two\n\nB.", usage=(100, 50)),
-    )
+    # The provider holds its answers until the gate opens: the first two tasks are queued or
+    # running, with nothing spent yet, when the third is asked for.
+    gate = threading.Event()
+
+    def gated(record: Recorded) -> Stream:
+        gate.wait(30)
+        if '"topic":"one"' in record.message("user"):
+            return Stream.text("Title: One\n\nA piece.", usage=(300, 100))
+        return Stream.text("Title: Two\n\nB.", usage=(100, 50))
+
+    provider.behave(gated)
     user, other = await users.create(), await users.create()
     first = await client.post("/api/content/generate", json={"topic": "one"}, headers=user.headers)
     assert first.status_code == 202, first.text
-    # Queued: it reserves 400 of the 1000, so a second and a third would pass them together.
+    # It reserves 400 of the 1000, so a second fits and a third would pass them together.
     second = await client.post("/api/content/generate", json={"topic": "two"}, headers=user.headers)
     assert second.status_code == 202, second.text
     third = await client.post("/api/content/generate", json={"topic": "three"}, headers=user.headers)
     assert third.status_code == 429, third.text
-    async with runner_of(services):
-        for task in (first.json(), second.json()):
-            assert (await finished(client, user, task["id"]))["status"] == "done"
-        await check_the_spent_budget(client, user, other)
+    gate.set()
+    for task in (first.json(), second.json()):
+        assert (await finished(client, user, task["id"]))["status"] == "done"
+    await check_the_spent_budget(client, user, other)
 
 
 async def check_the_spent_budget(client: Client, user: SignedInUser, other: SignedInUser) -> None:

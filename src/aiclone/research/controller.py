@@ -134,6 +134,7 @@ class ResearchTaskController(Controller):
 class ResearchEngineController(Controller):
     path = "/api/research/engines"
     tags = ["research"]
+    opt = domain_scopes("research")
 
     @get(
         "/",
