@@ -41,6 +41,8 @@ class Stream:
     finish_reason: str = "stop"
     # Pause before piece i (overrides ``delay`` for the pieces it names).
     pauses: dict[int, float] = field(default_factory=dict)
+    # Pause between ``data: [DONE]`` and the end of the chunked body.
+    tail_delay: float = 0.0
 
     @classmethod
     def text(cls, text: str, *, pieces: int = 4, delay: float = 0.0, **kwargs: Any) -> Stream:
@@ -94,6 +96,8 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float
+    # The client's (address, port): one connection per distinct value.
+    peer: tuple[str, int] = ("", 0)
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -119,6 +123,8 @@ class LLMProvider:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # As real servers do: each chunk leaves at once (no Nagle wait on small writes).
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
@@ -128,7 +134,11 @@ class LLMProvider:
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 record = Recorded(
-                    self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.time(),
+                    (str(self.client_address[0]), int(self.client_address[1])),
                 )
                 with provider._lock:
                     provider.requests.append(record)
@@ -270,6 +280,8 @@ class LLMProvider:
                 },
             )
         self._write(handler, b"data: [DONE]\n\n")
+        if reply.tail_delay:
+            self.release.wait(reply.tail_delay)
         self._write(handler, b"")  # the last chunk of the chunked body
 
     @staticmethod

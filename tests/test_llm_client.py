@@ -98,6 +98,30 @@ async def test_streams_deltas_and_reports_usage(provider: LLMProvider) -> None:
     }
 
 
+async def test_calls_reuse_one_connection(provider: LLMProvider) -> None:
+    # The body ends a little after [DONE]: a client that stops reading there drops the connection.
+    provider.script(default=Stream.text("again and again", pieces=5, tail_delay=0.05))
+    client = LLMClient(config(provider))
+    try:
+        for _ in range(3):
+            await client.complete(MESSAGES)
+    finally:
+        await client.aclose()
+    assert len({request.peer for request in provider.received()}) == 1
+
+
+async def test_azure_rate_limit_wording_is_retried_not_taken_for_quota(provider: LLMProvider) -> None:
+    message = (
+        "Requests have exceeded token rate limit of your current quota tier. Please retry after 1 second."
+    )
+    provider.script(Fail(429, {"error": {"message": message, "code": "429"}}), Stream.text("ok"))
+    client = LLMClient(config(provider, retry_after_max_seconds=0.05))
+    try:
+        assert (await client.complete(MESSAGES)).text == "ok"
+    finally:
+        await client.aclose()
+
+
 async def test_usage_is_estimated_when_the_provider_sends_none(provider: LLMProvider) -> None:
     provider.script(Stream.text("x" * 40, usage=None))
     client = LLMClient(config(provider))

@@ -209,9 +209,9 @@ async def test_writes_a_validated_insight_with_live_text(
     assert 3 <= len(written) <= 9, [len(t["text"]) for t in written]
     full = [t["text_offset"] + len(t["text"]) for t in written]
     assert full == sorted(full)
-    last = written[-1]
-    assert text.endswith(last["text"])
-    assert last["text_offset"] + len(last["text"]) == len(text)
+    for tick in written:  # each is the text so far (or its end): a prefix of the answer
+        end = tick["text_offset"] + len(tick["text"])
+        assert text[tick["text_offset"] : end] == tick["text"]
     progress = [t["progress"] for t in live_ticks]
     assert progress == sorted(progress)
     assert max(progress) <= 95
@@ -372,13 +372,36 @@ def test_throttle_sends_at_most_one_text_per_interval() -> None:
         for step in range(50):  # a delta every 30 ms for 1.5 s
             now[0] = step * 0.03
             await throttle.update("x" * (step + 1))
-        await throttle.flush()
+        await throttle.flush(wait=True)
 
     asyncio.run(scenario())
     times = [at for at, _ in sent]
     assert all(later - earlier >= 0.2 - 1e-9 for earlier, later in itertools.pairwise(times))
     assert len(sent) <= 1 + 1.5 / 0.2 + 1
-    assert sent[-1][1] == "x" * 50  # the final text always goes out
+    assert sent[-1][1] == "x" * 50  # with wait=True the final text always goes out
+
+
+def test_flush_without_wait_keeps_the_rate_and_drops_a_too_early_final_text() -> None:
+    now = [0.0]
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    async def scenario() -> None:
+        throttle = TextThrottle(send, interval=0.2, clock=lambda: now[0])
+        await throttle.update("a")
+        now[0] = 0.1
+        await throttle.update("ab")
+        await throttle.flush()  # 0.1 s after the last send: not sent
+        assert sent == ["a"]
+        now[0] = 0.3
+        await throttle.flush()  # the interval has passed: sent
+        assert sent == ["a", "ab"]
+        await throttle.flush()  # nothing new
+        assert sent == ["a", "ab"]
+
+    asyncio.run(scenario())
 
 
 def test_tick_text_keeps_the_end_within_the_limit() -> None:

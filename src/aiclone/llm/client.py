@@ -473,8 +473,9 @@ class LLMClient:
         message = await self._error_text(response)
         cfg = self.config
         if status == 429:
-            lowered = message.lower()
-            if "insufficient_quota" in lowered or ("quota" in lowered and "exceeded" in lowered):
+            # OpenAI's code for an exhausted balance: waiting will not help. Other 429s are rate
+            # limits (Azure's "exceeded token rate limit … retry after" included) and are retried.
+            if "insufficient_quota" in message:
                 raise LLMError(
                     FailureReason.QUOTA, f"the provider's quota is exhausted: {message}", status=status
                 )
@@ -554,9 +555,11 @@ class LLMClient:
                 continue  # comments (": keep-alive"), event:, id:, retry:
             data = line[5:].strip()
             if data == b"[DONE]":
+                # Read on to the end of the body (nothing should follow) so the connection
+                # goes back to the pool instead of being dropped.
                 done = True
-                break
-            if data:
+                continue
+            if data and not done:
                 await attempt.take(self._decode(data))
         if not done and attempt.finish_reason is None:
             raise _Retry(

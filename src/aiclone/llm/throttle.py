@@ -3,8 +3,12 @@
 While a model writes, every delta would be a live message; a subscriber needs far fewer. A
 :class:`TextThrottle` keeps the newest text and sends it when the interval since the last send
 has passed, so a fast stream costs at most ``1 / interval`` messages a second and a slow one
-sends each delta as it comes. :meth:`flush` sends what is pending (waiting out the interval, so
-the rate holds there too).
+sends each delta as it comes.
+
+:meth:`flush` at the end sends what is pending if the interval has passed. If not, it either
+drops it (the default: the caller's next message, e.g. ``research_completed``, carries the
+finished result within milliseconds, and waiting would add up to one interval to every call) or,
+with ``wait=True``, waits out the interval first, so the rate holds either way.
 """
 
 from __future__ import annotations
@@ -38,13 +42,15 @@ class TextThrottle:
         if self._last is None or now - self._last >= self.interval:
             await self._emit(now)
 
-    async def flush(self) -> None:
+    async def flush(self, *, wait: bool = False) -> None:
         if self._pending is None or self._pending == self._sent:
             return
         if self._last is not None:
-            wait = self.interval - (self._clock() - self._last)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            left = self.interval - (self._clock() - self._last)
+            if left > 0:
+                if not wait:
+                    return
+                await asyncio.sleep(left)
         await self._emit(self._clock())
 
     async def _emit(self, now: float) -> None:

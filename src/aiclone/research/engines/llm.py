@@ -6,7 +6,8 @@
    (:mod:`~aiclone.research.engines.llm_answer`: page text is data, between nonce markers).
 3. **Ask** the model through :class:`~aiclone.llm.LLMClient` for a JSON-schema answer. While it
    writes, ephemeral ``task_update`` ticks carry the text so far, at most five a second
-   (:class:`~aiclone.llm.throttle.TextThrottle`), 30-95 %.
+   (:class:`~aiclone.llm.throttle.TextThrottle`), 30-95 %. The very end of the text may come
+   only with the result: the throttle does not hold the task back to send it.
 4. **Validate** with msgspec. An invalid answer gets one repair attempt (the validation error is
    sent back with the answer); a second invalid answer fails the task with that error.
 5. **Return** the insight; the runner persists it with ``research_completed``. Tokens in and
