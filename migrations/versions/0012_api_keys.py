@@ -42,9 +42,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index("ix_api_keys_user_id_created_at", ["user_id", "created_at"], unique=False)
+    with op.batch_alter_table("stream_tickets", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("key_id", sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_stream_tickets_key_id_api_keys"),
+            "api_keys",
+            ["key_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("stream_tickets", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_stream_tickets_key_id_api_keys"), type_="foreignkey")
+        batch_op.drop_column("key_id")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index("ix_api_keys_user_id_created_at")
     op.drop_table("api_keys")

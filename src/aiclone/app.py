@@ -22,9 +22,11 @@ from aiclone.accounts.erasure_controller import ACCOUNT_ROUTES
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
+from aiclone.apikeys.controller import AdminApiKeyController, ApiKeyController
 from aiclone.auth.browser import BrowserSessionController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
+from aiclone.auth.scope_docs import document_api_key_scopes
 from aiclone.auth.session_controller import SessionController
 from aiclone.automations.controller import AutomationController
 from aiclone.container import Services
@@ -92,6 +94,8 @@ def create_app(settings: Settings) -> Litestar:
             SessionController,
             BrowserSessionController,
             AdminController,
+            ApiKeyController,
+            AdminApiKeyController,
             NotificationController,
             ActivityController,
             AnalyticsController,
@@ -131,6 +135,7 @@ def create_app(settings: Settings) -> Litestar:
             "automation_service": Provide(lambda: services.automations, sync_to_thread=False),
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
+            "api_key_service": Provide(lambda: services.api_keys, sync_to_thread=False),
         },
         middleware=[
             DefineMiddleware(
@@ -151,6 +156,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=settings.debug,
     )
     document_access_rules(app)
+    document_api_key_scopes(app)
     return web.install(app)
 
 

@@ -17,6 +17,7 @@ from aiclone.admin.service import AdminService
 from aiclone.analytics.counters import AnalyticsCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
+from aiclone.apikeys.service import ApiKeyService
 from aiclone.apikeys.usage import KeyUsage
 from aiclone.auth.identity import IdentityGate
 from aiclone.auth.password_change import PasswordChangeService
@@ -108,6 +109,7 @@ class Services:
         failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
         self._wire_identity()
         self.key_usage = KeyUsage(self.db)
+        self.api_keys = ApiKeyService(self.db, self.broker)
         self.auth = AuthService(
             self.db,
             settings,

@@ -94,6 +94,7 @@ class BearerAuthMiddleware:
             if not handler.opt.get(PUBLIC_OPT_KEY):
                 token = bearer_token(scope)
                 principal = await admit_bearer(scope, token, self.codec, self.gate)
+                scope["user"] = principal  # also for the access log of a refusal below
                 if principal.scopes is not None:  # an API key: only what its scopes allow
                     check_access(principal.scopes, required_access(handler.opt, request_method(scope)))
                     if self.usage is not None and principal.key_id is not None:
