@@ -413,6 +413,7 @@ class ResearchRunner:
 
     async def _flush_text(self, claim: Claim, run: _Run, wait: float) -> None:
         await asyncio.sleep(wait)
+        run.flush = None  # a tick still held back (clock rounding) schedules a new flush
         pending, run.pending_text = run.pending_text, None
         if pending is not None and self._runs.get(claim.task_id) is run and not run.finishing:
             await self._tick(claim, pending[0], pending[1], pending[2])
