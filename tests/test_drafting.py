@@ -146,6 +146,8 @@ async def test_outreach_draft_lands_with_its_events_and_tokens(
     assert [(c.data["kind"], c.data["output_id"], c.data["tokens_in"]) for c in completed] == [
         ("outreach_draft", message["id"], 321)
     ]
+    feed = (await client.get("/api/activities", headers=user.headers)).json()["items"]
+    assert f"Draft done: {queued['title']}" in [item["title"] for item in feed]
     # The draft's task is not a completed research task.
     summary = (await client.get("/api/analytics/summary?time_range=day", headers=user.headers)).json()
     assert summary["metrics"]["research_tasks_completed"]["total"] == 0
