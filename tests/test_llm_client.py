@@ -242,6 +242,10 @@ async def test_a_5xx_then_success_records_tokens(provider: LLMProvider) -> None:
     assert sample("aiclone_llm_tokens_total", {"purpose": "outreach", "direction": "out"}) == 4
     assert sample("aiclone_llm_requests_total", {"purpose": "outreach", "outcome": "ok"}) == 1
     assert sample("aiclone_llm_request_duration_seconds_count", {"purpose": "outreach"}) == 1
+    exposed = metrics.render().decode()
+    for name in ("aiclone_llm_requests_total", "aiclone_llm_tokens_total", "aiclone_llm_failures_total"):
+        assert name in exposed
+    assert KEY not in exposed
 
 
 async def test_other_4xx_fail_at_once_with_the_reason(provider: LLMProvider) -> None:
