@@ -85,6 +85,7 @@ def test_domain_routes_read_on_get_and_write_otherwise(tmp_path: Path) -> None:
         "/api/content": "content",
         "/api/automations": "automations",
         "/api/webhooks": "webhooks",
+        "/api/hooks": "webhooks",
         "/api/notifications": "notifications",
         "/api/activities": "activities",
     }

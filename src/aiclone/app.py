@@ -47,6 +47,7 @@ from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
 from aiclone.web.input_checks import refuse_unstorable_input
 from aiclone.webhooks.controller import WebhookController
+from aiclone.webhooks.hooks_controller import HooksController
 
 
 def _version() -> str:
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> Litestar:
             ContentDraftController,
             ResearchEngineController,
             WebhookController,
+            HooksController,
             EventStreamController,
             docs_assets_router(),
             *web.route_handlers,
@@ -134,6 +136,7 @@ def create_app(settings: Settings) -> Litestar:
             "content_service": Provide(lambda: services.content, sync_to_thread=False),
             "automation_service": Provide(lambda: services.automations, sync_to_thread=False),
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
+            "hooks": Provide(lambda: services.hooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
             "api_key_service": Provide(lambda: services.api_keys, sync_to_thread=False),
         },

@@ -55,12 +55,14 @@ from aiclone.research.service import ResearchService
 from aiclone.research.usage import TokenBudget, TokenPrices
 from aiclone.settings import Settings
 from aiclone.webhooks.delivery import DeliveryRetentionJob, DeliveryWorker
+from aiclone.webhooks.flavours import Renderer
 from aiclone.webhooks.hook import WebhookDeliveryHook
 from aiclone.webhooks.outcomes import OutcomeRecorder, RetryPolicy
 from aiclone.webhooks.retry import parse_schedule
 from aiclone.webhooks.sender import Sender, user_agent
 from aiclone.webhooks.service import WebhookService
 from aiclone.webhooks.signing import SecretBox
+from aiclone.webhooks.subscriptions import SubscriptionService
 from aiclone.webhooks.transport import WebhookNetwork
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
@@ -227,9 +229,14 @@ class Services:
         self.session_revoker = SessionRevoker(broker)
 
     def _wire_webhooks(self, settings: Settings) -> None:
-        self.events.add_hook(WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes))
+        renderer = Renderer(public_url=settings.resolved_public_url)
+        self.events.add_hook(
+            WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes, renderer=renderer)
+        )
         network = WebhookNetwork(
-            allow_private=settings.webhook_allow_private, production=settings.env == "production"
+            allow_private=settings.webhook_allow_private,
+            production=settings.env == "production",
+            slack_hosts=settings.slack_webhook_hosts,
         )
         self.webhook_sender = Sender(
             network,
@@ -254,6 +261,7 @@ class Services:
             sender=self.webhook_sender,
             box=box,
             recorder=recorder,
+            renderer=renderer,
             max_endpoints_per_user=settings.webhook_max_endpoints_per_user,
             secret_overlap_seconds=settings.webhook_secret_overlap_seconds,
             manual_lock_seconds=settings.webhook_lease_seconds,
@@ -270,6 +278,7 @@ class Services:
             poll_seconds=settings.webhook_poll_seconds,
         )
         self.webhooks.wake_workers = self.webhook_worker.wake
+        self.hooks = SubscriptionService(self.db, self.webhooks)
 
     async def start(self, *, run_workers: bool) -> None:
         await self.broker.start()

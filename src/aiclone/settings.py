@@ -147,6 +147,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     webhook_lease_seconds: float = 60.0
     webhook_poll_seconds: float = 5.0
     webhook_delivery_retention_days: int = 30
+    # Hosts a slack-flavour endpoint may post to in production (https only; any URL otherwise).
+    slack_webhook_hosts: tuple[str, ...] = ("hooks.slack.com",)
     # Live events over Server-Sent Events (aiclone.live).
     sse_heartbeat_seconds: float = 15.0
     sse_retry_ms: int = 3000
@@ -424,6 +426,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     def _check_webhooks(self) -> None:
         if self.env == "production" and self.webhook_allow_private:
             raise SettingsError(f"{var('webhook_allow_private')} may not be true when AICLONE_ENV=production")
+        for host in self.slack_webhook_hosts:
+            if not host or "/" in host or ":" in host or "*" in host or "." not in host:
+                raise SettingsError(
+                    f"{var('slack_webhook_hosts')} must list host names such as hooks.slack.com (got {host!r})"
+                )
         try:
             parse_schedule(self.webhook_retry_schedule)
         except ValueError as exc:
