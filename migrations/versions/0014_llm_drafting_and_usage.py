@@ -1,7 +1,7 @@
 """drafting tasks and language-model token usage on research tasks
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-02 00:50:00.000000
 
 Drafting tasks share the research task queue: ``kind`` says what a task produces, ``params``
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
