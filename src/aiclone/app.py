@@ -32,6 +32,7 @@ from aiclone.automations.controller import AutomationController
 from aiclone.container import Services
 from aiclone.content.controller import ContentController
 from aiclone.dashboard.controller import dashboard_page, static_router
+from aiclone.drafting.controller import ContentDraftController, OutreachDraftController
 from aiclone.errors import exception_handlers
 from aiclone.health.controller import HealthController
 from aiclone.live.controller import EventStreamController
@@ -100,6 +101,8 @@ def create_app(settings: Settings) -> Litestar:
             ActivityController,
             AnalyticsController,
             ResearchTaskController,
+            OutreachDraftController,
+            ContentDraftController,
             ResearchEngineController,
             WebhookController,
             HooksController,
@@ -127,6 +130,7 @@ def create_app(settings: Settings) -> Litestar:
             "analytics": Provide(lambda: services.analytics, sync_to_thread=False),
             "exports": Provide(lambda: services.exports, sync_to_thread=False),
             "research_service": Provide(lambda: services.research, sync_to_thread=False),
+            "drafting_service": Provide(lambda: services.drafting, sync_to_thread=False),
             "prospect_service": Provide(lambda: services.prospects, sync_to_thread=False),
             "outreach_service": Provide(lambda: services.outreach, sync_to_thread=False),
             "content_service": Provide(lambda: services.content, sync_to_thread=False),

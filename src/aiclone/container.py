@@ -30,6 +30,8 @@ from aiclone.automations.runs import AutomationRunner
 from aiclone.automations.service import AutomationService
 from aiclone.content.service import ContentService
 from aiclone.db import Database
+from aiclone.drafting.drafter import LLMDrafter
+from aiclone.drafting.service import DraftingService
 from aiclone.events.broker import EventBroker, MemoryBroker, PostgresBroker
 from aiclone.events.log import EventLog
 from aiclone.health.service import HealthService
@@ -51,6 +53,7 @@ from aiclone.research.metrics import TaskStateMetricsHook
 from aiclone.research.queue import ResearchQueue
 from aiclone.research.runner import ResearchRunner, RunnerConfig
 from aiclone.research.service import ResearchService
+from aiclone.research.usage import TokenBudget, TokenPrices
 from aiclone.settings import Settings
 from aiclone.webhooks.delivery import DeliveryRetentionJob, DeliveryWorker
 from aiclone.webhooks.flavours import Renderer
@@ -94,7 +97,10 @@ class Services:
         self.activities = ActivityService(self.db)
         self.events.add_hook(ActivityFeedHook(self.events))
         self.events.add_hook(AnalyticsCounterHook())
-        self.analytics = AnalyticsService(self.db)
+        self.analytics = AnalyticsService(
+            self.db,
+            prices=TokenPrices(settings.llm_price_input_per_mtok, settings.llm_price_output_per_mtok),
+        )
         self.exports = ExportService(self.db, max_concurrent=settings.export_max_concurrent)
         self.codec = TokenCodec(settings)
         self.hasher = PasswordHasher(settings)
@@ -127,8 +133,14 @@ class Services:
         self.admin = AdminService(self.db, self.session_revoker)
         self.events.add_hook(TaskStateMetricsHook(self.metrics.research_tasks))
         self.research_engines = build_engines(settings, self.llm)
+        # Language-model tokens: the daily budget checked when a task is queued (aiclone.research.usage).
+        budget = TokenBudget(settings.llm_daily_tokens_per_user, reservation=settings.llm_max_output_tokens)
         self.research = ResearchService(
-            self.db, self.events, max_urls=settings.research_max_urls, engines=self.research_engines
+            self.db,
+            self.events,
+            max_urls=settings.research_max_urls,
+            engines=self.research_engines,
+            budget=budget,
         )
         self.research_queue = ResearchQueue(
             self.db,
@@ -150,6 +162,7 @@ class Services:
         self.prospects = ProspectService(self.db, self.events)
         self.outreach = OutreachService(self.db, self.events)
         self.content = ContentService(self.db, self.events)
+        self._wire_drafting(settings)
         self._wire_webhooks(settings)
         # Registered last: the triggering event's own feed line, counters and deliveries are
         # written before a rule's action records events of its own.
@@ -191,6 +204,20 @@ class Services:
 
     async def _end_streams_of_erased_user(self, user_id: uuid.UUID) -> None:
         self.stream_hub.end_user_streams(user_id)
+
+    def _wire_drafting(self, settings: Settings) -> None:
+        # Drafting tasks run in the research runner; without a provider they are refused at creation.
+        if self.llm.config.configured:
+            self.research_runner.drafter = LLMDrafter(
+                self.llm,
+                self.events,
+                self.prospects,
+                self.research,
+                max_output_tokens=settings.llm_max_output_tokens,
+            )
+        self.drafting = DraftingService(
+            self.research, self.prospects, unavailable_reason=lambda: self.llm.config.unavailable_reason
+        )
 
     def _wire_identity(self) -> None:
         # SQLite: the command line writes from another process, which no signal reaches.

@@ -176,6 +176,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     require_email_verification: Literal["auto", "true", "false"] = "auto"
     rate_limit_account_mail: str = "5/minute;20/hour"
     account_mail_per_email_limit: str = "3/15 minutes;10/day"
+    # Language-model accounting and limits (aiclone.research.usage): prices per million tokens
+    # (both 0: no cost is shown) and a per-user daily token budget (0: unlimited).
+    llm_price_input_per_mtok: float = 0.0
+    llm_price_output_per_mtok: float = 0.0
+    llm_daily_tokens_per_user: int = 0
 
     def __post_init__(self) -> None:
         self._check_numbers()
@@ -185,6 +190,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         self._check_llm()
         self._check_rate_limiting()
         self._check_mail()
+        self._check_llm_usage()
         url = self.database_url
         if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
@@ -372,6 +378,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
         parse_rate_limits("rate_limit_account_mail", self.rate_limit_account_mail)
         parse_rate_limits("account_mail_per_email_limit", self.account_mail_per_email_limit)
+
+    def _check_llm_usage(self) -> None:
+        for name in ("llm_price_input_per_mtok", "llm_price_output_per_mtok"):
+            if not 0 <= getattr(self, name) <= 1_000_000:
+                raise SettingsError(f"{var(name)} must be between 0 and 1000000")
+        if not 0 <= self.llm_daily_tokens_per_user <= 10**12:
+            raise SettingsError(f"{var('llm_daily_tokens_per_user')} must be between 0 (unlimited) and 10^12")
 
     def __repr__(self) -> str:
         # Secrets (the signing key, credentials in URLs, the provider key) never print.

@@ -65,7 +65,22 @@ test("a fresh read does not undo progress the stream already showed", () => {
 test("API error paths map to form fields", () => {
   assert.equal(researchFieldOf("input_source"), "input_source");
   assert.equal(researchFieldOf("title"), "title");
-  assert.equal(researchFieldOf("engine"), null);
+  assert.equal(researchFieldOf("engine"), "engine");
+  assert.equal(researchFieldOf("source_type"), null);
+});
+
+test("ticks with text show the answer as it is written, then a new attempt starts it over", () => {
+  const running = { ...queued, status: "running", attempts: 1, progress: 20, text: "The compa" };
+  const more = applyTaskUpdate(running, { status: "running", attempts: 1, progress: 20, text: "The company sells" }, true);
+  assert.equal(more.text, "The company sells");
+  assert.equal(more.progress, 20);
+  // The same text again changes nothing; a lower percent never moves the bar back.
+  assert.equal(applyTaskUpdate(more, { status: "running", attempts: 1, progress: 20, text: "The company sells" }, true), more);
+  assert.equal(applyTaskUpdate(more, { status: "running", attempts: 1, progress: 10, text: "The company sells x" }, true), more);
+  const retried = applyTaskUpdate(more, { status: "running", attempts: 2, progress: 5, text: "A" }, true);
+  assert.equal(retried.text, "A");
+  // Queued again (a retry): the old text goes.
+  assert.equal(applyTaskUpdate(more, { status: "queued", attempts: 1, progress: 0 }, false).text, null);
 });
 
 test("an answer older than the changes that arrived meanwhile does not undo them", () => {

@@ -52,7 +52,9 @@ def describe(event: EventRecord) -> tuple[str, str, str | None] | None:  # noqa:
     if kind == EventType.TASK_COMPLETED:
         title = _text(data, "title", default="Research task")
         status = _text(data, "status", default="finished")
-        return f"Research {status}: {title}", _text(data, "error"), f"/research-tasks/{ident}"
+        # Drafting tasks share the runner and its events (aiclone.drafting).
+        noun = "Research" if data.get("kind", "research") == "research" else "Draft"
+        return f"{noun} {status}: {title}", _text(data, "error"), f"/research-tasks/{ident}"
     if kind == EventType.RESEARCH_COMPLETED:
         title = _text(data, "title", default="Research task")
         insight = data.get("insight")

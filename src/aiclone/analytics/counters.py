@@ -21,13 +21,14 @@ from aiclone.analytics.metrics import (
     REASON_MEETING_BOOKED,
     FunnelMetric,
     Metric,
+    UsageMetric,
     metric_for,
 )
 from aiclone.analytics.models import ProspectFunnelEntry
 from aiclone.analytics.periods import bucket_starts
 from aiclone.events.types import EventRecord, EventType
 
-_KNOWN = frozenset(m.value for m in (*Metric, *FunnelMetric))
+_KNOWN = frozenset(m.value for m in (*Metric, *FunnelMetric, *UsageMetric))
 
 
 def _bump_sql() -> TextClause:
@@ -54,7 +55,12 @@ _BUMP = _bump_sql()
 
 
 async def bump(
-    session: AsyncSession, *, user_id: uuid.UUID, metric: Metric | FunnelMetric, at: dt.datetime, by: int = 1
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    metric: Metric | FunnelMetric | UsageMetric,
+    at: dt.datetime,
+    by: int = 1,
 ) -> None:
     """Add ``by`` to ``metric`` of ``user_id`` at instant ``at``, in the caller's transaction.
 

@@ -39,6 +39,17 @@ class Metric(StrEnum):
     AUTOMATIONS_TRIGGERED = "automations_triggered"
     WEBHOOK_DELIVERIES_SUCCEEDED = "webhook_deliveries_succeeded"
     WEBHOOK_DELIVERIES_FAILED = "webhook_deliveries_failed"
+    LLM_TOKENS = "llm_tokens"
+
+
+class UsageMetric(StrEnum):
+    """Language-model tokens by direction, beside their sum ``Metric.LLM_TOKENS`` (the cost
+    weighs them differently). Bumped by :func:`aiclone.research.usage.record_llm_usage` when a
+    provider call ends, not derived from events, so the rebuild leaves them (and ``llm_tokens``)
+    as they are."""
+
+    TOKENS_IN = "llm_tokens_in"
+    TOKENS_OUT = "llm_tokens_out"
 
 
 class FunnelMetric(StrEnum):
@@ -73,6 +84,7 @@ DELIVERY_METRICS: tuple[Metric, ...] = (
 REASON_APPROVED = "approved"
 REASON_MEETING_BOOKED = "meeting_booked"
 TASK_DONE = "done"
+TASK_KIND_RESEARCH = "research"
 
 
 def metric_for(event: EventRecord) -> Metric | None:
@@ -80,7 +92,9 @@ def metric_for(event: EventRecord) -> Metric | None:
     kind = event.type
     data: dict[str, Any] = event.data
     if kind == EventType.TASK_COMPLETED:
-        return Metric.RESEARCH_TASKS_COMPLETED if data.get("status") == TASK_DONE else None
+        # Drafting tasks share the runner and its events; only research counts here.
+        research = data.get("kind", TASK_KIND_RESEARCH) == TASK_KIND_RESEARCH
+        return Metric.RESEARCH_TASKS_COMPLETED if research and data.get("status") == TASK_DONE else None
     if kind == EventType.PROSPECT_UPDATED:
         return Metric.MEETINGS_BOOKED if data.get("reason") == REASON_MEETING_BOOKED else None
     return _EVERY_EVENT.get(kind)

@@ -37,6 +37,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     text,
     union_all,
@@ -53,6 +54,7 @@ from aiclone.analytics.metrics import (
     REASON_APPROVED,
     REASON_MEETING_BOOKED,
     TASK_DONE,
+    TASK_KIND_RESEARCH,
     FunnelMetric,
     Metric,
 )
@@ -87,10 +89,15 @@ def _grains() -> Any:
 def _metric_case() -> ColumnElement[str | None]:
     status = Event.data["status"].as_string()
     reason = Event.data["reason"].as_string()
+    kind = Event.data["kind"].as_string()
     return case(
         (Event.type == EventType.PROSPECT_ADDED.value, literal(Metric.PROSPECTS_ANALYZED.value)),
         (
-            and_(Event.type == EventType.TASK_COMPLETED.value, status == TASK_DONE),
+            and_(
+                Event.type == EventType.TASK_COMPLETED.value,
+                status == TASK_DONE,
+                or_(kind.is_(None), kind == TASK_KIND_RESEARCH),
+            ),
             literal(Metric.RESEARCH_TASKS_COMPLETED.value),
         ),
         (Event.type == EventType.OUTREACH_SENT.value, literal(Metric.OUTREACH_SENT.value)),

@@ -58,6 +58,18 @@ class DateSpan(msgspec.Struct):
     end: dt.date
 
 
+class LlmUsageSummary(msgspec.Struct):
+    """Language-model tokens in the period (the ``llm_tokens`` metric split by direction), and
+    their cost at ``AICLONE_LLM_PRICE_INPUT_PER_MTOK`` / ``..._OUTPUT_PER_MTOK`` (null when no
+    price is set; in the provider's currency, rounded to 6 places)."""
+
+    tokens_in: int
+    tokens_out: int
+    cost: float | None
+    price_input_per_mtok: float | None
+    price_output_per_mtok: float | None
+
+
 class AnalyticsSummary(msgspec.Struct):
     user_id: uuid.UUID
     # The preset period; null for a custom range.
@@ -71,6 +83,7 @@ class AnalyticsSummary(msgspec.Struct):
     previous_period: Period
     metrics: dict[str, MetricSummary]
     funnel: Funnel
+    llm_usage: LlmUsageSummary | None = None
 
 
 class DataType(StrEnum):

@@ -23,7 +23,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
-from aiclone.analytics.metrics import FunnelMetric, Metric
+from aiclone.analytics.metrics import FunnelMetric, Metric, UsageMetric
 from aiclone.analytics.periods import (
     DEFAULT_TIME_RANGE,
     TimeRange,
@@ -40,12 +40,14 @@ from aiclone.analytics.schemas import (
     DateSpan,
     Funnel,
     FunnelStage,
+    LlmUsageSummary,
     MetricSummary,
     Period,
     Trend,
 )
 from aiclone.db import Database, utcnow
 from aiclone.errors import FieldError, InvalidInput
+from aiclone.research.usage import TokenPrices
 
 TREND_THRESHOLD_PERCENT = 10
 
@@ -88,8 +90,11 @@ def _custom_dates(
 
 
 class AnalyticsService:
-    def __init__(self, db: Database, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self, db: Database, *, clock: Callable[[], dt.datetime] = utcnow, prices: TokenPrices | None = None
+    ) -> None:
         self.db = db
+        self.prices = prices or TokenPrices()
         # Tests set a fixed clock; everything time-dependent reads "now" from here.
         self.clock = clock
 
@@ -160,6 +165,16 @@ class AnalyticsService:
             ],
             overall_conversion_percent=_percent(stages[-1][1], stages[0][1]),
         )
+        tokens_in = period_total(UsageMetric.TOKENS_IN.value)
+        tokens_out = period_total(UsageMetric.TOKENS_OUT.value)
+        priced = self.prices.set
+        llm_usage = LlmUsageSummary(
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost=self.prices.cost(tokens_in, tokens_out) if priced else None,
+            price_input_per_mtok=self.prices.input_per_mtok if priced else None,
+            price_output_per_mtok=self.prices.output_per_mtok if priced else None,
+        )
         return AnalyticsSummary(
             user_id=user_id,
             time_range=p.time_range,
@@ -171,4 +186,5 @@ class AnalyticsService:
             previous_period=Period(start=from_epoch(p.previous_start), end=edges[0]),
             metrics=metrics,
             funnel=funnel,
+            llm_usage=llm_usage,
         )

@@ -60,28 +60,48 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+async def create_content(
+    events: EventLog, session: AsyncSession, user_id: uuid.UUID, data: ContentCreate
+) -> ContentRead:
+    """Write a content draft and its ``content_updated`` event in the caller's transaction (the
+    API, and drafting tasks that land a generated piece)."""
+    now = utcnow()
+    values = _clean(msgspec.structs.asdict(data))
+    item = await ContentRepository(session).insert(
+        {
+            **values,
+            "id": uuid.uuid4(),
+            "user_id": user_id,
+            "status": ContentStatus.DRAFT.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    await _record_change(events, session, item, "created")
+    return item
+
+
+async def _record_change(
+    events: EventLog,
+    session: AsyncSession,
+    item: ContentRead,
+    action: ChangeAction,
+    *,
+    changes: Sequence[str] = (),
+) -> None:
+    data = ContentUpdatedData(*msgspec.structs.astuple(item), action=action, changes=[*changes])
+    await events.record(session, user_id=item.user_id, type=EventType.CONTENT_UPDATED, data=data)
+
+
 class ContentService:
     def __init__(self, db: Database, events: EventLog) -> None:
         self.db = db
         self.events = events
 
     async def create(self, user_id: uuid.UUID, data: ContentCreate) -> ContentRead:
-        now = utcnow()
-        values = _clean(msgspec.structs.asdict(data))
         try:
             async with self.db.session() as session:
-                item = await ContentRepository(session).insert(
-                    {
-                        **values,
-                        "id": uuid.uuid4(),
-                        "user_id": user_id,
-                        "status": ContentStatus.DRAFT.value,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                await self._record_change(session, item, "created")
-                return item
+                return await create_content(self.events, session, user_id, data)
         except IntegrityError:
             # The only constraint validated input can break: an admin named a missing user.
             raise NotFound("The user does not exist.") from None
@@ -158,8 +178,7 @@ class ContentService:
         *,
         changes: Sequence[str] = (),
     ) -> None:
-        data = ContentUpdatedData(*msgspec.structs.astuple(item), action=action, changes=[*changes])
-        await self.events.record(session, user_id=item.user_id, type=EventType.CONTENT_UPDATED, data=data)
+        await _record_change(self.events, session, item, action, changes=changes)
 
     async def publish(self, user_id: uuid.UUID, item_id: uuid.UUID) -> ContentRead:
         now = utcnow()

@@ -58,45 +58,63 @@ def _body(value: str) -> str:
     return body
 
 
+async def create_draft(
+    events: EventLog, session: AsyncSession, user_id: uuid.UUID, data: OutreachCreate
+) -> OutreachRead:
+    """Write a draft and its events in the caller's transaction (the API, and drafting tasks that
+    land a generated message). A prospect that is not the user's is a :class:`NotFound`."""
+    body = _body(data.body)
+    now = utcnow()
+    # The counter bump doubles as the ownership check: no row for another user's prospect.
+    prospect = await ProspectRepository(session).bump_counters(user_id, data.prospect_id, now=now, drafts=1)
+    if prospect is None:
+        raise NotFound("The prospect does not exist.")
+    message = await OutreachRepository(session).insert(
+        {
+            "id": uuid.uuid4(),
+            "user_id": user_id,
+            "prospect_id": data.prospect_id,
+            "channel": data.channel,
+            "subject": clean_text(data.subject),
+            "body": body,
+            "status": OutreachStatus.DRAFT.value,
+            "meeting_booked": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    await record_prospect_updated(
+        events,
+        session,
+        prospect,
+        changes=["drafts_generated"],
+        reason="draft_created",
+        outreach_id=message.id,
+    )
+    await _record_change(events, session, message, "created")
+    return message
+
+
+async def _record_change(
+    events: EventLog,
+    session: AsyncSession,
+    message: OutreachRead,
+    action: Literal["created", "updated", "deleted"],
+    *,
+    changes: Sequence[str] = (),
+) -> None:
+    data = OutreachUpdatedData(*msgspec.structs.astuple(message), action=action, changes=[*changes])
+    await events.record(session, user_id=message.user_id, type=EventType.OUTREACH_UPDATED, data=data)
+
+
 class OutreachService:
     def __init__(self, db: Database, events: EventLog) -> None:
         self.db = db
         self.events = events
 
     async def create(self, user_id: uuid.UUID, data: OutreachCreate) -> OutreachRead:
-        body = _body(data.body)
-        now = utcnow()
         async with self.db.session() as session:
-            # The counter bump doubles as the ownership check: no row for another user's prospect.
-            prospect = await ProspectRepository(session).bump_counters(
-                user_id, data.prospect_id, now=now, drafts=1
-            )
-            if prospect is None:
-                raise NotFound("The prospect does not exist.")
-            message = await OutreachRepository(session).insert(
-                {
-                    "id": uuid.uuid4(),
-                    "user_id": user_id,
-                    "prospect_id": data.prospect_id,
-                    "channel": data.channel,
-                    "subject": clean_text(data.subject),
-                    "body": body,
-                    "status": OutreachStatus.DRAFT.value,
-                    "meeting_booked": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            await record_prospect_updated(
-                self.events,
-                session,
-                prospect,
-                changes=["drafts_generated"],
-                reason="draft_created",
-                outreach_id=message.id,
-            )
-            await self._record_change(session, message, "created")
-        return message
+            return await create_draft(self.events, session, user_id, data)
 
     async def get(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
         async with self.db.read_connection() as connection:
@@ -164,8 +182,7 @@ class OutreachService:
         *,
         changes: Sequence[str] = (),
     ) -> None:
-        data = OutreachUpdatedData(*msgspec.structs.astuple(message), action=action, changes=[*changes])
-        await self.events.record(session, user_id=message.user_id, type=EventType.OUTREACH_UPDATED, data=data)
+        await _record_change(self.events, session, message, action, changes=changes)
 
     async def send(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
         now = utcnow()

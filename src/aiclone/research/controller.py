@@ -13,7 +13,7 @@ from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, Limit
-from aiclone.research.models import Priority, TaskStatus
+from aiclone.research.models import Priority, TaskKind, TaskStatus
 from aiclone.research.schemas import (
     ResearchEngineList,
     ResearchEngineRead,
@@ -48,7 +48,7 @@ class ResearchTaskController(Controller):
             " priority; follow it with `task_update` events. For `urls`, every URL must be an absolute"
             " http(s) URL."
         ),
-        responses=problems(401, 403, 413, 422),
+        responses=problems(401, 403, 413, 422, 429),
     )
     async def create(
         self,
@@ -62,7 +62,10 @@ class ResearchTaskController(Controller):
     @get(
         "/",
         summary="List research tasks",
-        description="Newest first, keyset paginated; filter by status and priority.",
+        description=(
+            "Newest first, keyset paginated; filter by status, priority and kind (research, or the"
+            " drafting tasks of `POST /api/outreach/generate` and `POST /api/content/generate`)."
+        ),
         responses=problems(401, 403, 422),
     )
     async def list_tasks(
@@ -71,12 +74,18 @@ class ResearchTaskController(Controller):
         research_service: NamedDependency[ResearchService],
         status: FromQuery[TaskStatus | None] = None,
         priority: FromQuery[Priority | None] = None,
+        kind: FromQuery[TaskKind | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
         user_id: UserIdParam = None,
     ) -> ResearchTaskPage:
         return await research_service.list(
-            owner_scope(request.user, user_id), status=status, priority=priority, limit=limit, cursor=cursor
+            owner_scope(request.user, user_id),
+            status=status,
+            priority=priority,
+            kind=kind,
+            limit=limit,
+            cursor=cursor,
         )
 
     @get("/{task_id:uuid}", summary="Get a research task", responses=problems(401, 403, 404))

@@ -5,7 +5,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aiclone.db import Base, Timestamps, UUIDPrimaryKey
@@ -34,6 +34,18 @@ class TaskStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class TaskKind(StrEnum):
+    """What a task produces: research gives an insight, a drafting task writes an outreach draft
+    or a content item (see :mod:`aiclone.drafting`). All kinds share the queue and the runner."""
+
+    RESEARCH = "research"
+    OUTREACH_DRAFT = "outreach_draft"
+    CONTENT_DRAFT = "content_draft"
+
+
+DRAFT_KINDS = frozenset({TaskKind.OUTREACH_DRAFT, TaskKind.CONTENT_DRAFT})
 
 
 TERMINAL_STATUSES = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED})
@@ -79,3 +91,12 @@ class ResearchTask(UUIDPrimaryKey, Timestamps, Base):
     insight: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    kind: Mapped[str] = mapped_column(String(16), default=TaskKind.RESEARCH.value, server_default="research")
+    # A drafting task's request (channel, tone, length, topic…); null for research.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    # What a finished drafting task wrote (an outreach message or a content item). No foreign
+    # key: the draft may be deleted by its owner afterwards and the task stays as a record.
+    output_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # Language-model tokens this task spent, all attempts together (aiclone.research.usage).
+    tokens_in: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tokens_out: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -10,18 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import Database, utcnow
 from aiclone.events.log import EventLog
-from aiclone.research.models import ResearchTask, SourceType, TaskStatus
+from aiclone.research.models import ResearchTask, SourceType, TaskKind, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import Insight
 from aiclone.research.state import record_state
+from aiclone.research.usage import record_llm_usage
 
 logger = logging.getLogger("aiclone.research.queue")
 
@@ -39,6 +41,12 @@ class Claim:
     source_type: SourceType
     engine: str
     prospect_id: uuid.UUID | None
+    kind: TaskKind = TaskKind.RESEARCH
+    params: dict[str, Any] | None = None
+
+
+# Writes a drafting task's result in the transaction that finishes the task.
+Landing = Callable[[AsyncSession, ResearchTask], Awaitable[uuid.UUID]]
 
 
 class ResearchQueue:
@@ -69,6 +77,8 @@ class ResearchQueue:
             source_type=SourceType(task.source_type),
             engine=task.engine,
             prospect_id=task.prospect_id,
+            kind=TaskKind(task.kind),
+            params=task.params,
         )
 
     async def renew(self, worker_id: str, task_ids: Sequence[uuid.UUID]) -> set[tuple[uuid.UUID, int]]:
@@ -81,7 +91,9 @@ class ResearchQueue:
         async with self.db.read_session() as session:
             return await ResearchTaskRepository(session).held_by(worker_id, task_ids)
 
-    async def _finish(self, claim: Claim, values: dict[str, Any], detail: str | None = None) -> bool:
+    async def _finish(
+        self, claim: Claim, values: dict[str, Any], detail: str | None = None, *, land: Landing | None = None
+    ) -> bool:
         async with self.db.session() as session:
             task = await ResearchTaskRepository(session).finish_claimed(
                 claim.task_id, worker_id=claim.worker_id, attempt=claim.attempt, values=values
@@ -93,8 +105,35 @@ class ResearchQueue:
                     claim.worker_id,
                 )
                 return False
+            if land is not None:
+                # Inside the fenced transaction: a task cancelled meanwhile writes no draft, and a
+                # draft that cannot be written rolls the whole finish back.
+                task.output_id = await land(session, task)
+                await session.flush()
             await record_state(self.events, session, task, detail=detail)
         return True
+
+    async def record_usage(self, claim: Claim, tokens_in: int, tokens_out: int) -> None:
+        """Count a provider call's tokens now, in a transaction of their own: whatever becomes of
+        the run, the tokens were spent."""
+        async with self.db.session() as session:
+            await record_llm_usage(session, claim.user_id, claim.task_id, tokens_in, tokens_out)
+
+    async def complete_draft(self, claim: Claim, land: Landing) -> bool:
+        now = utcnow()
+        return await self._finish(
+            claim,
+            {
+                "status": TaskStatus.DONE.value,
+                "progress": 100,
+                "error": None,
+                "completed_at": now,
+                "claimed_by": None,
+                "lease_expires_at": None,
+                "updated_at": now,
+            },
+            land=land,
+        )
 
     async def complete(self, claim: Claim, insight: Insight) -> bool:
         now = utcnow()

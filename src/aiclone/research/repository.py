@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.research.models import ResearchTask, TaskStatus
+from aiclone.research.models import ResearchTask, TaskKind, TaskStatus
 
 
 class ResearchTaskRepository:
@@ -40,6 +40,7 @@ class ResearchTaskRepository:
         *,
         status: str | None,
         priority: str | None,
+        kind: str | None = None,
         limit: int,
         after: tuple[dt.datetime, uuid.UUID] | None,
     ) -> Sequence[ResearchTask]:
@@ -48,6 +49,8 @@ class ResearchTaskRepository:
             query = query.where(ResearchTask.status == status)
         if priority is not None:
             query = query.where(ResearchTask.priority == priority)
+        if kind is not None:
+            query = query.where(ResearchTask.kind == kind)
         if after is not None:
             created, last_id = after
             query = query.where(
@@ -58,6 +61,23 @@ class ResearchTaskRepository:
             )
         query = query.order_by(ResearchTask.created_at.desc(), ResearchTask.id.desc()).limit(limit)
         return (await self.session.scalars(query)).all()
+
+    async def latest_insight(self, owner: uuid.UUID, prospect_id: uuid.UUID) -> dict[str, Any] | None:
+        """The insight of the owner's research on this prospect that finished last, if any."""
+        query = (
+            select(ResearchTask.insight)
+            .where(
+                ResearchTask.user_id == owner,
+                ResearchTask.prospect_id == prospect_id,
+                ResearchTask.kind == TaskKind.RESEARCH.value,
+                ResearchTask.status == TaskStatus.DONE.value,
+                ResearchTask.insight.is_not(None),
+            )
+            .order_by(ResearchTask.completed_at.desc(), ResearchTask.id.desc())
+            .limit(1)
+        )
+        value = await self.session.scalar(query)
+        return value if isinstance(value, dict) else None
 
     async def claim_next(
         self, worker_id: str, *, now: dt.datetime, lease_until: dt.datetime

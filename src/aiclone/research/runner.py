@@ -20,6 +20,13 @@ One loop per process:
   another worker can take them without waiting for the lease.
 
 Progress ticks from engines go to live subscribers as ephemeral ``task_update`` messages only.
+Ticks that carry text (an answer being written by a language model) are sent at most
+``TEXT_TICKS_PER_SECOND`` times a second per run; the ones in between are dropped, since each
+carries the whole text so far.
+
+Drafting tasks (:mod:`aiclone.drafting`) run through the same loop with a :class:`Drafter`
+instead of an engine: same claims, leases, cancellation, timeout and live ticks; their result is
+written by the drafter inside the transaction that finishes the task.
 """
 
 from __future__ import annotations
@@ -34,12 +41,15 @@ import uuid
 from dataclasses import dataclass, field
 
 import msgspec
+from msgspec import UnsetType
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.errors import DomainError
 from aiclone.events.broker import EventBroker, EventRef, Overflow, Resync, Subscription
 from aiclone.events.types import Ephemeral, EventRecord, EventType
-from aiclone.research.engines.base import EngineError, EngineRegistry, ResearchJob
-from aiclone.research.models import TaskStatus
+from aiclone.research.engines.base import Drafter, DraftResult, EngineError, EngineRegistry, ResearchJob
+from aiclone.research.models import DRAFT_KINDS, ResearchTask, TaskStatus
 from aiclone.research.queue import Claim, ResearchQueue
 from aiclone.research.schemas import Insight, TaskUpdateData
 
@@ -50,6 +60,7 @@ CANCEL_CHECK_SECONDS = 1.0
 # under PostgreSQL's NOTIFY payload limit (8000 bytes).
 TICK_TEXT_BYTES = 3000
 ERROR_BACKOFF_SECONDS = 2.0
+TEXT_TICKS_PER_SECOND = 5
 
 
 def tick_text(text: str, limit: int = TICK_TEXT_BYTES) -> tuple[str, int]:
@@ -82,6 +93,10 @@ class _Run:
     stop_reason: str | None = None
     progress: int = 0
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_text_tick: float = float("-inf")
+    # The newest text tick held back by the rate limit, and the task that sends it when allowed.
+    pending_text: tuple[int, str, str] | None = None
+    flush: asyncio.Task[None] | None = None
 
 
 class ResearchRunner:
@@ -95,10 +110,12 @@ class ResearchRunner:
         config: RunnerConfig | None = None,
         *,
         worker_id: str | None = None,
+        drafter: Drafter | None = None,
     ) -> None:
         self.queue = queue
         self.broker = broker
         self.engines = engines
+        self.drafter = drafter
         self.config = config or RunnerConfig()
         self.worker_id = worker_id or new_worker_id()
         self._runs: dict[uuid.UUID, _Run] = {}
@@ -166,7 +183,9 @@ class ResearchRunner:
             task.add_done_callback(functools.partial(self._finished, claim.task_id))
 
     def _finished(self, task_id: uuid.UUID, task: asyncio.Task[None]) -> None:
-        self._runs.pop(task_id, None)
+        run = self._runs.pop(task_id, None)
+        if run is not None and run.flush is not None:
+            run.flush.cancel()
         if not task.cancelled() and task.exception() is not None:
             # Its lease expires and the recovery pass queues it again.
             logger.error("research task %s: the run failed", task_id, exc_info=task.exception())
@@ -232,16 +251,35 @@ class ResearchRunner:
 
     # -- one run
 
-    async def _execute(self, claim: Claim) -> None:
-        engine = self.engines.get(claim.engine)
-        if engine is None:
+    def _unrunnable(self, claim: Claim) -> str | None:
+        """Why this process cannot run the task, if it cannot."""
+        if claim.kind in DRAFT_KINDS:
+            if self.drafter is None:
+                return "Drafting is not available on this server: no language model provider is configured."
+            return None
+        if self.engines.get(claim.engine) is None:
             configured = ", ".join(self.engines.names) or "none"
-            await self.queue.fail(
-                claim,
+            return (
                 f"The research engine '{claim.engine}' is not configured on this server"
-                f" (configured engines: {configured}).",
+                f" (configured engines: {configured})."
             )
+        return None
+
+    async def _execute(self, claim: Claim) -> None:
+        refusal = self._unrunnable(claim)
+        if refusal is not None:
+            await self.queue.fail(claim, refusal)
             return
+        drafting = claim.kind in DRAFT_KINDS
+        engine = None if drafting else self.engines.get(claim.engine)
+
+        reported = False
+
+        async def usage(tokens_in: int, tokens_out: int) -> None:
+            nonlocal reported
+            reported = True
+            await self.queue.record_usage(claim, tokens_in, tokens_out)
+
         job = ResearchJob(
             task_id=claim.task_id,
             user_id=claim.user_id,
@@ -249,26 +287,33 @@ class ResearchRunner:
             input_source=claim.input_source,
             source_type=claim.source_type,
             prospect_id=claim.prospect_id,
+            kind=claim.kind,
+            params=dict(claim.params or {}),
+            usage=usage,
         )
 
         async def progress(percent: int, message: str, *, text: str | None = None) -> None:
             await self._tick(claim, percent, message, text)
 
+        what = "drafting" if drafting else "research engine"
         try:
             async with asyncio.timeout(self.config.task_timeout) as deadline:
-                insight = await engine.research(job, progress)
+                if self.drafter is not None and drafting:
+                    result: Insight | DraftResult = await self.drafter.draft(job, progress)
+                else:
+                    assert engine is not None
+                    result = await engine.research(job, progress)
         except TimeoutError:
             if deadline.expired():
-                error = f"The research did not finish within {self.config.task_timeout:g} seconds."
+                noun = "draft" if drafting else "research"
+                error = f"The {noun} did not finish within {self.config.task_timeout:g} seconds."
             else:  # raised by the engine itself, not our deadline
-                logger.exception(
-                    "research engine %s timed out internally on task %s", claim.engine, claim.task_id
-                )
-                error = "The research engine failed unexpectedly (TimeoutError)."
+                logger.exception("%s %s timed out internally on task %s", what, claim.engine, claim.task_id)
+                error = f"The {what} failed unexpectedly (TimeoutError)."
             await self._end(claim, error=error)
             return
         except EngineError as exc:
-            await self._end(claim, error=str(exc) or "The research engine gave up.")
+            await self._end(claim, error=str(exc) or f"The {what} gave up.")
             return
         except asyncio.CancelledError:
             run = self._runs.get(claim.task_id)
@@ -276,10 +321,37 @@ class ResearchRunner:
                 return  # cancelled or taken from us: nothing to write
             raise
         except Exception as exc:
-            logger.exception("research engine %s crashed on task %s", claim.engine, claim.task_id)
-            await self._end(claim, error=f"The research engine failed unexpectedly ({type(exc).__name__}).")
+            logger.exception("%s %s crashed on task %s", what, claim.engine, claim.task_id)
+            await self._end(claim, error=f"The {what} failed unexpectedly ({type(exc).__name__}).")
             return
-        await self._end(claim, insight=insight)
+        if isinstance(result, DraftResult):
+            await self._end_draft(claim, result)
+            return
+        if not reported and not isinstance(result.usage, UnsetType):
+            # An engine that reports its tokens with the insight (the llm engine) rather than per call.
+            await usage(result.usage.input_tokens, result.usage.output_tokens)
+        await self._end(claim, insight=result)
+
+    async def _end_draft(self, claim: Claim, draft: DraftResult) -> None:
+        run = self._runs.get(claim.task_id)
+        if run is not None:
+            run.finishing = True
+        drafter = self.drafter
+        assert drafter is not None
+
+        async def land(session: AsyncSession, task: ResearchTask) -> uuid.UUID:
+            return await drafter.land(session, task, draft)
+
+        try:
+            await self.queue.complete_draft(claim, land)
+        except (SQLAlchemyError, OSError):
+            raise
+        except DomainError as exc:
+            # E.g. the prospect was deleted while its draft was being written.
+            await self.queue.fail(claim, f"The draft could not be saved: {exc.detail}")
+        except Exception as exc:
+            logger.exception("could not store the draft of task %s", claim.task_id)
+            await self.queue.fail(claim, f"The draft could not be saved ({type(exc).__name__}).")
 
     async def _end(self, claim: Claim, *, error: str | None = None, insight: Insight | None = None) -> None:
         run = self._runs.get(claim.task_id)
@@ -301,6 +373,17 @@ class ResearchRunner:
         run = self._runs.get(claim.task_id)
         if run is None:
             return
+        if text is not None:
+            now = asyncio.get_running_loop().time()
+            wait = run.last_text_tick + 1 / TEXT_TICKS_PER_SECOND - now
+            if wait > 0:
+                # Each tick carries the whole text so far: keep only the newest, sent once allowed.
+                run.pending_text = (percent, message, text)
+                if run.flush is None or run.flush.done():
+                    run.flush = asyncio.create_task(self._flush_text(claim, run, wait))
+                return
+            run.last_text_tick = now
+            run.pending_text = None
         percent = max(0, min(99, int(percent)))
         # One tick at a time per run, never backwards: on PostgreSQL each publish is its own
         # NOTIFY, and two in flight at once could reach subscribers out of order.
@@ -317,6 +400,7 @@ class ResearchRunner:
                 attempts=claim.attempt,
                 detail=message[:300],
                 ephemeral=True,
+                kind=claim.kind,
             )
             if text is not None:
                 data.text, data.text_offset = tick_text(text)
@@ -326,6 +410,13 @@ class ResearchRunner:
                 )
             except (SQLAlchemyError, OSError):
                 logger.warning("progress tick of research task %s not delivered", claim.task_id)
+
+    async def _flush_text(self, claim: Claim, run: _Run, wait: float) -> None:
+        await asyncio.sleep(wait)
+        run.flush = None  # a tick still held back (clock rounding) schedules a new flush
+        pending, run.pending_text = run.pending_text, None
+        if pending is not None and self._runs.get(claim.task_id) is run and not run.finishing:
+            await self._tick(claim, pending[0], pending[1], pending[2])
 
     # -- stopping
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from aiclone.research.models import Priority, SourceType, TaskStatus
+from aiclone.research.models import Priority, SourceType, TaskKind, TaskStatus
 
 MAX_INPUT_SOURCE_LENGTH = 10_000
 
@@ -117,6 +117,15 @@ class ResearchTaskRead(msgspec.Struct, kw_only=True):
     insight: Insight | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # ``research``, or a drafting kind (``outreach_draft``, ``content_draft``; see /api/outreach/generate).
+    kind: TaskKind = TaskKind.RESEARCH
+    # A drafting task's request; null for research.
+    params: dict[str, Any] | None = None
+    # The outreach message or content item a finished drafting task wrote.
+    output_id: uuid.UUID | None = None
+    # Language-model tokens spent (prompt and completion), all attempts together.
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 class ResearchEngineRead(msgspec.Struct, kw_only=True):
@@ -152,6 +161,7 @@ class TaskUpdateData(msgspec.Struct, kw_only=True):
     attempts: int
     detail: str | None = None
     ephemeral: bool = False
+    kind: TaskKind = TaskKind.RESEARCH
     # Live ticks of an engine that writes (the llm engine): the text written so far, or its
     # end when it is too long for one message, ``text_offset`` characters being left out before it.
     text: str | UnsetType = UNSET
@@ -166,6 +176,11 @@ class TaskCompletedData(msgspec.Struct, kw_only=True):
     title: str
     error: str | None = None
     completed_at: dt.datetime
+    kind: TaskKind = TaskKind.RESEARCH
+    # The draft a drafting task wrote (an outreach message or a content item).
+    output_id: uuid.UUID | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 class ResearchCompletedData(msgspec.Struct, kw_only=True):

@@ -11,17 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import msgspec
+
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from aiclone.events.log import EventLog
 from aiclone.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from aiclone.prospects.repository import ProspectRepository
 from aiclone.research.engines.base import EngineRegistry, EngineStatus
-from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, SourceType, TaskStatus
+from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, SourceType, TaskKind, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
-from aiclone.research.schemas import ResearchTaskCreate, ResearchTaskPage, ResearchTaskRead
+from aiclone.research.schemas import (
+    MAX_INPUT_SOURCE_LENGTH,
+    Insight,
+    ResearchTaskCreate,
+    ResearchTaskPage,
+    ResearchTaskRead,
+)
 from aiclone.research.sources import split_urls, url_problem
 from aiclone.research.state import record_state, to_read
+from aiclone.research.usage import TokenBudget, uses_llm
 
 _NOT_FOUND = "No such research task."
 CANCELLABLE = frozenset({TaskStatus.QUEUED.value, TaskStatus.RUNNING.value})
@@ -44,10 +53,12 @@ class ResearchService:
         *,
         max_urls: int = 20,
         engines: EngineRegistry | None = None,
+        budget: TokenBudget | None = None,
     ) -> None:
         self.db = db
         self.events = events
         self.max_urls = max_urls
+        self.budget = budget or TokenBudget()
         self.engines = engines or EngineRegistry()
 
     def engine_statuses(self) -> list[EngineStatus]:
@@ -106,6 +117,8 @@ class ResearchService:
                     "The research task is not valid.",
                     errors=[FieldError(field="prospect_id", message="no such prospect")],
                 )
+            if uses_llm(TaskKind.RESEARCH, data.engine):
+                await self.budget.admit(session, owner)
             task = await ResearchTaskRepository(session).add(
                 ResearchTask(
                     user_id=owner,
@@ -132,12 +145,19 @@ class ResearchService:
             raise NotFound(_NOT_FOUND)
         return to_read(task)
 
+    async def latest_insight(self, owner: uuid.UUID, prospect_id: uuid.UUID) -> Insight | None:
+        """The newest insight of the owner's finished research on ``prospect_id`` (drafting uses it)."""
+        async with self.db.read_session() as session:
+            value = await ResearchTaskRepository(session).latest_insight(owner, prospect_id)
+        return None if value is None else msgspec.convert(value, Insight)
+
     async def list(
         self,
         owner: uuid.UUID,
         *,
         status: TaskStatus | None = None,
         priority: Priority | None = None,
+        kind: TaskKind | None = None,
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
     ) -> ResearchTaskPage:
@@ -147,6 +167,7 @@ class ResearchService:
                 owner,
                 status=None if status is None else status.value,
                 priority=None if priority is None else priority.value,
+                kind=None if kind is None else kind.value,
                 limit=limit + 1,
                 after=None if after is None else (after[0], after[1]),
             )
@@ -184,10 +205,13 @@ class ResearchService:
                 raise NotFound(_NOT_FOUND)
             if task.status not in RETRYABLE:
                 raise Conflict(f"The task is {task.status}; only failed or cancelled tasks can be retried.")
+            if uses_llm(task.kind, task.engine):
+                await self.budget.admit(session, owner, exclude=task.id)
             task.status = TaskStatus.QUEUED.value
             task.progress = 0
             task.error = None
             task.insight = None
+            task.output_id = None
             task.started_at = None
             task.completed_at = None
             task.interruptions = 0
@@ -196,4 +220,41 @@ class ResearchService:
             task.updated_at = utcnow()
             await session.flush()
             await record_state(self.events, session, task, detail="retried")
+        return to_read(task)
+
+    async def queue_draft(
+        self,
+        owner: uuid.UUID,
+        *,
+        kind: TaskKind,
+        title: str,
+        input_source: str,
+        source_type: SourceType,
+        params: dict[str, object],
+        prospect_id: uuid.UUID | None = None,
+    ) -> ResearchTaskRead:
+        """Queue a drafting task (see :mod:`aiclone.drafting`) after the budget check, in one transaction."""
+        async with self.db.session() as session:
+            if prospect_id is not None and await ProspectRepository(session).get(owner, prospect_id) is None:
+                raise NotFound("The prospect does not exist.")
+            await self.budget.admit(session, owner)
+            task = await ResearchTaskRepository(session).add(
+                ResearchTask(
+                    user_id=owner,
+                    title=title[:200],
+                    input_source=input_source[:MAX_INPUT_SOURCE_LENGTH],
+                    source_type=source_type.value,
+                    engine="llm",
+                    priority=Priority.HIGH.value,
+                    priority_rank=PRIORITY_RANK[Priority.HIGH],
+                    prospect_id=prospect_id,
+                    status=TaskStatus.QUEUED.value,
+                    progress=0,
+                    attempts=0,
+                    interruptions=0,
+                    kind=kind.value,
+                    params=params,
+                )
+            )
+            await record_state(self.events, session, task)
         return to_read(task)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiclone.db import utcnow
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
-from aiclone.research.models import Priority, ResearchTask, SourceType, TaskStatus
+from aiclone.research.models import Priority, ResearchTask, SourceType, TaskKind, TaskStatus
 from aiclone.research.schemas import (
     Insight,
     ResearchCompletedData,
@@ -37,6 +37,11 @@ def to_read(task: ResearchTask) -> ResearchTaskRead:
         insight=None if task.insight is None else msgspec.convert(task.insight, Insight),
         created_at=task.created_at,
         updated_at=task.updated_at,
+        kind=TaskKind(task.kind or TaskKind.RESEARCH.value),
+        params=task.params,
+        output_id=task.output_id,
+        tokens_in=task.tokens_in or 0,
+        tokens_out=task.tokens_out or 0,
     )
 
 
@@ -68,6 +73,7 @@ async def record_state(
             engine=task.engine,
             attempts=task.attempts,
             detail=detail,
+            kind=TaskKind(task.kind or TaskKind.RESEARCH.value),
         ),
         by_automation=by_automation,
     )
@@ -83,6 +89,10 @@ async def record_state(
             title=task.title,
             error=task.error,
             completed_at=task.completed_at or utcnow(),
+            kind=TaskKind(task.kind or TaskKind.RESEARCH.value),
+            output_id=task.output_id,
+            tokens_in=task.tokens_in or 0,
+            tokens_out=task.tokens_out or 0,
         ),
     )
     if status == TaskStatus.DONE and task.insight is not None:

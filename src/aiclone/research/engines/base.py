@@ -1,20 +1,33 @@
 """The engine interface: what the runner hands an engine, and what it expects back.
 
 An engine turns a task's input into an :class:`~aiclone.research.schemas.Insight`. It reports
-progress through the callback it is given (live-only ticks), raises :class:`EngineError` with a
-message meant for the task's owner when the research cannot be done, and may be cancelled at
-any ``await`` (the task was cancelled, timed out, or the worker is stopping).
+progress through the callback it is given (live-only ticks; an engine that writes with a
+language model passes ``text``, the answer so far, which the runner forwards at most five times
+a second), raises :class:`EngineError` with a message meant for the task's owner when the
+research cannot be done, and may be cancelled at any ``await`` (the task was cancelled, timed
+out, or the worker is stopping).
+
+A :class:`Drafter` runs the drafting kinds of task the same way: :meth:`Drafter.draft` returns
+a :class:`DraftResult`, and :meth:`Drafter.land` writes it (an outreach draft, a content item)
+inside the transaction that marks the task done, so a draft exists if and only if its task
+finished. Tokens a call spent are reported through ``job.usage`` as soon as the call ends.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from aiclone.research.models import SourceType
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.research.models import ResearchTask, SourceType, TaskKind
 from aiclone.research.schemas import Insight
+
+
+class UsageReporter(Protocol):
+    async def __call__(self, tokens_in: int, tokens_out: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -25,11 +38,32 @@ class ResearchJob:
     input_source: str
     source_type: SourceType
     prospect_id: uuid.UUID | None = None
+    kind: TaskKind = TaskKind.RESEARCH
+    params: dict[str, Any] = field(default_factory=dict)
+    # Counts a provider call's tokens for this task and its owner (aiclone.research.usage).
+    usage: UsageReporter | None = None
 
 
 class ProgressReporter(Protocol):
     async def __call__(self, percent: int, message: str, *, text: str | None = None) -> None:
         """A live tick; ``text`` is what a writing engine has written so far."""
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    """A finished draft, not yet written anywhere."""
+
+    body: str
+    # The email subject, or the content item's title.
+    heading: str | None = None
+
+
+class Drafter(Protocol):
+    async def draft(self, job: ResearchJob, progress: ProgressReporter) -> DraftResult: ...
+
+    async def land(self, session: AsyncSession, task: ResearchTask, draft: DraftResult) -> uuid.UUID:
+        """Write the draft in the caller's transaction; returns the id of what was written."""
+        ...
 
 
 class ResearchEngine(Protocol):

@@ -11,6 +11,7 @@
 // the user is reading never shifts under them. A `reset` frame reloads the page.
 
 import { busy, errorBox, field, formValues, h, isSafeUrl, modal, replace, select, stateLine } from "../dom.js";
+import { draftForm, draftPanel, outreachText } from "../drafting.js";
 import { dateTime, debounce, relativeTime } from "../format.js";
 
 export const PAGE_SIZES = [10, 25, 50, 100];
@@ -359,6 +360,8 @@ export default {
       edit.addEventListener("click", () => openForm(rows.get(prospect.id)?.prospect ?? prospect));
       const remove = action("delete", "Delete", "danger");
       remove.addEventListener("click", () => confirmDelete(prospect));
+      const draft = action("draft", "Draft with AI", "ghost");
+      draft.addEventListener("click", () => openDraft(rows.get(prospect.id)?.prospect ?? prospect));
       const tr = h(
         "tr",
         { dataset: { id: prospect.id, status: prospect.approval_status }, class: selected.has(prospect.id) ? "selected" : null },
@@ -371,7 +374,7 @@ export default {
         h("td", { class: "p-tags" }, (prospect.tags || []).map((tag) => h("span", { class: "tag" }, tag))),
         h("td", { class: "p-links" }, safeLink(prospect.website, "Website"), safeLink(prospect.linkedin, "LinkedIn")),
         h("td", { class: "p-created" }, h("time", { datetime: prospect.created_at, title: dateTime(prospect.created_at) }, relativeTime(prospect.created_at))),
-        h("td", { class: "p-actions" }, h("div", { class: "row-actions" }, edit, approve, reject, remove)),
+        h("td", { class: "p-actions" }, h("div", { class: "row-actions" }, edit, draft, approve, reject, remove)),
       );
       return tr;
     };
@@ -574,6 +577,23 @@ export default {
       editor.focus();
     };
     addButton.addEventListener("click", () => openForm());
+
+    // "Draft with AI": the model writes an outreach message to this prospect, shown as it streams.
+    const openDraft = (prospect) => {
+      const panel = draftPanel({
+        live,
+        linkTo: (id) => `#/outreach/${id}`,
+        loadSaved: async (id) => outreachText(await api.get(`/api/outreach/${id}`)),
+        idPrefix: "prospect-draft",
+      });
+      const form = draftForm({ api, prospectId: () => prospect.id, onQueued: (task) => panel.start(task), idPrefix: "prospect-draft" });
+      dialog = modal(`Draft with AI: ${prospect.name}`, h("div", { class: "draft-dialog" }, form, panel.element), {
+        onClose: () => {
+          panel.stop();
+          dialog = null;
+        },
+      });
+    };
 
     const confirmDelete = (prospect) => {
       const errors = h("div", {});

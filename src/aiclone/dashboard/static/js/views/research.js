@@ -8,6 +8,7 @@
 // queued elsewhere is fetched and put at the top. A `reset` frame reloads everything.
 
 import { busy, errorBox, field, formValues, h, isSafeUrl, replace, select, stateLine } from "../dom.js";
+import { joinText } from "../drafting.js";
 import { dateTime, relativeTime } from "../format.js";
 
 const PAGE = 20;
@@ -17,7 +18,11 @@ const PRIORITIES = [
   ["low", "Low"],
 ];
 const STATUSES = ["queued", "running", "done", "failed", "cancelled"];
-const FORM_FIELDS = ["title", "input_source", "priority", "prospect_id"];
+const FORM_FIELDS = ["title", "input_source", "priority", "prospect_id", "engine"];
+const ENGINES = [
+  ["web", "Web pages (cue phrases)"],
+  ["llm", "Language model"],
+];
 const TERMINAL = new Set(["done", "failed", "cancelled"]);
 
 // ------------------------------------------------------------------ pure logic (unit-tested)
@@ -56,8 +61,19 @@ export function applyTaskUpdate(task, update, ephemeral) {
     const sameRun = task.status === "running" && attempt === current;
     const newRun = (task.status === "queued" || task.status === "running") && attempt > current;
     if (!sameRun && !newRun) return task;
-    if (sameRun && Number(update.progress) <= Number(task.progress)) return task;
-    return { ...task, status: "running", attempts: attempt, progress: Number(update.progress), detail: update.detail ?? task.detail };
+    // A tick with text (a language model writing) counts when its text is new, even at the same percent.
+    const text = typeof update.text === "string" ? joinText(sameRun ? task.text : "", update.text, update.text_offset) : null;
+    const newText = text !== null && text !== task.text;
+    if (sameRun && Number(update.progress) < Number(task.progress)) return task;
+    if (sameRun && Number(update.progress) === Number(task.progress) && !newText) return task;
+    return {
+      ...task,
+      status: "running",
+      attempts: attempt,
+      progress: Math.max(Number(update.progress), sameRun ? Number(task.progress) : 0),
+      detail: update.detail ?? task.detail,
+      text: text ?? (newRun ? null : task.text),
+    };
   }
   // Persisted changes arrive in order among themselves, but may trail a tick or a fresh read:
   // one from an earlier attempt, or "running" after the same attempt already ended, is stale.
@@ -80,6 +96,7 @@ export function applyTaskUpdate(task, update, ephemeral) {
   if (update.status === "queued") {
     next.insight = null;
     next.completed_at = null;
+    next.text = null;
   }
   return next;
 }
@@ -176,6 +193,16 @@ function insightView(insight) {
   );
 }
 
+/** The answer as the language model writes it (text only; the structured insight follows). */
+function writingView(text, kind) {
+  return h(
+    "section",
+    { class: "insight insight-writing", id: "research-writing", "aria-live": "polite" },
+    h("h3", {}, (kind ?? "research") === "research" ? "Writing the insight…" : "Writing the draft…"),
+    h("pre", { class: "draft-stream", id: "research-stream" }, text),
+  );
+}
+
 export default {
   id: "research",
   title: "Research",
@@ -213,8 +240,10 @@ export default {
     priority.id = "research-priority";
     const prospect = select("prospect_id", [["", "None"]], "");
     prospect.id = "research-prospect";
+    const engine = select("engine", ENGINES, "web");
+    engine.id = "research-engine";
     const messages = {};
-    const controls = { title, input_source: urls, priority, prospect_id: prospect };
+    const controls = { title, input_source: urls, priority, prospect_id: prospect, engine };
     const withError = (name, label, hint) => {
       const message = h("small", { class: "field-error", id: `research-${name}-error`, hidden: true });
       messages[name] = message;
@@ -231,6 +260,7 @@ export default {
       withError("title", "Title"),
       withError("input_source", "URLs", "One per line; the web engine reads each page."),
       h("div", { class: "row" }, withError("priority", "Priority"), withError("prospect_id", "Prospect (optional)")),
+      withError("engine", "Engine", "The language model reads the pages and writes the insight."),
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Start research")),
     );
     const showErrors = (error) => {
@@ -255,7 +285,7 @@ export default {
         title: values.title, // the API trims, and names a blank title together with other errors
         input_source: urlLines(values.input_source).join("\n"),
         source_type: "urls",
-        engine: "web",
+        engine: values.engine || "web",
         priority: values.priority,
         prospect_id: values.prospect_id || null,
       };
@@ -383,8 +413,12 @@ export default {
             : null,
           task.started_at ? h("p", { class: "muted" }, `Started ${dateTime(task.started_at)}`) : null,
           task.completed_at ? h("p", { class: "muted" }, `Finished ${dateTime(task.completed_at)}`) : null,
+          task.status === "running" && task.text ? writingView(task.text, task.kind) : null,
           task.status === "done" && task.insight ? insightView(task.insight) : null,
-          task.status === "done" && !task.insight ? stateLine("loading", "Loading the insight…") : null,
+          task.status === "done" && task.output_id && task.kind === "outreach_draft"
+            ? h("p", {}, h("a", { href: `#/outreach/${task.output_id}`, id: "research-output" }, "Open the saved draft"))
+            : null,
+          task.status === "done" && !task.insight && (task.kind ?? "research") === "research" ? stateLine("loading", "Loading the insight…") : null,
         ),
       );
     };
