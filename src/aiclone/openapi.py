@@ -20,6 +20,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
+    License,
     OAuthFlow,
     OAuthFlows,
     OpenAPIFormat,
@@ -37,6 +38,7 @@ from litestar.typing import FieldDefinition
 
 from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
+from aiclone.openapi_conventions import operation_id
 from aiclone.web.asset_files import AssetFileSystem
 
 ASSETS_PATH = "/api/docs/assets"
@@ -153,6 +155,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
     )
     return OpenAPIConfig(
         title="aiclone API",
+        license=License(name="Proprietary"),
         version=version,
         description=(
             "Prospects, research tasks, outreach, content and automations, with live events over"
@@ -191,6 +194,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
         ),
         security=[{SECURITY_SCHEME: []}],
         use_handler_docstrings=False,
+        operation_id_creator=operation_id,
     )
 
 

@@ -73,7 +73,7 @@ class AnalyticsController(Controller):
         description=_SUMMARY_DESCRIPTION,
         responses=problems(401, 403, 422),
     )
-    async def summary(
+    async def get_analytics_summary(
         self,
         request: Request[Principal, str, Any],
         analytics: NamedDependency[AnalyticsService],
@@ -127,7 +127,7 @@ class AnalyticsController(Controller):
             **problems(401, 403, 413, 422, 429),
         },
     )
-    async def export(
+    async def export_analytics(
         self,
         request: Request[Principal, str, Any],
         exports: NamedDependency[ExportService],

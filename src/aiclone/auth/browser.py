@@ -94,7 +94,7 @@ class BrowserSessionController(Controller):
         ),
         responses=problems(401, 403, 422),
     )
-    async def sign_in(
+    async def start_browser_session(
         self,
         request: Request[Any, Any, Any],
         data: URLEncodedBody[LoginForm],
@@ -117,7 +117,7 @@ class BrowserSessionController(Controller):
         ),
         responses=problems(401, 403),
     )
-    async def renew(
+    async def renew_browser_session(
         self, request: Request[Any, Any, Any], auth_service: NamedDependency[AuthService]
     ) -> Response[Any]:
         _require_header(request)
@@ -143,7 +143,7 @@ class BrowserSessionController(Controller):
         description="Revokes the session of the cookie and clears it. Needs `X-Requested-With: aiclone`.",
         responses=problems(403),
     )
-    async def sign_out(
+    async def end_browser_session(
         self, request: Request[Any, Any, Any], auth_service: NamedDependency[AuthService]
     ) -> Response[None]:
         _require_header(request)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from aiclone.events.types import EventType
 from aiclone.research.models import Priority, SourceType, TaskStatus
 
 MAX_INPUT_SOURCE_LENGTH = 10_000
@@ -127,3 +128,10 @@ class ResearchCompletedData(msgspec.Struct, kw_only=True):
     title: str
     prospect_id: uuid.UUID | None
     insight: Insight
+
+
+EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    EventType.TASK_UPDATE.value: TaskUpdateData,
+    EventType.TASK_COMPLETED.value: TaskCompletedData,
+    EventType.RESEARCH_COMPLETED.value: ResearchCompletedData,
+}
