@@ -407,7 +407,8 @@ class _Examples:
             if schema.get("format") in _FORMAT_EXAMPLES:
                 return _FORMAT_EXAMPLES[schema["format"]]
             return _string_example(schema)
-        return None
+        # Any JSON value (a free-form ``metadata`` column, say): an empty object will do.
+        return {} if kind is None else None
 
 
 def _string_example(schema: dict[str, Any]) -> str | None:
