@@ -365,3 +365,101 @@ async def test_rate_limited_responses_are_documented(
                 assert response.status_code == 429, (where, response.status_code)
                 refused += 1
     assert refused > 50
+
+
+# --- Event types: the webhooks section and GET /api/event-types share one set of schemas ------
+
+
+def _inline(node: Any, lookup: Any, depth: int = 0) -> Any:
+    """``node`` with every ``$ref`` replaced by what it points at (recursion cut at a depth)."""
+    if isinstance(node, dict):
+        if "$ref" in node and depth < 12:
+            return _inline(lookup(node["$ref"]), lookup, depth + 1)
+        return {k: _inline(v, lookup, depth) for k, v in node.items() if k not in ("$defs", "$schema")}
+    if isinstance(node, list):
+        return [_inline(v, lookup, depth) for v in node]
+    return node
+
+
+async def test_event_types_endpoint_and_webhooks_share_the_schemas(
+    client: Client, users: UserFactory, document: dict[str, Any]
+) -> None:
+    from aiclone.events.types import EVENT_TYPES, EventType
+
+    user = await users.create()
+    response = await client.get("/api/event-types", headers=user.headers)
+    assert response.status_code == 200, response.text
+    items = {item["type"]: item for item in response.json()["items"]}
+    # Every type the backbone can record (it refuses any other) is listed, and is a webhook.
+    assert set(items) == EVENT_TYPES == {t.value for t in EventType}
+    assert set(document["webhooks"]) == EVENT_TYPES
+    components = document["components"]["schemas"]
+    for event_type, item in items.items():
+        assert item["description"], event_type
+        body = document["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"][
+            "schema"
+        ]
+        assert body["required"] == ["type", "timestamp", "data"]
+        assert body["properties"]["type"]["const"] == event_type
+        served = item["data_schema"]
+        defs = served.get("$defs", {})
+        from_endpoint = _inline(served, lambda ref, defs=defs: defs[ref.rsplit("/", 1)[-1]])
+        from_document = _inline(body["properties"]["data"], lambda ref: components[ref.rsplit("/", 1)[-1]])
+        assert from_endpoint == from_document, event_type
+    assert (await client.get("/api/event-types")).status_code == 401
+
+
+async def test_every_recorded_event_matches_its_published_schema(
+    database_url: str, tmp_path: Any, clean_tables: None
+) -> None:
+    """Drive the domains through the API, then check each stored event's data against the schema
+    ``GET /api/event-types`` publishes for its type."""
+    from jsonschema import Draft202012Validator
+
+    from aiclone.app import create_app
+    from aiclone.events.log import events_after
+    from tests.conftest import make_settings
+
+    # No workers: the research task stays queued (nothing fetches its URLs).
+    app = create_app(make_settings(database_url, tmp_path, run_workers=False))
+    async with AsyncTestClient(app=app) as http:
+        user = await UserFactory(http, app.state.services).create()
+        h = user.headers
+
+        async def call(method: str, url: str, body: Any = None, status: int = 200) -> dict[str, Any]:
+            response = await http.request(method, url, json=body, headers=h)
+            assert response.status_code == status, (url, response.text)
+            return response.json() if response.content else {}
+
+        rule = {
+            "name": "Greet",
+            "trigger_event": "prospect_added",
+            "action": {"type": "notify", "title": "Hi {{name}}"},
+        }
+        await call("POST", "/api/automations", rule, 201)
+        prospect = await call("POST", "/api/prospects", {"name": "Ada Lovelace", "company": "Engines"}, 201)
+        await call("PATCH", f"/api/prospects/{prospect['id']}", {"job_title": "Analyst"})
+        content = await call("POST", "/api/content", {"title": "Notes", "body": "On engines."}, 201)
+        await call("POST", f"/api/content/{content['id']}/publish")
+        message = await call("POST", "/api/outreach", {"prospect_id": prospect["id"], "subject": "Hi", "body": "Hello"}, 201)
+        await call("POST", f"/api/outreach/{message['id']}/send")
+        task = await call(
+            "POST",
+            "/api/research-tasks",
+            {"title": "Engines", "input_source": "https://engines.example.com/", "source_type": "urls"},
+            201,
+        )
+        await call("POST", f"/api/research-tasks/{task['id']}/cancel")
+        await call("POST", "/api/notifications/read", {})
+        catalog = {
+            item["type"]: item["data_schema"] for item in (await call("GET", "/api/event-types"))["items"]
+        }
+        async with app.state.services.db.read_session() as session:
+            events = await events_after(session, user.id, 0, limit=1000)
+    seen = set()
+    for event in events:
+        errors = [e.message for e in Draft202012Validator(catalog[event.type]).iter_errors(event.data)]
+        assert not errors, (event.type, event.data, errors)
+        seen.add(event.type)
+    # Only research_completed needs a task that ran to done (tests/test_research_runner.py).
+    assert set(catalog) - seen == {"research_completed"}, sorted(seen)
