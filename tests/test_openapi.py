@@ -441,7 +441,9 @@ async def test_every_recorded_event_matches_its_published_schema(
         await call("PATCH", f"/api/prospects/{prospect['id']}", {"job_title": "Analyst"})
         content = await call("POST", "/api/content", {"title": "Notes", "body": "On engines."}, 201)
         await call("POST", f"/api/content/{content['id']}/publish")
-        message = await call("POST", "/api/outreach", {"prospect_id": prospect["id"], "subject": "Hi", "body": "Hello"}, 201)
+        message = await call(
+            "POST", "/api/outreach", {"prospect_id": prospect["id"], "subject": "Hi", "body": "Hello"}, 201
+        )
         await call("POST", f"/api/outreach/{message['id']}/send")
         task = await call(
             "POST",
