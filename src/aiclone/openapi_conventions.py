@@ -386,7 +386,7 @@ class _Examples:
                 return {}
             required = schema.get("required", [])
             built = {
-                name: self.of(prop, depth + 1)
+                name: _named_example(name, self.resolve(prop)) or self.of(prop, depth + 1)
                 for name, prop in schema.get("properties", {}).items()
                 if name in required or depth < 3
             }
@@ -409,6 +409,32 @@ class _Examples:
             return _string_example(schema)
         # Any JSON value (a free-form ``metadata`` column, say): an empty object will do.
         return {} if kind is None else None
+
+
+# Plausible text for fields the name says more about than the schema does.
+_NAMED = (
+    (("email", "username"), "ada@example.com"),
+    (("url", "website", "linkedin", "link"), "https://example.com/"),
+    (("password", "new_password"), "correct-horse-battery-staple-9"),
+    (("name", "full_name"), "Ada Lovelace"),
+    (("company",), "Analytical Engines"),
+)
+
+
+def _named_example(name: str, schema: dict[str, Any]) -> str | None:
+    """A name-based example for a plain string field, if it meets the field's constraints."""
+    if "format" in schema or "enum" in schema or "examples" in schema:
+        return None
+    kinds = schema.get("type")
+    branches = [b.get("type") for b in schema.get("oneOf", schema.get("anyOf", []))]
+    if kinds != "string" and "string" not in (kinds or []) and "string" not in branches:
+        return None
+    for names, text in _NAMED:
+        if name in names or name.endswith(tuple(f"_{n}" for n in names)):
+            pattern = schema.get("pattern")
+            fits = schema.get("minLength", 0) <= len(text) <= schema.get("maxLength", 10_000)
+            return text if fits and (pattern is None or re.search(pattern, text)) else None
+    return None
 
 
 def _string_example(schema: dict[str, Any]) -> str | None:

@@ -2750,7 +2750,7 @@ export interface operations {
                      *           "type": "example",
                      *           "title": "example",
                      *           "message": "example",
-                     *           "link": "example",
+                     *           "link": "https://example.com/",
                      *           "metadata": {},
                      *           "source_seq": 1,
                      *           "created_at": "2026-01-05T09:30:00Z"
@@ -2896,8 +2896,8 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *           "email": "example",
-                     *           "full_name": "example",
+                     *           "email": "ada@example.com",
+                     *           "full_name": "Ada Lovelace",
                      *           "role": "example",
                      *           "is_active": true,
                      *           "created_at": "2026-01-05T09:30:00Z"
@@ -3036,8 +3036,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "email": "example",
-                     *       "full_name": "example",
+                     *       "email": "ada@example.com",
+                     *       "full_name": "Ada Lovelace",
                      *       "role": "example",
                      *       "is_active": true,
                      *       "created_at": "2026-01-05T09:30:00Z"
@@ -3350,8 +3350,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "email": "example",
-                     *       "full_name": "example",
+                     *       "email": "ada@example.com",
+                     *       "full_name": "Ada Lovelace",
                      *       "role": "example",
                      *       "is_active": true,
                      *       "created_at": "2026-01-05T09:30:00Z"
@@ -3560,13 +3560,13 @@ export interface operations {
                      *         "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *         "created_at": "2026-01-05T09:30:00Z",
                      *         "updated_at": "2026-01-05T09:30:00Z",
-                     *         "name": "example",
-                     *         "email": "example",
+                     *         "name": "Ada Lovelace",
+                     *         "email": "ada@example.com",
                      *         "phone": "example",
                      *         "job_title": "example",
-                     *         "company": "example",
-                     *         "website": "example",
-                     *         "linkedin": "example",
+                     *         "company": "Analytical Engines",
+                     *         "website": "https://example.com/",
+                     *         "linkedin": "https://example.com/",
                      *         "discovery_source": "example",
                      *         "approval_status": "example",
                      *         "fit_score": 1,
@@ -3835,13 +3835,13 @@ export interface operations {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "created_at": "2026-01-05T09:30:00Z",
                      *       "updated_at": "2026-01-05T09:30:00Z",
-                     *       "name": "example",
-                     *       "email": "example",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
                      *       "phone": "example",
                      *       "job_title": "example",
-                     *       "company": "example",
-                     *       "website": "example",
-                     *       "linkedin": "example",
+                     *       "company": "Analytical Engines",
+                     *       "website": "https://example.com/",
+                     *       "linkedin": "https://example.com/",
                      *       "discovery_source": "example",
                      *       "approval_status": "example",
                      *       "fit_score": 1,
@@ -4421,8 +4421,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "username": "example",
-                 *       "password": "example",
+                 *       "username": "ada@example.com",
+                 *       "password": "correct-horse-battery-staple-9",
                  *       "grant_type": "example",
                  *       "scope": "",
                  *       "client_id": "example",
@@ -4742,8 +4742,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "email": "example",
-                     *       "full_name": "example",
+                     *       "email": "ada@example.com",
+                     *       "full_name": "Ada Lovelace",
                      *       "role": "example",
                      *       "is_active": true,
                      *       "created_at": "2026-01-05T09:30:00Z"
@@ -4851,7 +4851,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "password": "example"
+                 *       "password": "correct-horse-battery-staple-9"
                  *     }
                  */
                 "application/json": components["schemas"]["EraseAccountRequest"];
@@ -5039,9 +5039,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "full_name": "example",
-                 *       "email": "example",
-                 *       "current_password": "example"
+                 *       "full_name": "Ada Lovelace",
+                 *       "email": "ada@example.com",
+                 *       "current_password": "correct-horse-battery-staple-9"
                  *     }
                  */
                 "application/json": components["schemas"]["ProfileUpdate"];
@@ -5062,13 +5062,13 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "email": "example",
-                     *       "full_name": "example",
+                     *       "email": "ada@example.com",
+                     *       "full_name": "Ada Lovelace",
                      *       "role": "example",
                      *       "is_active": true,
                      *       "created_at": "2026-01-05T09:30:00Z",
                      *       "email_verified": true,
-                     *       "pending_email": "example"
+                     *       "pending_email": "ada@example.com"
                      *     }
                      */
                     "application/json": components["schemas"]["AccountRead"];
@@ -5354,8 +5354,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "current_password": "example",
-                 *       "new_password": "example"
+                 *       "current_password": "correct-horse-battery-staple-9",
+                 *       "new_password": "correct-horse-battery-staple-9"
                  *     }
                  */
                 "application/json": components["schemas"]["PasswordChange"];
@@ -5522,7 +5522,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "email": "example"
+                 *       "email": "ada@example.com"
                  *     }
                  */
                 "application/json": components["schemas"]["EmailRequest"];
@@ -5662,7 +5662,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "token": "example",
-                 *       "new_password": "example"
+                 *       "new_password": "correct-horse-battery-staple-9"
                  *     }
                  */
                 "application/json": components["schemas"]["PasswordResetConfirm"];
@@ -5951,9 +5951,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "email": "example",
-                 *       "password": "example",
-                 *       "full_name": "example"
+                 *       "email": "ada@example.com",
+                 *       "password": "correct-horse-battery-staple-9",
+                 *       "full_name": "Ada Lovelace"
                  *     }
                  */
                 "application/json": components["schemas"]["RegisterRequest"];
@@ -5974,8 +5974,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "email": "example",
-                     *       "full_name": "example",
+                     *       "email": "ada@example.com",
+                     *       "full_name": "Ada Lovelace",
                      *       "role": "example",
                      *       "is_active": true,
                      *       "created_at": "2026-01-05T09:30:00Z"
@@ -6111,8 +6111,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "username": "example",
-                 *       "password": "example",
+                 *       "username": "ada@example.com",
+                 *       "password": "correct-horse-battery-staple-9",
                  *       "grant_type": "example",
                  *       "scope": "",
                  *       "client_id": "example",
@@ -6905,7 +6905,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "email": "example",
+                     *       "email": "ada@example.com",
                      *       "email_verified": true
                      *     }
                      */
@@ -7039,7 +7039,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "email": "example"
+                 *       "email": "ada@example.com"
                  *     }
                  */
                 "application/json": components["schemas"]["EmailRequest"];
@@ -7202,7 +7202,7 @@ export interface operations {
                      *         {
                      *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *           "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *           "name": "example",
+                     *           "name": "Ada Lovelace",
                      *           "enabled": true,
                      *           "trigger_event": "example",
                      *           "conditions": [
@@ -7346,7 +7346,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "example",
+                 *       "name": "Ada Lovelace",
                  *       "trigger_event": "prospect_added",
                  *       "action": {
                  *         "title": "example",
@@ -7383,7 +7383,7 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "name": "example",
+                     *       "name": "Ada Lovelace",
                      *       "enabled": true,
                      *       "trigger_event": "example",
                      *       "conditions": [
@@ -7598,7 +7598,7 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "name": "example",
+                     *       "name": "Ada Lovelace",
                      *       "enabled": true,
                      *       "trigger_event": "example",
                      *       "conditions": [
@@ -7900,7 +7900,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "example",
+                 *       "name": "Ada Lovelace",
                  *       "trigger_event": "prospect_added",
                  *       "action": {
                  *         "title": "example",
@@ -7937,7 +7937,7 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "name": "example",
+                     *       "name": "Ada Lovelace",
                      *       "enabled": true,
                      *       "trigger_event": "example",
                      *       "conditions": [
@@ -8151,7 +8151,7 @@ export interface operations {
                      *       "event_seq": 1,
                      *       "event": {
                      *         "automation_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *         "automation_name": "example",
+                     *         "automation_name": "Ada Lovelace",
                      *         "action": "example",
                      *         "summary": "example",
                      *         "trigger_event": "example",
@@ -8162,7 +8162,7 @@ export interface operations {
                      *       "automation": {
                      *         "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *         "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *         "name": "example",
+                     *         "name": "Ada Lovelace",
                      *         "enabled": true,
                      *         "trigger_event": "example",
                      *         "conditions": [
@@ -9637,7 +9637,7 @@ export interface operations {
                  *       "title": "example",
                  *       "body": "",
                  *       "level": "info",
-                 *       "link": "example"
+                 *       "link": "https://example.com/"
                  *     }
                  */
                 "application/json": components["schemas"]["BroadcastRequest"];
@@ -10284,7 +10284,7 @@ export interface operations {
                      *           "title": "example",
                      *           "body": "example",
                      *           "level": "info",
-                     *           "link": "example",
+                     *           "link": "https://example.com/",
                      *           "data": {},
                      *           "read": true,
                      *           "created_at": "2026-01-05T09:30:00Z"
@@ -10426,7 +10426,7 @@ export interface operations {
                      *       "title": "example",
                      *       "body": "example",
                      *       "level": "info",
-                     *       "link": "example",
+                     *       "link": "https://example.com/",
                      *       "data": {},
                      *       "read": true,
                      *       "created_at": "2026-01-05T09:30:00Z"
@@ -12101,13 +12101,13 @@ export interface operations {
                      *         {
                      *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *           "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *           "name": "example",
-                     *           "email": "example",
+                     *           "name": "Ada Lovelace",
+                     *           "email": "ada@example.com",
                      *           "phone": "example",
                      *           "job_title": "example",
-                     *           "company": "example",
-                     *           "website": "example",
-                     *           "linkedin": "example",
+                     *           "company": "Analytical Engines",
+                     *           "website": "https://example.com/",
+                     *           "linkedin": "https://example.com/",
                      *           "discovery_source": "example",
                      *           "approval_status": "example",
                      *           "fit_score": 1,
@@ -12249,13 +12249,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "example",
-                 *       "email": "example",
+                 *       "name": "Ada Lovelace",
+                 *       "email": "ada@example.com",
                  *       "phone": "",
                  *       "job_title": "example",
-                 *       "company": "example",
-                 *       "website": "example",
-                 *       "linkedin": "example",
+                 *       "company": "Analytical Engines",
+                 *       "website": "https://example.com/",
+                 *       "linkedin": "https://example.com/",
                  *       "discovery_source": "example",
                  *       "approval_status": "pending",
                  *       "fit_score": 0,
@@ -12288,13 +12288,13 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "name": "example",
-                     *       "email": "example",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
                      *       "phone": "example",
                      *       "job_title": "example",
-                     *       "company": "example",
-                     *       "website": "example",
-                     *       "linkedin": "example",
+                     *       "company": "Analytical Engines",
+                     *       "website": "https://example.com/",
+                     *       "linkedin": "https://example.com/",
                      *       "discovery_source": "example",
                      *       "approval_status": "example",
                      *       "fit_score": 1,
@@ -12504,13 +12504,13 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "name": "example",
-                     *       "email": "example",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
                      *       "phone": "example",
                      *       "job_title": "example",
-                     *       "company": "example",
-                     *       "website": "example",
-                     *       "linkedin": "example",
+                     *       "company": "Analytical Engines",
+                     *       "website": "https://example.com/",
+                     *       "linkedin": "https://example.com/",
                      *       "discovery_source": "example",
                      *       "approval_status": "example",
                      *       "fit_score": 1,
@@ -12807,13 +12807,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "example",
-                 *       "email": "example",
+                 *       "name": "Ada Lovelace",
+                 *       "email": "ada@example.com",
                  *       "phone": "",
                  *       "job_title": "example",
-                 *       "company": "example",
-                 *       "website": "example",
-                 *       "linkedin": "example",
+                 *       "company": "Analytical Engines",
+                 *       "website": "https://example.com/",
+                 *       "linkedin": "https://example.com/",
                  *       "discovery_source": "example",
                  *       "approval_status": "pending",
                  *       "fit_score": 1,
@@ -12846,13 +12846,13 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "name": "example",
-                     *       "email": "example",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
                      *       "phone": "example",
                      *       "job_title": "example",
-                     *       "company": "example",
-                     *       "website": "example",
-                     *       "linkedin": "example",
+                     *       "company": "Analytical Engines",
+                     *       "website": "https://example.com/",
+                     *       "linkedin": "https://example.com/",
                      *       "discovery_source": "example",
                      *       "approval_status": "example",
                      *       "fit_score": 1,
@@ -13049,13 +13049,13 @@ export interface operations {
                  * @example {
                  *       "items": [
                  *         {
-                 *           "name": "example",
-                 *           "email": "example",
+                 *           "name": "Ada Lovelace",
+                 *           "email": "ada@example.com",
                  *           "phone": "",
                  *           "job_title": "example",
-                 *           "company": "example",
-                 *           "website": "example",
-                 *           "linkedin": "example",
+                 *           "company": "Analytical Engines",
+                 *           "website": "https://example.com/",
+                 *           "linkedin": "https://example.com/",
                  *           "discovery_source": "example",
                  *           "approval_status": "pending",
                  *           "fit_score": 0,
@@ -13092,13 +13092,13 @@ export interface operations {
                      *         {
                      *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *           "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *           "name": "example",
-                     *           "email": "example",
+                     *           "name": "Ada Lovelace",
+                     *           "email": "ada@example.com",
                      *           "phone": "example",
                      *           "job_title": "example",
-                     *           "company": "example",
-                     *           "website": "example",
-                     *           "linkedin": "example",
+                     *           "company": "Analytical Engines",
+                     *           "website": "https://example.com/",
+                     *           "linkedin": "https://example.com/",
                      *           "discovery_source": "example",
                      *           "approval_status": "example",
                      *           "fit_score": 1,
@@ -13322,13 +13322,13 @@ export interface operations {
                      *         {
                      *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *           "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *           "name": "example",
-                     *           "email": "example",
+                     *           "name": "Ada Lovelace",
+                     *           "email": "ada@example.com",
                      *           "phone": "example",
                      *           "job_title": "example",
-                     *           "company": "example",
-                     *           "website": "example",
-                     *           "linkedin": "example",
+                     *           "company": "Analytical Engines",
+                     *           "website": "https://example.com/",
+                     *           "linkedin": "https://example.com/",
                      *           "discovery_source": "example",
                      *           "approval_status": "example",
                      *           "fit_score": 1,
@@ -13718,7 +13718,7 @@ export interface operations {
                      *         "suggested_outreach": "example",
                      *         "sources": [
                      *           {
-                     *             "url": "example",
+                     *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
                      *         ]
@@ -13915,7 +13915,7 @@ export interface operations {
                      *         "suggested_outreach": "example",
                      *         "sources": [
                      *           {
-                     *             "url": "example",
+                     *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
                      *         ]
@@ -14098,7 +14098,7 @@ export interface operations {
                      *         "suggested_outreach": "example",
                      *         "sources": [
                      *           {
-                     *             "url": "example",
+                     *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
                      *         ]
@@ -14295,7 +14295,7 @@ export interface operations {
                      *         "suggested_outreach": "example",
                      *         "sources": [
                      *           {
-                     *             "url": "example",
+                     *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
                      *         ]
@@ -14468,7 +14468,7 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *           "url": "example",
+                     *           "url": "https://example.com/",
                      *           "event_types": [
                      *             "example"
                      *           ],
@@ -14635,7 +14635,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "url": "example",
+                     *       "url": "https://example.com/",
                      *       "event_types": [
                      *         "example"
                      *       ],
@@ -14829,7 +14829,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "url": "example",
+                     *       "url": "https://example.com/",
                      *       "event_types": [
                      *         "example"
                      *       ],
@@ -15009,7 +15009,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "url": "example",
+                     *       "url": "https://example.com/",
                      *       "event_types": [
                      *         "example"
                      *       ],
@@ -15359,7 +15359,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-                     *       "url": "example",
+                     *       "url": "https://example.com/",
                      *       "event_types": [
                      *         "example"
                      *       ],
