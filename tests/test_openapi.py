@@ -415,8 +415,10 @@ async def test_every_recorded_event_matches_its_published_schema(
     """Drive the domains through the API, then check each stored event's data against the schema
     ``GET /api/event-types`` publishes for its type."""
     from jsonschema import Draft202012Validator
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from aiclone.app import create_app
+    from aiclone.db import build_engine
     from aiclone.events.log import events_after
     from tests.conftest import make_settings
 
@@ -456,8 +458,13 @@ async def test_every_recorded_event_matches_its_published_schema(
         catalog = {
             item["type"]: item["data_schema"] for item in (await call("GET", "/api/event-types"))["items"]
         }
-        async with app.state.services.db.read_session() as session:
+    # Read back through an engine of this loop (the app's connections belong to the client's).
+    engine = build_engine(database_url, pool_size=1)
+    try:
+        async with AsyncSession(engine) as session:
             events = await events_after(session, user.id, 0, limit=1000)
+    finally:
+        await engine.dispose()
     seen = set()
     for event in events:
         errors = [e.message for e in Draft202012Validator(catalog[event.type]).iter_errors(event.data)]
