@@ -7,20 +7,28 @@ STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-client lint typecheck check bench clean
+# Both locks are resolved for every platform and Python 3.11+, with hashes (`make lock`).
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
+
+.PHONY: help install lock run test test-client lint typecheck check bench clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "aiclone needs Python 3.11 or newer; run: make PYTHON=python3.12 ..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install aiclone with its dev tools
+install: $(STAMP) ## Create .venv and install aiclone with its dev tools, at the versions of requirements-dev.lock
+
+lock: $(STAMP) ## Re-resolve requirements.lock (runtime) and requirements-dev.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) --quiet --extra granian --extra dev -o requirements-dev.lock
 
 run: $(STAMP) ## Run the service on http://127.0.0.1:8000 (embedded SQLite, migrated automatically)
 	$(BIN)/aiclone serve
@@ -28,8 +36,9 @@ run: $(STAMP) ## Run the service on http://127.0.0.1:8000 (embedded SQLite, migr
 test: $(STAMP) ## Run the whole test suite (SQLite and, when reachable, PostgreSQL)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
-test-client: $(STAMP) ## Build and test the TypeScript client and the dashboard's JS modules (needs Node.js and Chromium)
+test-client: $(STAMP) ## Build and test the TypeScript client, the Zapier app and the dashboard's JS modules (needs Node.js and Chromium)
 	cd clients/typescript && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
+	cd integrations/zapier && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
 	node --test tests/js/
 
 lint: $(STAMP) ## Ruff lint and format check

@@ -14,6 +14,9 @@ otherwise bench/loadgen.py.
     python bench/http_me.py --baseline /tmp/aiclone-before   # also me from an older tree, same run
 
 Goal: ``me`` at >= 50% of the bare endpoint's requests/s with the same server.
+
+Each ``me`` server is also driven with an API key of the same user (``me (api key)``), and the
+ratio ``key/jwt`` is printed per server and database. Goal: >= 90%.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ DEFAULT_PG = os.environ.get(
 )
 GOAL = 0.5
 BASELINE = "me (baseline)"
+WITH_KEY = "me (api key)"
+KEY_GOAL = 0.9
 
 
 @dataclass
@@ -235,6 +240,21 @@ def start_me(
     return Target(server, endpoint, database, f"{base}/api/auth/me", [f"Authorization: Bearer {token}"])
 
 
+def with_key(me: Target) -> Target:
+    """The same server and user, authenticated with an API key instead of the access token."""
+    base = me.url.removesuffix("/api/auth/me")
+    created = httpx.post(
+        f"{base}/api/api-keys",
+        json={"name": "bench", "scopes": ["prospects:read"]},
+        headers=dict([me.headers[0].split(": ", 1)]),
+        timeout=10,
+    )
+    created.raise_for_status()
+    key: str = created.json()["key"]
+    httpx.get(me.url, headers={"Authorization": f"Bearer {key}"}, timeout=10).raise_for_status()
+    return Target(me.server, WITH_KEY, me.database, me.url, [f"Authorization: Bearer {key}"])
+
+
 def median_result(target: Target, runs: list[dict[str, float]]) -> Result:
     return Result(
         target.server,
@@ -257,6 +277,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     )
     columns = ("req/s", "p50 ms", "p99 ms", "errors", "me/bare")
     print(f"{'server':8} {'endpoint':14} {'database':10} " + " ".join(f"{c:>9}" for c in columns))
+    # ("me (api key)" is wider than the column; the rows stay readable.)
     bare = {r.server: r.rps for r in results if r.endpoint.startswith("bare")}
     for r in results:
         # Requests/s over non-2xx answers (429s, 401s) say nothing about the endpoint: no ratio.
@@ -286,6 +307,17 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
             )
             if not now.errors:
                 print(f"me / baseline me: {r.server} {r.database}: {now.rps / r.rps:.2f}x")
+    for r in results:
+        if r.endpoint == WITH_KEY and not r.errors:
+            jwt = next(
+                x
+                for x in results
+                if x.endpoint == "/api/auth/me" and (x.server, x.database) == (r.server, r.database)
+            )
+            if not jwt.errors:
+                ratio = r.rps / jwt.rps
+                verdict = "" if ratio >= KEY_GOAL else f"  below goal ({KEY_GOAL:.0%})"
+                print(f"key/jwt on me: {r.server} {r.database}: {ratio:.0%}{verdict}")
     if any(r.errors for r in results):
         print("ERROR: some answers were not 2xx; no ratio is printed for those targets")
 
@@ -334,8 +366,10 @@ def main() -> int:
             print(f"starting {server} servers ...", flush=True)
             targets.append(start_bare(stack, server))
             targets.append(start_me(stack, server, "sqlite", None))
+            targets.append(with_key(targets[-1]))
             if pg_url:
                 targets.append(start_me(stack, server, "postgresql", pg_url))
+                targets.append(with_key(targets[-1]))
             if args.baseline:
                 targets.append(start_me(stack, server, "sqlite", None, args.baseline.resolve()))
                 if base_pg:

@@ -76,6 +76,12 @@ async def populate(client: Client, services: Services, user: SignedInUser) -> No
         201,
     )
     await _ok(await client.post("/api/events/ticket", headers=h), 201)
+    # An API key, and a ticket the key asked for (a stream_tickets row pointing at it).
+    key = await _ok(
+        await client.post("/api/api-keys", json={"name": "erase me", "scopes": ["events:read"]}, headers=h),
+        201,
+    )
+    await _ok(await client.post("/api/events/ticket", headers={"Authorization": f"Bearer {key['key']}"}), 201)
     # A reset link: an account token and a mail in the outbox.
     await _ok(await client.post("/api/auth/password-reset", json={"email": user.email}), 202)
     async with services.db.session() as session:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.metadata
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +18,7 @@ import jwt
 import pytest
 from sqlalchemy import inspect
 
-from aiclone import migrate
+from aiclone import cli, migrate
 from aiclone.db import build_engine
 from tests.conftest import TEST_SECRET, make_settings
 
@@ -87,9 +90,13 @@ async def test_db_upgrade_current_downgrade(tmp_path: Path, empty_database_url: 
     assert empty.returncode == 0, empty.stderr
     assert head not in empty.stdout
 
-    up = aiclone("db", "upgrade", env=env)
+    up = aiclone("db", "upgrade", env={**env, "AICLONE_LOG_LEVEL": "INFO"})
     assert up.returncode == 0, up.stderr
     assert {"users", "refresh_tokens", "alembic_version"} <= await tables(empty_database_url)
+    # Each step is told; Alembic's connection preamble is not.
+    assert "Running upgrade" in up.stderr
+    assert "Context impl" not in up.stderr
+    assert "Will assume" not in up.stderr
 
     current = aiclone("db", "current", env=env)
     assert current.returncode == 0, current.stderr
@@ -408,3 +415,69 @@ async def test_users_delete_erases_the_account_and_refuses_the_last_admin(
     last = aiclone("users", "delete", "boss@example.com", "--yes", env=env)
     assert last.returncode != 0
     assert "last active admin" in last.stderr
+
+
+# In-process: the entry point itself, for what needs no server and no second process.
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield name, child
+                for deeper, grandchild in _subcommands(child):
+                    yield f"{name} {deeper}", grandchild
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"aiclone {importlib.metadata.version('aiclone')}\n"
+
+
+def test_every_command_documents_its_exit_codes() -> None:
+    commands = dict(_subcommands(cli.build_parser()))
+    assert {"serve", "worker", "db upgrade", "users create", "analytics rebuild"} <= set(commands)
+    for name, parser in [("aiclone", cli.build_parser()), *commands.items()]:
+        text = " ".join(parser.format_help().split())
+        assert "exit status: 0 " in text, name
+        assert "; 2 bad command line" in text, name
+    assert "3 the HTTP server could not start" in " ".join(commands["serve"].format_help().split())
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert "Exit status" in readme
+    assert "3 the HTTP server could not start" in readme
+
+
+def _settings_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    for name in [name for name in os.environ if name.startswith("AICLONE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AICLONE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("AICLONE_LOG_LEVEL", "WARNING")
+
+
+@pytest.mark.parametrize("command", ["upgrade", "downgrade"])
+def test_an_unknown_revision_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    _settings_env(monkeypatch, tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["db", command, "no-such-revision"])
+    assert (
+        stopped.value.code == f"aiclone: db {command}: Can't locate revision identified by 'no-such-revision'"
+    )
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_serve_with_granian_missing_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settings_env(monkeypatch, tmp_path)
+    # None in sys.modules is how Python marks a module as not importable.
+    monkeypatch.setitem(sys.modules, "granian", None)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["serve", "--server", "granian", "--port", str(free_port())])
+    assert stopped.value.code == (
+        "aiclone: --server granian needs the granian extra: pip install 'aiclone[granian]'"
+    )
+    assert not (tmp_path / "aiclone.db").exists(), "it stops before migrating anything"

@@ -23,6 +23,7 @@ from tests.browser_support import (
     wait_until,
 )
 from tests.live_support import Server
+from tests.slack_support import like_slack, message_problems
 from tests.webhook_receiver import Receiver, Reply
 
 pytestmark = pytest.mark.slow
@@ -262,3 +263,59 @@ async def test_phone_width_has_no_horizontal_scroll(
         await page.screenshot(path=screenshot_path("webhooks-phone"), full_page=True)
     finally:
         await context.close()
+
+
+async def test_slack_endpoint_from_the_form_and_zapier_subscriptions_in_the_list(
+    server: Server, page: Page, receiver: Receiver
+) -> None:
+    errors = PageErrors(page)
+    slack_path = "/services/T0001/B0001/tokentokentoken"
+    receiver.behave(slack_path, like_slack)
+    account = await sign_up_in_page(page, server.url)
+    await open_view(page)
+
+    # A Slack channel: the type picked in the form changes the hint; no secret is shown.
+    await page.select_option("#webhook-form select[name=flavour]", "slack")
+    assert "Slack incoming-webhook URL" in await page.inner_text("#webhook-form")
+    await create_in_form(page, receiver.url(slack_path), description="#sales", types=["prospect_added"])
+    card = page.locator("#endpoints li.endpoint[data-flavour=slack]")
+    await card.wait_for()
+    text = await card.inner_text()
+    assert "Slack" in text
+    assert "tokentokentoken" not in text  # the webhook's token is masked
+    assert receiver.url("/services/T0001/B0001/") in text
+    assert await card.locator("[data-action=rotate]").count() == 0
+    assert await page.locator("#secret-value").count() == 0
+    [created] = (await api(server.url, account, "GET", "/api/webhooks"))["items"]
+    assert created["flavour"] == "slack"
+    assert created["url"] == receiver.url(slack_path)
+    await card.locator("[data-action=test]").click()
+    await page.wait_for_selector("#attempts .attempt[data-status='200']")
+    [posted] = receiver.received(slack_path)
+    assert message_problems(posted.body) == []
+    assert "webhook-signature" not in posted.headers
+
+    # A Zapier subscription made through the REST-hook API shows up labelled, and can be deleted.
+    sub = await api(
+        server.url,
+        account,
+        "POST",
+        "/api/hooks/subscriptions",
+        json={"target_url": receiver.url("/zap"), "event": "prospect_added"},
+    )
+    await open_view(page)
+    zap = page.locator(f"#endpoints li.endpoint[data-id='{sub['id']}']")
+    await zap.wait_for()
+    assert await zap.get_attribute("data-flavour") == "zapier"
+    zap_text = await zap.inner_text()
+    assert "Zapier subscription" in zap_text
+    assert "Made by a Zap" in zap_text
+    assert await zap.locator("[data-action=edit]").count() == 0
+    assert await zap.locator("[data-action=rotate]").count() == 0
+    await zap.locator("[data-action=delete]").click()
+    assert "Zapier subscription" in await page.inner_text("dialog.modal")
+    await page.click("dialog.modal button[type=submit]")
+    await zap.wait_for(state="detached")
+    listed = (await api(server.url, account, "GET", "/api/webhooks"))["items"]
+    assert [item["flavour"] for item in listed] == ["slack"]
+    assert errors.messages == []

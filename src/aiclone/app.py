@@ -22,9 +22,11 @@ from aiclone.accounts.erasure_controller import ACCOUNT_ROUTES
 from aiclone.activities.controller import ActivityController
 from aiclone.admin.controller import AdminController
 from aiclone.analytics.controller import AnalyticsController
+from aiclone.apikeys.controller import AdminApiKeyController, ApiKeyController
 from aiclone.auth.browser import BrowserSessionController
 from aiclone.auth.controller import AuthController
 from aiclone.auth.middleware import BearerAuthMiddleware
+from aiclone.auth.scope_docs import document_api_key_scopes
 from aiclone.auth.session_controller import SessionController
 from aiclone.automations.controller import AutomationController
 from aiclone.catalog.controller import EventTypeController
@@ -43,11 +45,12 @@ from aiclone.openapi import docs_assets_router, document_access_rules, openapi_c
 from aiclone.openapi_conventions import document_conventions
 from aiclone.outreach.controller import OutreachController
 from aiclone.prospects.controller import ProspectController
-from aiclone.research.controller import ResearchTaskController
+from aiclone.research.controller import ResearchEngineController, ResearchTaskController
 from aiclone.settings import Settings, load_settings
 from aiclone.web.edge import WebStack
 from aiclone.web.input_checks import refuse_unstorable_input
 from aiclone.webhooks.controller import WebhookController
+from aiclone.webhooks.hooks_controller import HooksController
 
 
 def _version() -> str:
@@ -78,7 +81,11 @@ def create_app(settings: Settings) -> Litestar:
 
     # Request ids, security headers, access logs, metrics, compression, CORS and rate limiting.
     web = WebStack(
-        settings, metrics=services.metrics, codec=services.codec, rate_limiting=services.rate_limiting
+        settings,
+        metrics=services.metrics,
+        codec=services.codec,
+        rate_limiting=services.rate_limiting,
+        keys=services.identity,
     )
     web.drain.on_begin(services.stream_hub.shutdown)  # streams end when the shutdown drain begins
     app = Litestar(
@@ -91,12 +98,16 @@ def create_app(settings: Settings) -> Litestar:
             SessionController,
             BrowserSessionController,
             AdminController,
+            ApiKeyController,
+            AdminApiKeyController,
             NotificationController,
             ActivityController,
             AnalyticsController,
             ResearchTaskController,
+            ResearchEngineController,
             WebhookController,
             EventTypeController,
+            HooksController,
             EventStreamController,
             docs_assets_router(),
             *web.route_handlers,
@@ -126,9 +137,15 @@ def create_app(settings: Settings) -> Litestar:
             "content_service": Provide(lambda: services.content, sync_to_thread=False),
             "automation_service": Provide(lambda: services.automations, sync_to_thread=False),
             "webhooks": Provide(lambda: services.webhooks, sync_to_thread=False),
+            "hooks": Provide(lambda: services.hooks, sync_to_thread=False),
             "live": Provide(lambda: services.live, sync_to_thread=False),
+            "api_key_service": Provide(lambda: services.api_keys, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(BearerAuthMiddleware, codec=services.codec, gate=services.identity)],
+        middleware=[
+            DefineMiddleware(
+                BearerAuthMiddleware, codec=services.codec, gate=services.identity, usage=services.key_usage
+            )
+        ],
         exception_handlers=exception_handlers,
         # NUL characters and out-of-range datetimes: a 422 for every route, before any query.
         before_request=refuse_unstorable_input,
@@ -143,6 +160,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=settings.debug,
     )
     document_access_rules(app)
+    document_api_key_scopes(app)
     document_conventions(app, event_payloads=EVENT_PAYLOADS, event_descriptions=EVENT_DESCRIPTIONS)
     return web.install(app)
 

@@ -3,6 +3,11 @@
 Command-line options override the matching ``AICLONE_*`` variables by setting them in the
 environment, so every server worker process (which builds its own app from the environment)
 sees the same configuration.
+
+Exit status, the same for every command (each one's ``--help`` repeats it): 0 done; 1 the
+command failed and said why in one line on stderr (a bad setting, an unknown migration
+revision, a refused change, a missing optional server); 2 a bad command line (argparse's own
+status); ``serve`` also exits 3 when the HTTP server could not start (the port is taken, say).
 """
 
 from __future__ import annotations
@@ -10,17 +15,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib.metadata
+import importlib.util
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiclone import migrate
 from aiclone.serving import SERVERS, EdgeTimings, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
 
 APP_FACTORY = "aiclone.app:create_app_from_env"
+
+EXIT_CODES = "exit status: 0 done; 1 failed (the reason is one line on stderr); 2 bad command line"
+SERVE_EXIT_CODES = (
+    "exit status: 0 stopped by SIGTERM or Ctrl-C after the shutdown drain; 1 failed before"
+    " serving (a bad setting, a failed migration, --server granian without the granian extra);"
+    " 2 bad command line; 3 the HTTP server could not start (the port is taken, say)"
+)
+# Alembic's environment announces these two on every connection; they say nothing to an operator.
+_ALEMBIC_NOISE = ("Context impl ", "Will assume ")
+
+
+def _quiet_alembic_preamble(record: logging.LogRecord) -> bool:
+    return not (isinstance(record.msg, str) and record.msg.startswith(_ALEMBIC_NOISE))
 
 
 def _settings() -> Settings:
@@ -30,7 +50,20 @@ def _settings() -> Settings:
         sys.exit(f"aiclone: configuration error: {exc}")
     # So that Alembic's progress ("Running upgrade ...") shows; the app configures its own.
     logging.basicConfig(level=settings.log_level, format="%(levelname)-7s %(name)s: %(message)s")
+    migration_logger = logging.getLogger("alembic.runtime.migration")
+    if _quiet_alembic_preamble not in migration_logger.filters:
+        migration_logger.addFilter(_quiet_alembic_preamble)
     return settings
+
+
+def _migrate_or_exit(action: str, run: Callable[..., None], *args: object, **kwargs: object) -> None:
+    """Run a migration step; Alembic's own errors (an unknown revision, say) become one line."""
+    from alembic.util import CommandError  # noqa: PLC0415
+
+    try:
+        run(*args, **kwargs)
+    except CommandError as exc:
+        sys.exit(f"aiclone: {action}: {exc}")
 
 
 def _override(field: str, value: object) -> None:
@@ -43,11 +76,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _override("port", args.port)
     if args.no_worker:
         _override("run_workers", False)
+    if args.server == "granian" and importlib.util.find_spec("granian") is None:
+        sys.exit("aiclone: --server granian needs the granian extra: pip install 'aiclone[granian]'")
     settings = _settings()
     # Resolve (and persist, in development) the secret once here, before workers fork.
     settings.with_secret()
     if settings.auto_migrate and not args.no_migrate:
-        migrate.upgrade(settings.resolved_database_url)
+        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
     return run_server(
         APP_FACTORY,
         server=args.server,
@@ -82,21 +117,22 @@ async def _run_workers(settings: Settings) -> None:
 def cmd_worker(_args: argparse.Namespace) -> int:
     settings = _settings()
     if settings.auto_migrate:
-        migrate.upgrade(settings.resolved_database_url)
+        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
     asyncio.run(_run_workers(settings))
     return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
     url = _settings().resolved_database_url
+    action = f"db {args.db_command}"
     if args.db_command == "upgrade":
-        migrate.upgrade(url, args.revision)
+        _migrate_or_exit(action, migrate.upgrade, url, args.revision)
     elif args.db_command == "downgrade":
-        migrate.downgrade(url, args.revision)
+        _migrate_or_exit(action, migrate.downgrade, url, args.revision)
     elif args.db_command == "current":
-        migrate.current(url)
+        _migrate_or_exit(action, migrate.current, url)
     elif args.db_command == "revision":
-        migrate.revision(url, args.message, autogenerate=args.autogenerate)
+        _migrate_or_exit(action, migrate.revision, url, args.message, autogenerate=args.autogenerate)
     return 0
 
 
@@ -149,7 +185,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if settings.auto_migrate:
-        migrate.upgrade(settings.resolved_database_url)
+        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
     try:
         print(_users_action(args, settings))
     except DomainError as exc:
@@ -226,16 +262,28 @@ async def _rebuild_analytics(settings: Settings, user_id: str | None, since: str
 def cmd_analytics(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings.auto_migrate:
-        migrate.upgrade(settings.resolved_database_url)
+        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
     print(asyncio.run(_rebuild_analytics(settings, args.user_id, args.since)))
     return 0
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("aiclone")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aiclone", description="aiclone service and admin commands")
+    parser = argparse.ArgumentParser(
+        prog="aiclone", description="aiclone service and admin commands", epilog=EXIT_CODES
+    )
+    parser.add_argument("--version", action="version", version=f"aiclone {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the HTTP service (migrates first unless told not to)")
+    serve = sub.add_parser(
+        "serve", epilog=SERVE_EXIT_CODES, help="run the HTTP service (migrates first unless told not to)"
+    )
     serve.add_argument("--host", help="bind address (AICLONE_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=_positive_int, help="port (AICLONE_PORT, default 8000)")
     serve.add_argument("--workers", type=_positive_int, default=1, help="server worker processes (default 1)")
@@ -246,48 +294,57 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run the background workers alone (no HTTP)")
+    worker = sub.add_parser("worker", epilog=EXIT_CODES, help="run the background workers alone (no HTTP)")
     worker.set_defaults(func=cmd_worker)
 
-    db = sub.add_parser("db", help="database migrations")
+    db = sub.add_parser("db", epilog=EXIT_CODES, help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    up = db_sub.add_parser("upgrade", help="migrate to a revision (default: every head)")
+    up = db_sub.add_parser("upgrade", epilog=EXIT_CODES, help="migrate to a revision (default: every head)")
     up.add_argument("revision", nargs="?", default="heads")
-    down = db_sub.add_parser("downgrade", help="migrate down to a revision (e.g. -1 or base)")
+    down = db_sub.add_parser(
+        "downgrade", epilog=EXIT_CODES, help="migrate down to a revision (e.g. -1 or base)"
+    )
     down.add_argument("revision")
-    db_sub.add_parser("current", help="show the applied revision")
-    rev = db_sub.add_parser("revision", help="create a migration script")
+    db_sub.add_parser("current", epilog=EXIT_CODES, help="show the applied revision")
+    rev = db_sub.add_parser("revision", epilog=EXIT_CODES, help="create a migration script")
     rev.add_argument("-m", "--message", required=True)
     rev.add_argument("--autogenerate", action="store_true", help="diff the models against the database")
     db.set_defaults(func=cmd_db)
 
-    users = sub.add_parser("users", help="user administration")
+    users = sub.add_parser("users", epilog=EXIT_CODES, help="user administration")
     users_sub = users.add_subparsers(dest="users_command", required=True)
-    create = users_sub.add_parser("create", help="create a user (the first admin, typically)")
+    create = users_sub.add_parser(
+        "create", epilog=EXIT_CODES, help="create a user (the first admin, typically)"
+    )
     create.add_argument("--email", required=True)
     create.add_argument("--full-name")
     create.add_argument("--admin", action="store_true", help="give the admin role")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    listing = users_sub.add_parser("list", help="list users (id, role, state, created, email)")
+    listing = users_sub.add_parser(
+        "list", epilog=EXIT_CODES, help="list users (id, role, state, created, email)"
+    )
     listing.add_argument("--role", choices=["user", "admin"])
-    set_role = users_sub.add_parser("set-role", help="change a user's role (ends their sessions)")
+    set_role = users_sub.add_parser(
+        "set-role", epilog=EXIT_CODES, help="change a user's role (ends their sessions)"
+    )
     set_role.add_argument("user", help="email or id")
     set_role.add_argument("role", choices=["user", "admin"])
     for name, text in (
         ("deactivate", "refuse sign-ins and end every session"),
         ("activate", "allow sign-ins again"),
     ):
-        users_sub.add_parser(name, help=text).add_argument("user", help="email or id")
+        users_sub.add_parser(name, epilog=EXIT_CODES, help=text).add_argument("user", help="email or id")
     users.set_defaults(func=cmd_users)
-    delete = users_sub.add_parser("delete", help="delete a user and everything they own")
+    delete = users_sub.add_parser("delete", epilog=EXIT_CODES, help="delete a user and everything they own")
     delete.add_argument("email")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_users_delete)
 
-    analytics = sub.add_parser("analytics", help="analytics maintenance")
+    analytics = sub.add_parser("analytics", epilog=EXIT_CODES, help="analytics maintenance")
     analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
     rebuild = analytics_sub.add_parser(
         "rebuild",
+        epilog=EXIT_CODES,
         help="rebuild the analytics counters from the events table",
         description=(
             "Recomputes the event-derived counters and the prospect funnel from the events still"

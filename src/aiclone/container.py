@@ -17,6 +17,8 @@ from aiclone.admin.service import AdminService
 from aiclone.analytics.counters import AnalyticsCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
+from aiclone.apikeys.service import ApiKeyService
+from aiclone.apikeys.usage import KeyUsage
 from aiclone.auth.identity import IdentityGate
 from aiclone.auth.password_change import PasswordChangeService
 from aiclone.auth.passwords import PasswordHasher
@@ -36,6 +38,7 @@ from aiclone.live.hub import StreamHub
 from aiclone.live.jobs import StreamTicketPruneJob
 from aiclone.live.revocation import StreamRevocation
 from aiclone.live.service import LiveEventService
+from aiclone.llm import LLMClient, LLMConfig
 from aiclone.mail.worker import MailWorker
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
@@ -49,12 +52,14 @@ from aiclone.research.runner import ResearchRunner, RunnerConfig
 from aiclone.research.service import ResearchService
 from aiclone.settings import Settings
 from aiclone.webhooks.delivery import DeliveryRetentionJob, DeliveryWorker
+from aiclone.webhooks.flavours import Renderer
 from aiclone.webhooks.hook import WebhookDeliveryHook
 from aiclone.webhooks.outcomes import OutcomeRecorder, RetryPolicy
 from aiclone.webhooks.retry import parse_schedule
 from aiclone.webhooks.sender import Sender, user_agent
 from aiclone.webhooks.service import WebhookService
 from aiclone.webhooks.signing import SecretBox
+from aiclone.webhooks.subscriptions import SubscriptionService
 from aiclone.webhooks.transport import WebhookNetwork
 from aiclone.workers import BackgroundJob, EventRetentionJob, WorkerGroup
 
@@ -94,9 +99,13 @@ class Services:
         self.hasher = PasswordHasher(settings)
         self.metrics = Metrics()
         self.metrics.watch_database(self.db.outages)
+        # The language model provider, shared by the llm research engine and drafting.
+        self.llm = LLMClient(LLMConfig.from_settings(settings), metrics=self.metrics)
         self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
         failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
         self._wire_identity()
+        self.key_usage = KeyUsage(self.db)
+        self.api_keys = ApiKeyService(self.db, self.broker)
         self.auth = AuthService(
             self.db,
             settings,
@@ -115,7 +124,10 @@ class Services:
         )
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db, self.session_revoker)
-        self.research = ResearchService(self.db, self.events, max_urls=settings.research_max_urls)
+        self.research_engines = build_engines(settings, self.llm)
+        self.research = ResearchService(
+            self.db, self.events, max_urls=settings.research_max_urls, engines=self.research_engines
+        )
         self.research_queue = ResearchQueue(
             self.db,
             self.events,
@@ -125,7 +137,7 @@ class Services:
         self.research_runner = ResearchRunner(
             self.research_queue,
             self.broker,
-            build_engines(settings),
+            self.research_engines,
             RunnerConfig(
                 concurrency=settings.research_concurrency,
                 task_timeout=settings.research_timeout_seconds,
@@ -190,9 +202,14 @@ class Services:
         self.session_revoker = SessionRevoker(broker)
 
     def _wire_webhooks(self, settings: Settings) -> None:
-        self.events.add_hook(WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes))
+        renderer = Renderer(public_url=settings.resolved_public_url)
+        self.events.add_hook(
+            WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes, renderer=renderer)
+        )
         network = WebhookNetwork(
-            allow_private=settings.webhook_allow_private, production=settings.env == "production"
+            allow_private=settings.webhook_allow_private,
+            production=settings.env == "production",
+            slack_hosts=settings.slack_webhook_hosts,
         )
         self.webhook_sender = Sender(
             network,
@@ -217,6 +234,7 @@ class Services:
             sender=self.webhook_sender,
             box=box,
             recorder=recorder,
+            renderer=renderer,
             max_endpoints_per_user=settings.webhook_max_endpoints_per_user,
             secret_overlap_seconds=settings.webhook_secret_overlap_seconds,
             manual_lock_seconds=settings.webhook_lease_seconds,
@@ -233,6 +251,7 @@ class Services:
             poll_seconds=settings.webhook_poll_seconds,
         )
         self.webhooks.wake_workers = self.webhook_worker.wake
+        self.hooks = SubscriptionService(self.db, self.webhooks)
 
     async def start(self, *, run_workers: bool) -> None:
         await self.broker.start()
@@ -242,6 +261,8 @@ class Services:
     async def stop(self) -> None:
         await self.workers.stop()
         await self.stream_revocation.stop()
+        await self.key_usage.stop()
         await self.webhook_sender.aclose()
+        await self.llm.aclose()
         await self.broker.stop()
         await self.db.dispose()

@@ -47,6 +47,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     errors: list[FieldError] | None = None
     request_id: str | None = None
+    # 403 insufficient-scope: the API-key scope the operation needs (aiclone.auth.scopes).
+    required_scope: str | None = None
 
 
 class DomainError(Exception):
@@ -141,6 +143,7 @@ def problem_response(
     detail: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    required_scope: str | None = None,
 ) -> Response[Problem]:
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
@@ -157,6 +160,7 @@ def problem_response(
         instance=instance,
         errors=errors,
         request_id=request_id,
+        required_scope=required_scope,
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -173,6 +177,7 @@ def _domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Respon
         detail=exc.detail,
         errors=exc.errors,
         headers=headers,
+        required_scope=getattr(exc, "required_scope", None),
     )
 
 

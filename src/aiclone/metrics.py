@@ -85,6 +85,33 @@ class Metrics:
             registry=registry,
         )
 
+        # The language model provider (aiclone.llm): purpose is research, outreach or content.
+        self.llm_requests = Counter(
+            "aiclone_llm_requests",
+            "Language model calls by purpose and outcome (ok or the failure reason).",
+            ["purpose", "outcome"],
+            registry=registry,
+        )
+        self.llm_tokens = Counter(
+            "aiclone_llm_tokens",
+            "Language model tokens by purpose and direction (in = prompt, out = completion).",
+            ["purpose", "direction"],
+            registry=registry,
+        )
+        self.llm_failures = Counter(
+            "aiclone_llm_failures",
+            "Failed language model attempts by purpose and reason (retried ones included).",
+            ["purpose", "reason"],
+            registry=registry,
+        )
+        self.llm_latency = Histogram(
+            "aiclone_llm_request_duration_seconds",
+            "Time of one language model call, retries included, by purpose.",
+            ["purpose"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0),
+            registry=registry,
+        )
+
         # Database availability (aiclone.db_outage): one count per outage, not per failed request.
         self.database_outages = Counter(
             "aiclone_database_outages",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiclone.accounts.models import AccountToken
 from aiclone.activities.models import Activity
 from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
+from aiclone.apikeys.models import ApiKey
 from aiclone.auth.models import RefreshToken, User, UserSession
 from aiclone.automations.models import Automation
 from aiclone.content.models import ContentItem

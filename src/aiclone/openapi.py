@@ -98,16 +98,23 @@ def openapi_plugins() -> list[OpenAPISchemaPlugin]:
     return [StrictStructSchemaPlugin()]
 
 
-def _sidecar_static_dir() -> Path:
-    import drf_spectacular_sidecar  # noqa: PLC0415 - only its data files are used
+# Swagger UI and ReDoc, put here when the package is built or installed (see hatch_build.py).
+DOCS_ASSETS_DIR = Path(__file__).resolve().parent / "docs_assets"
 
-    return Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
+
+def _docs_assets_dir() -> Path:
+    if not (DOCS_ASSETS_DIR / "redoc").is_dir():
+        raise RuntimeError(
+            f"the API docs' assets are missing from {DOCS_ASSETS_DIR}: install aiclone with pip"
+            " (pip install . or pip install -e .), which puts them there"
+        )
+    return DOCS_ASSETS_DIR
 
 
 def docs_assets_router() -> Any:
     return create_static_files_router(
         path=ASSETS_PATH,
-        directories=[_sidecar_static_dir()],
+        directories=[_docs_assets_dir()],
         file_system=AssetFileSystem(),
         opt={PUBLIC_OPT_KEY: True},
         include_in_schema=False,

@@ -75,6 +75,11 @@ TAG_DESCRIPTIONS: dict[str, str] = {
         "The live event stream (Server-Sent Events), its credentials, and the catalog of event types with"
         " the JSON schema of each payload."
     ),
+    "api-keys": "The caller's API keys: long-lived credentials with scopes, for scripts and integrations.",
+    "hooks": (
+        "REST-hook subscriptions (Zapier's protocol): subscribe a target URL to event types with an API key,"
+        " unsubscribe, and poll recent events."
+    ),
     "webhooks": (
         "Webhook endpoints, their signing secrets and delivery log. The payloads they receive are in this"
         " document's `webhooks` section."
@@ -216,6 +221,13 @@ def _collapse_single_branches(schema: Schema) -> None:
     of overlapping types (integer and number) is an anyOf."""
     for child in _children(schema):
         _collapse_single_branches(child)
+    for name, child in (schema.properties or {}).items():
+        # ``oneOf: [$ref]`` with nothing beside it is the reference itself.
+        if isinstance(child, Schema) and child.one_of is not None and len(child.one_of) == 1:
+            only = child.one_of[0]
+            rest = {f.name for f in dataclasses.fields(child) if getattr(child, f.name) not in (None, [], {})}
+            if isinstance(only, Reference) and rest == {"one_of"} and schema.properties is not None:
+                schema.properties[name] = only
     kinds = [branch.type for branch in schema.one_of or () if isinstance(branch, Schema)]
     if OpenAPIType.INTEGER in kinds and OpenAPIType.NUMBER in kinds:
         # Every integer is also a number: such branches are not exclusive, so the union is anyOf.

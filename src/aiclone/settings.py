@@ -34,7 +34,7 @@ OWASP_ARGON2_MIN_TIME_COST = 2
 
 
 # The research engines this build ships (aiclone.research.engines builds them by these names).
-RESEARCH_ENGINE_NAMES = frozenset({"web"})
+RESEARCH_ENGINE_NAMES = frozenset({"web", "llm"})
 
 
 class SettingsError(ValueError):
@@ -77,7 +77,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_event_payload_bytes: int = 256 * 1024
     # Research tasks: engines enabled on this process, the runner's limits, and the web engine's
     # fetch limits. Private/loopback targets stay refused unless research_allow_private is set.
-    research_engines: tuple[str, ...] = ("web",)
+    research_engines: tuple[str, ...] = ("web", "llm")
     research_concurrency: int = 2
     research_timeout_seconds: float = 120.0
     research_lease_seconds: float = 30.0
@@ -88,6 +88,27 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     research_max_response_bytes: int = 2 * 1024 * 1024
     research_max_redirects: int = 5
     research_max_urls: int = 20
+    # The language model provider (aiclone.llm): any OpenAI-compatible Chat Completions endpoint.
+    # Empty base URL: no provider, and the llm engine is listed as unavailable.
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = ""
+    llm_api_key_header: Literal["authorization", "api-key"] = "authorization"
+    llm_max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    llm_connect_timeout_seconds: float = 5.0
+    llm_read_timeout_seconds: float = 30.0
+    llm_timeout_seconds: float = 60.0
+    llm_max_output_tokens: int = 1024
+    llm_concurrency: int = 4
+    llm_max_attempts: int = 3
+    llm_retry_base_seconds: float = 0.5
+    llm_retry_after_max_seconds: float = 30.0
+    llm_breaker_threshold: int = 5
+    llm_breaker_cooldown_seconds: float = 30.0
+    llm_max_response_bytes: int = 4 * 1024 * 1024
+    llm_allow_private: bool = False
+    # Page text sent to the model per research task, in tokens (estimated as characters / 4).
+    llm_input_token_budget: int = 6000
     # Rate limiting (see aiclone.ratelimit). Limits are "N/period" items separated by ';'.
     rate_limit_enabled: bool = True
     rate_limit: str = "60/minute"
@@ -126,6 +147,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     webhook_lease_seconds: float = 60.0
     webhook_poll_seconds: float = 5.0
     webhook_delivery_retention_days: int = 30
+    # Hosts a slack-flavour endpoint may post to in production (https only; any URL otherwise).
+    slack_webhook_hosts: tuple[str, ...] = ("hooks.slack.com",)
     # Live events over Server-Sent Events (aiclone.live).
     sse_heartbeat_seconds: float = 15.0
     sse_retry_ms: int = 3000
@@ -159,6 +182,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         self._check_passwords()
         self._check_secrets_and_exposure()
         self._check_research()
+        self._check_llm()
         self._check_rate_limiting()
         self._check_mail()
         url = self.database_url
@@ -253,6 +277,39 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 f"{var('research_allow_private')} may not be true when AICLONE_ENV=production"
             )
 
+    def _check_llm(self) -> None:
+        if self.llm_base_url:
+            parts = urlsplit(self.llm_base_url)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.username
+                or parts.password
+            ):
+                raise SettingsError(
+                    f"{var('llm_base_url')} must be an http(s) URL without credentials,"
+                    " e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1"
+                )
+            if not self.llm_model:
+                raise SettingsError(f"{var('llm_model')} must be set when {var('llm_base_url')} is")
+        bounded: dict[str, tuple[float, float]] = {
+            "llm_connect_timeout_seconds": (0.05, 120.0),
+            "llm_read_timeout_seconds": (0.05, 600.0),
+            "llm_timeout_seconds": (0.1, 3600.0),
+            "llm_max_output_tokens": (1, 1_000_000),
+            "llm_concurrency": (1, 1000),
+            "llm_max_attempts": (1, 10),
+            "llm_retry_base_seconds": (0.0, 60.0),
+            "llm_retry_after_max_seconds": (0.0, 600.0),
+            "llm_breaker_threshold": (1, 1000),
+            "llm_breaker_cooldown_seconds": (0.1, 3600.0),
+            "llm_max_response_bytes": (1024, 256 * 1024 * 1024),
+            "llm_input_token_budget": (100, 2_000_000),
+        }
+        for name, (low, high) in bounded.items():
+            if not low <= getattr(self, name) <= high:
+                raise SettingsError(f"{var(name)} must be between {low:g} and {high:g}")
+
     def _check_rate_limiting(self) -> None:
         for name in ("rate_limit", "rate_limit_user", "rate_limit_login", "rate_limit_register"):
             parse_rate_limits(name, getattr(self, name))
@@ -316,6 +373,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         parse_rate_limits("rate_limit_account_mail", self.rate_limit_account_mail)
         parse_rate_limits("account_mail_per_email_limit", self.account_mail_per_email_limit)
 
+    def __repr__(self) -> str:
+        # Secrets (the signing key, credentials in URLs, the provider key) never print.
+        shown = (
+            f"{f.name}={'***' if f.name in _SECRET_FIELDS and getattr(self, f.name) else repr(getattr(self, f.name))}"
+            for f in msgspec.structs.fields(self)
+        )
+        return f"Settings({', '.join(shown)})"
+
     @property
     def email_verification_required(self) -> bool:
         if self.require_email_verification == "auto":
@@ -348,6 +413,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     def _check_webhooks(self) -> None:
         if self.env == "production" and self.webhook_allow_private:
             raise SettingsError(f"{var('webhook_allow_private')} may not be true when AICLONE_ENV=production")
+        for host in self.slack_webhook_hosts:
+            if not host or "/" in host or ":" in host or "*" in host or "." not in host:
+                raise SettingsError(
+                    f"{var('slack_webhook_hosts')} must list host names such as hooks.slack.com (got {host!r})"
+                )
         try:
             parse_schedule(self.webhook_retry_schedule)
         except ValueError as exc:
@@ -511,7 +581,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 
 
 # Values never echoed back in an error message.
-_SECRET_FIELDS = frozenset({"secret_key", "database_url", "smtp_url"})
+_SECRET_FIELDS = frozenset({"secret_key", "database_url", "smtp_url", "llm_api_key"})
 
 
 def _expected(annotation: Any) -> str:

@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  displayUrl,
+  endpointActions,
   endpointState,
+  flavourLabel,
   excerpt,
   mergeDeliveries,
   normalizeTypes,
@@ -74,4 +77,16 @@ test("outcomes: status code, error class and message", () => {
   assert.equal(outcomeText(null, "connection refused", "connect"), "connect · connection refused");
   assert.equal(outcomeText(null, null, null), "—");
   assert.equal(outcomeText(undefined, "timed out after 15 s", null), "timed out after 15 s");
+});
+
+test("flavours: labels, the Slack token masked, and the actions each kind offers", () => {
+  assert.equal(flavourLabel({ flavour: "standard" }), "Webhook");
+  assert.equal(flavourLabel({ flavour: "slack" }), "Slack");
+  assert.equal(flavourLabel({ flavour: "zapier" }), "Zapier subscription");
+  assert.equal(displayUrl({ flavour: "slack", url: "https://hooks.slack.com/services/T1/B2/secret" }), "https://hooks.slack.com/services/T1/B2/••••");
+  assert.equal(displayUrl({ flavour: "standard", url: "https://x.example/a/b" }), "https://x.example/a/b");
+  assert.equal(displayUrl({ flavour: "slack", url: "https://hooks.slack.com/" }), "https://hooks.slack.com/");
+  assert.deepEqual(endpointActions({ flavour: "standard" }), ["log", "test", "edit", "rotate", "recover", "delete"]);
+  assert.deepEqual(endpointActions({ flavour: "slack" }), ["log", "test", "edit", "recover", "delete"]);
+  assert.deepEqual(endpointActions({ flavour: "zapier" }), ["log", "test", "recover", "delete"]);
 });

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from aiclone.accounts.erasure_schemas import EraseAccountRequest
 from aiclone.accounts.service import AccountService
 from aiclone.auth.guards import requires_admin
+from aiclone.auth.scopes import ApiScope, requires_scope, session_only
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import MEDIA_TYPES_OPT_KEY, problems
 
@@ -30,6 +31,7 @@ ZIP_MEDIA_TYPE = "application/zip"
     "/api/auth/me",
     status_code=HTTP_204_NO_CONTENT,
     tags=["auth"],
+    opt=session_only(),
     summary="Delete my account and all its data",
     description=(
         "Erases the signed-in account and everything it owns (prospects, research, outreach,"
@@ -52,7 +54,7 @@ async def erase_own_account(
 @get(
     "/api/auth/me/export",
     tags=["auth"],
-    opt={MEDIA_TYPES_OPT_KEY: [ZIP_MEDIA_TYPE]},
+    opt={**session_only(), MEDIA_TYPES_OPT_KEY: [ZIP_MEDIA_TYPE]},
     summary="Download all my data (ZIP)",
     description=(
         "Streams a ZIP with one JSON file per table (`prospects.json`, `events.json`, …; an array"
@@ -90,6 +92,7 @@ async def export_own_account(
     status_code=HTTP_204_NO_CONTENT,
     tags=["admin"],
     guards=[requires_admin],
+    opt=requires_scope(ApiScope.ADMIN),
     summary="Delete a user and all their data",
     description=(
         "The same erasure as `DELETE /api/auth/me`, without a password. The last active admin"

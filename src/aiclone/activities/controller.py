@@ -11,6 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from aiclone.activities.schemas import ActivityPage
 from aiclone.activities.service import ActivityService
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.errors import FieldError, InvalidInput
 from aiclone.events.types import EVENT_TYPES
@@ -20,6 +21,7 @@ from aiclone.pagination import DEFAULT_LIMIT, Limit
 
 class ActivityController(Controller):
     path = "/api/activities"
+    opt = domain_scopes("activities")
     tags = ["activities"]
 
     @get("/", summary="The activity feed, newest first", responses=problems(401, 403, 422))

@@ -12,6 +12,7 @@ from aiclone.admin.service import AdminService
 from aiclone.auth.guards import requires_admin
 from aiclone.auth.models import Role
 from aiclone.auth.schemas import UserRead
+from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, CursorParam, Limit
 
@@ -20,6 +21,7 @@ class AdminController(Controller):
     """Administration of the installation; every route here needs the admin role."""
 
     path = "/api/admin"
+    opt = requires_scope(ApiScope.ADMIN)
     tags = ["admin"]
     guards = [requires_admin]
 

@@ -14,6 +14,7 @@ import uuid
 
 from aiclone.admin.repository import UserDirectory
 from aiclone.admin.schemas import UserPage, UserUpdate
+from aiclone.apikeys.service import revoke_all_keys
 from aiclone.auth.models import Role
 from aiclone.auth.schemas import UserRead
 from aiclone.auth.sessions import SessionRevoker
@@ -71,6 +72,8 @@ class AdminService:
                 raise LastAdmin("This is the last active admin; promote another user first.")
             await directory.set_role_and_state(user_id, role=role, is_active=active)
             await self.revoker.end_all(session, user_id)
+            if not active:  # a deactivated account keeps no machine credential (aiclone.apikeys)
+                await revoke_all_keys(session, self.revoker.broker, user_id)
             return await self._read(directory, user_id)
 
     @staticmethod

@@ -24,6 +24,7 @@ from aiclone.analytics.schemas import AnalyticsSummary, ExportFormat, ExportRequ
 from aiclone.analytics.service import AnalyticsService
 from aiclone.analytics.sources import EXPORT_SOURCES
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import MEDIA_SCHEMAS_OPT_KEY, MEDIA_TYPES_OPT_KEY, problems
 
@@ -66,6 +67,7 @@ installation: {", ".join(EXPORT_SOURCES)}; filterable columns:
 
 class AnalyticsController(Controller):
     path = "/api/analytics"
+    opt = requires_scope(ApiScope.ANALYTICS_READ)
     tags = ["analytics"]
 
     @get(

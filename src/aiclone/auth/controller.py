@@ -17,6 +17,7 @@ from aiclone.auth.schemas import (
     TokenPair,
     UserRead,
 )
+from aiclone.auth.scopes import any_credential, session_only
 from aiclone.auth.service import AuthService
 from aiclone.auth.session_controller import client_info
 from aiclone.auth.tokens import Principal
@@ -74,6 +75,7 @@ class AuthController(Controller):
     @post(
         "/logout",
         status_code=HTTP_204_NO_CONTENT,
+        opt=session_only(),
         summary="Sign out",
         description=(
             "Ends the session of the given refresh token, or every session of the user when no token"
@@ -95,7 +97,7 @@ class AuthController(Controller):
             all_sessions=body.all_sessions or body.refresh_token is None,
         )
 
-    @get("/me", summary="The signed-in user", responses=problems(401))
+    @get("/me", opt=any_credential(), summary="The signed-in user", responses=problems(401))
     async def get_own_account(
         self, request: Request[Principal, str, Any], auth_service: NamedDependency[AuthService]
     ) -> UserRead:
@@ -104,6 +106,7 @@ class AuthController(Controller):
     # The handler lives here because Litestar allows one controller per path; the flow is aiclone.accounts.
     @patch(
         "/me",
+        opt=session_only(),
         summary="Change the signed-in user's name or email",
         description=(
             "`full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation"

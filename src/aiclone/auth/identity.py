@@ -26,10 +26,18 @@ hand) goes unnoticed.
 A read racing a signal must not store a verdict older than the signal: each read notes the
 change counter before it starts and keeps its verdict only if no signal for that user (and no
 resync) arrived meanwhile; otherwise it reads again.
+
+API keys (:mod:`aiclone.apikeys`) go through the same gate with the same memory rules, keyed by
+the key's public id: the verdict holds the key's scopes, expiry and secret hash with its user's
+role, so a repeat request costs a dictionary lookup and one SHA-256 of the presented secret.
+Revoking a key, deactivating or deleting its user, or changing the user's role sends the same
+identity signal for the user, which drops every verdict of that user's keys.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +45,8 @@ from collections.abc import Callable
 import msgspec
 from sqlalchemy import bindparam, select
 
+from aiclone.apikeys import keytext
+from aiclone.apikeys.models import ApiKey
 from aiclone.auth.models import User, UserSession
 from aiclone.auth.tokens import Principal
 from aiclone.db import Database
@@ -59,12 +69,51 @@ _VERDICT = (
     )
 )
 
+_KEY_VERDICT = (
+    select(
+        ApiKey.id,
+        ApiKey.user_id,
+        ApiKey.secret_hash,
+        ApiKey.scopes,
+        ApiKey.expires_at,
+        ApiKey.revoked_at,
+        User.email,
+        User.role,
+        User.is_active,
+    )
+    .join(User, User.id == ApiKey.user_id)
+    .where(ApiKey.public_id == bindparam("public_id", type_=ApiKey.public_id.type))
+)
+_KEY_STANDS = (
+    select(ApiKey.expires_at)
+    .join(User, User.id == ApiKey.user_id)
+    .where(
+        ApiKey.id == bindparam("key_id", type_=ApiKey.id.type),
+        User.id == bindparam("user_id", type_=User.id.type),
+        ApiKey.revoked_at.is_(None),
+        User.is_active.is_(True),
+    )
+)
+INVALID_KEY = "The API key is invalid."
+REVOKED_KEY = "The API key has been revoked, or its account is no longer active."
+EXPIRED_KEY = "The API key has expired."
+# A principal's ``expires_at`` for a key without expiry: a stream it opens ends after this long.
+KEY_CREDENTIAL_LIFETIME = dt.timedelta(hours=24)
+
 _USER_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id", type_=User.id.type))
 
 
 class _Verdict(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     role: str | None  # None: refused
+    read_at: float
+
+
+class _KeyVerdict(msgspec.Struct, frozen=True):
+    user_id: uuid.UUID
+    secret_hash: str
+    expires_at: dt.datetime | None
+    principal: Principal | None  # None: revoked, or the user is gone or inactive
     read_at: float
 
 
@@ -78,6 +127,8 @@ class IdentityGate:
         self._changes = 0
         self._changed: dict[uuid.UUID, int] = {}
         self._resynced = 0
+        self._keys: dict[str, _KeyVerdict] = {}
+        self._keys_of: dict[uuid.UUID, set[str]] = {}
         self.reads = 0  # verdicts read from the tables, for tests and benchmarks
 
     async def admit(self, principal: Principal) -> Principal:
@@ -96,8 +147,30 @@ class IdentityGate:
             return msgspec.structs.replace(principal, role=verdict.role)
         return principal
 
-    async def stands(self, user_id: uuid.UUID, session_id: uuid.UUID | None) -> bool:
-        """Whether the session (or, with none, the user) still stands, read from the tables now."""
+    async def admit_key(self, text: str) -> Principal:
+        """The principal of an API key's text (scopes, current role), or Unauthenticated."""
+        parts = keytext.parse(text)
+        if parts is None:
+            raise Unauthenticated(INVALID_KEY)
+        verdict = self._keys.get(parts.public_id)
+        if verdict is None or time.monotonic() - verdict.read_at >= self.max_age or not self._listening():
+            verdict = await self._read_key(parts.public_id)
+        # Constant-time: the stored hash is compared whole, whatever the presented secret.
+        if verdict is None or not hmac.compare_digest(keytext.hash_secret(parts.secret), verdict.secret_hash):
+            raise Unauthenticated(INVALID_KEY)
+        if verdict.principal is None:
+            raise Unauthenticated(REVOKED_KEY)
+        if verdict.expires_at is not None and dt.datetime.now(dt.UTC) >= verdict.expires_at:
+            raise Unauthenticated(EXPIRED_KEY)
+        return verdict.principal
+
+    async def stands(
+        self, user_id: uuid.UUID, session_id: uuid.UUID | None, *, key_id: uuid.UUID | None = None
+    ) -> bool:
+        """Whether the session or key (or, with neither, the user) still stands, read now."""
+        if key_id is not None:
+            key_row = await self.db.read_row(_KEY_STANDS, {"key_id": key_id, "user_id": user_id})
+            return key_row is not None and (key_row[0] is None or key_row[0] > dt.datetime.now(dt.UTC))
         if session_id is not None:
             return (await self._read(session_id, user_id)).role is not None
         row = await self.db.read_row(_USER_ACTIVE, {"user_id": user_id})
@@ -111,6 +184,8 @@ class IdentityGate:
             self._verdicts.clear()
             self._sessions_of.clear()
             self._changed.clear()
+            self._keys.clear()
+            self._keys_of.clear()
             return
         if len(self._changed) >= _CHANGE_MEMORY:
             self._changed.clear()
@@ -118,6 +193,47 @@ class IdentityGate:
         self._changed[message.user_id] = self._changes
         for session_id in self._sessions_of.pop(message.user_id, ()):
             self._verdicts.pop(session_id, None)
+        for public_id in self._keys_of.pop(message.user_id, ()):
+            self._keys.pop(public_id, None)
+
+    async def _read_key(self, public_id: str) -> _KeyVerdict | None:
+        verdict: _KeyVerdict | None = None
+        for _ in range(_READ_ATTEMPTS):
+            before = self._changes
+            self.reads += 1
+            row = await self.db.read_row(_KEY_VERDICT, {"public_id": public_id})
+            if row is None:
+                return None  # unknown ids are not remembered: memory is for keys that exist
+            key_id, user_id, secret_hash, scopes, expires_at, revoked_at, email, role, active = row
+            now = time.monotonic()
+            principal = None
+            if revoked_at is None and active:
+                principal = Principal(
+                    id=user_id,
+                    email=email,
+                    role=role,
+                    expires_at=expires_at or dt.datetime.now(dt.UTC) + KEY_CREDENTIAL_LIFETIME,
+                    session_id=key_id,
+                    scopes=frozenset(scopes.split()),
+                    key_id=key_id,
+                )
+            verdict = _KeyVerdict(user_id, secret_hash, expires_at, principal, now)
+            if self._resynced <= before and self._changed.get(user_id, 0) <= before:
+                self._remember_key(public_id, verdict)
+                return verdict
+        return verdict
+
+    def _remember_key(self, public_id: str, verdict: _KeyVerdict) -> None:
+        if len(self._keys) >= CAPACITY and public_id not in self._keys:
+            oldest = next(iter(self._keys))
+            evicted = self._keys.pop(oldest)
+            keys = self._keys_of.get(evicted.user_id)
+            if keys is not None:
+                keys.discard(oldest)
+                if not keys:
+                    del self._keys_of[evicted.user_id]
+        self._keys[public_id] = verdict
+        self._keys_of.setdefault(verdict.user_id, set()).add(public_id)
 
     async def _read(self, session_id: uuid.UUID, user_id: uuid.UUID) -> _Verdict:
         verdict = _Verdict(user_id, None, 0.0)

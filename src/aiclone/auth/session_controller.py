@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from aiclone.auth.password_change import PasswordChangeService
 from aiclone.auth.schemas import PasswordChange, PasswordChanged, SessionList
+from aiclone.auth.scopes import session_only
 from aiclone.auth.sessions import ClientInfo, SessionService
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
@@ -27,6 +28,7 @@ def client_info(request: Request[Any, Any, Any]) -> ClientInfo:
 
 class SessionController(Controller):
     path = "/api/auth"
+    opt = session_only()
     tags = ["auth"]
 
     @get(

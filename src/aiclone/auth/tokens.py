@@ -57,7 +57,11 @@ class Principal(msgspec.Struct, frozen=True):
     email: str
     role: str
     expires_at: dt.datetime
+    # The session of an access token; for an API key, the key's id.
     session_id: uuid.UUID
+    # None for a signed-in session (every scope of the user); an API key's scopes otherwise.
+    scopes: frozenset[str] | None = None
+    key_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -9,6 +9,7 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.automations.schemas import (
     AutomationCreate,
@@ -32,6 +33,7 @@ AuthRequest = Request[Principal, str, Any]
 
 class AutomationController(Controller):
     path = "/api/automations"
+    opt = domain_scopes("automations")
     tags = ["automations"]
 
     @post(

@@ -12,6 +12,7 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import requires_admin
+from aiclone.auth.scopes import ApiScope, required_access, requires_scope, session_only
 from aiclone.auth.tokens import Principal
 from aiclone.live.credentials import COOKIE_NAME, COOKIE_PATH, StreamCredentials
 from aiclone.live.schemas import BroadcastRequest, BroadcastResult, StreamCookie, StreamStatus, StreamTicket
@@ -55,6 +56,7 @@ def _stream_cookie(value: str, max_age: int, *, secure: bool) -> Cookie:
 
 class EventStreamController(Controller):
     path = "/api/events"
+    opt = requires_scope(ApiScope.EVENTS_READ)
     tags = ["events"]
 
     @get(
@@ -99,7 +101,12 @@ class EventStreamController(Controller):
             cookie=request.cookies.get(COOKIE_NAME),
         )
         return await live.open_stream(
-            credentials, types=types, last_event_id_header=last_event_id_header, last_event_id=last_event_id
+            credentials,
+            types=types,
+            last_event_id_header=last_event_id_header,
+            last_event_id=last_event_id,
+            # What an API key needs here: the route's own marker (aiclone.auth.scopes).
+            access=required_access(request.route_handler.opt, "GET"),
         )
 
     @post(
@@ -120,6 +127,8 @@ class EventStreamController(Controller):
     @post(
         "/cookie",
         status_code=HTTP_200_OK,
+        # For browsers, which sign in; a key sends its Authorization header to the stream itself.
+        opt=session_only(),
         summary="Set the stream cookie",
         description=(
             "Opt-in for same-site browsers: sets an HttpOnly, SameSite=Strict cookie, scoped to"
@@ -156,6 +165,7 @@ class EventStreamController(Controller):
         "/broadcast",
         status_code=HTTP_200_OK,
         guards=[requires_admin],
+        opt=requires_scope(ApiScope.ADMIN),
         summary="Notify every user (admin)",
         description=(
             "Creates the notification for every active user, persisted with its `notification` event,"

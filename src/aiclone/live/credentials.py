@@ -15,6 +15,11 @@ each narrower than the token itself:
 Each way passes the identity gate like any API request: the bearer token and the cookie name
 their session, refused once it ended; a ticket is redeemed only while its user exists and is
 active (it lives at most a minute, and only a token that passed the gate could ask for it).
+
+An API key (``Authorization: Bearer ack_…``) opens a stream when it holds the stream's scope
+(``events:read``, passed in by the route from its marker), and so does a ticket a key asked for;
+both streams remember the key and end when it is revoked. The stream cookie is for browsers,
+which sign in: keys cannot ask for it.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from typing import Literal
 
 import msgspec
 
+from aiclone.apikeys import keytext
 from aiclone.auth.identity import ENDED, IdentityGate
 from aiclone.auth.repository import UserReads
+from aiclone.auth.scopes import Access, AnyCredential, check_access
 from aiclone.auth.tokens import Principal, TokenCodec
 from aiclone.db import Database, utcnow
 from aiclone.errors import Unauthenticated
@@ -40,6 +47,7 @@ COOKIE_NAME = "aiclone_events"
 COOKIE_PATH = "/api/events"
 COOKIE_AUDIENCE_SUFFIX = ":events"
 _MAX_TICKET_LENGTH = 128
+_ANY = AnyCredential()
 
 
 class StreamCredentials(msgspec.Struct, frozen=True):
@@ -56,6 +64,8 @@ class StreamIdentity(msgspec.Struct, frozen=True):
     via: Literal["bearer", "ticket", "cookie"]
     # The session of the token or cookie; a ticket does not record one (its user is checked).
     session_id: uuid.UUID | None = None
+    # The API key behind the stream (directly, or through the ticket it asked for).
+    key_id: uuid.UUID | None = None
 
 
 def hash_ticket(ticket: str) -> str:
@@ -74,11 +84,16 @@ class StreamAuthenticator:
         )
         self.ticket_ttl = settings.sse_ticket_ttl_seconds
 
-    async def authenticate(self, credentials: StreamCredentials) -> StreamIdentity:
+    async def authenticate(self, credentials: StreamCredentials, access: Access = _ANY) -> StreamIdentity:
+        """The stream's identity; ``access`` is what an API key needs (the route's marker)."""
         if credentials.authorization is not None:
             scheme, _, token = credentials.authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+            if keytext.looks_like_key(token.strip()):
+                principal = await self.gate.admit_key(token.strip())
+                check_access(principal.scopes, access)
+                return StreamIdentity(principal.id, principal.expires_at, "bearer", key_id=principal.key_id)
             principal = await self.gate.admit(self.codec.decode(token.strip()))
             return StreamIdentity(principal.id, principal.expires_at, "bearer", principal.session_id)
         if credentials.ticket is not None:
@@ -103,7 +118,9 @@ class StreamAuthenticator:
         user = await self.users.get(row.user_id)
         if user is None or not user.is_active:
             raise Unauthenticated(ENDED)
-        return StreamIdentity(row.user_id, row.session_expires_at, "ticket")
+        if row.key_id is not None and not await self.gate.stands(row.user_id, None, key_id=row.key_id):
+            raise Unauthenticated(ENDED)
+        return StreamIdentity(row.user_id, row.session_expires_at, "ticket", key_id=row.key_id)
 
     async def issue_ticket(self, principal: Principal) -> StreamTicket:
         ticket = secrets.token_urlsafe(32)
@@ -118,6 +135,7 @@ class StreamAuthenticator:
                 token_hash=hash_ticket(ticket),
                 expires_at=now + dt.timedelta(seconds=ttl),
                 session_expires_at=principal.expires_at,
+                key_id=principal.key_id,
             )
         return StreamTicket(ticket=ticket, expires_in=ttl)
 

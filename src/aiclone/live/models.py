@@ -26,6 +26,10 @@ class StreamTicket(UUIDPrimaryKey, Base):
     expires_at: Mapped[dt.datetime]
     session_expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The API key that asked for the ticket, if one did: its stream ends when the key is revoked.
+    key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), default=None
+    )
 
 
 class StreamInstance(Base):

@@ -89,7 +89,13 @@ class TicketRepository:
         self.session = session
 
     async def add(
-        self, *, user_id: uuid.UUID, token_hash: str, expires_at: dt.datetime, session_expires_at: dt.datetime
+        self,
+        *,
+        user_id: uuid.UUID,
+        token_hash: str,
+        expires_at: dt.datetime,
+        session_expires_at: dt.datetime,
+        key_id: uuid.UUID | None = None,
     ) -> None:
         await self.session.execute(
             insert(StreamTicket).values(
@@ -98,10 +104,13 @@ class TicketRepository:
                 token_hash=token_hash,
                 expires_at=expires_at,
                 session_expires_at=session_expires_at,
+                key_id=key_id,
             )
         )
 
-    async def redeem(self, token_hash: str, now: dt.datetime) -> Row[uuid.UUID, dt.datetime] | None:
+    async def redeem(
+        self, token_hash: str, now: dt.datetime
+    ) -> Row[uuid.UUID, dt.datetime, uuid.UUID | None] | None:
         """Consume an unused, unexpired ticket in one statement, so only one caller ever wins."""
         result = await self.session.execute(
             update(StreamTicket)
@@ -111,7 +120,7 @@ class TicketRepository:
                 StreamTicket.expires_at > now,
             )
             .values(used_at=now)
-            .returning(StreamTicket.user_id, StreamTicket.session_expires_at)
+            .returning(StreamTicket.user_id, StreamTicket.session_expires_at, StreamTicket.key_id)
         )
         return result.first()
 

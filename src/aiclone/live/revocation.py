@@ -45,7 +45,7 @@ class StreamRevocation:
         for user_id in users:
             for stream in self.hub.streams_of(user_id):
                 try:
-                    stands = await self.gate.stands(user_id, stream.session_id)
+                    stands = await self.gate.stands(user_id, stream.session_id, key_id=stream.key_id)
                 except Exception:  # noqa: BLE001 - the database is unreachable: the next signal retries
                     logger.warning("could not recheck the streams of a user after an identity change")
                     return

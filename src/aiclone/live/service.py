@@ -7,6 +7,7 @@ import math
 import random
 import uuid
 
+from aiclone.auth.scopes import Access, AnyCredential
 from aiclone.auth.tokens import Principal
 from aiclone.db import Database, utcnow
 from aiclone.errors import DomainError, FieldError, Forbidden, InvalidInput, TooManyRequests
@@ -96,11 +97,12 @@ class LiveEventService:
         types: str | None,
         last_event_id_header: str | None,
         last_event_id: int | None,
+        access: Access = AnyCredential(),  # noqa: B008 - an immutable marker
     ) -> EventStream:
         """Authenticate, admit and position a stream; every refusal happens here, before any byte."""
         wanted = parse_types(types)
         resume = parse_resume_point(last_event_id_header, last_event_id)
-        identity = await self.authenticator.authenticate(credentials)
+        identity = await self.authenticator.authenticate(credentials, access)
         hub = self.hub
         if hub.stopping:
             raise StreamsUnavailable("This instance is shutting down; reconnect to another one.")
@@ -110,6 +112,7 @@ class LiveEventService:
             types=wanted,
             expires_at=identity.expires_at,
             session_id=identity.session_id,
+            key_id=identity.key_id,
         )
         if not hub.register(stream):
             raise self._over_cap()

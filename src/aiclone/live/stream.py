@@ -148,6 +148,7 @@ class EventStream:
         "closed",
         "evicted",
         "hub",
+        "key_id",
         "last_seq",
         "preamble",
         "replay",
@@ -164,10 +165,12 @@ class EventStream:
         types: frozenset[str] | None,
         expires_at: dt.datetime,
         session_id: uuid.UUID | None = None,
+        key_id: uuid.UUID | None = None,
     ) -> None:
         self.hub = hub
         self.user_id: uuid.UUID | None = user_id
         self.session_id = session_id
+        self.key_id = key_id
         self.types = types
         self.closed = False
         self.evicted = False

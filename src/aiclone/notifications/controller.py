@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.notifications.schemas import (
     MarkedRead,
@@ -24,6 +25,7 @@ from aiclone.pagination import DEFAULT_LIMIT, Limit
 
 class NotificationController(Controller):
     path = "/api/notifications"
+    opt = domain_scopes("notifications")
     tags = ["notifications"]
 
     @get("/", summary="List notifications, newest first", responses=problems(401, 403, 422))

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.outreach.schemas import OutreachCreate, OutreachPage, OutreachRead, OutreachUpdate, StatusName
@@ -25,6 +26,7 @@ AuthRequest = Request[Principal, str, Any]
 
 class OutreachController(Controller):
     path = "/api/outreach"
+    opt = domain_scopes("outreach")
     tags = ["outreach"]
 
     @post(

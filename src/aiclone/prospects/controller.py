@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
@@ -38,6 +39,7 @@ AuthRequest = Request[Principal, str, Any]
 
 class ProspectController(Controller):
     path = "/api/prospects"
+    opt = domain_scopes("prospects")
     tags = ["prospects"]
 
     @post(

@@ -8,7 +8,9 @@ Who is charged:
 - Any other request (no token, or one that does not verify) is charged to its **client
   address** (``AICLONE_RATE_LIMIT``, default 60/minute; IPv6 by /64). The token check is the
   same signature and claims check the authentication middleware does, so a forged token buys
-  nothing.
+  nothing. An API key is charged to its user in the same way, once the identity gate admitted it
+  (a dictionary lookup for a key in use; an unknown key costs one indexed read and is charged to
+  the address).
 - ``POST /api/auth/login``, ``POST /api/auth/session`` (browser sign-in) and
   ``POST /api/auth/register`` are also charged to the client
   address under their own, stricter policies, and so are the password-reset and
@@ -33,8 +35,10 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.path import normalize_path
 
+from aiclone.apikeys.keytext import looks_like_key
+from aiclone.auth.identity import IdentityGate
 from aiclone.auth.tokens import VERIFIED_BEARER_KEY, TokenCodec
-from aiclone.errors import Unauthenticated
+from aiclone.errors import DomainError, Unauthenticated
 from aiclone.metrics import Metrics
 from aiclone.ratelimit.headers import QuotaState, response_headers, retry_after
 from aiclone.ratelimit.limiter import Limiter
@@ -75,6 +79,7 @@ class RateLimitMiddleware:
         codec: TokenCodec,
         metrics: Metrics,
         cors: CORSConfig | None = None,
+        keys: IdentityGate | None = None,
     ) -> None:
         self.app = app
         self.cors = cors
@@ -82,14 +87,27 @@ class RateLimitMiddleware:
         self.policies = policies
         self.codec = codec
         self.metrics = metrics
+        self.keys = keys
 
-    def _user_id(self, scope: Scope) -> str | None:
+    async def _key_user_id(self, scope: Scope, key: str) -> str | None:
+        if self.keys is None:
+            return None
+        try:
+            principal = await self.keys.admit_key(key)
+        except DomainError:  # unknown, revoked, or the database is down: charged to the address
+            return None
+        scope.setdefault("state", {})[VERIFIED_BEARER_KEY] = (key, principal)
+        return str(principal.id)
+
+    async def _user_id(self, scope: Scope) -> str | None:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() != "bearer" or not token.strip():
                     return None
                 token = token.strip()
+                if looks_like_key(token):
+                    return await self._key_user_id(scope, token)
                 try:
                     principal = self.codec.decode(token)
                 except Unauthenticated:
@@ -99,8 +117,8 @@ class RateLimitMiddleware:
                 return str(principal.id)
         return None
 
-    def _charges(self, scope: Scope) -> list[tuple[Policy, str]]:
-        user_id = self._user_id(scope)
+    async def _charges(self, scope: Scope) -> list[tuple[Policy, str]]:
+        user_id = await self._user_id(scope)
         address: str | None = None
         charges: list[tuple[Policy, str]] = []
         if user_id is not None:
@@ -126,7 +144,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         states: list[QuotaState] = []
-        for policy, key in self._charges(scope):
+        for policy, key in await self._charges(scope):
             result = await self.limiter.hit(policy, key)
             if result is not None:
                 states.extend(result)

@@ -9,11 +9,18 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, Limit
 from aiclone.research.models import Priority, TaskStatus
-from aiclone.research.schemas import ResearchTaskCreate, ResearchTaskPage, ResearchTaskRead
+from aiclone.research.schemas import (
+    ResearchEngineList,
+    ResearchEngineRead,
+    ResearchTaskCreate,
+    ResearchTaskPage,
+    ResearchTaskRead,
+)
 from aiclone.research.service import ResearchService
 
 UserIdParam = Annotated[
@@ -29,6 +36,7 @@ CursorParam = Annotated[
 
 class ResearchTaskController(Controller):
     path = "/api/research-tasks"
+    opt = domain_scopes("research")
     tags = ["research"]
 
     @post(
@@ -112,3 +120,30 @@ class ResearchTaskController(Controller):
         user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
         return await research_service.retry(owner_scope(request.user, user_id), task_id)
+
+
+class ResearchEngineController(Controller):
+    path = "/api/research/engines"
+    tags = ["research"]
+
+    @get(
+        "/",
+        summary="List research engines",
+        description=(
+            "Every engine this server knows, whether new tasks may use it and, if not, why (for"
+            " instance `llm` without a configured language model provider)."
+        ),
+        responses=problems(401),
+    )
+    async def list_engines(self, research_service: NamedDependency[ResearchService]) -> ResearchEngineList:
+        return ResearchEngineList(
+            items=[
+                ResearchEngineRead(
+                    name=status.name,
+                    available=status.available,
+                    reason=status.reason,
+                    provider_state=status.provider,
+                )
+                for status in research_service.engine_statuses()
+            ]
+        )

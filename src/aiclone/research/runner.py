@@ -46,7 +46,19 @@ from aiclone.research.schemas import Insight, TaskUpdateData
 logger = logging.getLogger("aiclone.research.runner")
 
 CANCEL_CHECK_SECONDS = 1.0
+# Text carried by one live tick, in UTF-8 bytes: with JSON escaping and the other fields it stays
+# under PostgreSQL's NOTIFY payload limit (8000 bytes).
+TICK_TEXT_BYTES = 3000
 ERROR_BACKOFF_SECONDS = 2.0
+
+
+def tick_text(text: str, limit: int = TICK_TEXT_BYTES) -> tuple[str, int]:
+    """``text``, or its last ``limit`` bytes when longer, and the number of characters left out."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text, 0
+    tail = raw[-limit:].decode("utf-8", errors="ignore")  # a partial first character is dropped
+    return tail, len(text) - len(tail)
 
 
 def new_worker_id() -> str:
@@ -239,8 +251,8 @@ class ResearchRunner:
             prospect_id=claim.prospect_id,
         )
 
-        async def progress(percent: int, message: str) -> None:
-            await self._tick(claim, percent, message)
+        async def progress(percent: int, message: str, *, text: str | None = None) -> None:
+            await self._tick(claim, percent, message, text)
 
         try:
             async with asyncio.timeout(self.config.task_timeout) as deadline:
@@ -285,7 +297,7 @@ class ResearchRunner:
             logger.exception("could not store the result of research task %s", claim.task_id)
             await self.queue.fail(claim, f"The research result could not be stored ({type(exc).__name__}).")
 
-    async def _tick(self, claim: Claim, percent: int, message: str) -> None:
+    async def _tick(self, claim: Claim, percent: int, message: str, text: str | None = None) -> None:
         run = self._runs.get(claim.task_id)
         if run is None:
             return
@@ -306,6 +318,8 @@ class ResearchRunner:
                 detail=message[:300],
                 ephemeral=True,
             )
+            if text is not None:
+                data.text, data.text_offset = tick_text(text)
             try:
                 await self.broker.publish_ephemeral(
                     Ephemeral(claim.user_id, EventType.TASK_UPDATE.value, msgspec.to_builtins(data))

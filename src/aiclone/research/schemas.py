@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from aiclone.events.types import EventType
 from aiclone.research.models import Priority, SourceType, TaskStatus
@@ -29,7 +30,11 @@ EngineName = Annotated[
     str,
     msgspec.Meta(
         pattern=r"^[a-z][a-z0-9_-]{0,63}$",
-        description="The research engine to run (`web` is built in). Unknown engines fail when run.",
+        description=(
+            "The research engine to run: `web` (reads pages) or `llm` (a language model writes the"
+            " insight; see `GET /api/research/engines`). An engine that is unavailable is refused"
+            " with 422; unknown engines fail when run."
+        ),
     ),
 ]
 
@@ -51,6 +56,25 @@ class SourceReport(msgspec.Struct, kw_only=True):
     error: str | None = None
 
 
+class Claim(msgspec.Struct, kw_only=True):
+    """One statement of a model-written insight and the fetched page it came from."""
+
+    kind: Literal["finding", "pain_point", "opportunity"]
+    text: str
+    source_url: str
+
+
+class InsightUsage(msgspec.Struct, kw_only=True):
+    """Tokens the language model read and wrote for this insight (repair attempt included)."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    # The provider reported no usage; these are characters / 4.
+    estimated: bool = False
+    calls: int = 1
+
+
 class Insight(msgspec.Struct, kw_only=True):
     summary: str
     key_findings: list[str] = msgspec.field(default_factory=list)
@@ -58,6 +82,13 @@ class Insight(msgspec.Struct, kw_only=True):
     opportunities: list[str] = msgspec.field(default_factory=list)
     suggested_outreach: str | None = None
     sources: list[SourceReport] = msgspec.field(default_factory=list)
+    # Written by the llm engine only (absent from web-engine insights).
+    fit_score: Annotated[int, msgspec.Meta(ge=0, le=100)] | UnsetType = UNSET
+    fit_rationale: str | UnsetType = UNSET
+    claims: list[Claim] | UnsetType = UNSET
+    usage: InsightUsage | UnsetType = UNSET
+    # Claims the model attributed to a URL that was not read, left out of the insight.
+    dropped_claims: int | UnsetType = UNSET
 
 
 class ResearchTaskCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -89,6 +120,19 @@ class ResearchTaskRead(msgspec.Struct, kw_only=True):
     updated_at: dt.datetime
 
 
+class ResearchEngineRead(msgspec.Struct, kw_only=True):
+    name: str
+    available: bool
+    # Why tasks asking for this engine are refused now (null when available).
+    reason: str | None = None
+    # For engines that call a provider: its circuit breaker ("closed", "open", "half-open").
+    provider_state: str | None = None
+
+
+class ResearchEngineList(msgspec.Struct):
+    items: list[ResearchEngineRead]
+
+
 class ResearchTaskPage(msgspec.Struct):
     items: list[ResearchTaskRead]
     next_cursor: str | None = None
@@ -109,6 +153,10 @@ class TaskUpdateData(msgspec.Struct, kw_only=True):
     attempts: int
     detail: str | None = None
     ephemeral: bool = False
+    # Live ticks of an engine that writes (the llm engine): the text written so far, or its
+    # end when it is too long for one message, ``text_offset`` characters being left out before it.
+    text: str | UnsetType = UNSET
+    text_offset: int | UnsetType = UNSET
 
 
 class TaskCompletedData(msgspec.Struct, kw_only=True):

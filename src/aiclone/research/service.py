@@ -12,10 +12,11 @@ import datetime as dt
 import uuid
 
 from aiclone.db import Database, utcnow
-from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
+from aiclone.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from aiclone.events.log import EventLog
 from aiclone.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from aiclone.prospects.repository import ProspectRepository
+from aiclone.research.engines.base import EngineRegistry, EngineStatus
 from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, SourceType, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import ResearchTaskCreate, ResearchTaskPage, ResearchTaskRead
@@ -27,11 +28,30 @@ CANCELLABLE = frozenset({TaskStatus.QUEUED.value, TaskStatus.RUNNING.value})
 RETRYABLE = frozenset({TaskStatus.FAILED.value, TaskStatus.CANCELLED.value})
 
 
+class EngineUnavailable(DomainError):
+    """A task asks for an engine this installation has but cannot run (e.g. llm, no provider)."""
+
+    status = 422
+    slug = "engine-unavailable"
+    title = "Research engine unavailable"
+
+
 class ResearchService:
-    def __init__(self, db: Database, events: EventLog, *, max_urls: int = 20) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: EventLog,
+        *,
+        max_urls: int = 20,
+        engines: EngineRegistry | None = None,
+    ) -> None:
         self.db = db
         self.events = events
         self.max_urls = max_urls
+        self.engines = engines or EngineRegistry()
+
+    def engine_statuses(self) -> list[EngineStatus]:
+        return self.engines.statuses()
 
     def _validate(self, data: ResearchTaskCreate) -> tuple[str, str]:
         title = data.title.strip()
@@ -59,6 +79,12 @@ class ResearchService:
 
     async def create(self, owner: uuid.UUID, data: ResearchTaskCreate) -> ResearchTaskRead:
         title, source = self._validate(data)
+        unavailable = self.engines.unavailable_reason(data.engine)
+        if unavailable is not None:
+            raise EngineUnavailable(
+                f"The research engine '{data.engine}' is unavailable: {unavailable}.",
+                errors=[FieldError(field="engine", message=unavailable)],
+            )
         async with self.db.session() as session:
             if (
                 data.prospect_id is not None

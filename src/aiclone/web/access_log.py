@@ -15,7 +15,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from aiclone.auth.tokens import Principal
-from aiclone.web.logs import redact_query
+from aiclone.web.logs import redact_query, scrub
 from aiclone.web.request_context import client_address, request_method
 
 logger = logging.getLogger("aiclone.access")
@@ -60,7 +60,7 @@ class AccessLogMiddleware:
             "client": client_address(scope),
         }
         if route is None:
-            fields["path"] = scope["path"][:MAX_LOGGED_PATH]
+            fields["path"] = scrub(scope["path"][:MAX_LOGGED_PATH])  # a pasted credential stays out
         query = scope.get("query_string")
         if query:
             fields["query"] = redact_query(query)

@@ -31,6 +31,7 @@ from litestar.config.cors import CORSConfig
 from litestar.handlers import HTTPRouteHandler
 from litestar.logging import LoggingConfig
 
+from aiclone.auth.identity import IdentityGate
 from aiclone.auth.tokens import TokenCodec
 from aiclone.metrics import Metrics
 from aiclone.ratelimit.middleware import RateLimitMiddleware
@@ -52,8 +53,15 @@ from aiclone.web.security_headers import SecurityHeadersMiddleware
 
 class WebStack:
     def __init__(
-        self, settings: Settings, *, metrics: Metrics, codec: TokenCodec, rate_limiting: RateLimiting | None
+        self,
+        settings: Settings,
+        *,
+        metrics: Metrics,
+        codec: TokenCodec,
+        rate_limiting: RateLimiting | None,
+        keys: IdentityGate | None = None,
     ) -> None:
+        self.keys = keys  # admits API keys, so the rate limiter charges them to their user
         self.settings = settings
         self.metrics = metrics
         self.codec = codec
@@ -94,6 +102,7 @@ class WebStack:
                 policies=self.rate_limiting.policies,
                 codec=self.codec,
                 metrics=self.metrics,
+                keys=self.keys,
                 cors=self.cors,
             )
         handler = HeaderLimitsMiddleware(

@@ -29,6 +29,7 @@ _SECRET_NAME = re.compile(
 _SCRUB = re.compile(
     r"(?i:bearer)\s+[A-Za-z0-9\-_.~+/=]{8,}"  # "Bearer <credential>"
     r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # a JWT
+    r"|ack_[0-9a-f]{16}_[A-Za-z0-9_-]{20,}"  # an API key (aiclone.apikeys.keytext)
 )
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -46,7 +47,12 @@ def redact_query(query_string: bytes | str) -> str:
     if not text:
         return ""
     pairs = parse_qsl(text, keep_blank_values=True)
-    return urlencode([(key, REDACTED if _SECRET_NAME.search(key) else value) for key, value in pairs])
+    return urlencode(
+        [
+            (key, REDACTED if _SECRET_NAME.search(key) or _SCRUB.search(value) else value)
+            for key, value in pairs
+        ]
+    )
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:

@@ -18,13 +18,21 @@ from litestar.handlers import HTTPRouteHandler
 from prometheus_client import start_http_server
 
 from aiclone.auth.guards import requires_admin
+from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.metrics import CONTENT_TYPE, Metrics
 
 logger = logging.getLogger("aiclone.metrics")
 
 
 def metrics_route(metrics: Metrics) -> HTTPRouteHandler:
-    @get("/metrics", guards=[requires_admin], include_in_schema=False, cache=False, name="metrics")
+    @get(
+        "/metrics",
+        guards=[requires_admin],
+        opt=requires_scope(ApiScope.METRICS_READ),
+        include_in_schema=False,
+        cache=False,
+        name="metrics",
+    )
     async def serve_metrics() -> Response[bytes]:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 

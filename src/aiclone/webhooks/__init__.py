@@ -1,6 +1,11 @@
 """Webhooks: durable, signed, retried delivery of events to outside systems, with a delivery log.
 
-What a receiver gets (Standard Webhooks):
+An endpoint has a flavour (:mod:`.flavours`), fixed at creation, that decides body and headers:
+``standard`` (below), ``slack`` (a Block Kit message to a Slack incoming webhook, :mod:`.slack`)
+or ``zapier`` (a REST-hook subscription made by Zapier, :mod:`.subscriptions` and :mod:`.zapier`).
+Everything else in this package is shared by all three.
+
+What a standard receiver gets (Standard Webhooks):
 
 * ``POST`` with the body ``{"type": …, "timestamp": …, "data": …}`` as compact JSON, frozen when the
   event was recorded; ``Content-Type: application/json``; ``User-Agent: aiclone-webhooks/<version>``.
@@ -24,6 +29,7 @@ How it works, module by module:
   (:mod:`aiclone.netguard`): every connection resolves once and connects to the checked address.
 * :mod:`.outcomes` / :mod:`.retry` — the attempt log, the retry schedule with jitter, the endpoint's
   failure streak, auto-disable and the owner's notifications.
+* :mod:`.flavours` — the body and headers of each flavour, and which answers it treats as permanent.
 * :mod:`.signing` — secrets (sealed at rest with a key derived from ``AICLONE_SECRET_KEY``) and
   signatures.
 

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.errors import FieldError, InvalidInput
 from aiclone.events.types import EVENT_TYPES
@@ -46,6 +47,7 @@ _SIGNING = (
 
 class WebhookController(Controller):
     path = "/api/webhooks"
+    opt = domain_scopes("webhooks")
     tags = ["webhooks"]
 
     @post(

@@ -31,6 +31,7 @@ import uuid
 
 from aiclone.db import Database, utcnow
 from aiclone.events.broker import EventBroker, Overflow
+from aiclone.webhooks.flavours import signed
 from aiclone.webhooks.models import message_id
 from aiclone.webhooks.outcomes import OutcomeRecorder
 from aiclone.webhooks.repository import Claimed, DeliveryRepository
@@ -177,12 +178,17 @@ class DeliveryWorker:
     async def _deliver(self, claim: Claimed, now: dt.datetime) -> None:
         try:
             try:
-                keys = self.box.signing_keys(
-                    claim.endpoint_id,
-                    claim.secret_sealed,
-                    claim.previous_secret_sealed,
-                    claim.previous_secret_expires_at,
-                    now,
+                # Only standard endpoints are signed; the others never need their secret opened.
+                keys = (
+                    self.box.signing_keys(
+                        claim.endpoint_id,
+                        claim.secret_sealed,
+                        claim.previous_secret_sealed,
+                        claim.previous_secret_expires_at,
+                        now,
+                    )
+                    if signed(claim.flavour)
+                    else []
                 )
             except ValueError as exc:
                 logger.error("webhook endpoint %s: %s", claim.endpoint_id, exc)  # noqa: TRY400 - no traceback needed
@@ -196,6 +202,7 @@ class DeliveryWorker:
                     msg_id=message_id(claim.delivery_id),
                     body=claim.payload.encode(),
                     keys=keys,
+                    flavour=claim.flavour,
                 )
             self._results.put_nowait((claim, outcome))
         finally:

@@ -1,8 +1,9 @@
 """Deliveries are created inside the event's own transaction.
 
 :class:`WebhookDeliveryHook` is registered on the event log. For each recorded event it freezes
-the body every endpoint will receive (compact JSON ``{"type", "timestamp", "data"}``) and inserts
-one ``webhook_deliveries`` row per active endpoint of that user subscribed to the type. The rows
+the body every endpoint will receive (compact JSON ``{"type", "timestamp", "data"}`` for standard
+endpoints, and once per other flavour present, see :mod:`.flavours`) and inserts one
+``webhook_deliveries`` row per active endpoint of that user subscribed to the type. The rows
 commit or roll back with the event: a committed event is never lost, a rolled-back one never
 sent. Bodies over ``AICLONE_WEBHOOK_MAX_PAYLOAD_BYTES`` refuse the event itself (whether or not
 an endpoint listens, so whether an event is accepted never depends on someone's subscriptions).
@@ -14,25 +15,21 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import utcnow
 from aiclone.events.log import EventTooLarge
 from aiclone.events.types import EventRecord
-from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository
+from aiclone.webhooks.flavours import Renderer, standard_body
+from aiclone.webhooks.models import Flavour
+from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository, Subscription
 
 _CACHE_KEY = "aiclone.webhooks.subscriptions"
 
 
-class Envelope(msgspec.Struct):
-    type: str
-    timestamp: dt.datetime
-    data: dict[str, Any]
-
-
 def encode_body(event_type: str, timestamp: dt.datetime, data: dict[str, Any]) -> bytes:
-    return msgspec.json.encode(Envelope(type=event_type, timestamp=timestamp, data=data))
+    """The Standard Webhooks body; its size decides whether the event is accepted at all."""
+    return standard_body(event_type, timestamp, data)
 
 
 def subscribed(event_types: list[str], event_type: str) -> bool:
@@ -40,8 +37,9 @@ def subscribed(event_types: list[str], event_type: str) -> bool:
 
 
 class WebhookDeliveryHook:
-    def __init__(self, *, max_payload_bytes: int) -> None:
+    def __init__(self, *, max_payload_bytes: int, renderer: Renderer) -> None:
         self.max_payload_bytes = max_payload_bytes
+        self.renderer = renderer
 
     async def on_event(self, session: AsyncSession, event: EventRecord) -> None:
         body = encode_body(event.type, event.created_at, event.data)
@@ -51,19 +49,24 @@ class WebhookDeliveryHook:
                 f" the limit is {self.max_payload_bytes} bytes."
             )
         # One lookup per user per transaction: a transaction recording many events asks once.
-        cache: dict[uuid.UUID, list[tuple[uuid.UUID, list[str]]]] = session.info.setdefault(_CACHE_KEY, {})
+        cache: dict[uuid.UUID, list[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
         endpoints = cache.get(event.user_id)
         if endpoints is None:
             endpoints = cache[event.user_id] = await EndpointRepository(session).active_subscriptions(
                 event.user_id
             )
-        targets = [endpoint_id for endpoint_id, types in endpoints if subscribed(types, event.type)]
-        if targets:
-            await DeliveryRepository(session).create_for_event(
-                targets,
-                user_id=event.user_id,
-                event_type=event.type,
-                event_seq=event.seq,
-                payload=body.decode(),
-                now=utcnow(),
-            )
+        targets = [sub for sub in endpoints if subscribed(sub.event_types, event.type)]
+        if not targets:
+            return
+        bodies = {Flavour.STANDARD.value: body.decode()}
+        for flavour in {sub.flavour for sub in targets} - bodies.keys():
+            bodies[flavour] = self.renderer.body(
+                flavour, event.type, event.created_at, event.data, seq=event.seq
+            ).decode()
+        await DeliveryRepository(session).create_for_event(
+            [(sub.endpoint_id, bodies[sub.flavour]) for sub in targets],
+            user_id=event.user_id,
+            event_type=event.type,
+            event_seq=event.seq,
+            now=utcnow(),
+        )

@@ -25,6 +25,14 @@ class EndpointStatus(StrEnum):
     FAILED = "failed"  # disabled by us: repeated failures or 410 Gone
 
 
+class Flavour(StrEnum):
+    """What a receiver expects: the body and headers of each request (see :mod:`.flavours`)."""
+
+    STANDARD = "standard"  # Standard Webhooks: signed envelope
+    SLACK = "slack"  # a Slack incoming webhook: a Block Kit message, unsigned
+    ZAPIER = "zapier"  # a Zapier REST-hook subscription: the flat event object
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"  # waiting for its next attempt
     SENDING = "sending"  # claimed by a worker until lease_until
@@ -41,6 +49,9 @@ class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2048))
+    flavour: Mapped[str] = mapped_column(
+        String(16), default=Flavour.STANDARD.value, server_default=Flavour.STANDARD.value
+    )
     description: Mapped[str] = mapped_column(String(500), default="")
     # Event type names, or ["*"] for every type.
     event_types: Mapped[list[str]] = mapped_column(JSONType)

@@ -6,7 +6,10 @@ Scheduled attempts (the workers') move the endpoint's health:
 * every failed attempt extends it; the first failure of a streak notifies the owner that the
   endpoint started failing (at most once an hour per endpoint), and reaching
   ``AICLONE_WEBHOOK_FAILURE_THRESHOLD`` consecutive failures marks the endpoint ``failed``;
-* a 410 Gone marks it ``failed`` at once.
+* a 410 Gone marks it ``failed`` at once, and so does an answer its flavour documents as
+  permanent (Slack's ``channel_not_found``, ``no_service``…, see :mod:`.slack`), with a reason
+  naming it;
+* a 410 Gone from a Zapier subscription's target removes the subscription (the Zap is gone).
 
 A ``failed`` endpoint receives nothing more: its waiting deliveries are marked failed (they can be
 re-queued with ``recover`` once it is re-enabled) and its owner is notified.
@@ -33,9 +36,11 @@ from aiclone.analytics.metrics import FINEST_GRAIN, Metric
 from aiclone.analytics.periods import from_epoch, to_epoch
 from aiclone.db import utcnow
 from aiclone.notifications.service import NotificationService
+from aiclone.webhooks.flavours import permanent_failure, shown_url
 from aiclone.webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
+    Flavour,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -166,10 +171,12 @@ class OutcomeRecorder:
         now = utcnow()
         attempts: list[dict[str, Any]] = []
         changes: list[tuple[Claimed, dict[str, Any]]] = []
+        unsubscribed: set[uuid.UUID] = set()
         for claim, outcome in kept:
             attempts.append(attempt_row(claim.delivery_id, claim.attempt, "scheduled", outcome))
             endpoint = endpoints[claim.endpoint_id]
-            await self._update_health(session, endpoint, outcome, now)
+            if await self._update_health(session, endpoint, outcome, now):
+                unsubscribed.add(endpoint.id)
             change: dict[str, Any] = {
                 "b_id": claim.delivery_id,
                 "status": DeliveryStatus.SUCCEEDED.value,
@@ -216,6 +223,12 @@ class OutcomeRecorder:
             await count_settled(
                 session, user_id=endpoints[claim.endpoint_id].user_id, status=change["status"], at=now
             )
+        if unsubscribed:
+            # Zapier answered 410: the Zap is gone, so is its subscription (and its log, by cascade).
+            repo = EndpointRepository(session)
+            for endpoint_id in sorted(unsubscribed):
+                logger.info("zapier subscription %s removed: its target answered 410 Gone", endpoint_id)
+                await repo.delete(endpoints[endpoint_id])
         return len(kept)
 
     async def record_manual(
@@ -246,15 +259,34 @@ class OutcomeRecorder:
 
     async def _update_health(
         self, session: AsyncSession, endpoint: WebhookEndpoint, outcome: Outcome, now: dt.datetime
-    ) -> None:
+    ) -> bool:
+        """Move the endpoint's health; True when it is a Zapier subscription to remove (410)."""
         if outcome.ok:
             endpoint.last_success_at = now
             endpoint.consecutive_failures = 0
             endpoint.failing_since = None
-            return
+            return False
         endpoint.last_failure_at = now
         if endpoint.status != EndpointStatus.ACTIVE.value:
-            return
+            return False
+        if outcome.gone and endpoint.flavour == Flavour.ZAPIER.value:
+            # Stops its waiting deliveries; the row itself goes once the batch is recorded.
+            endpoint.status = EndpointStatus.FAILED.value
+            endpoint.disabled_at = now
+            endpoint.disabled_reason = "Zapier answered 410 Gone: the Zap was turned off or deleted"
+            stopped = await DeliveryRepository(session).stop_pending(
+                endpoint.id, reason="unsubscribed: Zapier answered 410 Gone", now=now
+            )
+            await count_settled(
+                session, user_id=endpoint.user_id, status=DeliveryStatus.FAILED.value, at=now, by=stopped
+            )
+            return True
+        permanent = permanent_failure(endpoint.flavour, outcome.status_code, outcome.response_body)
+        if permanent is not None:
+            endpoint.consecutive_failures += 1
+            endpoint.failing_since = endpoint.failing_since or now
+            await self._disable(session, endpoint, now, permanent)
+            return False
         endpoint.consecutive_failures += 1
         if endpoint.consecutive_failures == 1:
             endpoint.failing_since = now
@@ -266,9 +298,9 @@ class OutcomeRecorder:
                     user_id=endpoint.user_id,
                     title="Webhook endpoint is failing",
                     body=(
-                        f"Deliveries to {endpoint.url} started failing ({outcome.error}). They will be"
-                        f" retried; after {self.policy.failure_threshold} failures in a row the endpoint"
-                        " is disabled."
+                        f"Deliveries to {shown_url(endpoint.flavour, endpoint.url)} started failing"
+                        f" ({outcome.error}). They will be retried; after {self.policy.failure_threshold}"
+                        " failures in a row the endpoint is disabled."
                     ),
                     level="warning",
                     link=f"/webhooks/{endpoint.id}",
@@ -283,6 +315,7 @@ class OutcomeRecorder:
                 now,
                 f"{endpoint.consecutive_failures} consecutive failed deliveries (last: {outcome.error})",
             )
+        return False
 
     async def _disable(
         self, session: AsyncSession, endpoint: WebhookEndpoint, now: dt.datetime, reason: str
@@ -304,8 +337,9 @@ class OutcomeRecorder:
             user_id=endpoint.user_id,
             title="Webhook endpoint disabled",
             body=(
-                f"{endpoint.url} was disabled: {reason}. {stopped} waiting deliveries were stopped."
-                " Fix the receiver, re-enable the endpoint, then recover the missed deliveries."
+                f"{shown_url(endpoint.flavour, endpoint.url)} was disabled: {reason}. {stopped} waiting"
+                " deliveries were stopped. Fix the receiver, re-enable the endpoint, then recover the"
+                " missed deliveries."
             ),
             level="error",
             link=f"/webhooks/{endpoint.id}",

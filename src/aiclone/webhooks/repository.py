@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, inse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import User
+from aiclone.events.models import Event
 from aiclone.webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
@@ -76,13 +77,13 @@ class EndpointRepository:
         query = query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def active_subscriptions(self, user_id: uuid.UUID) -> list[tuple[uuid.UUID, list[str]]]:
+    async def active_subscriptions(self, user_id: uuid.UUID) -> list[Subscription]:
         rows = await self.session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flavour).where(
                 WebhookEndpoint.user_id == user_id, WebhookEndpoint.status == EndpointStatus.ACTIVE.value
             )
         )
-        return [(row.id, list(row.event_types)) for row in rows]
+        return [Subscription(row.id, list(row.event_types), row.flavour) for row in rows]
 
     async def lock_many(self, endpoint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookEndpoint]:
         """Load endpoints for a health update, row-locked on PostgreSQL in id order.
@@ -102,6 +103,13 @@ class EndpointRepository:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscription:
+    endpoint_id: uuid.UUID
+    event_types: list[str]
+    flavour: str
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
     """What a worker needs to send one claimed delivery."""
 
@@ -114,6 +122,7 @@ class Claimed:
     secret_sealed: str
     previous_secret_sealed: str | None
     previous_secret_expires_at: dt.datetime | None
+    flavour: str = "standard"
 
 
 class DeliveryRepository:
@@ -122,14 +131,14 @@ class DeliveryRepository:
 
     async def create_for_event(
         self,
-        endpoint_ids: list[uuid.UUID],
+        targets: list[tuple[uuid.UUID, str]],
         *,
         user_id: uuid.UUID,
         event_type: str,
         event_seq: int,
-        payload: str,
         now: dt.datetime,
     ) -> None:
+        """One pending delivery per (endpoint, frozen body)."""
         await self.session.execute(
             insert(WebhookDelivery),
             [
@@ -147,7 +156,7 @@ class DeliveryRepository:
                     "next_attempt_at": now,
                     "created_at": now,
                 }
-                for endpoint_id in endpoint_ids
+                for endpoint_id, payload in targets
             ],
         )
 
@@ -237,6 +246,7 @@ class DeliveryRepository:
                 e.secret_sealed,
                 e.previous_secret_sealed,
                 e.previous_secret_expires_at,
+                e.flavour,
             )
             .select_from(_deliveries.join(_endpoints, e.id == d.endpoint_id))
             .where(due, e.status == EndpointStatus.ACTIVE.value)
@@ -301,6 +311,7 @@ class DeliveryRepository:
                 secret_sealed=row.secret_sealed,
                 previous_secret_sealed=row.previous_secret_sealed,
                 previous_secret_expires_at=row.previous_secret_expires_at,
+                flavour=row.flavour,
             )
             for row in chosen.values()
         ], full_window
@@ -480,3 +491,14 @@ class DeliveryRepository:
         )
         result = await self.session.execute(delete(d).where(d.id.in_(ids)))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def latest_events(session: AsyncSession, user_id: uuid.UUID, event_type: str, limit: int) -> list[Any]:
+    """The user's newest events of one type, newest first (seq, type, data, created_at)."""
+    query = (
+        select(Event.seq, Event.type, Event.data, Event.created_at)
+        .where(Event.user_id == user_id, Event.type == event_type)
+        .order_by(Event.seq.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).all())

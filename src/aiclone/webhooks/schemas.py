@@ -33,6 +33,17 @@ SecretText = Annotated[
     ),
 ]
 EndpointStatusName = Literal["active", "inactive", "failed"]
+FlavourName = Literal["standard", "slack", "zapier"]
+# Zapier subscriptions are made through /api/hooks/subscriptions, never here.
+CreatableFlavour = Annotated[
+    Literal["standard", "slack"],
+    msgspec.Meta(
+        description=(
+            "`standard`: Standard Webhooks (signed JSON envelope). `slack`: the URL is a Slack incoming"
+            " webhook; each event is posted as a Block Kit message, unsigned."
+        )
+    ),
+]
 SettableStatus = Literal["active", "inactive"]
 DeliveryStatusName = Literal["pending", "sending", "succeeded", "failed"]
 ErrorClass = Literal["timeout", "connect", "dns", "tls", "blocked", "http", "interrupted", "internal"]
@@ -43,6 +54,7 @@ class WebhookCreate(msgspec.Struct, forbid_unknown_fields=True):
     event_types: EventTypes
     description: Description = ""
     secret: SecretText | None = None
+    flavour: CreatableFlavour = "standard"
 
 
 class WebhookReplace(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,6 +76,8 @@ class WebhookPatch(msgspec.Struct, forbid_unknown_fields=True):
 class WebhookRead(msgspec.Struct):
     id: uuid.UUID
     url: str
+    # Fixed at creation; zapier endpoints are REST-hook subscriptions managed by Zapier.
+    flavour: FlavourName
     event_types: list[str]
     description: str
     status: EndpointStatusName
@@ -156,3 +170,55 @@ class DeliveryDetail(DeliveryRead):
 class DeliveryPage(msgspec.Struct):
     items: list[DeliveryRead]
     next_cursor: str | None = None
+
+
+# --- REST hooks (Zapier) ----------------------------------------------------------------------
+
+TriggerEvent = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        description="A trigger's event type (see GET /api/hooks/triggers).",
+        examples=["prospect_added"],
+    ),
+]
+
+
+class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    target_url: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=2048,
+            description="Where each event is POSTed (Zapier's bundle.targetUrl).",
+            examples=["https://hooks.zapier.com/hooks/standard/123/abc/"],
+        ),
+    ]
+    event: TriggerEvent
+
+
+class SubscriptionRead(msgspec.Struct):
+    id: uuid.UUID
+    target_url: str
+    event: str
+    status: EndpointStatusName
+    created_at: dt.datetime
+
+
+class TriggerRead(msgspec.Struct):
+    event: str
+    label: str
+    noun: str
+    description: str
+    # An item as the hook sends it, built from example data (for a trigger's sample).
+    example: dict[str, Any]
+
+
+class TriggerList(msgspec.Struct):
+    items: list[TriggerRead]
+
+
+class TriggerItemList(msgspec.Struct):
+    # Newest first; each item is exactly the body a subscription to this event receives.
+    items: list[dict[str, Any]]

@@ -1,4 +1,4 @@
-"""Sending one attempt: signed headers, one small client per endpoint, bounded time and body.
+"""Sending one attempt: the flavour's headers, one small client per endpoint, bounded time and body.
 
 Each endpoint gets its own small connection pool (an httpx transport through the SSRF guard)
 holding at most the per-endpoint concurrency, so a slow or hanging endpoint only ever ties up its
@@ -22,8 +22,9 @@ from importlib.metadata import version as package_version
 import httpx
 
 from aiclone.db import utcnow
+from aiclone.webhooks.flavours import headers as flavour_headers
+from aiclone.webhooks.models import Flavour
 from aiclone.webhooks.retry import parse_retry_after
-from aiclone.webhooks.signing import signature_header
 from aiclone.webhooks.transport import ErrorClass, UnsafeDestination, WebhookNetwork, classify_error
 
 logger = logging.getLogger("aiclone.webhooks.sender")
@@ -92,25 +93,28 @@ class Sender:
             httpx_logger.setLevel(logging.WARNING)
 
     async def send(
-        self, *, endpoint_id: uuid.UUID, url: str, msg_id: str, body: bytes, keys: list[bytes]
+        self,
+        *,
+        endpoint_id: uuid.UUID,
+        url: str,
+        msg_id: str,
+        body: bytes,
+        keys: list[bytes],
+        flavour: str = Flavour.STANDARD.value,
     ) -> Outcome:
         started = utcnow()
         clock = time.perf_counter()
         timestamp = int(time.time())
-        headers = {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(keys, msg_id, timestamp, body),
-            "content-type": "application/json",
-            "user-agent": self.user_agent,
-        }
+        headers = flavour_headers(flavour, msg_id=msg_id, timestamp=timestamp, body=body, keys=keys)
+        headers["content-type"] = "application/json"
+        headers["user-agent"] = self.user_agent
 
         def elapsed() -> int:
             return int((time.perf_counter() - clock) * 1000)
 
         try:
             # The URL was checked when registered; production rules may have changed since.
-            self.network.parse(url)
+            self.network.parse(url, flavour=flavour)
         except UnsafeDestination as exc:
             return Outcome(started, elapsed(), error_class="blocked", error=f"URL refused: {exc}")
         holder = self._client(endpoint_id)

@@ -18,10 +18,11 @@ from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
 from aiclone.events.types import EVENT_TYPES
 from aiclone.pagination import decode_cursor, encode_cursor
 from aiclone.webhooks.examples import example_data
-from aiclone.webhooks.hook import encode_body
+from aiclone.webhooks.flavours import Renderer, signed
 from aiclone.webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
+    Flavour,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -91,6 +92,7 @@ class WebhookService:
         sender: Sender,
         box: SecretBox,
         recorder: OutcomeRecorder,
+        renderer: Renderer,
         max_endpoints_per_user: int,
         secret_overlap_seconds: int,
         manual_lock_seconds: float,
@@ -100,6 +102,7 @@ class WebhookService:
         self.sender = sender
         self.box = box
         self.recorder = recorder
+        self.renderer = renderer
         self.max_endpoints_per_user = max_endpoints_per_user
         self.secret_overlap = dt.timedelta(seconds=secret_overlap_seconds)
         self.manual_lock = dt.timedelta(seconds=manual_lock_seconds)
@@ -108,8 +111,12 @@ class WebhookService:
 
     # --- endpoints ---------------------------------------------------------------------------
 
-    async def create(self, owner: uuid.UUID, data: WebhookCreate) -> WebhookCreated:
-        url = await self._checked_url(data.url)
+    async def create(
+        self, owner: uuid.UUID, data: WebhookCreate, *, flavour: str | None = None
+    ) -> WebhookCreated:
+        """``flavour`` overrides ``data.flavour``: the subscriptions API makes ``zapier`` endpoints."""
+        flavour = flavour or data.flavour
+        url = await self._checked_url(data.url, flavour)
         types = validate_event_types(data.event_types)
         secret = WebhookSecret.generate() if data.secret is None else _secret(data.secret)
         endpoint_id = uuid.uuid4()
@@ -123,6 +130,7 @@ class WebhookService:
                     id=endpoint_id,
                     user_id=owner,
                     url=url,
+                    flavour=flavour,
                     description=data.description.strip(),
                     event_types=types,
                     status=EndpointStatus.ACTIVE.value,
@@ -176,10 +184,18 @@ class WebhookService:
         description: str | None,
         status: str | None,
     ) -> WebhookRead:
-        checked_url = None if url is None else await self._checked_url(url)
         types = None if event_types is None else validate_event_types(event_types)
         async with self.db.session() as session:
             endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
+            if endpoint.flavour == Flavour.ZAPIER.value and (
+                (url is not None and url != endpoint.url)
+                or (types is not None and types != list(endpoint.event_types))
+            ):
+                raise Conflict(
+                    "This endpoint is a Zapier subscription: Zapier manages its URL and event."
+                    " Pause or delete it here, or change the Zap."
+                )
+            checked_url = None if url is None else await self._checked_url(url, endpoint.flavour)
             now = utcnow()
             if checked_url is not None:
                 endpoint.url = checked_url
@@ -280,18 +296,26 @@ class WebhookService:
                 "Unknown event type.",
                 errors=[FieldError(field="event_type", message=f"known: {', '.join(sorted(EVENT_TYPES))}")],
             )
+        test_id = uuid.uuid4()
         async with self.db.session() as session:
             endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id)
             now = utcnow()
             delivery = await DeliveryRepository(session).add(
                 WebhookDelivery(
-                    id=uuid.uuid4(),
+                    id=test_id,
                     endpoint_id=endpoint.id,
                     user_id=owner,
                     event_type=event_type,
                     event_seq=None,
                     is_test=True,
-                    payload=encode_body(event_type, now, example_data(event_type)).decode(),
+                    payload=self.renderer.body(
+                        endpoint.flavour,
+                        event_type,
+                        now,
+                        example_data(event_type),
+                        seq=None,
+                        test_id=test_id.hex,
+                    ).decode(),
                     status=DeliveryStatus.PENDING.value,
                     attempts=1,
                     retries_used=0,
@@ -301,7 +325,13 @@ class WebhookService:
                     created_at=now,
                 )
             )
-            target = (endpoint.url, self._keys(endpoint, now), delivery.id, delivery.payload)
+            target = (
+                endpoint.url,
+                self._keys(endpoint, now),
+                delivery.id,
+                delivery.payload,
+                endpoint.flavour,
+            )
         await self._send_manual(endpoint_id, *target, number=1)
         return await self.delivery(owner, endpoint_id, target[2])
 
@@ -315,7 +345,7 @@ class WebhookService:
             locked = await repo.lock_manual(endpoint_id, delivery_id, now=now, until=now + self.manual_lock)
             if locked is None:
                 raise Conflict("This delivery is being sent right now; try again in a moment.")
-            target = (endpoint.url, self._keys(endpoint, now), locked.id, locked.payload)
+            target = (endpoint.url, self._keys(endpoint, now), locked.id, locked.payload, endpoint.flavour)
             number = locked.attempts
         await self._send_manual(endpoint_id, *target, number=number)
         return await self.delivery(owner, endpoint_id, delivery_id)
@@ -357,11 +387,17 @@ class WebhookService:
         keys: list[bytes],
         delivery_id: uuid.UUID,
         payload: str,
+        flavour: str,
         *,
         number: int,
     ) -> None:
         outcome = await self.sender.send(
-            endpoint_id=endpoint_id, url=url, msg_id=message_id(delivery_id), body=payload.encode(), keys=keys
+            endpoint_id=endpoint_id,
+            url=url,
+            msg_id=message_id(delivery_id),
+            body=payload.encode(),
+            keys=keys,
+            flavour=flavour,
         )
         async with self.db.session() as session:
             delivery = await DeliveryRepository(session).get(endpoint_id, delivery_id)
@@ -369,9 +405,9 @@ class WebhookService:
                 raise NotFound(_MISSING_DELIVERY)
             await self.recorder.record_manual(session, delivery, number, outcome)
 
-    async def _checked_url(self, url: str) -> str:
+    async def _checked_url(self, url: str, flavour: str) -> str:
         try:
-            return await self.network.check(url)
+            return await self.network.check(url, flavour=flavour)
         except UnsafeDestination as exc:
             raise InvalidInput(
                 "The URL may not receive webhooks.", errors=[FieldError(field="url", message=str(exc))]
@@ -387,6 +423,8 @@ class WebhookService:
         return endpoint
 
     def _keys(self, endpoint: WebhookEndpoint, now: dt.datetime) -> list[bytes]:
+        if not signed(endpoint.flavour):
+            return []
         try:
             return self.box.signing_keys(
                 endpoint.id,
@@ -414,6 +452,7 @@ class WebhookService:
         return WebhookRead(
             id=endpoint.id,
             url=endpoint.url,
+            flavour=endpoint.flavour,  # type: ignore[arg-type]
             event_types=list(endpoint.event_types),
             description=endpoint.description,
             status=endpoint.status,  # type: ignore[arg-type]

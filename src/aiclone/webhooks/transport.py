@@ -7,6 +7,10 @@ to the checked address, so a DNS answer that changes after registration — rebi
 reach an internal address). URLs are parsed with httpx, the same parser that sends them, so the
 check and the request cannot disagree about the host.
 
+A ``slack`` endpoint must, in production, be ``https://`` on a host of ``AICLONE_SLACK_WEBHOOK_HOSTS``
+(default ``hooks.slack.com``); outside production any URL the other rules accept will do, so a
+local stand-in for Slack can be used. The address checks apply to Slack URLs like to any other.
+
 ``AICLONE_WEBHOOK_ALLOW_PRIVATE=true`` (refused in production) turns the address checks off for
 local development and the tests; ``http://`` is refused in production.
 """
@@ -46,15 +50,24 @@ class UnsafeDestination(ValueError):
 class WebhookNetwork:
     """The one place that decides whether a URL may receive webhooks, and builds clients for it."""
 
-    def __init__(self, *, allow_private: bool, production: bool, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        production: bool,
+        resolver: Resolver | None = None,
+        slack_hosts: tuple[str, ...] = ("hooks.slack.com",),
+    ) -> None:
         self.allow_private = allow_private
         self.production = production
+        # In production a slack endpoint must be https on one of these hosts (exact names).
+        self.slack_hosts = tuple(host.lower().rstrip(".") for host in slack_hosts)
         # Replaceable (tests simulate DNS answers with it); read each time a guard is built.
         self.resolver = resolver
         # Loading the CA bundle costs tens of milliseconds: one context serves every client.
         self._ssl_context: ssl.SSLContext | None = None
 
-    def parse(self, raw: str) -> httpx.URL:
+    def parse(self, raw: str, *, flavour: str = "standard") -> httpx.URL:
         """Syntax and policy checks that need no network."""
         if len(raw) > MAX_URL_LENGTH:
             raise UnsafeDestination(f"must be at most {MAX_URL_LENGTH} characters")
@@ -74,6 +87,11 @@ class WebhookNetwork:
             raise UnsafeDestination("may not contain credentials; authenticate with the signature")
         if url.fragment:
             raise UnsafeDestination("may not contain a fragment")
+        if flavour == "slack" and self.production:
+            host = url.host.lower().rstrip(".")
+            if url.scheme != "https" or host not in self.slack_hosts or url.port not in (None, 443):
+                allowed = ", ".join(f"https://{name}/..." for name in self.slack_hosts)
+                raise UnsafeDestination(f"must be a Slack incoming-webhook URL ({allowed})")
         if not self.allow_private:
             self._check_host_name(url.host)
         return url
@@ -90,9 +108,9 @@ class WebhookNetwork:
         if refusal is not None:
             raise UnsafeDestination(str(refusal), blocked=True)
 
-    async def check(self, raw: str) -> str:
+    async def check(self, raw: str, *, flavour: str = "standard") -> str:
         """Full registration check: syntax, policy, and every address the host resolves to now."""
-        url = self.parse(raw)
+        url = self.parse(raw, flavour=flavour)
         if not self.allow_private:
             guard = AddressGuard(allow_private=False, resolver=self.resolver)
             try:

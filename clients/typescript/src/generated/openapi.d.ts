@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The activity feed, newest first */
+        /**
+         * The activity feed, newest first
+         * @description API key scope: `activities:read`.
+         */
         get: operations["listActivities"];
         put?: never;
         post?: never;
@@ -31,6 +34,8 @@ export interface paths {
         /**
          * List users
          * @description All accounts, oldest first, keyset-paginated. Never includes password hashes.
+         *
+         *     API key scope: `admin`.
          */
         get: operations["listUsers"];
         put?: never;
@@ -48,13 +53,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a user */
+        /**
+         * Get a user
+         * @description API key scope: `admin`.
+         */
         get: operations["getUser"];
         put?: never;
         post?: never;
         /**
          * Delete a user and all their data
          * @description The same erasure as `DELETE /api/auth/me`, without a password. The last active admin cannot be deleted (409 `last-admin`).
+         *
+         *     API key scope: `admin`.
          */
         delete: operations["eraseUser"];
         options?: never;
@@ -62,8 +72,50 @@ export interface paths {
         /**
          * Change a user's role or active state
          * @description `is_active` and/or `role`. Any change ends every session of the user: their tokens are refused by every instance within a second, and their next sign-in carries the new role. Demoting or deactivating the last active admin is a 409 `last-admin`.
+         *
+         *     API key scope: `admin`.
          */
         patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user's API keys
+         * @description Needs a signed-in session; API keys are refused (403 `session-required`).
+         */
+        get: operations["listUserKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a user's API key
+         * @description Needs a signed-in session; API keys are refused (403 `session-required`).
+         */
+        delete: operations["revokeUserKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/analytics/export": {
@@ -90,6 +142,9 @@ export interface paths {
          *     366 days (admins: any). `filters` maps a column to the accepted values. Tables on this
          *     installation: prospects, activities, research_tasks, outreach, content, webhook_deliveries; filterable columns:
          *     prospects: approval_status, company, discovery_source; activities: type; research_tasks: engine, priority, source_type, status; outreach: channel, status; content: channel, status; webhook_deliveries: event_type, status.
+         *
+         *
+         *     API key scope: `analytics:read`.
          */
         post: operations["exportAnalytics"];
         delete?: never;
@@ -124,11 +179,64 @@ export interface paths {
          *     less, otherwise `stable`; with a zero previous total it is `up` when anything happened and
          *     `stable` when nothing did, and `change_percent` is null. Computed from counters kept with every
          *     event, so its cost does not depend on the number of events.
+         *
+         *
+         *     API key scope: `analytics:read`.
          */
         get: operations["getAnalyticsSummary"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my API keys
+         * @description Live keys (not revoked, not expired), newest first. Never the keys themselves.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
+         */
+        get: operations["listKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Returns the key once, in `key`; only its hash is stored. Send it as `Authorization: Bearer <key>`. It may do what its `scopes` allow, on the caller's own data, until `expires_at` (if given) or until revoked. At most 50 live keys per user (409 `api-key-limit`); `metrics:read` and `admin` are for admins only (403).
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
+         */
+        post: operations["createKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Every instance refuses the key within a second; streams it opened end.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
+         */
+        delete: operations["revokeKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -166,6 +274,8 @@ export interface paths {
         /**
          * Sign out
          * @description Ends the session of the given refresh token, or every session of the user when no token is given or `all_sessions` is true. Their access tokens are refused by every instance within a second.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         post: operations["logout"];
         delete?: never;
@@ -181,13 +291,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user */
+        /**
+         * The signed-in user
+         * @description API keys: any key, whatever its scopes.
+         */
         get: operations["getOwnAccount"];
         put?: never;
         post?: never;
         /**
          * Delete my account and all its data
          * @description Erases the signed-in account and everything it owns (prospects, research, outreach, content, automations, notifications, activities, events, webhooks and their deliveries, analytics, sessions), in one transaction; open event streams end. Needs the current password in the JSON body. A wrong password is a 403 `wrong-password` problem and counts as a failed sign-in (the same per-account lockout, 429). The last active admin cannot be deleted (409 `last-admin`).
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         delete: operations["eraseOwnAccount"];
         options?: never;
@@ -195,6 +310,8 @@ export interface paths {
         /**
          * Change the signed-in user's name or email
          * @description `full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation link and the account moves when it is followed (until then it shows as `pending_email`); the current address is told.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         patch: operations["updateOwnAccount"];
         trace?: never;
@@ -209,6 +326,8 @@ export interface paths {
         /**
          * Download all my data (ZIP)
          * @description Streams a ZIP with one JSON file per table (`prospects.json`, `events.json`, …; an array of row objects each) and `manifest.json` (export time, row count per file, the columns withheld). Password hashes, token hashes, webhook signing secrets and stream tickets are never included. One export per account at a time, and a few per server (429).
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         get: operations["exportOwnAccount"];
         put?: never;
@@ -231,6 +350,8 @@ export interface paths {
         /**
          * Change my password
          * @description Needs the current password (failed attempts count against the account's sign-in quota). The new one must pass the password policy. Every other session ends; this one stays signed in.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         post: operations["changePassword"];
         delete?: never;
@@ -373,6 +494,8 @@ export interface paths {
         /**
          * List my sessions
          * @description Open sessions of the signed-in user (one per sign-in, kept across refreshes), most recently used first, with the user agent and address of the sign-in. `current` marks the session of the token making this request.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         get: operations["listSessions"];
         put?: never;
@@ -380,6 +503,8 @@ export interface paths {
         /**
          * Sign out everywhere
          * @description Ends every session of the signed-in user, this one included.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         delete: operations["endAllSessions"];
         options?: never;
@@ -400,6 +525,8 @@ export interface paths {
         /**
          * End one of my sessions
          * @description Its refresh token stops working and its access tokens are refused by every instance within a second. Another user's session is a 404.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         delete: operations["endSession"];
         options?: never;
@@ -457,12 +584,16 @@ export interface paths {
         /**
          * List automations
          * @description Newest first. Keyset pagination: pass `next_cursor` back as `cursor`.
+         *
+         *     API key scope: `automations:read`.
          */
         get: operations["listAutomations"];
         put?: never;
         /**
          * Create an automation
          * @description When an event of `trigger_event` whose data matches every condition is recorded, the action runs in the same transaction and `automation_triggered` is emitted. Events caused by automations never trigger automations. A user may have at most 100 (409).
+         *
+         *     API key scope: `automations:write`.
          */
         post: operations["createAutomation"];
         delete?: never;
@@ -478,17 +609,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an automation */
+        /**
+         * Get an automation
+         * @description API key scope: `automations:read`.
+         */
         get: operations["getAutomation"];
         put?: never;
         post?: never;
-        /** Delete an automation */
+        /**
+         * Delete an automation
+         * @description API key scope: `automations:write`.
+         */
         delete: operations["deleteAutomation"];
         options?: never;
         head?: never;
         /**
          * Change some fields of an automation
          * @description Only the fields present change; `conditions` and `action` are replaced whole.
+         *
+         *     API key scope: `automations:write`.
          */
         patch: operations["updateAutomation"];
         trace?: never;
@@ -505,6 +644,8 @@ export interface paths {
         /**
          * Run an automation's action now
          * @description Runs the action once with `data` as the event's data (for example `{"prospect_id": "…"}`), regardless of the conditions (`conditions_matched` says whether they would have held) and even when the rule is disabled. Recorded like an automatic run, with `manual: true`. A failing action is answered 200 with `status: failed` and the error, which is also recorded on the rule.
+         *
+         *     API key scope: `automations:write`.
          */
         post: operations["triggerAutomation"];
         delete?: never;
@@ -523,10 +664,15 @@ export interface paths {
         /**
          * List content
          * @description Newest first by default; keyset pagination on (created_at, id).
+         *
+         *     API key scope: `content:read`.
          */
         get: operations["listContent"];
         put?: never;
-        /** Create a content draft */
+        /**
+         * Create a content draft
+         * @description API key scope: `content:write`.
+         */
         post: operations["createContent"];
         delete?: never;
         options?: never;
@@ -541,13 +687,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a piece of content */
+        /**
+         * Get a piece of content
+         * @description API key scope: `content:read`.
+         */
         get: operations["getContent"];
         put?: never;
         post?: never;
         /**
          * Delete a piece of content
          * @description Removes it from the library, draft or published.
+         *
+         *     API key scope: `content:write`.
          */
         delete: operations["deleteContent"];
         options?: never;
@@ -555,6 +706,8 @@ export interface paths {
         /**
          * Edit a draft
          * @description Only drafts can be edited (409 once published).
+         *
+         *     API key scope: `content:write`.
          */
         patch: operations["updateContent"];
         trace?: never;
@@ -571,6 +724,8 @@ export interface paths {
         /**
          * Publish a draft
          * @description Sets status `published` and `published_at` and emits `content_published`. Publishing twice is a 409; a draft without a body cannot be published (422).
+         *
+         *     API key scope: `content:write`.
          */
         post: operations["publishContent"];
         delete?: never;
@@ -616,6 +771,9 @@ export interface paths {
          *     Credentials: a bearer token, a single-use `ticket` from `POST /api/events/ticket`, or the
          *     stream cookie from `POST /api/events/cookie` (for a browser `EventSource`). Refusals (401, 422,
          *     429) come before the stream starts. The full frame-by-frame protocol is in `docs/events.md`.
+         *
+         *
+         *     API key scope: `events:read`.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -638,6 +796,8 @@ export interface paths {
         /**
          * Notify every user (admin)
          * @description Creates the notification for every active user, persisted with its `notification` event, so users who are offline receive it when their stream resumes.
+         *
+         *     API key scope: `admin`.
          */
         post: operations["broadcastEvent"];
         delete?: never;
@@ -658,6 +818,8 @@ export interface paths {
         /**
          * Set the stream cookie
          * @description Opt-in for same-site browsers: sets an HttpOnly, SameSite=Strict cookie, scoped to `/api/events`, that authenticates `GET /api/events` only, until the access token used here expires.
+         *
+         *     Needs a signed-in session; API keys are refused (403 `session-required`).
          */
         post: operations["setStreamCookie"];
         /** Clear the stream cookie */
@@ -677,6 +839,8 @@ export interface paths {
         /**
          * Open event streams
          * @description The caller's open streams on every instance. Admins also get every live instance and the users with the most streams, or one user's count with `user_id`.
+         *
+         *     API key scope: `events:read`.
          */
         get: operations["getStreamStatus"];
         put?: never;
@@ -699,8 +863,96 @@ export interface paths {
         /**
          * Get a single-use stream ticket
          * @description For clients that cannot send headers: open `GET /api/events?ticket=…` within `expires_in` seconds (at most 60). A ticket works once, on any instance.
+         *
+         *     API key scope: `events:read`.
          */
         post: operations["createStreamTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The newest events of one trigger, newest first, as the hook sends them (polling)
+         * @description For Zapier's `performList` (samples and the polling fallback). Each item, like each hook body, is one flat JSON object: `id` (`evt_<seq>`, unique per user: Zapier de-duplicates on it), `seq`, `type`, `occurred_at`, then the resource's fields with its own id as `<resource>_id` (`prospect_id`, `outreach_id`, `content_id`…).
+         *
+         *     API key scope: `webhooks:read`.
+         */
+        get: operations["listTriggerEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe a target URL to one trigger event (REST hook)
+         * @description Zapier's subscribe call. The subscription is a webhook endpoint of the `zapier` flavour: the same outbox, retries, delivery log and SSRF checks as any endpoint; it counts towards the endpoint limit. A `410 Gone` from the target removes it. Requests carry `webhook-id` (stable across retries) and no signature. Each item, like each hook body, is one flat JSON object: `id` (`evt_<seq>`, unique per user: Zapier de-duplicates on it), `seq`, `type`, `occurred_at`, then the resource's fields with its own id as `<resource>_id` (`prospect_id`, `outreach_id`, `content_id`…).
+         *
+         *     API key scope: `webhooks:write`.
+         */
+        post: operations["subscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe (REST hook)
+         * @description Zapier's unsubscribe call. Idempotent: 204 also when the subscription is already gone (for instance removed after a 410). Only the caller's own Zapier subscriptions are touched. An id that is not a UUID is a 404.
+         *
+         *     API key scope: `webhooks:write`.
+         */
+        delete: operations["unsubscribe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hooks/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The trigger events a subscription can name, with an example item each
+         * @description API key scope: `webhooks:read`.
+         */
+        get: operations["listTriggers"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -714,7 +966,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List notifications, newest first */
+        /**
+         * List notifications, newest first
+         * @description API key scope: `notifications:read`.
+         */
         get: operations["listNotifications"];
         put?: never;
         post?: never;
@@ -733,7 +988,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark one notification read */
+        /**
+         * Mark one notification read
+         * @description API key scope: `notifications:write`.
+         */
         post: operations["markNotificationRead"];
         delete?: never;
         options?: never;
@@ -753,6 +1011,8 @@ export interface paths {
         /**
          * Mark notifications read
          * @description Marks the listed ids (ids of other users are ignored), or every unread one with `all`.
+         *
+         *     API key scope: `notifications:write`.
          */
         post: operations["markNotificationsRead"];
         delete?: never;
@@ -768,7 +1028,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How many notifications are unread */
+        /**
+         * How many notifications are unread
+         * @description API key scope: `notifications:read`.
+         */
         get: operations["countUnreadNotifications"];
         put?: never;
         post?: never;
@@ -788,12 +1051,16 @@ export interface paths {
         /**
          * List outreach messages
          * @description Newest first by default; keyset pagination on (created_at, id).
+         *
+         *     API key scope: `outreach:read`.
          */
         get: operations["listOutreachMessages"];
         put?: never;
         /**
          * Create an outreach draft
          * @description `prospect_id` must be one of the user's prospects (else 404). Bumps the prospect's `drafts_generated` and emits `prospect_updated` (reason `draft_created`).
+         *
+         *     API key scope: `outreach:write`.
          */
         post: operations["createOutreachMessage"];
         delete?: never;
@@ -809,13 +1076,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an outreach message */
+        /**
+         * Get an outreach message
+         * @description API key scope: `outreach:read`.
+         */
         get: operations["getOutreachMessage"];
         put?: never;
         post?: never;
         /**
          * Delete a draft
          * @description Only drafts can be deleted (409 once sent: a sent message is a record).
+         *
+         *     API key scope: `outreach:write`.
          */
         delete: operations["deleteOutreachMessage"];
         options?: never;
@@ -823,6 +1095,8 @@ export interface paths {
         /**
          * Edit a draft
          * @description Only drafts can be edited (409 once sent).
+         *
+         *     API key scope: `outreach:write`.
          */
         patch: operations["updateOutreachMessage"];
         trace?: never;
@@ -839,6 +1113,8 @@ export interface paths {
         /**
          * Record a meeting booked from a sent message
          * @description Sets `meeting_booked`, bumps the prospect's `meetings_booked` and emits `prospect_updated` (reason `meeting_booked`). 409 for a draft or when already booked.
+         *
+         *     API key scope: `outreach:write`.
          */
         post: operations["bookMeeting"];
         delete?: never;
@@ -859,6 +1135,8 @@ export interface paths {
         /**
          * Record a draft as sent
          * @description Records the send (no email is transmitted by the service): status `sent`, `sent_at`, the prospect's `emails_sent` and `last_contacted`, and an `outreach_sent` event. An email needs a subject (422). Sending twice is a 409.
+         *
+         *     API key scope: `outreach:write`.
          */
         post: operations["sendOutreachMessage"];
         delete?: never;
@@ -877,12 +1155,16 @@ export interface paths {
         /**
          * List prospects
          * @description Filters combine with AND. `q` matches name, company or email (case-insensitive substring). Keyset pagination: pass `next_cursor` back as `cursor` with the same sort and order.
+         *
+         *     API key scope: `prospects:read`.
          */
         get: operations["listProspects"];
         put?: never;
         /**
          * Create a prospect
          * @description Emits `prospect_added`. The email, when given, must be unique for the user (any case).
+         *
+         *     API key scope: `prospects:write`.
          */
         post: operations["createProspect"];
         delete?: never;
@@ -898,13 +1180,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a prospect */
+        /**
+         * Get a prospect
+         * @description API key scope: `prospects:read`.
+         */
         get: operations["getProspect"];
         put?: never;
         post?: never;
         /**
          * Delete a prospect
          * @description Also deletes its outreach messages. Emits `prospect_updated` with reason `deleted` and the prospect as it was.
+         *
+         *     API key scope: `prospects:write`.
          */
         delete: operations["deleteProspect"];
         options?: never;
@@ -912,6 +1199,8 @@ export interface paths {
         /**
          * Change some fields of a prospect
          * @description Only the fields present change; `null` clears an optional field. Emits `prospect_updated` with the changed field names (reason `approved`/`rejected` when the status moved there, else `edited`); nothing is emitted when no value actually changes.
+         *
+         *     API key scope: `prospects:write`.
          */
         patch: operations["updateProspect"];
         trace?: never;
@@ -928,6 +1217,8 @@ export interface paths {
         /**
          * Create many prospects at once
          * @description All or nothing: every item is validated first and errors are reported per item (`items[3].email`). A duplicate email, stored or within the batch, is a 409. Emits one `prospect_added` per prospect, in order.
+         *
+         *     API key scope: `prospects:write`.
          */
         post: operations["createProspects"];
         delete?: never;
@@ -948,6 +1239,8 @@ export interface paths {
         /**
          * Approve or reject many prospects
          * @description Ids that are not the user's prospects come back in `not_found` and nothing happens to them. Emits `prospect_updated` (reason `approved`/`rejected`) per changed prospect.
+         *
+         *     API key scope: `prospects:write`.
          */
         post: operations["setProspectsStatus"];
         delete?: never;
@@ -966,12 +1259,16 @@ export interface paths {
         /**
          * List research tasks
          * @description Newest first, keyset paginated; filter by status and priority.
+         *
+         *     API key scope: `research:read`.
          */
         get: operations["listResearchTasks"];
         put?: never;
         /**
          * Queue a research task
          * @description Queues research on URLs, keywords or profile text. The background runner picks it up by priority; follow it with `task_update` events. For `urls`, every URL must be an absolute http(s) URL.
+         *
+         *     API key scope: `research:write`.
          */
         post: operations["createResearchTask"];
         delete?: never;
@@ -987,7 +1284,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a research task */
+        /**
+         * Get a research task
+         * @description API key scope: `research:read`.
+         */
         get: operations["getResearchTask"];
         put?: never;
         post?: never;
@@ -1009,6 +1309,8 @@ export interface paths {
         /**
          * Cancel a queued or running task
          * @description A running task stops within about a second. Finished tasks answer 409.
+         *
+         *     API key scope: `research:write`.
          */
         post: operations["cancelResearchTask"];
         delete?: never;
@@ -1029,8 +1331,30 @@ export interface paths {
         /**
          * Queue a failed or cancelled task again
          * @description Other statuses answer 409. `attempts` counts the runs started.
+         *
+         *     API key scope: `research:write`.
          */
         post: operations["retryResearchTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/research/engines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List research engines
+         * @description Every engine this server knows, whether new tasks may use it and, if not, why (for instance `llm` without a configured language model provider).
+         */
+        get: operations["listEngines"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1044,12 +1368,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List webhook endpoints, oldest first */
+        /**
+         * List webhook endpoints, oldest first
+         * @description API key scope: `webhooks:read`.
+         */
         get: operations["listWebhooks"];
         put?: never;
         /**
          * Register a webhook endpoint
          * @description The URL is checked now and on every delivery: it must be https (http outside production), carry no credentials, and resolve only to public addresses. The response holds the signing secret in full; it is shown only here and on rotation. Every request carries the Standard Webhooks headers `webhook-id` (stable across retries), `webhook-timestamp` and `webhook-signature` (`v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
+         *
+         *     API key scope: `webhooks:write`.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -1065,21 +1394,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Show one webhook endpoint (secret masked) */
+        /**
+         * Show one webhook endpoint (secret masked)
+         * @description API key scope: `webhooks:read`.
+         */
         get: operations["getWebhook"];
         /**
          * Replace a webhook endpoint's URL, event types, description and status
          * @description `status` defaults to `active`, so a PUT without it also re-enables a paused or failed endpoint. The secret changes only through rotate-secret.
+         *
+         *     API key scope: `webhooks:write`.
          */
         put: operations["replaceWebhook"];
         post?: never;
-        /** Delete a webhook endpoint and its delivery log */
+        /**
+         * Delete a webhook endpoint and its delivery log
+         * @description API key scope: `webhooks:write`.
+         */
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         /**
          * Change some of a webhook endpoint's fields
          * @description `status`: `inactive` pauses the endpoint (its waiting deliveries are stopped and can be recovered later); `active` re-enables it, also after it was disabled for failing.
+         *
+         *     API key scope: `webhooks:write`.
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -1091,7 +1430,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The endpoint's deliveries, newest first */
+        /**
+         * The endpoint's deliveries, newest first
+         * @description API key scope: `webhooks:read`.
+         */
         get: operations["listDeliveries"];
         put?: never;
         post?: never;
@@ -1111,6 +1453,8 @@ export interface paths {
         /**
          * One delivery with every attempt
          * @description Each attempt: number, trigger (scheduled or manual), start time, duration, HTTP status, error class (timeout, connect, dns, tls, blocked, http, interrupted) and the first 16 KB of the response body.
+         *
+         *     API key scope: `webhooks:read`.
          */
         get: operations["getDelivery"];
         put?: never;
@@ -1133,6 +1477,8 @@ export interface paths {
         /**
          * Send one delivery again now (same webhook-id)
          * @description A manual attempt: logged, but it changes neither the retry schedule nor the endpoint's health.
+         *
+         *     API key scope: `webhooks:write`.
          */
         post: operations["retryDelivery"];
         delete?: never;
@@ -1153,6 +1499,8 @@ export interface paths {
         /**
          * Re-queue every failed delivery since a time, oldest first
          * @description Each re-queued delivery gets a fresh retry schedule. The endpoint must be active.
+         *
+         *     API key scope: `webhooks:write`.
          */
         post: operations["recoverDeliveries"];
         delete?: never;
@@ -1173,6 +1521,8 @@ export interface paths {
         /**
          * Rotate the signing secret
          * @description Returns the new secret (generated, or the one given). Until `previous_secret_expires_at` every request is signed with both the new and the previous secret, so receivers can switch without downtime.
+         *
+         *     API key scope: `webhooks:write`.
          */
         post: operations["rotateSecret"];
         delete?: never;
@@ -1193,6 +1543,8 @@ export interface paths {
         /**
          * Send a signed example event now
          * @description The delivery and its attempt are in the log (trigger `manual`); test events are not retried.
+         *
+         *     API key scope: `webhooks:write`.
          */
         post: operations["sendTestEvent"];
         delete?: never;
@@ -1211,6 +1563,8 @@ export interface paths {
         /**
          * The event types an endpoint can subscribe to
          * @description Sorted; an endpoint subscribes to some of them, or to `["*"]` for all.
+         *
+         *     API key scope: `webhooks:read`.
          */
         get: operations["listWebhookEventTypes"];
         put?: never;
@@ -1564,6 +1918,52 @@ export interface components {
             /** Format: uuid */
             user_id: string;
         };
+        /** ApiKeyCreate */
+        ApiKeyCreate: {
+            /** @description When the key stops working (future, UTC); none: never. */
+            expires_at?: string | null;
+            /** @description What the key is for. */
+            name: string;
+            /** @description What the key may do; `metrics:read` and `admin` for admins only. */
+            scopes: components["schemas"]["ApiScope"][];
+        };
+        /** ApiKeyCreated */
+        ApiKeyCreated: {
+            /** Format: date-time */
+            created_at: string;
+            expires_at: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The key itself: shown this once, never again. */
+            key: string;
+            name: string;
+            prefix: string;
+            scopes: string[];
+        };
+        /** ApiKeyList */
+        ApiKeyList: {
+            items: components["schemas"]["ApiKeyRead"][];
+        };
+        /** ApiKeyRead */
+        ApiKeyRead: {
+            /** Format: date-time */
+            created_at: string;
+            expires_at: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description Last use, to within a minute; none: never used. */
+            last_used_at: string | null;
+            last_used_ip: string | null;
+            name: string;
+            /** @description The key's public start, to recognise it; no secret. */
+            prefix: string;
+            scopes: string[];
+        };
+        /**
+         * ApiScope
+         * @enum {string}
+         */
+        ApiScope: "prospects:read" | "prospects:write" | "research:read" | "research:write" | "outreach:read" | "outreach:write" | "content:read" | "content:write" | "automations:read" | "automations:write" | "webhooks:read" | "webhooks:write" | "notifications:read" | "notifications:write" | "activities:read" | "activities:write" | "events:read" | "analytics:read" | "metrics:read" | "admin";
         /** AttemptRead */
         AttemptRead: {
             duration_ms: number;
@@ -1669,6 +2069,13 @@ export interface components {
          * @enum {string}
          */
         BucketUnit: "hour" | "day" | "week" | "month";
+        /** Claim */
+        Claim: {
+            /** @enum {string} */
+            kind: "finding" | "pain_point" | "opportunity";
+            source_url: string;
+            text: string;
+        };
         /** ClusterStreams */
         ClusterStreams: {
             instances: components["schemas"]["InstanceStreams"][];
@@ -1889,12 +2296,27 @@ export interface components {
         };
         /** Insight */
         Insight: {
+            claims?: components["schemas"]["Claim"][];
+            dropped_claims?: number;
+            fit_rationale?: string;
+            fit_score?: number;
             key_findings?: string[];
             opportunities?: string[];
             pain_points?: string[];
             sources?: components["schemas"]["SourceReport"][];
             suggested_outreach?: string | null;
             summary: string;
+            usage?: components["schemas"]["InsightUsage"];
+        };
+        /** InsightUsage */
+        InsightUsage: {
+            /** @default 1 */
+            calls?: number;
+            /** @default false */
+            estimated?: boolean;
+            input_tokens: number;
+            model: string;
+            output_tokens: number;
         };
         /** InstanceStreams */
         InstanceStreams: {
@@ -2134,6 +2556,7 @@ export interface components {
             errors?: components["schemas"]["FieldError"][] | null;
             instance?: string | null;
             request_id?: string | null;
+            required_scope?: string | null;
             status: number;
             title: string;
             type: string;
@@ -2345,10 +2768,21 @@ export interface components {
             task_id: string;
             title: string;
         };
+        /** ResearchEngineList */
+        ResearchEngineList: {
+            items: components["schemas"]["ResearchEngineRead"][];
+        };
+        /** ResearchEngineRead */
+        ResearchEngineRead: {
+            available: boolean;
+            name: string;
+            provider_state?: string | null;
+            reason?: string | null;
+        };
         /** ResearchTaskCreate */
         ResearchTaskCreate: {
             /**
-             * @description The research engine to run (`web` is built in). Unknown engines fail when run.
+             * @description The research engine to run: `web` (reads pages) or `llm` (a language model writes the insight; see `GET /api/research/engines`). An engine that is unavailable is refused with 422; unknown engines fail when run.
              * @default web
              */
             engine?: string;
@@ -2469,6 +2903,30 @@ export interface components {
             expires_in: number;
             ticket: string;
         };
+        /** SubscriptionCreate */
+        SubscriptionCreate: {
+            /**
+             * @description A trigger's event type (see GET /api/hooks/triggers).
+             * @example prospect_added
+             */
+            event: string;
+            /**
+             * @description Where each event is POSTed (Zapier's bundle.targetUrl).
+             * @example https://hooks.zapier.com/hooks/standard/123/abc/
+             */
+            target_url: string;
+        };
+        /** SubscriptionRead */
+        SubscriptionRead: {
+            /** Format: date-time */
+            created_at: string;
+            event: string;
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "active" | "inactive" | "failed";
+            target_url: string;
+        };
         /** TagProspectAction */
         TagProspectAction: {
             /** @description At most 20 tags. */
@@ -2505,6 +2963,8 @@ export interface components {
             status: components["schemas"]["TaskStatus"];
             /** Format: uuid */
             task_id: string;
+            text?: string;
+            text_offset?: number;
             title: string;
         };
         /**
@@ -2525,6 +2985,26 @@ export interface components {
         TokenRequest: {
             /** @description The token from the mail. */
             token: string;
+        };
+        /** TriggerItemList */
+        TriggerItemList: {
+            items: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** TriggerList */
+        TriggerList: {
+            items: components["schemas"]["TriggerRead"][];
+        };
+        /** TriggerRead */
+        TriggerRead: {
+            description: string;
+            event: string;
+            example: {
+                [key: string]: unknown;
+            };
+            label: string;
+            noun: string;
         };
         /** TriggerRequest */
         TriggerRequest: {
@@ -2591,6 +3071,12 @@ export interface components {
              *     ]
              */
             event_types: string[];
+            /**
+             * @description `standard`: Standard Webhooks (signed JSON envelope). `slack`: the URL is a Slack incoming webhook; each event is posted as a Block Kit message, unsigned.
+             * @default standard
+             * @enum {string}
+             */
+            flavour?: "standard" | "slack";
             /** @description whsec_ followed by the standard base64 of 24 to 64 random bytes. */
             secret?: string | null;
             /**
@@ -2609,6 +3095,8 @@ export interface components {
             disabled_reason: string | null;
             event_types: string[];
             failing_since: string | null;
+            /** @enum {string} */
+            flavour: "standard" | "slack" | "zapier";
             /** Format: uuid */
             id: string;
             last_failure_at: string | null;
@@ -2656,6 +3144,8 @@ export interface components {
             disabled_reason: string | null;
             event_types: string[];
             failing_since: string | null;
+            /** @enum {string} */
+            flavour: "standard" | "slack" | "zapier";
             /** Format: uuid */
             id: string;
             last_failure_at: string | null;
@@ -3446,6 +3936,305 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listUserKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *           "name": "Ada Lovelace",
+                     *           "prefix": "example",
+                     *           "scopes": [
+                     *             "example"
+                     *           ],
+                     *           "created_at": "2026-01-05T09:30:00Z",
+                     *           "expires_at": "2026-01-05T09:30:00Z",
+                     *           "last_used_at": "2026-01-05T09:30:00Z",
+                     *           "last_used_ip": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeUserKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
@@ -4338,6 +5127,481 @@ export interface operations {
             };
             /** @description Authenticated but not allowed */
             403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *           "name": "Ada Lovelace",
+                     *           "prefix": "example",
+                     *           "scopes": [
+                     *             "example"
+                     *           ],
+                     *           "created_at": "2026-01-05T09:30:00Z",
+                     *           "expires_at": "2026-01-05T09:30:00Z",
+                     *           "last_used_at": "2026-01-05T09:30:00Z",
+                     *           "last_used_ip": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Ada Lovelace",
+                 *       "scopes": [
+                 *         "prospects:read"
+                 *       ],
+                 *       "expires_at": "2026-01-05T09:30:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "name": "Ada Lovelace",
+                     *       "prefix": "example",
+                     *       "scopes": [
+                     *         "example"
+                     *       ],
+                     *       "created_at": "2026-01-05T09:30:00Z",
+                     *       "expires_at": "2026-01-05T09:30:00Z",
+                     *       "key": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyCreated"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body arrived too slowly */
+            408: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with an existing resource */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
@@ -10250,6 +11514,600 @@ export interface operations {
             };
         };
     };
+    listTriggerEvents: {
+        parameters: {
+            query: {
+                /** @description A trigger event type. */
+                event: string;
+                /** @description How many items, 1 to 100. */
+                limit?: number;
+                /** @description Admins only: act on this user's endpoints instead of their own. */
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {}
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TriggerItemList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    subscribe: {
+        parameters: {
+            query?: {
+                /** @description Admins only: act on this user's endpoints instead of their own. */
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "target_url": "https://hooks.zapier.com/hooks/standard/123/abc/",
+                 *       "event": "prospect_added"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "target_url": "https://example.com/",
+                     *       "event": "example",
+                     *       "status": "active",
+                     *       "created_at": "2026-01-05T09:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SubscriptionRead"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body arrived too slowly */
+            408: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with an existing resource */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query?: {
+                /** @description Admins only: act on this user's endpoints instead of their own. */
+                user_id?: string | null;
+            };
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTriggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "event": "example",
+                     *           "label": "example",
+                     *           "noun": "example",
+                     *           "description": "example",
+                     *           "example": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TriggerList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listNotifications: {
         parameters: {
             query?: {
@@ -13721,7 +15579,22 @@ export interface operations {
                      *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
-                     *         ]
+                     *         ],
+                     *         "fit_score": 1,
+                     *         "fit_rationale": "example",
+                     *         "claims": [
+                     *           {
+                     *             "kind": "finding",
+                     *             "text": "example",
+                     *             "source_url": "https://example.com/"
+                     *           }
+                     *         ],
+                     *         "usage": {
+                     *           "model": "example",
+                     *           "input_tokens": 1,
+                     *           "output_tokens": 1
+                     *         },
+                     *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
                      *       "updated_at": "2026-01-05T09:30:00Z"
@@ -13918,7 +15791,22 @@ export interface operations {
                      *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
-                     *         ]
+                     *         ],
+                     *         "fit_score": 1,
+                     *         "fit_rationale": "example",
+                     *         "claims": [
+                     *           {
+                     *             "kind": "finding",
+                     *             "text": "example",
+                     *             "source_url": "https://example.com/"
+                     *           }
+                     *         ],
+                     *         "usage": {
+                     *           "model": "example",
+                     *           "input_tokens": 1,
+                     *           "output_tokens": 1
+                     *         },
+                     *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
                      *       "updated_at": "2026-01-05T09:30:00Z"
@@ -14101,7 +15989,22 @@ export interface operations {
                      *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
-                     *         ]
+                     *         ],
+                     *         "fit_score": 1,
+                     *         "fit_rationale": "example",
+                     *         "claims": [
+                     *           {
+                     *             "kind": "finding",
+                     *             "text": "example",
+                     *             "source_url": "https://example.com/"
+                     *           }
+                     *         ],
+                     *         "usage": {
+                     *           "model": "example",
+                     *           "input_tokens": 1,
+                     *           "output_tokens": 1
+                     *         },
+                     *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
                      *       "updated_at": "2026-01-05T09:30:00Z"
@@ -14298,7 +16201,22 @@ export interface operations {
                      *             "url": "https://example.com/",
                      *             "status": "ok"
                      *           }
-                     *         ]
+                     *         ],
+                     *         "fit_score": 1,
+                     *         "fit_rationale": "example",
+                     *         "claims": [
+                     *           {
+                     *             "kind": "finding",
+                     *             "text": "example",
+                     *             "source_url": "https://example.com/"
+                     *           }
+                     *         ],
+                     *         "usage": {
+                     *           "model": "example",
+                     *           "input_tokens": 1,
+                     *           "output_tokens": 1
+                     *         },
+                     *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
                      *       "updated_at": "2026-01-05T09:30:00Z"
@@ -14437,6 +16355,129 @@ export interface operations {
             };
         };
     };
+    listEngines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "name": "Ada Lovelace",
+                     *           "available": true,
+                     *           "reason": "example",
+                     *           "provider_state": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ResearchEngineList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listWebhooks: {
         parameters: {
             query?: {
@@ -14469,6 +16510,7 @@ export interface operations {
                      *         {
                      *           "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *           "url": "https://example.com/",
+                     *           "flavour": "standard",
                      *           "event_types": [
                      *             "example"
                      *           ],
@@ -14614,7 +16656,8 @@ export interface operations {
                  *         "task_completed"
                  *       ],
                  *       "description": "",
-                 *       "secret": "example"
+                 *       "secret": "example",
+                 *       "flavour": "standard"
                  *     }
                  */
                 "application/json": components["schemas"]["WebhookCreate"];
@@ -14636,6 +16679,7 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "url": "https://example.com/",
+                     *       "flavour": "standard",
                      *       "event_types": [
                      *         "example"
                      *       ],
@@ -14830,6 +16874,7 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "url": "https://example.com/",
+                     *       "flavour": "standard",
                      *       "event_types": [
                      *         "example"
                      *       ],
@@ -15010,6 +17055,7 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "url": "https://example.com/",
+                     *       "flavour": "standard",
                      *       "event_types": [
                      *         "example"
                      *       ],
@@ -15360,6 +17406,7 @@ export interface operations {
                      * @example {
                      *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
                      *       "url": "https://example.com/",
+                     *       "flavour": "standard",
                      *       "event_types": [
                      *         "example"
                      *       ],

@@ -28,13 +28,35 @@ class ResearchJob:
 
 
 class ProgressReporter(Protocol):
-    async def __call__(self, percent: int, message: str) -> None: ...
+    async def __call__(self, percent: int, message: str, *, text: str | None = None) -> None:
+        """A live tick; ``text`` is what a writing engine has written so far."""
 
 
 class ResearchEngine(Protocol):
     name: str
 
     async def research(self, job: ResearchJob, progress: ProgressReporter) -> Insight: ...
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """Whether new tasks may ask for an engine, and if not why (shown to users)."""
+
+    name: str
+    available: bool
+    reason: str | None = None
+    # The provider's breaker state for engines that call one ("closed", "open", "half-open").
+    provider: str | None = None
+
+
+def engine_status(engine: ResearchEngine) -> EngineStatus:
+    """An engine may define ``status() -> EngineStatus``; one that does not is always available."""
+    status = getattr(engine, "status", None)
+    if callable(status):
+        result = status()
+        assert isinstance(result, EngineStatus)
+        return result
+    return EngineStatus(engine.name, True)
 
 
 class EngineError(Exception):
@@ -58,3 +80,15 @@ class EngineRegistry:
     @property
     def names(self) -> list[str]:
         return sorted(self._engines)
+
+    def statuses(self) -> list[EngineStatus]:
+        return [engine_status(self._engines[name]) for name in self.names]
+
+    def unavailable_reason(self, name: str) -> str | None:
+        """Why a task asking for ``name`` must be refused now; None for unknown engines (those
+        fail when run, as before: another process may be configured with them)."""
+        engine = self._engines.get(name)
+        if engine is None:
+            return None
+        status = engine_status(engine)
+        return None if status.available else status.reason or f"the {name} engine is unavailable"

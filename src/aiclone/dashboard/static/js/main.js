@@ -11,12 +11,13 @@ import account from "./views/account.js";
 import activity from "./views/activity.js";
 import admin from "./views/admin.js";
 import analytics from "./views/analytics.js";
+import apiKeys from "./views/api-keys.js";
 import automations from "./views/automations.js";
 import prospects from "./views/prospects.js";
 import research from "./views/research.js";
 import webhooks from "./views/webhooks.js";
 
-const VIEWS = [activity, prospects, research, automations, analytics, webhooks, account, admin];
+const VIEWS = [activity, prospects, research, automations, analytics, webhooks, apiKeys, account, admin];
 const app = document.getElementById("app");
 const toasts = document.getElementById("toasts");
 const api = new Api();

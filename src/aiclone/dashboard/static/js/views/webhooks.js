@@ -57,6 +57,36 @@ export function mergeDeliveries(current, incoming) {
   });
 }
 
+const FLAVOURS = {
+  standard: { label: "Standard Webhooks", hint: "Deliveries are POSTed here, signed (Standard Webhooks).", placeholder: "https://hooks.example.com/aiclone" },
+  slack: { label: "Slack channel", hint: "A Slack incoming-webhook URL (https://hooks.slack.com/services/…). Each event is posted as a message.", placeholder: "https://hooks.slack.com/services/T…/B…/…" },
+};
+
+/** What kind of endpoint it is, as shown: Slack, a Zapier subscription, or a plain (signed) webhook. */
+export function flavourLabel(endpoint) {
+  if (endpoint.flavour === "slack") return "Slack";
+  if (endpoint.flavour === "zapier") return "Zapier subscription";
+  return "Webhook";
+}
+
+/** The URL as shown: a Slack webhook's last path segment is its token, so it is masked. */
+export function displayUrl(endpoint) {
+  const url = String(endpoint.url ?? "");
+  if (endpoint.flavour !== "slack") return url;
+  const cut = url.lastIndexOf("/");
+  if (cut < 0 || cut === url.length - 1 || !/^https?:\/\/[^/]+\/.+/.test(url)) return url;
+  return `${url.slice(0, cut + 1)}••••`;
+}
+
+/** Which actions an endpoint offers: Zapier manages its subscriptions' URL and events; only signed endpoints have a secret. */
+export function endpointActions(endpoint) {
+  const actions = ["log", "test"];
+  if (endpoint.flavour !== "zapier") actions.push("edit");
+  if ((endpoint.flavour ?? "standard") === "standard") actions.push("rotate");
+  actions.push("recover", "delete");
+  return actions;
+}
+
 /** Where "recover" starts by default: when the endpoint began failing, was disabled, or a day ago. */
 export function recoverSince(endpoint, now = Date.now()) {
   const start = endpoint.failing_since || endpoint.disabled_at;
@@ -138,7 +168,14 @@ export default {
     const listState = h("div", {}, stateLine("loading", "Loading endpoints…"));
     const list = h("ul", { class: "endpoints", id: "endpoints" });
     const formErrors = h("div", { class: "form-errors" });
-    const url = h("input", { name: "url", type: "url", required: true, maxlength: 2048, placeholder: "https://hooks.example.com/aiclone" });
+    const url = h("input", { name: "url", type: "url", required: true, maxlength: 2048, placeholder: FLAVOURS.standard.placeholder });
+    const flavour = select("flavour", Object.entries(FLAVOURS).map(([value, item]) => [value, item.label]), "standard");
+    const urlHint = h("span", {}, FLAVOURS.standard.hint);
+    flavour.addEventListener("change", () => {
+      const chosen = FLAVOURS[flavour.value] ?? FLAVOURS.standard;
+      url.setAttribute("placeholder", chosen.placeholder);
+      replace(urlHint, chosen.hint);
+    });
     const description = h("input", { name: "description", maxlength: 500 });
     const pickerSlot = h("div", {}, stateLine("loading", "Loading event types…"));
     let createPicker = null;
@@ -146,7 +183,8 @@ export default {
       "form",
       { id: "webhook-form", class: "webhook-form", novalidate: true },
       formErrors,
-      field("URL", url, "Deliveries are POSTed here, signed (Standard Webhooks)."),
+      field("Type", flavour),
+      field("URL", url, urlHint),
       field("Description", description),
       pickerSlot,
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create endpoint")),
@@ -239,13 +277,21 @@ export default {
       const isOpen = endpoint.id === openId;
       const button = (label, action, extra = {}) =>
         h("button", { type: "button", class: ["small", extra.kind || "ghost"], dataset: { action }, on: { click: () => act(action, endpoint) } }, label);
+      const offered = new Set(endpointActions(endpoint));
+      const flavourName = endpoint.flavour ?? "standard";
       return h(
         "li",
-        { class: ["endpoint", isOpen ? "selected" : null], dataset: { id: endpoint.id, status: endpoint.status } },
+        { class: ["endpoint", isOpen ? "selected" : null], dataset: { id: endpoint.id, status: endpoint.status, flavour: flavourName } },
         h(
           "div",
           { class: "endpoint-main" },
-          h("div", { class: "endpoint-line" }, h("code", { class: "endpoint-url" }, endpoint.url), pill(state.kind, state.label)),
+          h(
+            "div",
+            { class: "endpoint-line" },
+            h("span", { class: ["pill", "flavour", `flavour-${flavourName}`] }, flavourLabel(endpoint)),
+            h("code", { class: "endpoint-url" }, displayUrl(endpoint)),
+            pill(state.kind, state.label),
+          ),
           endpoint.description ? h("p", { class: "endpoint-desc" }, endpoint.description) : null,
           h("p", { class: "endpoint-types" }, h("span", { class: "muted" }, "Events: "), typesLabel(endpoint.event_types)),
           state.reason ? h("p", { class: "endpoint-reason" }, h("span", { class: "muted" }, "Reason: "), state.reason) : null,
@@ -256,17 +302,17 @@ export default {
             h("span", { class: "failures" }, String(endpoint.consecutive_failures)),
             " · Last success: ",
             when(endpoint.last_success_at, "never"),
-            " · Secret: ",
-            h("code", {}, endpoint.secret_hint),
+            flavourName === "standard" ? [" · Secret: ", h("code", {}, endpoint.secret_hint)] : null,
           ),
+          flavourName === "zapier" ? h("p", { class: "muted endpoint-note" }, "Made by a Zap. Zapier sets its URL and event; deleting it here stops the Zap's trigger.") : null,
         ),
         h(
           "div",
           { class: "actions" },
           h("button", { type: "button", class: ["small", isOpen ? "primary" : "ghost"], dataset: { action: "log" }, "aria-pressed": String(isOpen), on: { click: () => act("log", endpoint) } }, "Deliveries"),
           button("Send test", "test"),
-          button("Edit", "edit"),
-          button("Rotate secret", "rotate"),
+          offered.has("edit") ? button("Edit", "edit") : null,
+          offered.has("rotate") ? button("Rotate secret", "rotate") : null,
           endpoint.status !== "active" ? button("Recover", "recover", { kind: "primary" }) : button("Recover failed", "recover"),
           button("Delete", "delete", { kind: "danger" }),
         ),
@@ -280,7 +326,7 @@ export default {
       replace(listState, endpoints.length ? null : stateLine("empty", "No endpoints yet. Create one to receive your events."));
       if (focusKey) list.querySelector(`li[data-id="${CSS.escape(focusKey[0])}"] [data-action="${focusKey[1]}"]`)?.focus();
       const open = endpoints.find((item) => item.id === openId);
-      if (open) replace(logTitle, "Deliveries · ", h("code", {}, open.url));
+      if (open) replace(logTitle, "Deliveries · ", h("code", {}, displayUrl(open)));
     };
 
     let lastEndpointsJson = "";
@@ -321,17 +367,19 @@ export default {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       replace(formErrors);
-      const body = { url: url.value.trim(), description: description.value, event_types: createPicker ? createPicker.values() : [] };
+      const body = { url: url.value.trim(), description: description.value, event_types: createPicker ? createPicker.values() : [], flavour: flavour.value };
       try {
         const created = await busy(form, () => api.post("/api/webhooks", body));
         form.reset();
+        flavour.dispatchEvent(new Event("change"));
         createPicker = typePicker(eventTypes, ["*"]);
         replace(pickerSlot, createPicker.element);
         openId = created.id;
         await loadEndpoints();
         openLog(created.id);
-        showSecret(created.secret, { heading: "Endpoint created: its signing secret" });
-        toast("Webhook endpoint created.", "success");
+        // Slack checks no signature: its secret would only be noise.
+        if (created.flavour === "standard") showSecret(created.secret, { heading: "Endpoint created: its signing secret" });
+        toast(created.flavour === "slack" ? "Slack endpoint created. Send a test to see a message in the channel." : "Webhook endpoint created.", "success");
       } catch (error) {
         replace(formErrors, errorBox(error));
       }
@@ -436,7 +484,9 @@ export default {
 
     const sendTest = async (endpoint) => {
       try {
-        const result = await api.post(`/api/webhooks/${endpoint.id}/test`, { event_type: "prospect_added" });
+        const types = endpoint.event_types ?? [];
+        const eventType = types.length && !types.includes("*") ? types[0] : "prospect_added";
+        const result = await api.post(`/api/webhooks/${endpoint.id}/test`, { event_type: eventType });
         const last = result.attempt_log[result.attempt_log.length - 1];
         toast(`Test sent: ${outcomeText(last?.status_code, last?.error, last?.error_class)}`, result.status === "succeeded" ? "success" : "error");
         openLog(endpoint.id);
@@ -471,7 +521,8 @@ export default {
           },
         );
       } else if (action === "delete") {
-        confirmDialog("Delete endpoint", `Delete ${endpoint.url} and its delivery log? This cannot be undone.`, "Delete", "danger", async () => {
+        const what = endpoint.flavour === "zapier" ? "this Zapier subscription (the Zap stops triggering)" : displayUrl(endpoint);
+        confirmDialog("Delete endpoint", `Delete ${what} and its delivery log? This cannot be undone.`, "Delete", "danger", async () => {
           await api.delete(`/api/webhooks/${endpoint.id}`);
           toast("Endpoint deleted.", "success");
           if (openId === endpoint.id) closeTheLog();
