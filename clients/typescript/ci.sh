@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Install, build and test the TypeScript client (unit tests, then Chromium against the real
-# server). Environment: AICLONE_PYTHON (default <repo>/.venv/bin/python), AICLONE_CHROMIUM
-# (default /usr/bin/chromium), AICLONE_REQUIRE_BROWSER=1 to fail instead of skipping when
-# Chromium is missing.
+# Install, build and test the TypeScript SDK: the generated types must match the API document,
+# the document must lint clean (openapi-spec-validator and Redocly), then unit tests, Chromium
+# against the real server, and the packed package installed into a scratch project.
+# Environment: AICLONE_PYTHON (default <repo>/.venv/bin/python), AICLONE_CHROMIUM (default
+# /usr/bin/chromium), AICLONE_REQUIRE_BROWSER=1 to fail instead of skipping when Chromium is
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")"
-npm ci --no-audit --no-fund
+npm ci --no-audit --no-fund   # also builds (the package's prepare script)
 npm run build
+npm run check:generated
+npm run lint:openapi
 # The dashboard serves a compiled copy of the client from the Python package (no Node at run
 # time); it must be exactly what the source compiles to.
 fresh="$(mktemp -d)"

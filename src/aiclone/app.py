@@ -29,17 +29,21 @@ from aiclone.auth.middleware import BearerAuthMiddleware
 from aiclone.auth.scope_docs import document_api_key_scopes
 from aiclone.auth.session_controller import SessionController
 from aiclone.automations.controller import AutomationController
+from aiclone.catalog.controller import EventTypeController
+from aiclone.catalog.payloads import EVENT_PAYLOADS
 from aiclone.container import Services
 from aiclone.content.controller import ContentController
 from aiclone.dashboard.controller import dashboard_page, static_router
 from aiclone.drafting.controller import ContentDraftController, OutreachDraftController
 from aiclone.errors import exception_handlers
+from aiclone.events.types import EVENT_DESCRIPTIONS
 from aiclone.health.controller import HealthController
 from aiclone.live.controller import EventStreamController
 from aiclone.live.redaction import install_ticket_redaction
 from aiclone.live.signals import chain_exit_signals
 from aiclone.notifications.controller import NotificationController
 from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config, openapi_plugins
+from aiclone.openapi_conventions import document_conventions
 from aiclone.outreach.controller import OutreachController
 from aiclone.prospects.controller import ProspectController
 from aiclone.research.controller import ResearchEngineController, ResearchTaskController
@@ -105,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
             ContentDraftController,
             ResearchEngineController,
             WebhookController,
+            EventTypeController,
             HooksController,
             EventStreamController,
             docs_assets_router(),
@@ -160,6 +165,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     document_access_rules(app)
     document_api_key_scopes(app)
+    document_conventions(app, event_payloads=EVENT_PAYLOADS, event_descriptions=EVENT_DESCRIPTIONS)
     return web.install(app)
 
 

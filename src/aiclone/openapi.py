@@ -20,6 +20,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
+    License,
     OAuthFlow,
     OAuthFlows,
     OpenAPIFormat,
@@ -38,6 +39,7 @@ from litestar.typing import FieldDefinition
 
 from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
+from aiclone.openapi_conventions import operation_id
 from aiclone.web.asset_files import AssetFileSystem
 
 ASSETS_PATH = "/api/docs/assets"
@@ -45,6 +47,8 @@ ASSETS_PATH = "/api/docs/assets"
 SELF_AUTH_OPT_KEY = "authenticates_itself"
 # Handler opt: every media type a successful response may have (a download in several formats).
 MEDIA_TYPES_OPT_KEY = "response_media_types"
+# Handler opt: the schema (a litestar ``Schema``) of each JSON media type of that download.
+MEDIA_SCHEMAS_OPT_KEY = "response_media_schemas"
 SECURITY_SCHEME = "OAuth2PasswordBearer"
 
 _DESCRIPTIONS = {
@@ -161,6 +165,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
     )
     return OpenAPIConfig(
         title="aiclone API",
+        license=License(name="Proprietary"),
         version=version,
         description=(
             "Prospects, research tasks, outreach, content and automations, with live events over"
@@ -199,6 +204,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
         ),
         security=[{SECURITY_SCHEME: []}],
         use_handler_docstrings=False,
+        operation_id_creator=operation_id,
     )
 
 
@@ -209,14 +215,15 @@ def _problem_response(code: int) -> OpenAPIResponse:
     )
 
 
-def _document_media_types(responses: dict[str, Any], media_types: Any) -> None:
+def _document_media_types(responses: dict[str, Any], media_types: Any, schemas: Any) -> None:
     ok = responses.get("200")
     if not media_types or not isinstance(ok, OpenAPIResponse):
         return
+    schemas = schemas or {}
     ok.content = {
-        # JSON downloads are documents of their own shape; everything else is a file.
+        # JSON downloads are documents of their own shape (given by the handler); the rest are files.
         media_type: OpenAPIMediaType(
-            schema=Schema()
+            schema=schemas.get(media_type, Schema())
             if media_type.endswith("json")
             else Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
         )
@@ -277,7 +284,9 @@ def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule pe
                     wanted.append(403)
                 for code in wanted:
                     responses.setdefault(str(code), _problem_response(code))
-                _document_media_types(responses, handler.opt.get(MEDIA_TYPES_OPT_KEY))
+                _document_media_types(
+                    responses, handler.opt.get(MEDIA_TYPES_OPT_KEY), handler.opt.get(MEDIA_SCHEMAS_OPT_KEY)
+                )
                 no_content = responses.get("204")
                 if isinstance(no_content, OpenAPIResponse):
                     no_content.content = None  # a 204 has no body, whatever the handler's return type

@@ -16,6 +16,8 @@
  * - Reconnects of its own use exponential backoff with jitter ({@link backoffDelay}).
  */
 
+import type { webhooks } from "./generated/openapi.js";
+
 /** Names of persisted event types (and of ephemeral messages of those types). */
 export const EVENT_TYPES = [
   "prospect_added",
@@ -59,23 +61,26 @@ export interface CloseInfo {
   reason: "shutdown" | "credential_expired" | "error" | string;
 }
 
+/** The body a webhook endpoint receives for an event of type `T` (the same `data` as the stream). */
+type WebhookBody<T extends keyof webhooks> = NonNullable<
+  webhooks[T]["post"]["requestBody"]
+>["content"]["application/json"];
+
+/**
+ * Payload shape per event type, generated from the server's schemas (the API document's
+ * `webhooks` section, the same schemas `GET /api/event-types` serves).
+ */
+export type EventDataMap = { [T in EventType]: WebhookBody<T>["data"] };
+
+// EVENT_TYPES above and the server's event types must be the same set: either direction fails here.
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Expect<T extends true> = T;
+export type EventTypesMatchServer = Expect<SameKeys<EventType, keyof webhooks>>;
+
+export type EventData<T extends EventType> = EventDataMap[T];
+
 /** Payload of a `notification` event. */
-export interface NotificationData {
-  action: "created" | "read" | string;
-  unread: number;
-  notification?: Record<string, unknown>;
-  ids?: string[];
-  [key: string]: unknown;
-}
-
-/** Known payload shapes per event type; the others are plain JSON objects. */
-export interface EventDataMap {
-  notification: NotificationData;
-}
-
-export type EventData<T extends EventType> = T extends keyof EventDataMap
-  ? EventDataMap[T]
-  : Record<string, unknown>;
+export type NotificationData = EventDataMap["notification"];
 
 /** A persisted event: has an id (its `seq`), is replayed on resume. */
 export interface PersistedEvent<T extends EventType = EventType> {

@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from aiclone.events.types import EventType
+
 
 class ActivityRead(msgspec.Struct):
     id: uuid.UUID
@@ -21,3 +23,7 @@ class ActivityRead(msgspec.Struct):
 class ActivityPage(msgspec.Struct):
     items: list[ActivityRead]
     next_cursor: str | None = None
+
+
+# An activity event carries the feed entry it added.
+EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {EventType.ACTIVITY.value: ActivityRead}

@@ -12,6 +12,7 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
 from aiclone.analytics.export import MEDIA_TYPES, ZIP_MEDIA_TYPE, ExportService
+from aiclone.analytics.export_schema import json_export_schema, ndjson_line_schema
 from aiclone.analytics.periods import (
     DAILY_MAX_DAYS,
     DEFAULT_TIME_RANGE,
@@ -19,13 +20,13 @@ from aiclone.analytics.periods import (
     MAX_RANGE_DAYS,
     TimeRange,
 )
-from aiclone.analytics.schemas import AnalyticsSummary, ExportRequest
+from aiclone.analytics.schemas import AnalyticsSummary, ExportFormat, ExportRequest
 from aiclone.analytics.service import AnalyticsService
 from aiclone.analytics.sources import EXPORT_SOURCES
 from aiclone.auth.guards import owner_scope
 from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.auth.tokens import Principal
-from aiclone.openapi import MEDIA_TYPES_OPT_KEY, problems
+from aiclone.openapi import MEDIA_SCHEMAS_OPT_KEY, MEDIA_TYPES_OPT_KEY, problems
 
 _SUMMARY_DESCRIPTION = f"""
 Per metric: zero-filled buckets (hour for `day`, day for `week` and `month`, ISO week for
@@ -75,7 +76,7 @@ class AnalyticsController(Controller):
         description=_SUMMARY_DESCRIPTION,
         responses=problems(401, 403, 422),
     )
-    async def summary(
+    async def get_analytics_summary(
         self,
         request: Request[Principal, str, Any],
         analytics: NamedDependency[AnalyticsService],
@@ -111,7 +112,13 @@ class AnalyticsController(Controller):
     @post(
         "/export",
         status_code=HTTP_200_OK,
-        opt={MEDIA_TYPES_OPT_KEY: [*MEDIA_TYPES.values(), ZIP_MEDIA_TYPE]},
+        opt={
+            MEDIA_TYPES_OPT_KEY: [*MEDIA_TYPES.values(), ZIP_MEDIA_TYPE],
+            MEDIA_SCHEMAS_OPT_KEY: {
+                MEDIA_TYPES[ExportFormat.JSON]: json_export_schema(),
+                MEDIA_TYPES[ExportFormat.NDJSON]: ndjson_line_schema(),
+            },
+        },
         summary="Download data as CSV, JSON, NDJSON or XLSX",
         description=_EXPORT_DESCRIPTION,
         responses={
@@ -129,7 +136,7 @@ class AnalyticsController(Controller):
             **problems(401, 403, 413, 422, 429),
         },
     )
-    async def export(
+    async def export_analytics(
         self,
         request: Request[Principal, str, Any],
         exports: NamedDependency[ExportService],

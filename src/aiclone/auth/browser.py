@@ -24,6 +24,7 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import URLEncodedBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
@@ -94,7 +95,7 @@ class BrowserSessionController(Controller):
         ),
         responses=problems(401, 403, 422),
     )
-    async def sign_in(
+    async def start_browser_session(
         self,
         request: Request[Any, Any, Any],
         data: URLEncodedBody[LoginForm],
@@ -115,9 +116,14 @@ class BrowserSessionController(Controller):
             "Rotates the session cookie and returns a fresh access token. Needs the header"
             " `X-Requested-With: aiclone`. A cookie used twice revokes the session."
         ),
-        responses=problems(401, 403),
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=AccessToken, description="Renewed", generate_examples=False
+            ),
+            **problems(401, 403),
+        },
     )
-    async def renew(
+    async def renew_browser_session(
         self, request: Request[Any, Any, Any], auth_service: NamedDependency[AuthService]
     ) -> Response[Any]:
         _require_header(request)
@@ -143,7 +149,7 @@ class BrowserSessionController(Controller):
         description="Revokes the session of the cookie and clears it. Needs `X-Requested-With: aiclone`.",
         responses=problems(403),
     )
-    async def sign_out(
+    async def end_browser_session(
         self, request: Request[Any, Any, Any], auth_service: NamedDependency[AuthService]
     ) -> Response[None]:
         _require_header(request)

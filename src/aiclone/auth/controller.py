@@ -67,7 +67,7 @@ class AuthController(Controller):
         description="Consumes the refresh token and returns a new pair. A token used twice revokes its family.",
         responses=problems(401, 422),
     )
-    async def refresh(
+    async def refresh_tokens(
         self, data: JSONBody[RefreshRequest], auth_service: NamedDependency[AuthService]
     ) -> TokenPair:
         return await auth_service.refresh(data.refresh_token)
@@ -107,7 +107,7 @@ class AuthController(Controller):
         ),
         responses=problems(401),
     )
-    async def me(
+    async def get_own_account(
         self, request: Request[Principal, str, Any], accounts: NamedDependency[AccountFlows]
     ) -> AccountRead:
         return await accounts.profiles.me(request.user.id)
@@ -124,7 +124,7 @@ class AuthController(Controller):
         ),
         responses=problems(401, 403, 404, 422, 429),
     )
-    async def update_me(
+    async def update_own_account(
         self,
         request: Request[Principal, str, Any],
         data: JSONBody[ProfileUpdate],

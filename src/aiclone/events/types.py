@@ -27,6 +27,26 @@ class EventType(StrEnum):
 
 EVENT_TYPES: frozenset[str] = frozenset(t.value for t in EventType)
 
+# What each event type means; the API document, ``GET /api/event-types`` and the SDK's typed
+# payloads say this to integrators.
+EVENT_DESCRIPTIONS: dict[str, str] = {
+    EventType.PROSPECT_ADDED: "A prospect was created (alone or in a bulk import); carries the new prospect.",
+    EventType.PROSPECT_UPDATED: "A prospect changed: edited, approved or rejected, or a meeting was booked.",
+    EventType.RESEARCH_COMPLETED: "A research task finished with an insight.",
+    EventType.TASK_UPDATE: (
+        "A research task changed state (queued, running, done, failed, cancelled); live progress ticks"
+        " of a running task have the same shape with `ephemeral: true` and are never stored."
+    ),
+    EventType.TASK_COMPLETED: "A research task reached done, failed or cancelled.",
+    EventType.OUTREACH_SENT: "An outreach message was sent.",
+    EventType.CONTENT_PUBLISHED: "A content item was published; carries the item.",
+    EventType.CONTENT_UPDATED: "A content item was created, edited or deleted.",
+    EventType.OUTREACH_UPDATED: "An outreach message was created, edited or deleted.",
+    EventType.AUTOMATION_TRIGGERED: "An automation ran its action, on an event or by hand.",
+    EventType.ACTIVITY: "An entry was added to the activity feed.",
+    EventType.NOTIFICATION: "A notification was created, or some were marked read; carries the unread count.",
+}
+
 
 class EventRecord(msgspec.Struct, frozen=True):
     """One committed event. ``seq`` is the user's gapless, commit-ordered sequence number."""

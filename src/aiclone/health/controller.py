@@ -23,7 +23,7 @@ class HealthController(Controller):
     cache_control = CacheControlHeader(no_store=True)
 
     @get("/", summary="Liveness (no I/O)", cache=False)
-    async def live(self) -> Liveness:
+    async def check_liveness(self) -> Liveness:
         return Liveness(status="ok", time=dt.datetime.now(dt.UTC))
 
     @get(
@@ -44,7 +44,7 @@ class HealthController(Controller):
             ),
         },
     )
-    async def ready(
+    async def check_readiness(
         self, request: Request[Any, Any, Any], health_service: NamedDependency[HealthService]
     ) -> Response[Readiness | NotReady]:
         report = await health_service.readiness()

@@ -76,7 +76,7 @@ class EventStreamController(Controller):
             **problems(401, 422, 429, 503),
         },
     )
-    async def stream(
+    async def stream_events(
         self,
         request: Request[Any, Any, Any],
         live: NamedDependency[LiveEventService],
@@ -119,7 +119,7 @@ class EventStreamController(Controller):
         ),
         responses=problems(401),
     )
-    async def ticket(
+    async def create_stream_ticket(
         self, request: Request[Principal, str, Any], live: NamedDependency[LiveEventService]
     ) -> StreamTicket:
         return await live.issue_ticket(request.user)
@@ -137,7 +137,7 @@ class EventStreamController(Controller):
         ),
         responses=problems(401),
     )
-    async def set_cookie(
+    async def set_stream_cookie(
         self, request: Request[Principal, str, Any], live: NamedDependency[LiveEventService]
     ) -> Response[StreamCookie]:
         token, body = live.issue_cookie(request.user)
@@ -155,7 +155,7 @@ class EventStreamController(Controller):
         security=[],
         summary="Clear the stream cookie",
     )
-    async def clear_cookie(
+    async def clear_stream_cookie(
         self, request: Request[Any, Any, Any], live: NamedDependency[LiveEventService]
     ) -> Response[None]:
         secure = live.cookie_secure(https=request.url.scheme == "https")
@@ -173,7 +173,7 @@ class EventStreamController(Controller):
         ),
         responses=problems(401, 403, 422),
     )
-    async def broadcast(
+    async def broadcast_event(
         self,
         request: Request[Principal, str, Any],
         live: NamedDependency[LiveEventService],
@@ -191,7 +191,7 @@ class EventStreamController(Controller):
         responses=problems(401, 403, 422),
         cache=False,
     )
-    async def status(
+    async def get_stream_status(
         self,
         request: Request[Principal, str, Any],
         live: NamedDependency[LiveEventService],

@@ -42,7 +42,7 @@ class NotificationController(Controller):
         return await notifications.page(owner, limit=limit, cursor=cursor, unread_only=unread_only)
 
     @get("/unread-count", summary="How many notifications are unread", responses=problems(401, 403))
-    async def unread_count(
+    async def count_unread_notifications(
         self,
         request: Request[Principal, str, Any],
         notifications: NamedDependency[NotificationService],
@@ -56,7 +56,7 @@ class NotificationController(Controller):
         summary="Mark one notification read",
         responses=problems(401, 404),
     )
-    async def mark_one(
+    async def mark_notification_read(
         self,
         request: Request[Principal, str, Any],
         notifications: NamedDependency[NotificationService],
@@ -71,7 +71,7 @@ class NotificationController(Controller):
         description="Marks the listed ids (ids of other users are ignored), or every unread one with `all`.",
         responses=problems(401, 422),
     )
-    async def mark_many(
+    async def mark_notifications_read(
         self,
         request: Request[Principal, str, Any],
         notifications: NamedDependency[NotificationService],

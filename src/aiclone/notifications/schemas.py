@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from aiclone.events.types import EventType
+
 Level = Literal["info", "success", "warning", "error"]
 
 
@@ -48,3 +50,6 @@ class NotificationEvent(msgspec.Struct, omit_defaults=True):
     unread: int
     notification: NotificationRead | None = None
     ids: list[uuid.UUID] | None = None
+
+
+EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {EventType.NOTIFICATION.value: NotificationEvent}

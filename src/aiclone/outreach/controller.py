@@ -39,7 +39,7 @@ class OutreachController(Controller):
         ),
         responses=problems(401, 403, 404, 413, 422),
     )
-    async def create_message(
+    async def create_outreach_message(
         self,
         request: AuthRequest,
         data: JSONBody[OutreachCreate],
@@ -54,7 +54,7 @@ class OutreachController(Controller):
         description="Newest first by default; keyset pagination on (created_at, id).",
         responses=problems(401, 403, 422),
     )
-    async def list_messages(
+    async def list_outreach_messages(
         self,
         request: AuthRequest,
         outreach_service: NamedDependency[OutreachService],
@@ -75,7 +75,7 @@ class OutreachController(Controller):
         )
 
     @get("/{message_id:uuid}", summary="Get an outreach message", responses=problems(401, 403, 404))
-    async def get_message(
+    async def get_outreach_message(
         self,
         request: AuthRequest,
         message_id: FromPath[uuid.UUID],
@@ -90,7 +90,7 @@ class OutreachController(Controller):
         description="Only drafts can be edited (409 once sent).",
         responses=problems(401, 403, 404, 409, 413, 422),
     )
-    async def update_message(
+    async def update_outreach_message(
         self,
         request: AuthRequest,
         message_id: FromPath[uuid.UUID],
@@ -107,7 +107,7 @@ class OutreachController(Controller):
         description="Only drafts can be deleted (409 once sent: a sent message is a record).",
         responses=problems(401, 403, 404, 409),
     )
-    async def delete_message(
+    async def delete_outreach_message(
         self,
         request: AuthRequest,
         message_id: FromPath[uuid.UUID],
@@ -127,7 +127,7 @@ class OutreachController(Controller):
         ),
         responses=problems(401, 403, 404, 409, 422),
     )
-    async def send_message(
+    async def send_outreach_message(
         self,
         request: AuthRequest,
         message_id: FromPath[uuid.UUID],

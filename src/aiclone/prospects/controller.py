@@ -89,7 +89,7 @@ class ProspectController(Controller):
         ),
         responses=problems(401, 403, 413, 422),
     )
-    async def set_status(
+    async def set_prospects_status(
         self,
         request: AuthRequest,
         data: JSONBody[ProspectBulkStatus],

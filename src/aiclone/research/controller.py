@@ -50,7 +50,7 @@ class ResearchTaskController(Controller):
         ),
         responses=problems(401, 403, 413, 422, 429),
     )
-    async def create(
+    async def create_research_task(
         self,
         request: Request[Principal, str, Any],
         data: JSONBody[ResearchTaskCreate],
@@ -68,7 +68,7 @@ class ResearchTaskController(Controller):
         ),
         responses=problems(401, 403, 422),
     )
-    async def list_tasks(
+    async def list_research_tasks(
         self,
         request: Request[Principal, str, Any],
         research_service: NamedDependency[ResearchService],
@@ -89,7 +89,7 @@ class ResearchTaskController(Controller):
         )
 
     @get("/{task_id:uuid}", summary="Get a research task", responses=problems(401, 403, 404))
-    async def get_task(
+    async def get_research_task(
         self,
         request: Request[Principal, str, Any],
         task_id: FromPath[uuid.UUID],
@@ -105,7 +105,7 @@ class ResearchTaskController(Controller):
         description="A running task stops within about a second. Finished tasks answer 409.",
         responses=problems(401, 403, 404, 409),
     )
-    async def cancel(
+    async def cancel_research_task(
         self,
         request: Request[Principal, str, Any],
         task_id: FromPath[uuid.UUID],
@@ -121,7 +121,7 @@ class ResearchTaskController(Controller):
         description="Other statuses answer 409. `attempts` counts the runs started.",
         responses=problems(401, 403, 404, 409),
     )
-    async def retry(
+    async def retry_research_task(
         self,
         request: Request[Principal, str, Any],
         task_id: FromPath[uuid.UUID],

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from aiclone.events.types import EventType
 from aiclone.research.models import Priority, SourceType, TaskKind, TaskStatus
 
 MAX_INPUT_SOURCE_LENGTH = 10_000
@@ -190,3 +191,10 @@ class ResearchCompletedData(msgspec.Struct, kw_only=True):
     title: str
     prospect_id: uuid.UUID | None
     insight: Insight
+
+
+EVENT_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    EventType.TASK_UPDATE.value: TaskUpdateData,
+    EventType.TASK_COMPLETED.value: TaskCompletedData,
+    EventType.RESEARCH_COMPLETED.value: ResearchCompletedData,
+}

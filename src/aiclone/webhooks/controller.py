@@ -87,7 +87,7 @@ class WebhookController(Controller):
         description='Sorted; an endpoint subscribes to some of them, or to `["*"]` for all.',
         responses=problems(401),
     )
-    async def list_event_types(self) -> EventTypeList:
+    async def list_webhook_event_types(self) -> EventTypeList:
         return EventTypeList(items=sorted(EVENT_TYPES))
 
     @get(_ONE, summary="Show one webhook endpoint (secret masked)", responses=problems(401, 403, 404))
@@ -128,7 +128,7 @@ class WebhookController(Controller):
         ),
         responses=problems(401, 403, 404, 422),
     )
-    async def patch_webhook(
+    async def update_webhook(
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
@@ -185,7 +185,7 @@ class WebhookController(Controller):
         ),
         responses=problems(401, 403, 404, 422),
     )
-    async def send_test(
+    async def send_test_event(
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],
@@ -269,7 +269,7 @@ class WebhookController(Controller):
         description="Each re-queued delivery gets a fresh retry schedule. The endpoint must be active.",
         responses=problems(401, 403, 404, 409, 422),
     )
-    async def recover(
+    async def recover_deliveries(
         self,
         request: Request[Principal, str, Any],
         webhooks: NamedDependency[WebhookService],

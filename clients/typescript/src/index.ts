@@ -1,0 +1,3 @@
+/** The aiclone SDK: the typed REST client and the live event stream. */
+export * from "./client.js";
+export * from "./eventStream.js";
