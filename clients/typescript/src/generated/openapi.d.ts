@@ -293,7 +293,9 @@ export interface paths {
         };
         /**
          * The signed-in user
-         * @description API keys: any key, whatever its scopes.
+         * @description The account as `PATCH /api/auth/me` answers it: `email_verified`, and `pending_email` while an address change waits for its confirmation.
+         *
+         *     API keys: any key, whatever its scopes.
          */
         get: operations["getOwnAccount"];
         put?: never;
@@ -734,6 +736,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/content/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draft a content item with the language model
+         * @description Writes a piece on `topic` for the content channel `format`. Answers 202 with the queued task (kind `content_draft`); follow it with `task_update` events: while the model writes, ephemeral ones carry `text`, the draft so far (at most five a second). When it is done the task's `output_id` names the content item (tagged `ai-draft`), written with its usual events. A daily token budget that would be passed is a 429 (`Retry-After`: the next UTC midnight); no configured provider is a 422 of type `llm-not-configured`.
+         *
+         *     API key scope: `content:write`.
+         */
+        post: operations["generateContent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/event-types": {
         parameters: {
             query?: never;
@@ -1145,6 +1169,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/outreach/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draft an outreach message with the language model
+         * @description Writes a draft to one of the user's prospects (another user's prospect is a 404), using the prospect's record and the insight of its latest finished research. Answers 202 with the queued task (kind `outreach_draft`); follow it with `task_update` events: while the model writes, ephemeral ones carry `text`, the draft so far (at most five a second). When it is done the task's `output_id` names the outreach draft, written with its usual events. A daily token budget that would be passed is a 429 (`Retry-After`: the next UTC midnight); no configured provider is a 422 of type `llm-not-configured`.
+         *
+         *     API key scope: `outreach:write`.
+         */
+        post: operations["generateOutreach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/prospects": {
         parameters: {
             query?: never;
@@ -1258,7 +1304,7 @@ export interface paths {
         };
         /**
          * List research tasks
-         * @description Newest first, keyset paginated; filter by status and priority.
+         * @description Newest first, keyset paginated; filter by status, priority and kind (research, or the drafting tasks of `POST /api/outreach/generate` and `POST /api/content/generate`).
          *
          *     API key scope: `research:read`.
          */
@@ -1351,6 +1397,8 @@ export interface paths {
         /**
          * List research engines
          * @description Every engine this server knows, whether new tasks may use it and, if not, why (for instance `llm` without a configured language model provider).
+         *
+         *     API key scope: `research:read`.
          */
         get: operations["listEngines"];
         put?: never;
@@ -1542,7 +1590,7 @@ export interface paths {
         put?: never;
         /**
          * Send a signed example event now
-         * @description The delivery and its attempt are in the log (trigger `manual`); test events are not retried.
+         * @description The delivery and its attempt are in the log (trigger `manual`); test events are not retried. The body is optional: without one, the example is a `prospect_added` event.
          *
          *     API key scope: `webhooks:write`.
          */
@@ -1908,6 +1956,7 @@ export interface components {
             bucket: components["schemas"]["BucketUnit"];
             custom_range: components["schemas"]["DateSpan"] | null;
             funnel: components["schemas"]["Funnel"];
+            llm_usage?: components["schemas"]["LlmUsageSummary"] | null;
             metrics: {
                 [key: string]: components["schemas"]["MetricSummary"];
             };
@@ -2105,6 +2154,26 @@ export interface components {
             /** @description At most 20 tags. */
             tags?: string[];
             title: string;
+        };
+        /** ContentGenerate */
+        ContentGenerate: {
+            /**
+             * @default linkedin
+             * @enum {string}
+             */
+            format?: "linkedin" | "twitter" | "blog" | "newsletter" | "email" | "other";
+            /**
+             * @default medium
+             * @enum {string}
+             */
+            length?: "short" | "medium" | "long";
+            /**
+             * @default professional
+             * @enum {string}
+             */
+            tone?: "professional" | "friendly" | "casual" | "formal" | "enthusiastic";
+            /** @description What the piece is about (sent to the model as data). */
+            topic: string;
         };
         /** ContentPage */
         ContentPage: {
@@ -2335,6 +2404,14 @@ export interface components {
             /** Format: date-time */
             time: string;
         };
+        /** LlmUsageSummary */
+        LlmUsageSummary: {
+            cost: number | null;
+            price_input_per_mtok: number | null;
+            price_output_per_mtok: number | null;
+            tokens_in: number;
+            tokens_out: number;
+        };
         /** LoginForm */
         LoginForm: {
             client_id?: string | null;
@@ -2445,6 +2522,26 @@ export interface components {
             /** Format: uuid */
             prospect_id: string;
             subject?: string | null;
+        };
+        /** OutreachGenerate */
+        OutreachGenerate: {
+            /**
+             * @default email
+             * @enum {string}
+             */
+            channel?: "email" | "linkedin" | "other";
+            /**
+             * @default medium
+             * @enum {string}
+             */
+            length?: "short" | "medium" | "long";
+            /** Format: uuid */
+            prospect_id: string;
+            /**
+             * @default professional
+             * @enum {string}
+             */
+            tone?: "professional" | "friendly" | "casual" | "formal" | "enthusiastic";
         };
         /** OutreachPage */
         OutreachPage: {
@@ -2811,6 +2908,11 @@ export interface components {
             id: string;
             input_source: string;
             insight: components["schemas"]["Insight"] | null;
+            kind?: components["schemas"]["TaskKind"];
+            output_id?: string | null;
+            params?: {
+                [key: string]: unknown;
+            } | null;
             priority: components["schemas"]["Priority"];
             progress: number;
             prospect_id: string | null;
@@ -2818,6 +2920,10 @@ export interface components {
             started_at: string | null;
             status: components["schemas"]["TaskStatus"];
             title: string;
+            /** @default 0 */
+            tokens_in?: number;
+            /** @default 0 */
+            tokens_out?: number;
             /** Format: date-time */
             updated_at: string;
             /** Format: uuid */
@@ -2941,11 +3047,25 @@ export interface components {
             /** Format: date-time */
             completed_at: string;
             error?: string | null;
+            kind?: components["schemas"]["TaskKind"];
+            output_id?: string | null;
             status: components["schemas"]["TaskStatus"];
             /** Format: uuid */
             task_id: string;
             title: string;
+            /** @default 0 */
+            tokens_in?: number;
+            /** @default 0 */
+            tokens_out?: number;
         };
+        /**
+         * TaskKind
+         * @description What a task produces: research gives an insight, a drafting task writes an outreach draft
+         *         or a content item (see :mod:`aiclone.drafting`). All kinds share the queue and the runner.
+         * @default research
+         * @enum {string}
+         */
+        TaskKind: "research" | "outreach_draft" | "content_draft";
         /**
          * TaskStatus
          * @enum {string}
@@ -2959,6 +3079,7 @@ export interface components {
             /** @default false */
             ephemeral?: boolean;
             error?: string | null;
+            kind?: components["schemas"]["TaskKind"];
             progress: number;
             status: components["schemas"]["TaskStatus"];
             /** Format: uuid */
@@ -4426,6 +4547,9 @@ export interface operations {
                         input_source: string | null;
                         /** @description Any JSON value. */
                         insight: unknown;
+                        kind: string | null;
+                        /** Format: uuid */
+                        output_id: string | null;
                         priority: string | null;
                         progress: number | null;
                         /** Format: uuid */
@@ -4435,6 +4559,8 @@ export interface operations {
                         started_at: string | null;
                         status: string | null;
                         title: string | null;
+                        tokens_in: number | null;
+                        tokens_out: number | null;
                         /** Format: date-time */
                         updated_at: string | null;
                     } | {
@@ -4583,6 +4709,9 @@ export interface operations {
                             input_source: string | null;
                             /** @description Any JSON value. */
                             insight: unknown;
+                            kind: string | null;
+                            /** Format: uuid */
+                            output_id: string | null;
                             priority: string | null;
                             progress: number | null;
                             /** Format: uuid */
@@ -4592,6 +4721,8 @@ export interface operations {
                             started_at: string | null;
                             status: string | null;
                             title: string | null;
+                            tokens_in: number | null;
+                            tokens_out: number | null;
                             /** Format: date-time */
                             updated_at: string | null;
                         }[];
@@ -4700,6 +4831,9 @@ export interface operations {
                         input_source: string | null;
                         /** @description Any JSON value. */
                         insight: unknown;
+                        kind: string | null;
+                        /** Format: uuid */
+                        output_id: string | null;
                         priority: string | null;
                         progress: number | null;
                         /** Format: uuid */
@@ -4709,6 +4843,8 @@ export interface operations {
                         started_at: string | null;
                         status: string | null;
                         title: string | null;
+                        tokens_in: number | null;
+                        tokens_out: number | null;
                         /** Format: date-time */
                         updated_at: string | null;
                     } | {
@@ -4825,6 +4961,9 @@ export interface operations {
                         input_source: string | null;
                         /** @description Any JSON value. */
                         insight: unknown;
+                        kind: string | null;
+                        /** Format: uuid */
+                        output_id: string | null;
                         priority: string | null;
                         progress: number | null;
                         /** Format: uuid */
@@ -4834,6 +4973,8 @@ export interface operations {
                         started_at: string | null;
                         status: string | null;
                         title: string | null;
+                        tokens_in: number | null;
+                        tokens_out: number | null;
                         /** Format: date-time */
                         updated_at: string | null;
                     } | {
@@ -5091,6 +5232,13 @@ export interface operations {
                      *           }
                      *         ],
                      *         "overall_conversion_percent": 1
+                     *       },
+                     *       "llm_usage": {
+                     *         "tokens_in": 1,
+                     *         "tokens_out": 1,
+                     *         "cost": 1,
+                     *         "price_input_per_mtok": 1,
+                     *         "price_output_per_mtok": 1
                      *       }
                      *     }
                      */
@@ -5843,7 +5991,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -6010,10 +6158,12 @@ export interface operations {
                      *       "full_name": "Ada Lovelace",
                      *       "role": "example",
                      *       "is_active": true,
-                     *       "created_at": "2026-01-05T09:30:00Z"
+                     *       "created_at": "2026-01-05T09:30:00Z",
+                     *       "email_verified": true,
+                     *       "pending_email": "ada@example.com"
                      *     }
                      */
-                    "application/json": components["schemas"]["UserRead"];
+                    "application/json": components["schemas"]["AccountRead"];
                 };
             };
             /** @description Malformed request */
@@ -9385,7 +9535,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -10572,6 +10722,233 @@ export interface operations {
             };
             /** @description Conflicts with an existing resource */
             409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    generateContent: {
+        parameters: {
+            query?: {
+                /** @description Admins only: draft for this user. */
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "topic": "example",
+                 *       "format": "linkedin",
+                 *       "tone": "professional",
+                 *       "length": "medium"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ContentGenerate"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "title": "example",
+                     *       "input_source": "example",
+                     *       "source_type": "keywords",
+                     *       "engine": "example",
+                     *       "priority": "medium",
+                     *       "prospect_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "status": "queued",
+                     *       "progress": 1,
+                     *       "attempts": 1,
+                     *       "started_at": "2026-01-05T09:30:00Z",
+                     *       "completed_at": "2026-01-05T09:30:00Z",
+                     *       "error": "example",
+                     *       "insight": {
+                     *         "summary": "example",
+                     *         "key_findings": [
+                     *           "example"
+                     *         ],
+                     *         "pain_points": [
+                     *           "example"
+                     *         ],
+                     *         "opportunities": [
+                     *           "example"
+                     *         ],
+                     *         "suggested_outreach": "example",
+                     *         "sources": [
+                     *           {
+                     *             "url": "https://example.com/",
+                     *             "status": "ok"
+                     *           }
+                     *         ],
+                     *         "fit_score": 1,
+                     *         "fit_rationale": "example",
+                     *         "claims": [
+                     *           {
+                     *             "kind": "finding",
+                     *             "text": "example",
+                     *             "source_url": "https://example.com/"
+                     *           }
+                     *         ],
+                     *         "usage": {
+                     *           "model": "example",
+                     *           "input_tokens": 1,
+                     *           "output_tokens": 1
+                     *         },
+                     *         "dropped_claims": 1
+                     *       },
+                     *       "created_at": "2026-01-05T09:30:00Z",
+                     *       "updated_at": "2026-01-05T09:30:00Z",
+                     *       "kind": "research",
+                     *       "params": {},
+                     *       "output_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "tokens_in": 0,
+                     *       "tokens_out": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ResearchTaskRead"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body arrived too slowly */
+            408: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
@@ -13914,6 +14291,247 @@ export interface operations {
             };
         };
     };
+    generateOutreach: {
+        parameters: {
+            query?: {
+                /** @description Admins only: draft for this user. */
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "prospect_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                 *       "channel": "email",
+                 *       "tone": "professional",
+                 *       "length": "medium"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OutreachGenerate"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "user_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "title": "example",
+                     *       "input_source": "example",
+                     *       "source_type": "keywords",
+                     *       "engine": "example",
+                     *       "priority": "medium",
+                     *       "prospect_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "status": "queued",
+                     *       "progress": 1,
+                     *       "attempts": 1,
+                     *       "started_at": "2026-01-05T09:30:00Z",
+                     *       "completed_at": "2026-01-05T09:30:00Z",
+                     *       "error": "example",
+                     *       "insight": {
+                     *         "summary": "example",
+                     *         "key_findings": [
+                     *           "example"
+                     *         ],
+                     *         "pain_points": [
+                     *           "example"
+                     *         ],
+                     *         "opportunities": [
+                     *           "example"
+                     *         ],
+                     *         "suggested_outreach": "example",
+                     *         "sources": [
+                     *           {
+                     *             "url": "https://example.com/",
+                     *             "status": "ok"
+                     *           }
+                     *         ],
+                     *         "fit_score": 1,
+                     *         "fit_rationale": "example",
+                     *         "claims": [
+                     *           {
+                     *             "kind": "finding",
+                     *             "text": "example",
+                     *             "source_url": "https://example.com/"
+                     *           }
+                     *         ],
+                     *         "usage": {
+                     *           "model": "example",
+                     *           "input_tokens": 1,
+                     *           "output_tokens": 1
+                     *         },
+                     *         "dropped_claims": 1
+                     *       },
+                     *       "created_at": "2026-01-05T09:30:00Z",
+                     *       "updated_at": "2026-01-05T09:30:00Z",
+                     *       "kind": "research",
+                     *       "params": {},
+                     *       "output_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "tokens_in": 0,
+                     *       "tokens_out": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ResearchTaskRead"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body arrived too slowly */
+            408: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists the fields */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request header fields too large */
+            431: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: the instance is shutting down or the database is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listProspects: {
         parameters: {
             query?: {
@@ -15352,6 +15970,7 @@ export interface operations {
             query?: {
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string | null;
+                kind?: components["schemas"]["TaskKind"] | null;
                 /** @description Page size, 1 to 200. */
                 limit?: number;
                 priority?: components["schemas"]["Priority"] | null;
@@ -15398,7 +16017,12 @@ export interface operations {
                      *             "summary": "example"
                      *           },
                      *           "created_at": "2026-01-05T09:30:00Z",
-                     *           "updated_at": "2026-01-05T09:30:00Z"
+                     *           "updated_at": "2026-01-05T09:30:00Z",
+                     *           "kind": "research",
+                     *           "params": {},
+                     *           "output_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *           "tokens_in": 0,
+                     *           "tokens_out": 0
                      *         }
                      *       ],
                      *       "next_cursor": "example"
@@ -15597,7 +16221,12 @@ export interface operations {
                      *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
-                     *       "updated_at": "2026-01-05T09:30:00Z"
+                     *       "updated_at": "2026-01-05T09:30:00Z",
+                     *       "kind": "research",
+                     *       "params": {},
+                     *       "output_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "tokens_in": 0,
+                     *       "tokens_out": 0
                      *     }
                      */
                     "application/json": components["schemas"]["ResearchTaskRead"];
@@ -15809,7 +16438,12 @@ export interface operations {
                      *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
-                     *       "updated_at": "2026-01-05T09:30:00Z"
+                     *       "updated_at": "2026-01-05T09:30:00Z",
+                     *       "kind": "research",
+                     *       "params": {},
+                     *       "output_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "tokens_in": 0,
+                     *       "tokens_out": 0
                      *     }
                      */
                     "application/json": components["schemas"]["ResearchTaskRead"];
@@ -16007,7 +16641,12 @@ export interface operations {
                      *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
-                     *       "updated_at": "2026-01-05T09:30:00Z"
+                     *       "updated_at": "2026-01-05T09:30:00Z",
+                     *       "kind": "research",
+                     *       "params": {},
+                     *       "output_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "tokens_in": 0,
+                     *       "tokens_out": 0
                      *     }
                      */
                     "application/json": components["schemas"]["ResearchTaskRead"];
@@ -16219,7 +16858,12 @@ export interface operations {
                      *         "dropped_claims": 1
                      *       },
                      *       "created_at": "2026-01-05T09:30:00Z",
-                     *       "updated_at": "2026-01-05T09:30:00Z"
+                     *       "updated_at": "2026-01-05T09:30:00Z",
+                     *       "kind": "research",
+                     *       "params": {},
+                     *       "output_id": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
+                     *       "tokens_in": 0,
+                     *       "tokens_out": 0
                      *     }
                      */
                     "application/json": components["schemas"]["ResearchTaskRead"];
@@ -18324,7 +18968,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -18511,14 +19155,14 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
                  *       "event_type": "prospect_added"
                  *     }
                  */
-                "application/json": components["schemas"]["SendTest"];
+                "application/json": components["schemas"]["SendTest"] | null;
             };
         };
         responses: {
