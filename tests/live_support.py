@@ -292,8 +292,9 @@ class StreamClient:
     async def open(self, timeout: float = 15.0) -> StreamClient:
         self._task = asyncio.create_task(self._run())
         started = asyncio.get_running_loop().time()
-        # Opened means: refused, or the first frame (the connection message) has arrived.
-        while not self.ended.is_set() and (self.status is None or (self.status == 200 and not self.frames)):
+        # Opened means: refused with its body read, or the first frame (the connection message)
+        # has arrived.
+        while not self.ended.is_set() and (self.status != 200 or not self.frames):
             await self._wait_change(timeout - (asyncio.get_running_loop().time() - started))
         return self
 

@@ -27,8 +27,8 @@ from aiclone.openapi import SELF_AUTH_OPT_KEY
 from tests.conftest import make_settings
 from tests.factories import SignedInUser, UserFactory
 
-# Operations a key may call with no scope: "who am I".
-ANY_CREDENTIAL = {("GET", "/api/auth/me")}
+# Routes any valid key may call: who am I, and the catalogue of event types (no user data).
+ANY_CREDENTIAL = {("GET", "/api/auth/me"), ("GET", "/api/event-types")}
 # Operations only a signed-in session may call: credentials and the account itself.
 SESSION_ONLY = {
     ("POST", "/api/auth/logout"),

@@ -388,7 +388,12 @@ async def check_the_spent_budget(client: Client, user: SignedInUser, other: Sign
     wait = int(refused.headers["retry-after"])
     assert abs(wait - (midnight - now).total_seconds()) < 60
     # Research with the llm engine counts against the same budget; another user has their own.
-    research = {"title": "t", "input_source": "http://127.0.0.1:9/page", "source_type": "urls", "engine": "llm"}
+    research = {
+        "title": "t",
+        "input_source": "http://127.0.0.1:9/page",
+        "source_type": "urls",
+        "engine": "llm",
+    }
     assert (await client.post("/api/research-tasks", json=research, headers=user.headers)).status_code == 429
     assert (
         await client.post("/api/content/generate", json={"topic": "x"}, headers=other.headers)

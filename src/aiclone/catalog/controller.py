@@ -5,6 +5,7 @@ from typing import Any
 
 from litestar import Controller, Request, get
 
+from aiclone.auth.scopes import any_credential
 from aiclone.catalog.payloads import EVENT_PAYLOADS
 from aiclone.catalog.schemas import EventTypeCatalog, EventTypeInfo
 from aiclone.events.types import EVENT_DESCRIPTIONS
@@ -71,6 +72,7 @@ class EventTypeController(Controller):
             " (`GET /api/events`) and in a webhook delivery has this shape."
         ),
         responses=problems(401),
+        opt=any_credential(),
     )
     async def list_event_types(self, request: Request[Any, Any, Any]) -> EventTypeCatalog:
         state = request.app.state

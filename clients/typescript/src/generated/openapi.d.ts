@@ -768,6 +768,8 @@ export interface paths {
         /**
          * Every event type, with what it means and the JSON schema of its payload
          * @description The same schemas as this document's `webhooks` section; an event's `data` on the live stream (`GET /api/events`) and in a webhook delivery has this shape.
+         *
+         *     API keys: any key, whatever its scopes.
          */
         get: operations["listEventTypes"];
         put?: never;
