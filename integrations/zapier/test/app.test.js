@@ -375,13 +375,21 @@ describe('the aiclone Zapier app against a real server', () => {
       const task = await appTester(
         App.creates.start_research.operation.perform,
         bundleFor({
-          inputData: { title: 'Profile research', source_type: 'profile', input_source: 'CTO at a retailer', prospect_id: prospect.id, engine: '' },
+          inputData: { title: 'Site research', source_type: 'urls', input_source: 'http://127.0.0.1:9/about', prospect_id: prospect.id, engine: '' },
         }),
       );
       const stored = await server.api.ok('GET', `/api/research-tasks/${task.id}`, { token: user.token });
       assert.equal(stored.prospect_id, prospect.id);
-      assert.equal(stored.source_type, 'profile');
+      assert.equal(stored.source_type, 'urls');
       assert.equal(stored.engine, 'web');
+      // An input no configured engine can research is refused at once, with the reason.
+      await assert.rejects(
+        appTester(
+          App.creates.start_research.operation.perform,
+          bundleFor({ inputData: { title: 'Profile research', source_type: 'profile', input_source: 'CTO at a retailer' } }),
+        ),
+        /cannot research profile input/,
+      );
     });
 
     test('create an outreach draft', async () => {
