@@ -102,6 +102,8 @@ async def main(calls: int, rounds: int) -> None:
 
             async def bare() -> None:
                 async with bare_http.stream("POST", config.url, content=body, headers=headers) as response:
+                    # A refused call is not a baseline: stop rather than time it.
+                    response.raise_for_status()
                     async for _ in response.aiter_raw():
                         pass
 
@@ -113,7 +115,9 @@ async def main(calls: int, rounds: int) -> None:
 
             async def fetch_only() -> None:
                 async with engine.fetcher.client() as pages:
-                    await engine.fetcher.read(pages, url)
+                    report, _ = await engine.fetcher.read(pages, url)
+                if report.status != "ok":
+                    raise SystemExit(f"the page fetch failed ({report.error}); no figure printed")
 
             variants = {"bare": bare, "client": via_client, "fetch": fetch_only, "engine": via_engine}
             for call in variants.values():  # warm up connections and caches
