@@ -83,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Resolve (and persist, in development) the secret once here, before workers fork.
     settings.with_secret()
     if settings.auto_migrate and not args.no_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+        _migrate_or_exit("migration", migrate.upgrade_unless_at_head, settings.resolved_database_url)
     return run_server(
         APP_FACTORY,
         server=args.server,
