@@ -48,7 +48,7 @@ def env_for(tree: Path, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def time_to_ready(cmd: list[str], env: dict[str, str], url: str, cwd: Path, timeout: float = 60) -> float:
+def time_to_ready(cmd: list[str], env: dict[str, str], url: str, cwd: Path, timeout: float = 180) -> float:
     started = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
