@@ -35,6 +35,7 @@ from aiclone.container import Services
 from aiclone.content.controller import ContentController
 from aiclone.dashboard.controller import dashboard_page, static_router
 from aiclone.drafting.controller import ContentDraftController, OutreachDraftController
+from aiclone.edge import WebStack
 from aiclone.errors import exception_handlers
 from aiclone.events.types import EVENT_DESCRIPTIONS
 from aiclone.health.controller import HealthController
@@ -48,7 +49,6 @@ from aiclone.outreach.controller import OutreachController
 from aiclone.prospects.controller import ProspectController
 from aiclone.research.controller import ResearchEngineController, ResearchTaskController
 from aiclone.settings import Settings, load_settings
-from aiclone.web.edge import WebStack
 from aiclone.web.input_checks import refuse_unstorable_input
 from aiclone.webhooks.controller import WebhookController
 from aiclone.webhooks.hooks_controller import HooksController

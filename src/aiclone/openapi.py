@@ -37,12 +37,13 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
 
-from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
 from aiclone.openapi_conventions import operation_id
 from aiclone.web.asset_files import AssetFileSystem
 
 ASSETS_PATH = "/api/docs/assets"
+# Handler opt: a public route; the authentication middleware lets it through without credentials.
+PUBLIC_OPT_KEY = "exclude_from_auth"
 # Handler opt: the handler authenticates the caller itself (and documents its own schemes).
 SELF_AUTH_OPT_KEY = "authenticates_itself"
 # Handler opt: every media type a successful response may have (a download in several formats).

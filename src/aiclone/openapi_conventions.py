@@ -9,7 +9,7 @@ handler gets all of this without being listed anywhere:
 - **tags**: the controller's; an operation without one gets the first path segment after ``/api``.
   The top-level ``tags`` list names every tag used, with its description from
   :data:`TAG_DESCRIPTIONS` (a test fails for an undescribed tag).
-- **problems the edge answers**: the layers in front of routing (:mod:`aiclone.web.edge`) answer
+- **problems the edge answers**: the layers in front of routing (:mod:`aiclone.edge`) answer
   431, 503 (shutting down) and, for a request with a body, 408 and 413, on every route; the rate
   limiter answers 429 on every route it does not exempt. Those are documented on each operation,
   with their response headers: ``X-Request-ID`` on every response, ``RateLimit`` /
@@ -55,7 +55,7 @@ from litestar.openapi.spec import (
 from litestar.typing import FieldDefinition
 
 from aiclone.errors import PROBLEM_JSON
-from aiclone.ratelimit.middleware import EXEMPT_PATHS, EXEMPT_PREFIXES
+from aiclone.ratelimit.policy import EXEMPT_PATHS, EXEMPT_PREFIXES
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
