@@ -251,7 +251,7 @@ def test_every_body_and_success_response_has_a_valid_example(document: dict[str,
 
 
 def test_every_operation_documents_the_problems_of_the_edge(document: dict[str, Any]) -> None:
-    from aiclone.ratelimit.middleware import EXEMPT_PATHS
+    from aiclone.ratelimit.policy import EXEMPT_PATHS
 
     for method, path, operation in operations(document):
         where = f"{method.upper()} {path}"
@@ -341,7 +341,7 @@ async def test_rate_limited_responses_are_documented(
 ) -> None:
     """With a quota of one request a minute, the second call of each operation is a 429."""
     from aiclone.app import create_app
-    from aiclone.ratelimit.middleware import EXEMPT_PATHS
+    from aiclone.ratelimit.policy import EXEMPT_PATHS
     from tests.conftest import make_settings
 
     app = create_app(
