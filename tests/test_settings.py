@@ -26,10 +26,10 @@ def load(**env: str) -> Settings:
 def test_defaults_need_no_configuration() -> None:
     settings = load_settings({}, dotenv=None)
     assert settings.env == "development"
-    assert settings.port == 8000
-    assert settings.host == "127.0.0.1"
-    assert settings.access_token_ttl_seconds == 1800
-    assert settings.jwt_algorithm == "HS256"
+    assert settings.server.port == 8000
+    assert settings.server.host == "127.0.0.1"
+    assert settings.auth.access_token_ttl_seconds == 1800
+    assert settings.auth.jwt_algorithm == "HS256"
     assert settings.is_sqlite
     assert settings.resolved_database_url == f"sqlite+aiosqlite:///{Path('./var').resolve() / 'aiclone.db'}"
 
@@ -48,12 +48,12 @@ def test_values_are_parsed_into_their_types() -> None:
     )
     assert settings.env == "test"
     assert settings.debug is True
-    assert settings.port == 9001
-    assert settings.auto_migrate is False
-    assert settings.access_token_ttl_seconds == 600
-    assert settings.cors_origins == ("https://a.example", "https://b.example")
-    assert settings.log_level == "DEBUG"
-    assert settings.jwt_algorithm == "HS512"
+    assert settings.server.port == 9001
+    assert settings.database.auto_migrate is False
+    assert settings.auth.access_token_ttl_seconds == 600
+    assert settings.server.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.server.log_level == "DEBUG"
+    assert settings.auth.jwt_algorithm == "HS512"
     assert not settings.is_sqlite
 
 
@@ -61,7 +61,7 @@ def test_unrelated_and_unknown_variables_are_ignored() -> None:
     settings = load_settings(
         {"PATH": "/bin", "AICLONE_TEST_POSTGRES_URL": "postgresql://x", "AICLONE_PORT": "8100"}, dotenv=None
     )
-    assert settings.port == 8100
+    assert settings.server.port == 8100
 
 
 @pytest.mark.parametrize(
@@ -135,11 +135,11 @@ class TestProduction:
         settings = load(
             env="production", secret_key=GOOD_KEY, cors_origins="https://app.example", data_dir=str(tmp_path)
         )
-        assert settings.with_secret().secret_key == GOOD_KEY
+        assert settings.with_secret().auth.secret_key == GOOD_KEY
         assert not (tmp_path / "secret_key").exists(), "production must never generate a key"
 
     def test_wildcard_cors_is_allowed_in_development(self) -> None:
-        assert load(cors_origins="*").cors_origins == ("*",)
+        assert load(cors_origins="*").server.cors_origins == ("*",)
 
 
 class TestDevelopmentKey:
@@ -148,18 +148,18 @@ class TestDevelopmentKey:
         first = load(data_dir=str(data_dir)).with_secret()
         key_file = data_dir / "secret_key"
         assert key_file.is_file()
-        assert len(first.secret_key) >= MIN_SECRET_KEY_LENGTH
+        assert len(first.auth.secret_key) >= MIN_SECRET_KEY_LENGTH
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         # The database lives in the same directory.
         assert Path(first.resolved_database_url.split(":///", 1)[1]).parent == data_dir.resolve()
 
         second = load(data_dir=str(data_dir)).with_secret()
-        assert second.secret_key == first.secret_key
+        assert second.auth.secret_key == first.auth.secret_key
         assert [p.name for p in data_dir.iterdir()] == ["secret_key"], "no temporary files left behind"
 
     def test_an_explicit_key_wins_and_writes_nothing(self, tmp_path: Path) -> None:
         settings = load(data_dir=str(tmp_path), secret_key=GOOD_KEY).with_secret()
-        assert settings.secret_key == GOOD_KEY
+        assert settings.auth.secret_key == GOOD_KEY
         assert list(tmp_path.iterdir()) == []
 
     def test_concurrent_first_starts_agree_on_one_key(self, tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ class TestDevelopmentKey:
 
         def start() -> None:
             barrier.wait()
-            keys.append(settings.with_secret().secret_key)
+            keys.append(settings.with_secret().auth.secret_key)
 
         threads = [threading.Thread(target=start) for _ in range(8)]
         for thread in threads:
@@ -198,17 +198,17 @@ class TestDotenv:
             "OTHER_TOOL=ignored\n"
         )
         settings = load_settings({}, dotenv=dotenv)
-        assert settings.port == 8123
-        assert settings.log_level == "WARNING"
-        assert settings.jwt_issuer == "issuer with spaces"
-        assert settings.jwt_audience == "literal ${NOT_EXPANDED}"
+        assert settings.server.port == 8123
+        assert settings.server.log_level == "WARNING"
+        assert settings.auth.jwt_issuer == "issuer with spaces"
+        assert settings.auth.jwt_audience == "literal ${NOT_EXPANDED}"
 
     def test_environment_wins_over_dotenv(self, tmp_path: Path) -> None:
         dotenv = tmp_path / ".env"
         dotenv.write_text("AICLONE_PORT=8123\nAICLONE_HOST=0.0.0.0\n")
         settings = load_settings({"AICLONE_PORT": "9000"}, dotenv=dotenv)
-        assert settings.port == 9000
-        assert settings.host == "0.0.0.0"
+        assert settings.server.port == 9000
+        assert settings.server.host == "0.0.0.0"
 
     def test_bad_dotenv_value_names_the_variable(self, tmp_path: Path) -> None:
         dotenv = tmp_path / ".env"
@@ -217,11 +217,11 @@ class TestDotenv:
             load_settings({}, dotenv=dotenv)
 
     def test_missing_dotenv_is_fine(self, tmp_path: Path) -> None:
-        assert load_settings({}, dotenv=tmp_path / "absent.env").port == 8000
+        assert load_settings({}, dotenv=tmp_path / "absent.env").server.port == 8000
 
     def test_dotenv_is_read_from_the_working_directory_by_default(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         (tmp_path / ".env").write_text("AICLONE_PORT=8555\n")
         monkeypatch.chdir(tmp_path)
-        assert load_settings({}).port == 8555
+        assert load_settings({}).server.port == 8555

@@ -57,6 +57,14 @@ def _settings() -> Settings:
     return settings
 
 
+def _migrated_settings() -> Settings:
+    """The settings, after migrating the database first when ``AICLONE_AUTO_MIGRATE`` is on."""
+    settings = _settings()
+    if settings.database.auto_migrate:
+        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    return settings
+
+
 def _migrate_or_exit(action: str, run: Callable[..., None], *args: object, **kwargs: object) -> None:
     """Run a migration step; Alembic's own errors (an unknown revision, say) become one line."""
     from alembic.util import CommandError  # noqa: PLC0415
@@ -82,21 +90,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     # Resolve (and persist, in development) the secret once here, before workers fork.
     settings.with_secret()
-    if settings.auto_migrate and not args.no_migrate:
+    if settings.database.auto_migrate and not args.no_migrate:
         _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
     return run_server(
         APP_FACTORY,
         server=args.server,
-        host=settings.host,
-        port=settings.port,
+        host=settings.server.host,
+        port=settings.server.port,
         workers=args.workers,
-        log_level=settings.log_level,
-        metrics_address=settings.metrics_address,
+        log_level=settings.server.log_level,
+        metrics_address=settings.server.metrics_address,
         json_logs=settings.json_logs,
         timings=EdgeTimings(
-            header_timeout=settings.header_timeout_seconds,
+            header_timeout=settings.server.header_timeout_seconds,
             drain_seconds=settings.shutdown_drain,
-            grace_seconds=settings.shutdown_grace_seconds,
+            grace_seconds=settings.server.shutdown_grace_seconds,
         ),
     )
 
@@ -118,9 +126,7 @@ async def _run_workers(settings: Settings) -> None:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    settings = _settings()
-    if settings.auto_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    settings = _migrated_settings()
     asyncio.run(_run_workers(settings))
     return 0
 
@@ -186,9 +192,7 @@ def _users_action(args: argparse.Namespace, settings: Settings) -> str:
 def cmd_users(args: argparse.Namespace) -> int:
     from aiclone.errors import DomainError  # noqa: PLC0415
 
-    settings = _settings()
-    if settings.auto_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    settings = _migrated_settings()
     try:
         print(_users_action(args, settings))
     except DomainError as exc:
@@ -263,9 +267,7 @@ async def _rebuild_analytics(settings: Settings, user_id: str | None, since: str
 
 
 def cmd_analytics(args: argparse.Namespace) -> int:
-    settings = _settings()
-    if settings.auto_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    settings = _migrated_settings()
     print(asyncio.run(_rebuild_analytics(settings, args.user_id, args.since)))
     return 0
 
@@ -283,7 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aiclone {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_serve(sub)
+    worker = sub.add_parser("worker", epilog=EXIT_CODES, help="run the background workers alone (no HTTP)")
+    worker.set_defaults(func=cmd_worker)
+    _add_db(sub)
+    _add_users(sub)
+    _add_analytics(sub)
+    return parser
 
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser(
         "serve", epilog=SERVE_EXIT_CODES, help="run the HTTP service (migrates first unless told not to)"
     )
@@ -297,9 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", epilog=EXIT_CODES, help="run the background workers alone (no HTTP)")
-    worker.set_defaults(func=cmd_worker)
 
+def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", epilog=EXIT_CODES, help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", epilog=EXIT_CODES, help="migrate to a revision (default: every head)")
@@ -314,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("--autogenerate", action="store_true", help="diff the models against the database")
     db.set_defaults(func=cmd_db)
 
+
+def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     users = sub.add_parser("users", epilog=EXIT_CODES, help="user administration")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     create = users_sub.add_parser(
@@ -343,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_users_delete)
 
+
+def _add_analytics(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     analytics = sub.add_parser("analytics", epilog=EXIT_CODES, help="analytics maintenance")
     analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
     rebuild = analytics_sub.add_parser(
@@ -359,7 +373,6 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--user-id", help="only this user (default: everyone)")
     rebuild.add_argument("--since", help="ISO date or time (UTC unless an offset is given)")
     analytics.set_defaults(func=cmd_analytics)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""What the language-model client needs to know, parsed once from settings.
+"""What the language-model client needs to know: the provider's settings slice, and a few knobs more.
 
 The API key is held in an :class:`ApiKey`, whose ``repr`` and ``str`` never show it: a config
 object (or a traceback holding one) can be logged without leaking the key. Only the client's
@@ -7,12 +7,13 @@ request builder calls :meth:`ApiKey.reveal`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import httpx
+import msgspec
 
-from aiclone.settings import Settings
+from aiclone.settings import LLMSettings
 
 CHAT_COMPLETIONS = "/chat/completions"
 
@@ -96,23 +97,8 @@ class LLMConfig:
         return None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LLMConfig:
-        return cls(
-            base_url=settings.llm_base_url,
-            api_key=ApiKey(settings.llm_api_key),
-            model=settings.llm_model,
-            api_key_header=settings.llm_api_key_header,
-            max_tokens_field=settings.llm_max_tokens_field,
-            connect_timeout=settings.llm_connect_timeout_seconds,
-            read_timeout=settings.llm_read_timeout_seconds,
-            timeout=settings.llm_timeout_seconds,
-            max_output_tokens=settings.llm_max_output_tokens,
-            concurrency=settings.llm_concurrency,
-            max_attempts=settings.llm_max_attempts,
-            retry_base_seconds=settings.llm_retry_base_seconds,
-            retry_after_max_seconds=settings.llm_retry_after_max_seconds,
-            breaker_threshold=settings.llm_breaker_threshold,
-            breaker_cooldown_seconds=settings.llm_breaker_cooldown_seconds,
-            max_response_bytes=settings.llm_max_response_bytes,
-            allow_private=settings.llm_allow_private,
-        )
+    def from_settings(cls, settings: LLMSettings) -> LLMConfig:
+        """The provider's slice of the settings; the fields of both carry the same names."""
+        shared = {f.name for f in fields(cls)} - {"api_key"}
+        values = {name: value for name, value in msgspec.structs.asdict(settings).items() if name in shared}
+        return cls(api_key=ApiKey(settings.api_key), **values)
