@@ -295,7 +295,7 @@ def test_settings_and_config_do_not_print_the_key() -> None:
         },
         dotenv=None,
     )
-    assert settings.llm.api_key == KEY
+    assert settings.llm.api_key.reveal() == KEY
     config = LLMConfig.from_settings(settings.llm)
     assert config.api_key.reveal() == KEY
     assert KEY not in repr(config)

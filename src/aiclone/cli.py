@@ -294,6 +294,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_group(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    func: Callable[[argparse.Namespace], int],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """``aiclone <name> <command>``: a command whose subcommands run ``func`` unless they say."""
+    group = sub.add_parser(name, epilog=EXIT_CODES, help=help_text)
+    group.set_defaults(func=func)
+    return group.add_subparsers(dest=f"{name}_command", required=True)
+
+
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser(
         "serve", epilog=SERVE_EXIT_CODES, help="run the HTTP service (migrates first unless told not to)"
@@ -310,8 +322,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", epilog=EXIT_CODES, help="database migrations")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub = _command_group(sub, "db", "database migrations", cmd_db)
     up = db_sub.add_parser("upgrade", epilog=EXIT_CODES, help="migrate to a revision (default: every head)")
     up.add_argument("revision", nargs="?", default="heads")
     down = db_sub.add_parser(
@@ -322,12 +333,10 @@ def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rev = db_sub.add_parser("revision", epilog=EXIT_CODES, help="create a migration script")
     rev.add_argument("-m", "--message", required=True)
     rev.add_argument("--autogenerate", action="store_true", help="diff the models against the database")
-    db.set_defaults(func=cmd_db)
 
 
 def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    users = sub.add_parser("users", epilog=EXIT_CODES, help="user administration")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
+    users_sub = _command_group(sub, "users", "user administration", cmd_users)
     create = users_sub.add_parser(
         "create", epilog=EXIT_CODES, help="create a user (the first admin, typically)"
     )
@@ -349,7 +358,6 @@ def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("activate", "allow sign-ins again"),
     ):
         users_sub.add_parser(name, epilog=EXIT_CODES, help=text).add_argument("user", help="email or id")
-    users.set_defaults(func=cmd_users)
     delete = users_sub.add_parser("delete", epilog=EXIT_CODES, help="delete a user and everything they own")
     delete.add_argument("email")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -357,8 +365,7 @@ def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_analytics(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    analytics = sub.add_parser("analytics", epilog=EXIT_CODES, help="analytics maintenance")
-    analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
+    analytics_sub = _command_group(sub, "analytics", "analytics maintenance", cmd_analytics)
     rebuild = analytics_sub.add_parser(
         "rebuild",
         epilog=EXIT_CODES,
@@ -372,7 +379,6 @@ def _add_analytics(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     rebuild.add_argument("--user-id", help="only this user (default: everyone)")
     rebuild.add_argument("--since", help="ISO date or time (UTC unless an offset is given)")
-    analytics.set_defaults(func=cmd_analytics)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

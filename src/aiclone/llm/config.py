@@ -7,41 +7,14 @@ request builder calls :meth:`ApiKey.reveal`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Literal
-
 import httpx
 import msgspec
 
-from aiclone.settings import LLMSettings
+from aiclone.settings.llm import ApiKey, LLMSettings
+
+__all__ = ["ApiKey", "LLMConfig", "completions_url"]
 
 CHAT_COMPLETIONS = "/chat/completions"
-
-
-class ApiKey:
-    """A provider credential that does not print itself."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "ApiKey('***')" if self._value else "ApiKey('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApiKey) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("ApiKey", len(self._value)))
 
 
 def completions_url(base_url: str) -> str:
@@ -56,30 +29,17 @@ def completions_url(base_url: str) -> str:
     return str(url.copy_with(path=path))
 
 
-@dataclass(frozen=True)
-class LLMConfig:
-    base_url: str = ""
-    api_key: ApiKey = field(default_factory=lambda: ApiKey(""))
-    model: str = ""
-    # "authorization" sends "Authorization: Bearer <key>" (OpenAI, Ollama, vLLM, LiteLLM…);
-    # "api-key" sends "api-key: <key>" (Azure OpenAI).
-    api_key_header: Literal["authorization", "api-key"] = "authorization"
-    # Newer OpenAI models want max_completion_tokens; most compatible servers take max_tokens.
-    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
-    # Per attempt: connect, longest silence between two reads, and the whole attempt.
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    timeout: float = 60.0
-    max_output_tokens: int = 1024
-    concurrency: int = 4
-    max_attempts: int = 3
-    retry_base_seconds: float = 0.5
+class LLMConfig(LLMSettings, frozen=True, kw_only=True):
+    """The provider's settings (``AICLONE_LLM_*``, checked the same way) and two knobs no
+    variable sets.
+
+    ``api_key_header``: "authorization" sends "Authorization: Bearer <key>" (OpenAI, Ollama,
+    vLLM, LiteLLM…); "api-key" sends "api-key: <key>" (Azure OpenAI). ``max_tokens_field``:
+    newer OpenAI models want max_completion_tokens; most compatible servers take max_tokens.
+    Timeouts are per attempt: connect, longest silence between two reads, the whole attempt.
+    """
+
     retry_max_seconds: float = 8.0
-    retry_after_max_seconds: float = 30.0
-    breaker_threshold: int = 5
-    breaker_cooldown_seconds: float = 30.0
-    max_response_bytes: int = 4 * 1024 * 1024
-    allow_private: bool = False
     temperature: float | None = None
 
     @property
@@ -98,7 +58,4 @@ class LLMConfig:
 
     @classmethod
     def from_settings(cls, settings: LLMSettings) -> LLMConfig:
-        """The provider's slice of the settings; the fields of both carry the same names."""
-        shared = {f.name for f in fields(cls)} - {"api_key"}
-        values = {name: value for name, value in msgspec.structs.asdict(settings).items() if name in shared}
-        return cls(api_key=ApiKey(settings.api_key), **values)
+        return cls(**msgspec.structs.asdict(settings))

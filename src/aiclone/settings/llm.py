@@ -6,10 +6,39 @@ llm engine is listed as unavailable.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
+import msgspec
+
 from aiclone.settings.env import SettingsError, Slice, prefixed
+
+
+class ApiKey:
+    """A provider credential that does not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "ApiKey('***')" if self._value else "ApiKey('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiKey) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("ApiKey", len(self._value)))
 
 
 class LLMSettings(
@@ -23,10 +52,11 @@ class LLMSettings(
         timeout="llm_timeout_seconds",
     ),
 ):
-    SECRETS: ClassVar[frozenset[str]] = frozenset({"api_key"})
+    PARSERS: ClassVar[Mapping[str, Callable[[str], Any]]] = {"api_key": lambda text: ApiKey(text.strip())}
 
     base_url: str = ""
-    api_key: str = ""
+    # Held as an ApiKey, which never prints itself; only the client's request builder reveals it.
+    api_key: ApiKey = msgspec.field(default_factory=lambda: ApiKey(""))
     model: str = ""
     api_key_header: Literal["authorization", "api-key"] = "authorization"
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
