@@ -30,7 +30,7 @@ from aiclone.auth.repository import UserRepository
 from aiclone.db import Database, utcnow
 from aiclone.errors import FieldError, InvalidInput, NotFound, Unauthenticated
 from aiclone.ratelimit.login import FailedLoginThrottle
-from aiclone.settings import Settings
+from aiclone.settings import AccountSettings
 
 
 def account_read(user: User, pending_email: str | None) -> AccountRead:
@@ -50,7 +50,7 @@ class AccountProfiles:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AccountSettings,
         hasher: PasswordHasher,
         mailer: AccountMailer,
         failed_logins: FailedLoginThrottle | None = None,

@@ -19,7 +19,7 @@ from aiclone.auth.sessions import ClientInfo, SessionRevoker
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, Unauthenticated
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings
 
 logger = logging.getLogger("aiclone.auth")
 
@@ -42,16 +42,18 @@ class AuthService:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AuthSettings,
         hasher: PasswordHasher,
         codec: TokenCodec,
         *,
         sessions: SessionRevoker,
         failed_logins: LoginThrottle | None = None,
+        email_verification_required: bool = False,
     ) -> None:
         self.db = db
         self.sessions = sessions
         self.settings = settings
+        self.email_verification_required = email_verification_required
         self.hasher = hasher
         self.codec = codec
         self.failed_logins = failed_logins
@@ -104,7 +106,7 @@ class AuthService:
             raise Unauthenticated(_BAD_LOGIN)
         if self.failed_logins is not None:
             await self.failed_logins.record_success(account)
-        if self.settings.email_verification_required and user.email_verified_at is None:
+        if self.email_verification_required and user.email_verified_at is None:
             raise EmailNotVerified(
                 "Confirm your email address first: follow the link we mailed you, or ask for a new one"
                 " with POST /api/auth/verify-email/resend."

@@ -87,7 +87,7 @@ class LiveEventService:
         self.hub = hub
         self.authenticator = authenticator
         self.notifications = notifications
-        self.retry_ms = settings.sse_retry_ms
+        self.retry_ms = settings.live.retry_ms
         self.settings = settings
 
     async def open_stream(

@@ -1,6 +1,6 @@
 """The language model provider: one OpenAI-compatible Chat Completions client per process.
 
-``LLMClient(LLMConfig.from_settings(settings), metrics=...)`` is built by the container
+``LLMClient(LLMConfig.from_settings(settings.llm), metrics=...)`` is built by the container
 (``Services.llm``); engines and drafting call :meth:`LLMClient.complete`. See
 :mod:`aiclone.llm.client` for the protocol, retries, limits and why it is plain httpx.
 """
