@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Select,
     Table,
     delete,
     func,
@@ -22,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from aiclone.keyset import Keyset, page_params, paginate
 
 _Read = TypeVar("_Read", bound=msgspec.Struct)
 
@@ -95,6 +98,19 @@ class OwnedRows(Generic[_Read]):
         )
         (row,) = self.structs(await self.session.execute(statement))
         return row
+
+    async def creation_page(
+        self, query: Select[Any], *, descending: bool, after: Keyset | None, limit: int
+    ) -> list[_Read]:
+        """One page of ``query`` ordered by ``(created_at, id)`` (see :mod:`aiclone.keyset`)."""
+        query = paginate(
+            query,
+            key=self.table.c.created_at,
+            id_column=self.table.c.id,
+            descending=descending,
+            after=after is not None,
+        )
+        return self.structs(await self.session.execute(query, page_params(after, limit)))
 
     async def delete(self, user_id: uuid.UUID, row_id: uuid.UUID) -> bool:
         result = await self.session.execute(delete(self.table).where(*self._one(user_id, row_id)))

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aiclone.content.models import ContentItem
 from aiclone.content.schemas import ContentRead
-from aiclone.keyset import Keyset, page_params, paginate
+from aiclone.keyset import Keyset
 from aiclone.queries import OwnedRows, dialect_name, json_list_has
 
 CONTENT = cast(Table, ContentItem.__table__)
@@ -39,11 +39,4 @@ class ContentRepository(OwnedRows[ContentRead]):
             query = query.where(CONTENT.c.channel == channel)
         if tag is not None:
             query = query.where(json_list_has(CONTENT.c.tags, tag, self.dialect))
-        query = paginate(
-            query,
-            key=CONTENT.c.created_at,
-            id_column=CONTENT.c.id,
-            descending=descending,
-            after=after is not None,
-        )
-        return self.structs(await self.session.execute(query, page_params(after, limit)))
+        return await self.creation_page(query, descending=descending, after=after, limit=limit)

@@ -8,7 +8,7 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from aiclone.keyset import Keyset, page_params, paginate
+from aiclone.keyset import Keyset
 from aiclone.outreach.models import OutreachMessage
 from aiclone.outreach.schemas import OutreachRead
 from aiclone.queries import OwnedRows
@@ -35,11 +35,4 @@ class OutreachRepository(OwnedRows[OutreachRead]):
             query = query.where(MESSAGES.c.prospect_id == prospect_id)
         if status is not None:
             query = query.where(MESSAGES.c.status == status)
-        query = paginate(
-            query,
-            key=MESSAGES.c.created_at,
-            id_column=MESSAGES.c.id,
-            descending=descending,
-            after=after is not None,
-        )
-        return self.structs(await self.session.execute(query, page_params(after, limit)))
+        return await self.creation_page(query, descending=descending, after=after, limit=limit)
