@@ -27,6 +27,17 @@ _BAD_LOGIN = "Incorrect email or password."
 _BAD_REFRESH = "The refresh token is invalid or has expired."
 
 
+def clean_full_name(raw: str) -> str:
+    """The name trimmed; a blank one is refused under ``full_name``."""
+    name = raw.strip()
+    if not name:
+        raise InvalidInput(
+            "The full name is required.",
+            errors=[FieldError(field="full_name", message="may not be blank")],
+        )
+    return name
+
+
 def to_user_read(user: User) -> UserRead:
     return UserRead(
         id=user.id,
@@ -65,12 +76,7 @@ class AuthService:
         self, *, email: str, password: str, full_name: str, role: Role = Role.USER
     ) -> UserRead:
         normalized_email = normalize_email(email)
-        name = full_name.strip()
-        if not name:
-            raise InvalidInput(
-                "The full name is required.",
-                errors=[FieldError(field="full_name", message="may not be blank")],
-            )
+        name = clean_full_name(full_name)
         clean_password = check_password_policy(password, email=normalized_email, settings=self.settings)
         password_hash = await self.hasher.hash(clean_password)
         try:
