@@ -1,3 +1,4 @@
+// @ts-check
 // Admin: who is connected (every instance's open event streams), the accounts (with their
 // actions, admin-users.js), and a broadcast notification to every active user.
 //
@@ -188,10 +189,10 @@ export default {
         toast,
         refuse,
         report,
-        replaceRow: (updated) => {
-          usersById.set(String(updated.id), updated);
+        replaceRow: (changed) => {
+          usersById.set(String(changed.id), changed);
           replace(usersState);
-          row.replaceWith(userRow(updated));
+          row.replaceWith(userRow(changed));
         },
         removeRow: () => {
           usersById.delete(String(item.id));
@@ -255,7 +256,7 @@ export default {
       const request = broadcastRequest(Object.fromEntries(new FormData(form).entries()));
       if (!request.title) {
         replace(formErrors, errorBox({ title: "The notification needs a title.", errors: [{ field: "title", message: "required" }] }));
-        form.querySelector("[name=title]").focus();
+        /** @type {HTMLElement} */ (form.querySelector("[name=title]")).focus();
         return;
       }
       const confirm = h("button", { type: "button", class: "primary", id: "broadcast-confirm" }, "Send");

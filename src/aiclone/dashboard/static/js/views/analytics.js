@@ -1,3 +1,4 @@
+// @ts-check
 // Analytics: one bar chart per metric over the zero-filled buckets of GET /api/analytics/summary,
 // with totals, trends against the previous period and the prospect funnel; and exports through
 // POST /api/analytics/export.
@@ -136,6 +137,10 @@ export function summaryKey(summary) {
 }
 
 /** The status line's words for the period of a summary. */
+/**
+ * @param {any} summary
+ * @param {(value: string) => string} [formatTime]
+ */
 export function periodText(summary, formatTime = String) {
   const custom = summary.custom_range;
   if (!summary.time_range && custom) {
@@ -363,7 +368,7 @@ export default {
     // ------------------------------------------------------------ export
     exportForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const format = event.submitter?.value || "csv";
+      const format = /** @type {HTMLButtonElement | null} */ (event.submitter)?.value || "csv";
       const values = formValues(exportForm);
       replace(exportErrors);
       let start;

@@ -1,3 +1,4 @@
+// @ts-check
 // Automations: the user's rules (trigger event + conditions + one action), their run counts and
 // failures, a form to create and edit them, and manual runs with sample event data.
 //

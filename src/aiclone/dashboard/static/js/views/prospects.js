@@ -1,3 +1,4 @@
+// @ts-check
 // Prospects: a filtered, sorted, keyset-paged table with add/edit, approve/reject and delete.
 //
 // Paging keeps a stack of cursors: page n is fetched with the `next_cursor` that ended page n-1,

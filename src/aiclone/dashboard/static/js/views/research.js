@@ -1,3 +1,4 @@
+// @ts-check
 // Research: queue a task on the web engine, follow it live, cancel or retry it, read its insight.
 //
 // The list is loaded from /api/research-tasks, then kept current from the stream:
@@ -222,11 +223,11 @@ export default {
     let received = 0;
     const recentUpdates = new Map(); // id -> [{ n, data }]
     const remember = (data) => {
-      const list = recentUpdates.get(data.task_id) ?? [];
-      list.push({ n: ++received, data });
-      if (list.length > 20) list.shift();
+      const updates = recentUpdates.get(data.task_id) ?? [];
+      updates.push({ n: ++received, data });
+      if (updates.length > 20) updates.shift();
       recentUpdates.delete(data.task_id);
-      recentUpdates.set(data.task_id, list);
+      recentUpdates.set(data.task_id, updates);
       if (recentUpdates.size > 200) recentUpdates.delete(recentUpdates.keys().next().value);
     };
     let cursor = null;

@@ -1,3 +1,4 @@
+// @ts-check
 // Webhooks: the user's endpoints, their signing secrets and their delivery logs.
 //
 // The secret is shown once, right after create or rotate (the API never returns it again), with
