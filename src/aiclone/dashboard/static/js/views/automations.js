@@ -8,19 +8,11 @@
 // summary of the latest run seen while the page is open is shown under its rule.
 
 import { busy, errorBox, field, h, modal, replace, select, stateLine } from "../dom.js";
+import { AUTOMATION_TRIGGERS } from "../event-types.js";
 import { dateTime, debounce, relativeTime } from "../format.js";
 
-export const TRIGGERS = [
-  "prospect_added",
-  "prospect_updated",
-  "research_completed",
-  "task_update",
-  "task_completed",
-  "outreach_sent",
-  "outreach_updated",
-  "content_published",
-  "content_updated",
-];
+/** The events a rule may react to: the server's catalogue (see event-types.js). */
+export const TRIGGERS = AUTOMATION_TRIGGERS;
 export const OPERATORS = [
   ["eq", "is"],
   ["ne", "is not"],
