@@ -41,9 +41,10 @@ test-client: $(STAMP) ## Build and test the TypeScript client, the Zapier app an
 	cd integrations/zapier && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
 	node --test tests/js/
 
-lint: $(STAMP) lint-js ## Ruff lint and format check, then the dashboard's JS (lint-js)
+lint: $(STAMP) lint-js ## Ruff lint and format check; import-linter contracts (layers, no cycles; pyproject.toml); the dashboard's JS (lint-js)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Node.js is a build and test tool only: the service serves the modules as they are.
 DASHBOARD := src/aiclone/dashboard
