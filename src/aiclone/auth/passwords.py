@@ -113,9 +113,12 @@ class PasswordHasher:
             # Bounded before hashing; still burn the same work so timing does not tell.
             candidate = ""
             password_hash = None
-        target = password_hash
-        if target is None:
-            target = self._dummy or await anyio.to_thread.run_sync(self._dummy_hash)
+        if password_hash:
+            target = password_hash
+        elif self._dummy is not None:
+            target = self._dummy
+        else:
+            target = await anyio.to_thread.run_sync(self._dummy_hash)
         ok = await anyio.to_thread.run_sync(self._verify_sync, target, candidate)
         return ok and password_hash is not None
 
