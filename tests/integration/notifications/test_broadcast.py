@@ -21,7 +21,7 @@ from aiclone.events.types import EventRecord, EventType
 from aiclone.settings import Settings
 from aiclone.webhooks.models import WebhookDelivery
 from tests.conftest import make_settings
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 
 @pytest.fixture
