@@ -78,7 +78,7 @@ def tokens_for(user_ids: list[uuid.UUID], *, role: str = "user") -> list[str]:
     from aiclone.auth.tokens import TokenCodec  # noqa: PLC0415
     from aiclone.settings import Settings  # noqa: PLC0415
 
-    codec = TokenCodec(Settings(secret_key=SECRET, access_token_ttl_seconds=TOKEN_TTL))
+    codec = TokenCodec(Settings.compose({"secret_key": SECRET, "access_token_ttl_seconds": TOKEN_TTL}).auth)
     return [
         codec.issue(user_id=u, session_id=u, email=f"bench-{u.hex}@example.com", role=role).token
         for u in user_ids
