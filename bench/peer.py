@@ -21,7 +21,6 @@ Goal: aiclone ahead of the peer (ratio > 1) on all three.
 inside a function at run time.)
 """
 
-
 import argparse
 import asyncio
 import json
