@@ -52,6 +52,7 @@ from aiclone.research.engines.base import Drafter, DraftResult, EngineError, Eng
 from aiclone.research.models import DRAFT_KINDS, ResearchTask, TaskStatus
 from aiclone.research.queue import Claim, ResearchQueue
 from aiclone.research.schemas import Insight, TaskUpdateData
+from aiclone.settings import ResearchSettings
 
 logger = logging.getLogger("aiclone.research.runner")
 
@@ -82,6 +83,12 @@ class RunnerConfig:
     task_timeout: float = 120.0
     lease_seconds: float = 30.0
     poll_seconds: float = 5.0
+
+    @classmethod
+    def from_settings(cls, research: ResearchSettings) -> RunnerConfig:
+        return cls(
+            research.concurrency, research.timeout_seconds, research.lease_seconds, research.poll_seconds
+        )
 
 
 @dataclass

@@ -31,6 +31,7 @@ import uuid
 
 from aiclone.db import Database, utcnow
 from aiclone.events.broker import EventBroker, Overflow
+from aiclone.settings.webhooks import WebhookSettings
 from aiclone.webhooks.flavours import signed
 from aiclone.webhooks.models import message_id
 from aiclone.webhooks.outcomes import OutcomeRecorder
@@ -60,21 +61,17 @@ class DeliveryWorker:
         sender: Sender,
         recorder: OutcomeRecorder,
         box: SecretBox,
-        *,
-        concurrency: int,
-        endpoint_concurrency: int,
-        lease_seconds: float,
-        poll_seconds: float,
+        settings: WebhookSettings,
     ) -> None:
         self.db = db
         self.broker = broker
         self.sender = sender
         self.recorder = recorder
         self.box = box
-        self.concurrency = concurrency
-        self.endpoint_concurrency = endpoint_concurrency
-        self.lease = dt.timedelta(seconds=lease_seconds)
-        self.poll_seconds = poll_seconds
+        self.concurrency = settings.worker_concurrency
+        self.endpoint_concurrency = settings.endpoint_concurrency
+        self.lease = dt.timedelta(seconds=settings.lease_seconds)
+        self.poll_seconds = settings.poll_seconds
         self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._in_flight = 0
         self._per_endpoint: dict[uuid.UUID, int] = {}
