@@ -22,7 +22,7 @@ from aiclone.content.models import ContentItem
 from aiclone.outreach.models import OutreachMessage
 from aiclone.prospects.models import Prospect
 from aiclone.research.models import ResearchTask
-from aiclone.webhooks.models import WebhookDelivery
+from aiclone.shared_tables import webhook_deliveries
 
 Kind = Literal["str", "int", "float", "bool", "datetime", "uuid", "json"]
 
@@ -191,26 +191,27 @@ RESEARCH_TASKS = ExportSource(
     filterable=frozenset({"status", "source_type", "priority", "engine"}),
 )
 
+_deliveries = webhook_deliveries.c
 # The frozen request bodies (payload) are left out: up to the event size limit each.
 WEBHOOK_DELIVERIES = ExportSource(
     name="webhook_deliveries",
     columns=(
-        ExportColumn("id", "uuid", WebhookDelivery.id),
-        ExportColumn("created_at", "datetime", WebhookDelivery.created_at),
-        ExportColumn("endpoint_id", "uuid", WebhookDelivery.endpoint_id),
-        ExportColumn("event_type", "str", WebhookDelivery.event_type),
-        ExportColumn("event_seq", "int", WebhookDelivery.event_seq),
-        ExportColumn("is_test", "bool", WebhookDelivery.is_test),
-        ExportColumn("status", "str", WebhookDelivery.status),
-        ExportColumn("attempts", "int", WebhookDelivery.attempts),
-        ExportColumn("retries_used", "int", WebhookDelivery.retries_used),
-        ExportColumn("next_attempt_at", "datetime", WebhookDelivery.next_attempt_at),
-        ExportColumn("last_attempt_at", "datetime", WebhookDelivery.last_attempt_at),
-        ExportColumn("last_status_code", "int", WebhookDelivery.last_status_code),
-        ExportColumn("last_error", "str", WebhookDelivery.last_error),
-        ExportColumn("finished_at", "datetime", WebhookDelivery.finished_at),
+        ExportColumn("id", "uuid", _deliveries.id),
+        ExportColumn("created_at", "datetime", _deliveries.created_at),
+        ExportColumn("endpoint_id", "uuid", _deliveries.endpoint_id),
+        ExportColumn("event_type", "str", _deliveries.event_type),
+        ExportColumn("event_seq", "int", _deliveries.event_seq),
+        ExportColumn("is_test", "bool", _deliveries.is_test),
+        ExportColumn("status", "str", _deliveries.status),
+        ExportColumn("attempts", "int", _deliveries.attempts),
+        ExportColumn("retries_used", "int", _deliveries.retries_used),
+        ExportColumn("next_attempt_at", "datetime", _deliveries.next_attempt_at),
+        ExportColumn("last_attempt_at", "datetime", _deliveries.last_attempt_at),
+        ExportColumn("last_status_code", "int", _deliveries.last_status_code),
+        ExportColumn("last_error", "str", _deliveries.last_error),
+        ExportColumn("finished_at", "datetime", _deliveries.finished_at),
     ),
-    user_column=WebhookDelivery.user_id,
+    user_column=_deliveries.user_id,
     filterable=frozenset({"status", "event_type"}),
 )
 
