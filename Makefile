@@ -41,9 +41,10 @@ test-client: $(STAMP) ## Build and test the TypeScript client, the Zapier app an
 	cd integrations/zapier && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
 	node --test tests/js/
 
-lint: $(STAMP) ## Ruff lint and format check
+lint: $(STAMP) ## Ruff lint and format check; import-linter contracts (layers, no cycles; pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy

@@ -185,7 +185,7 @@ class Services:
             self.db,
             self.hasher,
             self.session_revoker,
-            failed_logins=self.auth.failed_logins,
+            failed_logins=failed_logins,
             max_concurrent_exports=settings.export_max_concurrent,
         )
         # After an erasure commits (other instances refuse the tokens through the identity signal).

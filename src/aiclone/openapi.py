@@ -16,6 +16,7 @@ from litestar import Litestar, Request, Router
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
@@ -37,12 +38,12 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
 
-from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
-from aiclone.openapi_conventions import operation_id
 from aiclone.web.asset_files import AssetFileSystem
 
 ASSETS_PATH = "/api/docs/assets"
+# Handler opt: a public route; the authentication middleware lets it through without credentials.
+PUBLIC_OPT_KEY = "exclude_from_auth"
 # Handler opt: the handler authenticates the caller itself (and documents its own schemes).
 SELF_AUTH_OPT_KEY = "authenticates_itself"
 # Handler opt: every media type a successful response may have (a download in several formats).
@@ -68,6 +69,12 @@ _DESCRIPTIONS = {
 # (429). Listing them also replaces Litestar's generated 400, which describes a plain JSON
 # body, with the problem+json the error handlers really send.
 ALWAYS_POSSIBLE = (400, 422, 429)
+
+
+def operation_id(handler: HTTPRouteHandler, _method: Any, _path: Any) -> str:
+    """The handler's function name, camelCased: ``list_prospects`` → ``listProspects``."""
+    first, *rest = handler.handler_name.strip("_").split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def problems(*codes: int) -> dict[int, ResponseSpec]:

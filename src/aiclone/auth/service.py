@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.errors import EmailNotVerified
 from aiclone.auth.emails import normalize_email
+from aiclone.auth.login_throttle import LoginThrottle
 from aiclone.auth.models import RefreshToken, Role, User, UserSession
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
 from aiclone.auth.repository import RefreshTokenRepository, SessionRepository, UserReads, UserRepository
@@ -18,7 +19,6 @@ from aiclone.auth.sessions import ClientInfo, SessionRevoker
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, Unauthenticated
-from aiclone.ratelimit.login import FailedLoginThrottle
 from aiclone.settings import Settings
 
 logger = logging.getLogger("aiclone.auth")
@@ -47,7 +47,7 @@ class AuthService:
         codec: TokenCodec,
         *,
         sessions: SessionRevoker,
-        failed_logins: FailedLoginThrottle | None = None,
+        failed_logins: LoginThrottle | None = None,
     ) -> None:
         self.db = db
         self.sessions = sessions

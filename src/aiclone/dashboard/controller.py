@@ -21,7 +21,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
-from aiclone.auth.middleware import PUBLIC_OPT_KEY
+from aiclone.openapi import PUBLIC_OPT_KEY
 from aiclone.web.asset_files import AssetFileSystem
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -43,8 +43,7 @@ from aiclone.outreach.schemas import (
     OutreachUpdate,
     OutreachUpdatedData,
 )
-from aiclone.prospects.repository import ProspectRepository
-from aiclone.prospects.service import record_prospect_updated
+from aiclone.prospects.changes import count_outreach, find_prospect, record_prospect_updated
 
 _NOT_FOUND = "The outreach message does not exist."
 
@@ -66,7 +65,7 @@ async def create_draft(
     body = _body(data.body)
     now = utcnow()
     # The counter bump doubles as the ownership check: no row for another user's prospect.
-    prospect = await ProspectRepository(session).bump_counters(user_id, data.prospect_id, now=now, drafts=1)
+    prospect = await count_outreach(session, user_id, data.prospect_id, now=now, drafts=1)
     if prospect is None:
         raise NotFound("The prospect does not exist.")
     message = await OutreachRepository(session).insert(
@@ -198,8 +197,8 @@ class OutreachService:
             message = await repo.update(
                 user_id, message_id, {"status": OutreachStatus.SENT.value, "sent_at": now, "updated_at": now}
             )
-            prospect = await ProspectRepository(session).bump_counters(
-                user_id, message.prospect_id, now=now, emails=1, contacted=True
+            prospect = await count_outreach(
+                session, user_id, message.prospect_id, now=now, emails=1, contacted=True
             )
             if prospect is None:  # pragma: no cover - the foreign key keeps the prospect alive
                 raise NotFound("The prospect does not exist.")
@@ -222,9 +221,7 @@ class OutreachService:
             message = await repo.update(
                 user_id, message_id, {"meeting_booked": True, "meeting_booked_at": now, "updated_at": now}
             )
-            prospect = await ProspectRepository(session).bump_counters(
-                user_id, message.prospect_id, now=now, meetings=1
-            )
+            prospect = await count_outreach(session, user_id, message.prospect_id, now=now, meetings=1)
             if prospect is None:  # pragma: no cover - the foreign key keeps the prospect alive
                 raise NotFound("The prospect does not exist.")
             await record_prospect_updated(
@@ -246,7 +243,7 @@ class OutreachService:
         """
         message = await OutreachRepository(session).get(user_id, message_id)
         if message is not None:
-            await ProspectRepository(session).get(user_id, message.prospect_id, for_update=True)
+            await find_prospect(session, user_id, message.prospect_id, lock=True)
 
     @staticmethod
     async def _draft(

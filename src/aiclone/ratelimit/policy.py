@@ -16,6 +16,16 @@ from limits import RateLimitItem
 
 from aiclone.settings import Settings, parse_rate_limits
 
+# Never counted: probes, the landing page and static assets (the docs document this list too).
+EXEMPT_PATHS = frozenset({"/health", "/health/ready", "/"})
+EXEMPT_PREFIXES = ("/api/docs/assets/", "/static/")
+
+
+def is_exempt(path: str) -> bool:
+    if path in EXEMPT_PATHS:
+        return True
+    return path.startswith(EXEMPT_PREFIXES) and "/.." not in path
+
 
 @dataclass(frozen=True, slots=True)
 class Quota:
