@@ -116,17 +116,18 @@ async def run_rounds(
 async def listen(broker: EventBroker, handle: Callable[[Message], None]) -> None:
     """Hand every message the broker carries (every user's) to ``handle``, until cancelled.
 
-    After an overflow (messages were lost) the subscription is replaced; ``handle`` still gets
-    the :class:`Overflow`, so it can look at the table instead.
+    A subscription that fell behind ends with an :class:`Overflow` (messages were lost): it is
+    replaced, and ``handle`` still gets the marker, so it can look at the table instead.
     """
     subscription: Subscription | None = None
     try:
         while True:
-            if subscription is None or subscription.closed:
+            if subscription is None:
                 subscription = broker.subscribe(None)
             message = await subscription.get()
             if isinstance(message, Overflow):
                 subscription.close()
+                subscription = None
             handle(message)
     finally:
         if subscription is not None:
