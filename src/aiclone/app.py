@@ -181,7 +181,7 @@ def create_app(settings: Settings) -> Litestar:
         plugins=openapi_plugins(),
         cors_config=web.cors,
         compression_config=web.compression,
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.server.max_body_bytes,
         lifespan=[_lifespan(services, settings), web.lifespan],
         state=State({"settings": settings, "services": services}),
         logging_config=web.logging,
@@ -195,5 +195,5 @@ def create_app(settings: Settings) -> Litestar:
 
 def create_app_from_env() -> Litestar:
     settings = load_settings()
-    logging.getLogger("aiclone").setLevel(settings.log_level)
+    logging.getLogger("aiclone").setLevel(settings.server.log_level)
     return create_app(settings)

@@ -17,7 +17,7 @@ from aiclone.auth.repository import UserRepository
 from aiclone.auth.sessions import SessionRevoker
 from aiclone.db import Database
 from aiclone.errors import Forbidden, Unauthenticated
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings
 
 
 class WrongPassword(Forbidden):
@@ -29,7 +29,7 @@ class PasswordChangeService:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AuthSettings,
         hasher: PasswordHasher,
         revoker: SessionRevoker,
         failed_logins: LoginThrottle | None = None,

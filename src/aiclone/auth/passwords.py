@@ -14,7 +14,7 @@ from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from aiclone.errors import FieldError, InvalidInput
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings
 
 # The most common passwords of public breach corpora that pass a length rule; NIST 800-63B asks
 # verifiers to refuse values known to be commonly used or compromised.
@@ -68,7 +68,7 @@ def normalize_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-def check_password_policy(password: str, *, email: str, settings: Settings) -> str:
+def check_password_policy(password: str, *, email: str, settings: AuthSettings) -> str:
     """Length-based policy (NIST SP 800-63B): no composition rules, a blocklist, bounded length."""
     normalized = normalize_password(password)
     problems: list[str] = []
@@ -92,7 +92,7 @@ def check_password_policy(password: str, *, email: str, settings: Settings) -> s
 
 
 class PasswordHasher:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: AuthSettings) -> None:
         self._hasher = Argon2Hasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,

@@ -13,17 +13,17 @@ import datetime as dt
 import logging
 import time
 from email.headerregistry import Address
+from pathlib import Path
 
 from aiclone.claims import Doorbell, new_worker_id, run_rounds, seconds_until
 from aiclone.db import Database, utcnow
-from aiclone.mail.config import parse_sender, parse_smtp_url
 from aiclone.mail.message import build_message
 from aiclone.mail.models import MailStatus
 from aiclone.mail.outbox import MailOutbox
 from aiclone.mail.repository import Claim, OutboxRepository
 from aiclone.mail.transport import DirectoryTransport, MailTransport, SendFailure, SmtpTransport
-from aiclone.settings import Settings
-from aiclone.webhooks.retry import next_delay, parse_schedule
+from aiclone.settings import MailSettings
+from aiclone.webhooks.retry import next_delay
 
 logger = logging.getLogger("aiclone.mail")
 
@@ -60,26 +60,28 @@ class MailWorker:
         self.outbox.on_enqueue(self.wake)
 
     @classmethod
-    def from_settings(cls, db: Database, settings: Settings) -> MailWorker:
+    def from_settings(
+        cls, db: Database, settings: MailSettings, *, mail_dir: Path, production: bool
+    ) -> MailWorker:
+        """``mail_dir`` holds the mail as files when no SMTP server is set."""
         transport: MailTransport
-        if settings.smtp_url:
-            transport = SmtpTransport(
-                parse_smtp_url(settings.smtp_url), timeout=settings.mail_timeout_seconds
-            )
+        smtp = settings.smtp()
+        if smtp is not None:
+            transport = SmtpTransport(smtp, timeout=settings.timeout_seconds)
         else:
-            transport = DirectoryTransport(settings.mail_dir.resolve())
-            if settings.env == "production":
+            transport = DirectoryTransport(mail_dir.resolve())
+            if production:
                 logger.warning(
                     "AICLONE_SMTP_URL is not set: mail is written to %s, not sent", transport.directory
                 )
         return cls(
             db,
             transport,
-            sender=parse_sender(settings.mail_from),
-            retry_schedule=parse_schedule(settings.mail_retry_schedule),
-            lease_seconds=settings.mail_lease_seconds,
-            poll_seconds=settings.mail_poll_seconds,
-            retention=dt.timedelta(days=settings.mail_retention_days),
+            sender=settings.sender_address(),
+            retry_schedule=settings.retry_schedule,
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=settings.poll_seconds,
+            retention=dt.timedelta(days=settings.retention_days),
         )
 
     def wake(self) -> None:

@@ -163,7 +163,7 @@ class OutreachService:
             if not changed:
                 return current
             message = await repo.update(user_id, message_id, {**changed, "updated_at": utcnow()})
-            await self._record_change(session, message, "updated", changes=sorted(changed))
+            await _record_change(self.events, session, message, "updated", changes=sorted(changed))
             return message
 
     async def delete(self, user_id: uuid.UUID, message_id: uuid.UUID) -> None:
@@ -171,17 +171,7 @@ class OutreachService:
             repo = OutreachRepository(session)
             current = await self._draft(repo, user_id, message_id, action="deleted")
             await repo.delete(user_id, message_id)
-            await self._record_change(session, current, "deleted")
-
-    async def _record_change(
-        self,
-        session: AsyncSession,
-        message: OutreachRead,
-        action: Literal["created", "updated", "deleted"],
-        *,
-        changes: Sequence[str] = (),
-    ) -> None:
-        await _record_change(self.events, session, message, action, changes=changes)
+            await _record_change(self.events, session, current, "deleted")
 
     async def send(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
         now = utcnow()

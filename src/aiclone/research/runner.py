@@ -49,6 +49,7 @@ from aiclone.research.models import DRAFT_KINDS, ResearchTask, TaskStatus
 from aiclone.research.queue import Claim, ResearchQueue
 from aiclone.research.schemas import Insight
 from aiclone.research.ticks import TEXT_TICKS_PER_SECOND, progress_tick
+from aiclone.settings import ResearchSettings
 
 logger = logging.getLogger("aiclone.research.runner")
 
@@ -62,6 +63,12 @@ class RunnerConfig:
     task_timeout: float = 120.0
     lease_seconds: float = 30.0
     poll_seconds: float = 5.0
+
+    @classmethod
+    def from_settings(cls, research: ResearchSettings) -> RunnerConfig:
+        return cls(
+            research.concurrency, research.timeout_seconds, research.lease_seconds, research.poll_seconds
+        )
 
 
 @dataclass

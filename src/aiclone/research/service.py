@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
@@ -19,7 +20,7 @@ from aiclone.events.log import EventLog
 from aiclone.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from aiclone.prospects.changes import find_prospect
 from aiclone.research.engines.base import EngineRegistry, EngineStatus
-from aiclone.research.models import Priority, SourceType, TaskKind, TaskStatus
+from aiclone.research.models import Priority, ResearchTask, SourceType, TaskKind, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import (
     MAX_INPUT_SOURCE_LENGTH,
@@ -43,6 +44,14 @@ class EngineUnavailable(DomainError):
     status = 422
     slug = "engine-unavailable"
     title = "Research engine unavailable"
+
+
+async def _locked_task(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> ResearchTask:
+    """The owner's task, locked for this transaction."""
+    task = await ResearchTaskRepository(session).get(owner, task_id, lock=True)
+    if task is None:
+        raise NotFound(_NOT_FOUND)
+    return task
 
 
 class ResearchService:
@@ -171,9 +180,7 @@ class ResearchService:
 
     async def cancel(self, owner: uuid.UUID, task_id: uuid.UUID) -> ResearchTaskRead:
         async with self.db.session() as session:
-            task = await ResearchTaskRepository(session).get(owner, task_id, lock=True)
-            if task is None:
-                raise NotFound(_NOT_FOUND)
+            task = await _locked_task(session, owner, task_id)
             if task.status not in CANCELLABLE:
                 raise Conflict(
                     f"The task is already {task.status}; only queued or running tasks can be cancelled."
@@ -191,9 +198,7 @@ class ResearchService:
 
     async def retry(self, owner: uuid.UUID, task_id: uuid.UUID) -> ResearchTaskRead:
         async with self.db.session() as session:
-            task = await ResearchTaskRepository(session).get(owner, task_id, lock=True)
-            if task is None:
-                raise NotFound(_NOT_FOUND)
+            task = await _locked_task(session, owner, task_id)
             if task.status not in RETRYABLE:
                 raise Conflict(f"The task is {task.status}; only failed or cancelled tasks can be retried.")
             if uses_llm(task.kind, task.engine):

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiclone.claims import Doorbell, listen, new_worker_id, run_rounds, seconds_until
 from aiclone.db import Database, utcnow
 from aiclone.events.broker import EventBroker
+from aiclone.settings.webhooks import WebhookSettings
 from aiclone.webhooks.flavours import signed
 from aiclone.webhooks.log import DeliveryLog
 from aiclone.webhooks.models import message_id
@@ -61,21 +62,17 @@ class DeliveryWorker:
         sender: Sender,
         recorder: OutcomeRecorder,
         box: SecretBox,
-        *,
-        concurrency: int,
-        endpoint_concurrency: int,
-        lease_seconds: float,
-        poll_seconds: float,
+        settings: WebhookSettings,
     ) -> None:
         self.db = db
         self.broker = broker
         self.sender = sender
         self.recorder = recorder
         self.box = box
-        self.concurrency = concurrency
-        self.endpoint_concurrency = endpoint_concurrency
-        self.lease = dt.timedelta(seconds=lease_seconds)
-        self.poll_seconds = poll_seconds
+        self.concurrency = settings.worker_concurrency
+        self.endpoint_concurrency = settings.endpoint_concurrency
+        self.lease = dt.timedelta(seconds=settings.lease_seconds)
+        self.poll_seconds = settings.poll_seconds
         self.worker_id = new_worker_id()
         self._in_flight = 0
         self._per_endpoint: dict[uuid.UUID, int] = {}

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import after_commit, utcnow
 from aiclone.notifications.service import NotificationService
+from aiclone.settings.webhooks import WebhookSettings
 from aiclone.webhooks.flavours import permanent_failure, shown_url
 from aiclone.webhooks.log import DeliveryLog, attempt_row
 from aiclone.webhooks.models import (
@@ -68,6 +69,15 @@ class RetryPolicy:
         self.retry_after_max = retry_after_max
         self.failure_threshold = failure_threshold
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    @classmethod
+    def from_settings(cls, settings: WebhookSettings) -> RetryPolicy:
+        return cls(
+            schedule=settings.retry_schedule,
+            jitter=settings.retry_jitter,
+            retry_after_max=settings.retry_after_max_seconds,
+            failure_threshold=settings.failure_threshold,
+        )
 
     def delay(self, retries_used: int, retry_after: float | None) -> float | None:
         return next_delay(

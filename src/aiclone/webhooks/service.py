@@ -17,6 +17,7 @@ from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput
 from aiclone.events.types import EVENT_TYPES
 from aiclone.pagination import decode_cursor, encode_cursor
+from aiclone.settings.webhooks import WebhookSettings
 from aiclone.webhooks.flavours import Renderer
 from aiclone.webhooks.log import DeliveryLog, delivery_read
 from aiclone.webhooks.manual import ManualSends, read_delivery
@@ -82,9 +83,7 @@ class WebhookService:
         box: SecretBox,
         recorder: OutcomeRecorder,
         renderer: Renderer,
-        max_endpoints_per_user: int,
-        secret_overlap_seconds: int,
-        manual_lock_seconds: float,
+        settings: WebhookSettings,
     ) -> None:
         self.db = db
         self.network = network
@@ -92,9 +91,10 @@ class WebhookService:
         self.box = box
         self.recorder = recorder
         self.renderer = renderer
-        self.max_endpoints_per_user = max_endpoints_per_user
-        self.secret_overlap = dt.timedelta(seconds=secret_overlap_seconds)
-        self.manual_lock = dt.timedelta(seconds=manual_lock_seconds)
+        self.max_endpoints_per_user = settings.max_endpoints_per_user
+        self.secret_overlap = dt.timedelta(seconds=settings.secret_overlap_seconds)
+        # A manual send holds its delivery as long as the worker's lease would.
+        self.manual_lock = dt.timedelta(seconds=settings.lease_seconds)
         # Set by the container: nudges this process's delivery worker after a re-queue.
         self.wake_workers: Callable[[], None] = lambda: None
         manual = ManualSends(

@@ -285,6 +285,21 @@ def test_optional_enum_query_parameters_are_one_plain_enum(document: dict[str, A
     assert seen >= 5
 
 
+def test_a_rules_trigger_is_the_catalogues_list_everywhere_in_the_document(document: dict[str, Any]) -> None:
+    from aiclone.events.types import AUTOMATION_TRIGGERS
+
+    triggers = [t.value for t in AUTOMATION_TRIGGERS]
+    schemas = document["components"]["schemas"]
+    for name in ("AutomationCreate", "AutomationUpdate"):
+        assert schemas[name]["properties"]["trigger_event"]["enum"] == triggers, name
+    (listing,) = [
+        parameter
+        for parameter in document["paths"]["/api/automations"]["get"]["parameters"]
+        if parameter["name"] == "trigger_event"
+    ]
+    assert listing["schema"]["enum"] == triggers
+
+
 def test_the_document_passes_openapi_spec_validator(document: dict[str, Any]) -> None:
     from openapi_spec_validator import validate
 
