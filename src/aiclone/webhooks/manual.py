@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -42,23 +43,15 @@ async def read_delivery(
         return delivery_detail(delivery, await log.attempts(delivery.id))
 
 
+@dataclass(frozen=True)
 class ManualSends:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        sender: Sender,
-        box: SecretBox,
-        recorder: OutcomeRecorder,
-        renderer: Renderer,
-        manual_lock: dt.timedelta,
-    ) -> None:
-        self.db = db
-        self.sender = sender
-        self.box = box
-        self.recorder = recorder
-        self.renderer = renderer
-        self.manual_lock = manual_lock
+    db: Database
+    sender: Sender
+    box: SecretBox
+    recorder: OutcomeRecorder
+    renderer: Renderer
+    # How long a manual send holds its delivery (workers leave it alone until then).
+    manual_lock: dt.timedelta
 
     async def send_test(self, owner: uuid.UUID, endpoint_id: uuid.UUID, event_type: str) -> DeliveryDetail:
         if event_type not in EVENT_TYPES:

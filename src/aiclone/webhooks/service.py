@@ -97,9 +97,7 @@ class WebhookService:
         self.manual_lock = dt.timedelta(seconds=settings.lease_seconds)
         # Set by the container: nudges this process's delivery worker after a re-queue.
         self.wake_workers: Callable[[], None] = lambda: None
-        manual = ManualSends(
-            db, sender=sender, box=box, recorder=recorder, renderer=renderer, manual_lock=self.manual_lock
-        )
+        manual = ManualSends(db, sender, box, recorder, renderer, self.manual_lock)
         # Test sends and "retry now" (:mod:`.manual`), served as this service's own operations.
         self.send_test = manual.send_test
         self.retry = manual.retry
