@@ -68,8 +68,8 @@ def test_the_served_page_carries_the_servers_password_rule() -> None:
     from aiclone.settings import Settings
 
     settings = Settings()
-    page = _index_html(settings.password_min_length, settings.password_max_length).decode()
+    page = _index_html(settings.auth.password_min_length, settings.auth.password_max_length).decode()
     meta = re.search(r'<meta name="aiclone-password-policy" content="([^"]*)">', page)
     assert meta, "the policy meta is missing"
-    assert meta.group(1) == f"{settings.password_min_length} {settings.password_max_length}"
+    assert meta.group(1) == f"{settings.auth.password_min_length} {settings.auth.password_max_length}"
     assert _index_html(12, 64).decode().count('content="12 64"') == 1
