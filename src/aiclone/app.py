@@ -33,6 +33,7 @@ from aiclone.auth.session_controller import SessionController
 from aiclone.automations.controller import AutomationController
 from aiclone.catalog.controller import EventTypeController
 from aiclone.catalog.payloads import EVENT_PAYLOADS
+from aiclone.collector import freeze_startup_heap
 from aiclone.container import Services
 from aiclone.content.controller import ContentController
 from aiclone.dashboard.controller import dashboard_page, static_router
@@ -45,7 +46,13 @@ from aiclone.live.controller import EventStreamController
 from aiclone.live.redaction import install_ticket_redaction
 from aiclone.live.signals import chain_exit_signals
 from aiclone.notifications.controller import NotificationController
-from aiclone.openapi import docs_assets_router, document_access_rules, openapi_config, openapi_plugins
+from aiclone.openapi import (
+    docs_assets_router,
+    document_access_rules,
+    finish_document_lazily,
+    openapi_config,
+    openapi_plugins,
+)
 from aiclone.openapi_conventions import document_conventions
 from aiclone.outreach.controller import OutreachController
 from aiclone.prospects.controller import ProspectController
@@ -140,6 +147,7 @@ def _lifespan(
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await services.start(run_workers=settings.run_workers)
         await services.stream_hub.start()
+        freeze_startup_heap()  # later full collections skip the app's own objects (aiclone.collector)
         # The server waits for open responses before the lifespan ends; streams must end first.
         restore_signals = chain_exit_signals(services.stream_hub.shutdown)
         try:
@@ -187,10 +195,14 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=web.logging,
         debug=settings.debug,
     )
+    finish_document_lazily(app, _finish_document)
+    return web.install(app)
+
+
+def _finish_document(app: Litestar) -> None:
     document_access_rules(app)
     document_api_key_scopes(app)
     document_conventions(app, event_payloads=EVENT_PAYLOADS, event_descriptions=EVENT_DESCRIPTIONS)
-    return web.install(app)
 
 
 def create_app_from_env() -> Litestar:

@@ -65,7 +65,7 @@ def _migrated_settings() -> Settings:
     return settings
 
 
-def _migrate_or_exit(action: str, run: Callable[..., None], *args: object, **kwargs: object) -> None:
+def _migrate_or_exit(action: str, run: Callable[..., object], *args: object, **kwargs: object) -> None:
     """Run a migration step; Alembic's own errors (an unknown revision, say) become one line."""
     from alembic.util import CommandError  # noqa: PLC0415
 
@@ -91,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Resolve (and persist, in development) the secret once here, before workers fork.
     settings.with_secret()
     if settings.database.auto_migrate and not args.no_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+        _migrate_or_exit("migration", migrate.upgrade_unless_at_head, settings.resolved_database_url)
     return run_server(
         APP_FACTORY,
         server=args.server,

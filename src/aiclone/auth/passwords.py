@@ -100,8 +100,9 @@ class PasswordHasher:
             type=Type.ID,
         )
         self._max_length = settings.password_max_length
-        # Verified against when the email is unknown, so both paths cost one argon2 verify.
-        self._dummy_hash = self._hasher.hash("timing-equaliser-not-a-password")
+        # Verified against when the email is unknown, so both paths cost one argon2 verify;
+        # made on the first sign-in, not at start-up (one argon2 hash is ~0.1 s of CPU).
+        self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hasher.hash, normalize_password(password))
@@ -112,9 +113,19 @@ class PasswordHasher:
             # Bounded before hashing; still burn the same work so timing does not tell.
             candidate = ""
             password_hash = None
-        target = password_hash or self._dummy_hash
+        if password_hash:
+            target = password_hash
+        elif self._dummy is not None:
+            target = self._dummy
+        else:
+            target = await anyio.to_thread.run_sync(self._dummy_hash)
         ok = await anyio.to_thread.run_sync(self._verify_sync, target, candidate)
         return ok and password_hash is not None
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("timing-equaliser-not-a-password")
+        return self._dummy
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)

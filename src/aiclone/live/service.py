@@ -40,7 +40,9 @@ from aiclone.settings import Settings
 
 logger = logging.getLogger("aiclone.live")
 
-BROADCAST_BATCH = 250
+# Users per transaction: each batch is a constant number of statements (aiclone.events.broadcast);
+# the bound keeps the locked counter rows and the statements' parameter lists moderate.
+BROADCAST_BATCH = 5000
 
 
 class StreamsUnavailable(DomainError):
@@ -209,7 +211,7 @@ class LiveEventService:
         return self.settings.secure_cookies(https=https)
 
     async def broadcast(self, admin: Principal, request: BroadcastRequest) -> BroadcastResult:
-        """Notify every active user, a batch of users per transaction.
+        """Notify every active user, a batch of users per transaction (set-based statements).
 
         Each user's notification and its event commit together, so users who are offline get it
         on their next resume; earlier batches are already live while later ones are written.
@@ -221,16 +223,15 @@ class LiveEventService:
         while True:
             async with self.db.session() as session:
                 batch = await active_user_ids(session, after=after, limit=BROADCAST_BATCH)
-                for user_id in batch:
-                    await self.notifications.notify(
-                        session,
-                        user_id=user_id,
-                        title=request.title,
-                        body=request.body,
-                        level=request.level,
-                        link=request.link,
-                        data={"broadcast": True},
-                    )
+                await self.notifications.notify_each(
+                    session,
+                    batch,
+                    title=request.title,
+                    body=request.body,
+                    level=request.level,
+                    link=request.link,
+                    data={"broadcast": True},
+                )
             recipients += len(batch)
             if len(batch) < BROADCAST_BATCH:
                 break

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +42,17 @@ class WebhookDeliveryHook:
     def __init__(self, *, max_payload_bytes: int, renderer: Renderer) -> None:
         self.max_payload_bytes = max_payload_bytes
         self.renderer = renderer
+
+    async def on_events(self, session: AsyncSession, events: Sequence[EventRecord]) -> None:
+        """Many events at once (aiclone.events.broadcast): one subscription lookup for all their users."""
+        cache: dict[uuid.UUID, list[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
+        missing = list({event.user_id for event in events} - cache.keys())
+        if missing:
+            found = await EndpointRepository(session).active_subscriptions_of(missing)
+            for user_id in missing:
+                cache[user_id] = found.get(user_id, [])
+        for event in events:
+            await self.on_event(session, event)
 
     async def on_event(self, session: AsyncSession, event: EventRecord) -> None:
         body = encode_body(event.type, event.created_at, event.data)

@@ -88,6 +88,26 @@ class EndpointRepository:
         )
         return [Subscription(row.id, list(row.event_types), row.flavour) for row in rows]
 
+    async def active_subscriptions_of(
+        self, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Subscription]]:
+        """:meth:`active_subscriptions` of many users in one query (users without any are absent)."""
+        rows = await self.session.execute(
+            select(
+                WebhookEndpoint.user_id,
+                WebhookEndpoint.id,
+                WebhookEndpoint.event_types,
+                WebhookEndpoint.flavour,
+            ).where(
+                WebhookEndpoint.user_id.in_(list(user_ids)),
+                WebhookEndpoint.status == EndpointStatus.ACTIVE.value,
+            )
+        )
+        found: dict[uuid.UUID, list[Subscription]] = {}
+        for row in rows:
+            found.setdefault(row.user_id, []).append(Subscription(row.id, list(row.event_types), row.flavour))
+        return found
+
     async def lock_many(self, endpoint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookEndpoint]:
         """Load endpoints for a health update, row-locked on PostgreSQL in id order.
 
