@@ -14,7 +14,7 @@ from aiclone.accounts.setup import build_account_flows
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
 from aiclone.admin.service import AdminService
-from aiclone.analytics.counters import AnalyticsCounterHook
+from aiclone.analytics.counters import AnalyticsCounterHook, DeliveryCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
 from aiclone.apikeys.service import ApiKeyService
@@ -253,7 +253,11 @@ class Services:
         )
         box = SecretBox(settings.auth.secret_key)
         recorder = OutcomeRecorder(
-            RetryPolicy.from_settings(hooks), self.notifications, attempts=self.metrics.webhook_deliveries
+            RetryPolicy.from_settings(hooks),
+            self.notifications,
+            # Settled deliveries move the analytics counters, as events do through the event log's hook.
+            counters=DeliveryCounterHook(),
+            attempts=self.metrics.webhook_deliveries,
         )
         self.webhooks = WebhookService(
             self.db,

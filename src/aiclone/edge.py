@@ -33,6 +33,7 @@ from litestar.logging import LoggingConfig
 
 from aiclone.auth.identity import IdentityGate
 from aiclone.auth.tokens import TokenCodec
+from aiclone.health.metrics_endpoint import MetricsListener, metrics_route
 from aiclone.metrics import Metrics
 from aiclone.ratelimit.middleware import RateLimitMiddleware
 from aiclone.ratelimit.setup import RateLimiting
@@ -46,7 +47,6 @@ from aiclone.web.drain import DrainMiddleware, ShutdownDrain
 from aiclone.web.header_limits import HeaderLimitsMiddleware
 from aiclone.web.http_metrics import HttpMetricsMiddleware
 from aiclone.web.logs import logging_config
-from aiclone.web.metrics_endpoint import MetricsListener, metrics_route
 from aiclone.web.request_context import RequestContextMiddleware
 from aiclone.web.security_headers import SecurityHeadersMiddleware
 

@@ -13,7 +13,7 @@ work is set-based SQL (``INSERT … SELECT … GROUP BY``): no event row is load
   recent counters only.
 * The webhook delivery metrics come from ``webhook_deliveries``: each retained, finished,
   non-test delivery counts once, by its final status, at ``finished_at``, which is also what the
-  live counting keeps (see ``aiclone.webhooks.outcomes.count_settled``). Finished deliveries are
+  live counting keeps (see ``aiclone.analytics.counters.DeliveryCounterHook``). Finished deliveries are
   deleted after ``AICLONE_WEBHOOK_DELIVERY_RETENTION_DAYS``, so a full rebuild forgets older ones.
 * It runs in one transaction. On PostgreSQL it first takes a SHARE ROW EXCLUSIVE lock on the two
   analytics tables, so event writers wait until it commits and every event is counted exactly
@@ -63,7 +63,7 @@ from aiclone.analytics.periods import from_epoch, to_epoch
 from aiclone.db import Database
 from aiclone.events.models import Event
 from aiclone.events.types import EventType
-from aiclone.webhooks.models import DeliveryStatus, WebhookDelivery
+from aiclone.shared_tables import DELIVERY_FAILED, DELIVERY_SUCCEEDED, webhook_deliveries
 
 
 class RebuildReport(msgspec.Struct):
@@ -114,14 +114,17 @@ def _metric_case() -> ColumnElement[str | None]:
 _Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
 
 
+_deliveries = webhook_deliveries.c
+
+
 def _delivery_metric() -> ColumnElement[str | None]:
     return case(
         (
-            WebhookDelivery.status == DeliveryStatus.SUCCEEDED.value,
+            _deliveries.status == DELIVERY_SUCCEEDED,
             literal(Metric.WEBHOOK_DELIVERIES_SUCCEEDED.value),
         ),
         (
-            WebhookDelivery.status == DeliveryStatus.FAILED.value,
+            _deliveries.status == DELIVERY_FAILED,
             literal(Metric.WEBHOOK_DELIVERIES_FAILED.value),
         ),
         else_=None,
@@ -200,15 +203,15 @@ async def _count_deliveries(session: AsyncSession, scope: _Scope, insert: Any, d
     """Webhook deliveries by their final state, at the time they reached it (test sends excluded,
     as the worker does when it bumps these counters)."""
     finished = select(
-        WebhookDelivery.user_id.label("user_id"),
-        epoch_seconds(WebhookDelivery.finished_at, dialect).label("epoch"),
+        _deliveries.user_id.label("user_id"),
+        epoch_seconds(_deliveries.finished_at, dialect).label("epoch"),
         _delivery_metric().label("metric"),
     ).where(
-        WebhookDelivery.status.in_([DeliveryStatus.SUCCEEDED.value, DeliveryStatus.FAILED.value]),
-        WebhookDelivery.finished_at.is_not(None),
-        WebhookDelivery.is_test.is_(False),
+        _deliveries.status.in_([DELIVERY_SUCCEEDED, DELIVERY_FAILED]),
+        _deliveries.finished_at.is_not(None),
+        _deliveries.is_test.is_(False),
     )
-    rows = scope.where(finished, WebhookDelivery.user_id, WebhookDelivery.finished_at)
+    rows = scope.where(finished, _deliveries.user_id, _deliveries.finished_at)
     return await _insert_counts(session, insert, rows.subquery("finished"))
 
 

@@ -22,7 +22,7 @@ from aiclone.content.models import ContentItem
 from aiclone.outreach.models import OutreachMessage
 from aiclone.prospects.models import Prospect
 from aiclone.research.models import ResearchTask
-from aiclone.webhooks.models import WebhookDelivery
+from aiclone.shared_tables import webhook_deliveries
 
 Kind = Literal["str", "int", "float", "bool", "datetime", "uuid", "json"]
 KINDS: frozenset[str] = frozenset(get_args(Kind))
@@ -81,13 +81,13 @@ class ExportSource:
         return query.order_by(time, key)
 
 
-def _columns(model: type[Any], *specs: str) -> tuple[ExportColumn, ...]:
-    """Columns named as attributes of ``model``, in order: ``"name"`` for text, ``"name:kind"``
-    for any other kind (``"id:uuid created_at:datetime title"``)."""
+def _columns(model: Any, *specs: str) -> tuple[ExportColumn, ...]:
+    """Columns named as attributes of ``model`` (a mapped class, or a table's ``.c``), in order:
+    ``"name"`` for text, ``"name:kind"`` for any other kind (``"id:uuid created_at:datetime title"``)."""
     columns = []
     for name, _, kind in (word.partition(":") for spec in specs for word in spec.split()):
         if kind and kind not in KINDS:
-            raise ValueError(f"{model.__name__}.{name}: unknown export kind {kind!r}")
+            raise ValueError(f"{getattr(model, '__name__', 'table')}.{name}: unknown export kind {kind!r}")
         columns.append(ExportColumn(name, cast(Kind, kind or "str"), getattr(model, name)))
     return tuple(columns)
 
@@ -149,16 +149,17 @@ RESEARCH_TASKS = ExportSource(
     filterable=frozenset({"status", "source_type", "priority", "engine"}),
 )
 
+_deliveries = webhook_deliveries.c
 # The frozen request bodies (payload) are left out: up to the event size limit each.
 WEBHOOK_DELIVERIES = ExportSource(
     name="webhook_deliveries",
     columns=_columns(
-        WebhookDelivery,
+        _deliveries,
         "id:uuid created_at:datetime endpoint_id:uuid event_type event_seq:int is_test:bool status",
         "attempts:int retries_used:int next_attempt_at:datetime last_attempt_at:datetime",
         "last_status_code:int last_error finished_at:datetime",
     ),
-    user_column=WebhookDelivery.user_id,
+    user_column=_deliveries.user_id,
     filterable=frozenset({"status", "event_type"}),
 )
 

@@ -20,8 +20,7 @@ from aiclone.content.schemas import (
 )
 from aiclone.content.service import ContentService
 from aiclone.openapi import problems
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
-from aiclone.prospects.schemas import SortOrder
+from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 
 
 class ContentController(Controller):
@@ -58,7 +57,7 @@ class ContentController(Controller):
         tag: Annotated[str | None, QueryParameter(max_length=50)] = None,
         order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Cursor = None,
     ) -> ContentPage:
         return await content_service.list(
             owner,

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.owner import Owner
@@ -13,8 +12,7 @@ from aiclone.auth.scopes import domain_scopes
 from aiclone.openapi import problems
 from aiclone.outreach.schemas import OutreachCreate, OutreachPage, OutreachRead, OutreachUpdate, StatusName
 from aiclone.outreach.service import OutreachService
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
-from aiclone.prospects.schemas import SortOrder
+from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 
 
 class OutreachController(Controller):
@@ -54,7 +52,7 @@ class OutreachController(Controller):
         status: FromQuery[StatusName | None] = None,
         order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Cursor = None,
     ) -> OutreachPage:
         return await outreach_service.list(
             owner,

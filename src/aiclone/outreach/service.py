@@ -65,7 +65,7 @@ async def create_draft(
     body = _body(data.body)
     now = utcnow()
     # The counter bump doubles as the ownership check: no row for another user's prospect.
-    prospect = await count_outreach(session, user_id, data.prospect_id, now=now, drafts=1)
+    prospect = await count_outreach(session, user_id, data.prospect_id, "drafted", now=now)
     if prospect is None:
         raise NotFound("The prospect does not exist.")
     message = await OutreachRepository(session).insert(
@@ -187,9 +187,7 @@ class OutreachService:
             message = await repo.update(
                 user_id, message_id, {"status": OutreachStatus.SENT.value, "sent_at": now, "updated_at": now}
             )
-            prospect = await count_outreach(
-                session, user_id, message.prospect_id, now=now, emails=1, contacted=True
-            )
+            prospect = await count_outreach(session, user_id, message.prospect_id, "sent", now=now)
             if prospect is None:  # pragma: no cover - the foreign key keeps the prospect alive
                 raise NotFound("The prospect does not exist.")
             data = OutreachSentData(*msgspec.structs.astuple(message), prospect=prospect)
@@ -211,7 +209,7 @@ class OutreachService:
             message = await repo.update(
                 user_id, message_id, {"meeting_booked": True, "meeting_booked_at": now, "updated_at": now}
             )
-            prospect = await count_outreach(session, user_id, message.prospect_id, now=now, meetings=1)
+            prospect = await count_outreach(session, user_id, message.prospect_id, "meeting_booked", now=now)
             if prospect is None:  # pragma: no cover - the foreign key keeps the prospect alive
                 raise NotFound("The prospect does not exist.")
             await record_prospect_updated(

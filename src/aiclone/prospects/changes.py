@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,23 +32,28 @@ async def find_prospect(
     return await ProspectRepository(session).get(user_id, prospect_id, for_update=lock)
 
 
+# What each step of outreach adds to the prospect's counters.
+_OUTREACH_COUNTS: dict[str, dict[str, Any]] = {
+    "drafted": {"drafts": 1},
+    "sent": {"emails": 1, "contacted": True},
+    "meeting_booked": {"meetings": 1},
+}
+
+
 async def count_outreach(
     session: AsyncSession,
     user_id: uuid.UUID,
     prospect_id: uuid.UUID,
+    step: Literal["drafted", "sent", "meeting_booked"],
     *,
     now: dt.datetime,
-    drafts: int = 0,
-    emails: int = 0,
-    meetings: int = 0,
-    contacted: bool = False,
 ) -> ProspectRead | None:
-    """Add drafted or sent messages or booked meetings to the prospect's counters, atomically in
-    SQL (``None``: not the user's prospect). The caller writes the event that names the change
+    """Count a drafted or sent message or a booked meeting on the prospect, atomically in SQL
+    (``None``: not the user's prospect). The caller writes the event that names the change
     (``prospect_updated`` through :func:`record_prospect_updated`, or its own ``outreach_sent``
     carrying the prospect) once the message it concerns exists."""
     return await ProspectRepository(session).bump_counters(
-        user_id, prospect_id, now=now, drafts=drafts, emails=emails, meetings=meetings, contacted=contacted
+        user_id, prospect_id, now=now, **_OUTREACH_COUNTS[step]
     )
 
 

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
 from aiclone.openapi import problems
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
+from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 from aiclone.prospects.schemas import (
     ApprovalStatusName,
     ProspectBulkCreate,
@@ -25,7 +25,6 @@ from aiclone.prospects.schemas import (
     ProspectRead,
     ProspectSort,
     ProspectUpdate,
-    SortOrder,
 )
 from aiclone.prospects.service import ProspectService
 
@@ -112,7 +111,7 @@ class ProspectController(Controller):
         sort: FromQuery[ProspectSort] = "created_at",
         order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Cursor = None,
     ) -> ProspectPage:
         filters = ProspectFilters(
             status=status,

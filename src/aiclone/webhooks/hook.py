@@ -23,7 +23,8 @@ from aiclone.events.log import EventTooLarge
 from aiclone.events.types import EventRecord
 from aiclone.webhooks.flavours import Renderer, standard_body
 from aiclone.webhooks.models import Flavour
-from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository, Subscription
+from aiclone.webhooks.queue import DeliveryQueue
+from aiclone.webhooks.repository import EndpointRepository, Subscription
 
 _CACHE_KEY = "aiclone.webhooks.subscriptions"
 
@@ -75,7 +76,7 @@ class WebhookDeliveryHook:
             bodies[flavour] = self.renderer.body(
                 flavour, event.type, event.created_at, event.data, seq=event.seq
             ).decode()
-        await DeliveryRepository(session).create_for_event(
+        await DeliveryQueue(session).enqueue(
             [(sub.endpoint_id, bodies[sub.flavour]) for sub in targets],
             user_id=event.user_id,
             event_type=event.type,
