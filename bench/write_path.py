@@ -46,7 +46,8 @@ from prospects_list import (  # noqa: E402
     seed_users,
 )
 
-# Who a sampled stack belongs to: the innermost frame from one of these wins.
+# Who a sampled stack belongs to: the innermost frame from one of these wins (a socket write
+# under asyncpg counts as asyncpg's).
 OWNERS = (
     ("asyncpg", "driver (asyncpg)"),
     ("aiosqlite", "driver (aiosqlite)"),
@@ -54,8 +55,7 @@ OWNERS = (
     ("sqlalchemy", "SQLAlchemy"),
     ("msgspec", "msgspec"),
     ("aiclone", "aiclone"),
-    ("asyncio", "event loop"),
-    ("uvloop", "event loop"),
+    ("litestar", "Litestar"),
 )
 
 
@@ -114,32 +114,38 @@ def profile(seconds: float, out: Path) -> subprocess.Popen[bytes]:
     py_spy = Path(sys.executable).parent / "py-spy"
     return subprocess.Popen(
         [str(py_spy), "record", "--pid", str(os.getpid()), "--duration", str(int(seconds)), "--rate", "250",
-         "--format", "raw", "--output", str(out), "--nonblocking"],
+         "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
 
 def print_profile(path: Path) -> None:
     owners: collections.Counter[str] = collections.Counter()
+    callers: collections.Counter[str] = collections.Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         n = int(count)
         total += n
         frames = stack.split(";")
-        owner = "other (litestar, stdlib…)"
+        owner = "event loop and stdlib, outside any of these"
         for frame in reversed(frames):
             hit = next(
-                (name for key, name in OWNERS if f"/{key}/" in frame or f"{key}." in frame.split(" ")[0]),
+                (name for key, name in OWNERS if f"({key}/" in frame or f"/{key}/" in frame),
                 None,
             )
             if hit:
                 owner = hit
                 break
         owners[owner] += n
-    print(f"  py-spy: {total} samples")
+        ours = [frame.split(" (")[0] for frame in frames if "(aiclone/" in frame or "/aiclone/" in frame]
+        callers[ours[-1] if ours else "(outside aiclone)"] += n
+    print(f"  py-spy: {total} samples, by the innermost library frame")
     for owner, n in owners.most_common():
         print(f"    {100 * n / total:5.1f}%  {owner}")
+    print("  by the innermost aiclone function on the stack (where SQLAlchemy and driver time is spent)")
+    for caller, n in callers.most_common(12):
+        print(f"    {100 * n / total:5.1f}%  {caller}")
 
 
 async def measure(name: str, url: str, args: argparse.Namespace, tmp: str) -> None:

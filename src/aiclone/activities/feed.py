@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.activities.models import Activity
@@ -112,8 +112,9 @@ class ActivityFeedHook:
         )
 
 
-_COLUMNS = Activity.__table__.c
-_INSERT = insert(Activity.__table__).values(
+_ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
+_COLUMNS = _ACTIVITIES.c
+_INSERT = insert(_ACTIVITIES).values(
     id=bindparam("id", type_=_COLUMNS.id.type),
     user_id=bindparam("user_id", type_=_COLUMNS.user_id.type),
     type=bindparam("type", type_=_COLUMNS.type.type),
