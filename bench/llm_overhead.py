@@ -1,6 +1,6 @@
 """What the llm engine adds per task beyond the provider's own time.
 
-A local OpenAI-compatible provider (tests/llm_provider.py) answers every request at once with
+A local OpenAI-compatible provider (tests/support/llm_provider.py) answers every request at once with
 the same valid insight, streamed in 40 chunks, and a local site serves one page. Per round,
 interleaved so a slow spell on a shared machine hits every variant alike:
 
@@ -30,8 +30,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
-from tests.llm_provider import LLMProvider, Stream
-from tests.localweb import local_site
+from tests.support.llm_provider import LLMProvider, Stream
+from tests.support.localweb import local_site
 
 from aiclone.llm import ApiKey, LLMClient, LLMConfig
 from aiclone.metrics import Metrics

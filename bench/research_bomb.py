@@ -19,7 +19,7 @@ import uuid
 import zlib
 from pathlib import Path
 
-from tests.localweb import local_site
+from tests.support.localweb import local_site
 
 from aiclone.research.engines.base import ResearchJob
 from aiclone.research.engines.web import WebEngine, WebEngineConfig

@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import func, select
 from tests.conftest import PG_ADMIN_URL, create_pg_database, drop_pg_database, make_settings
-from tests.localweb import local_site
+from tests.support.localweb import local_site
 
 from aiclone import migrate
 from aiclone.container import Services

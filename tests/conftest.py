@@ -29,7 +29,7 @@ from aiclone.container import Services
 from aiclone.db import build_engine
 from aiclone.models import metadata
 from aiclone.settings import Settings
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 PG_ADMIN_URL = os.environ.get(
     "AICLONE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -201,9 +201,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, one per test module (see tests.browser_support)."""
-    # Imported here: tests.browser_support imports this module (through tests.live_support).
-    from tests.browser_support import launch_browser
+    """Debian's Chromium, one per test module (see tests.support.browser_support)."""
+    # Imported here: tests.support.browser_support imports this module (through tests.support.live_support).
+    from tests.support.browser_support import launch_browser
 
     async for item in launch_browser():
         yield item
@@ -219,7 +219,7 @@ def page_options() -> dict[str, Any]:
 async def page(
     browser: Browser, request: pytest.FixtureRequest, page_options: dict[str, Any]
 ) -> AsyncIterator[Page]:
-    from tests.browser_support import browser_page
+    from tests.support.browser_support import browser_page
 
     async with browser_page(browser, request, **page_options) as item:
         yield item

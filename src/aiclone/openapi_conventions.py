@@ -5,7 +5,7 @@ handler gets all of this without being listed anywhere:
 
 - **operationId**: the handler function's name camelCased (``retry_delivery`` → ``retryDelivery``,
   see :func:`operation_id`); a handler may still pass ``operation_id=`` to its decorator. Litestar
-  refuses duplicates at start, ``tests/test_openapi.py`` refuses one that does not start with a verb.
+  refuses duplicates at start, ``tests/integration/http/test_openapi.py`` refuses one that does not start with a verb.
 - **tags**: the controller's; an operation without one gets the first path segment after ``/api``.
   The top-level ``tags`` list names every tag used, with its description from
   :data:`TAG_DESCRIPTIONS` (a test fails for an undescribed tag).

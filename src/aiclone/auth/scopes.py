@@ -14,7 +14,7 @@ its handler's (or its controller's) ``opt``:
 * public routes keep ``exclude_from_auth=True`` and need no marker.
 
 A route that is neither public nor marked fails closed: a key is refused there (403
-``insufficient-scope``), and ``tests/test_api_key_scopes.py`` walks every registered route to
+``insufficient-scope``), and ``tests/integration/auth/test_api_key_scopes.py`` walks every registered route to
 prove none is left unmarked. :func:`check_access` is the only place that compares a caller's
 scopes with a route's; the authentication middleware calls it after the identity gate, the
 event stream (which authenticates itself) calls it too, and the OpenAPI document is derived from
