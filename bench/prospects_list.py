@@ -47,6 +47,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+# --tree OTHER serves another checkout's code (e.g. `git worktree add /tmp/before main`) to the
+# same load and baseline, for before/after figures from one run.
+SERVED = Path(sys.argv[sys.argv.index("--tree") + 1]) if "--tree" in sys.argv else ROOT
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from aiclone import migrate  # noqa: E402
@@ -283,7 +286,7 @@ def server(url: str, secret: str, data_dir: str, pool_size: int) -> Iterator[tup
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "PYTHONPATH": f"{SERVED / 'src'}{os.pathsep}{ROOT}",
         "AICLONE_DATABASE_URL": url,
         "AICLONE_SECRET_KEY": secret,
         "AICLONE_DATA_DIR": data_dir,
@@ -299,7 +302,7 @@ def server(url: str, secret: str, data_dir: str, pool_size: int) -> Iterator[tup
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts slowly
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 break
@@ -655,6 +658,7 @@ def main() -> None:
     )
     parser.add_argument("--list-only", action="store_true", help="skip the creates part")
     parser.add_argument("--writes-only", action="store_true", help="skip the list part")
+    parser.add_argument("--tree", help="serve the aiclone code of another checkout")
     parser.add_argument(
         "--write-users", type=int, nargs="+", default=[16, 1], help="users the creates are spread over"
     )

@@ -306,6 +306,8 @@ class Bench:
             "AICLONE_SECRET_KEY": SECRET,
             "AICLONE_AUTO_MIGRATE": "false",
             "AICLONE_LOG_LEVEL": "WARNING",
+            # The minted tokens live as long as the run may (a token longer than the TTL is refused).
+            "AICLONE_ACCESS_TOKEN_TTL_SECONDS": str(6 * 3600),
         }
         await self.load.start()
 

@@ -32,7 +32,10 @@ import asyncpg
 from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")]
+# --tree OTHER measures another checkout's code (e.g. `git worktree add /tmp/before main`) with
+# this script, so before and after come from the same run on the same machine.
+TREE = Path(sys.argv[sys.argv.index("--tree") + 1]) if "--tree" in sys.argv else ROOT
+sys.path[:0] = [str(TREE / "src"), str(ROOT), str(ROOT / "bench")]
 
 from aiclone import migrate  # noqa: E402
 from aiclone.container import Services  # noqa: E402
@@ -191,13 +194,15 @@ async def main_async(args: argparse.Namespace) -> None:
     sqlite_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
     await asyncio.to_thread(migrate.upgrade, sqlite_url)
     await measure("SQLite", sqlite_url, args, tmp)
-    print(f"\nLoad average of the machine at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+    print(f"\nCode measured: {TREE / 'src'}")
+    print(f"Load average of the machine at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--creates", type=int, default=400)
     parser.add_argument("--profile", action="store_true", help="sample the creates with py-spy")
+    parser.add_argument("--tree", help="measure the aiclone code of another checkout")
     asyncio.run(main_async(parser.parse_args()))
 
 

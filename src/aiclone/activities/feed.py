@@ -108,7 +108,11 @@ class ActivityFeedHook:
         connection = await session.connection()
         await connection.execute(_INSERT, {**msgspec.structs.asdict(line), "user_id": event.user_id})
         await self.events.record(
-            session, user_id=event.user_id, type=EventType.ACTIVITY, data=line, by_automation=event.by_automation
+            session,
+            user_id=event.user_id,
+            type=EventType.ACTIVITY,
+            data=line,
+            by_automation=event.by_automation,
         )
 
 

@@ -34,8 +34,10 @@ def _structs(result: Result[Any]) -> list[ProspectRead]:
     return [_from_row(*row) for row in result.all()]
 
 
-_INSERT_ONE = insert(PROSPECTS).returning(*READ_COLUMNS)
-_INSERT_MANY = insert(PROSPECTS).returning(*READ_COLUMNS, sort_by_parameter_order=True)
+@functools.cache
+def _insert(*, many: bool) -> Any:
+    """Built on first use, when every model is loaded (the owner's key takes its type from users)."""
+    return insert(PROSPECTS).returning(*READ_COLUMNS, sort_by_parameter_order=many)
 
 
 class ProspectRepository:
@@ -47,8 +49,8 @@ class ProspectRepository:
     async def insert(self, rows: Sequence[dict[str, Any]]) -> list[ProspectRead]:
         if len(rows) == 1:
             # Parameters, not .values(): the statement is built once and its compiled form cached.
-            return _structs(await self.session.execute(_INSERT_ONE, rows[0]))
-        return _structs(await self.session.execute(_INSERT_MANY, list(rows)))
+            return _structs(await self.session.execute(_insert(many=False), rows[0]))
+        return _structs(await self.session.execute(_insert(many=True), list(rows)))
 
     async def get(
         self, user_id: uuid.UUID, prospect_id: uuid.UUID, *, for_update: bool = False
