@@ -40,7 +40,7 @@ sys.path[:0] = [str(TREE / "src"), str(ROOT), str(ROOT / "bench")]
 from aiclone import migrate  # noqa: E402
 from aiclone.container import Services  # noqa: E402
 from aiclone.prospects.schemas import ProspectCreate  # noqa: E402
-from aiclone.settings import Settings  # noqa: E402
+from aiclone.settings import load_settings  # noqa: E402
 from prospects_list import (  # noqa: E402
     create_pg_database,
     drop_pg_database,
@@ -154,7 +154,13 @@ def print_profile(path: Path) -> None:
 async def measure(name: str, url: str, args: argparse.Namespace, tmp: str) -> None:
     users = await seed_users(url)
     user_id = users[0][0]
-    settings = Settings(database_url=url, secret_key=secrets.token_urlsafe(48), data_dir=tmp)
+    # From variables, so the same script builds an older checkout's settings too (--tree).
+    environ = {
+        "AICLONE_DATABASE_URL": url,
+        "AICLONE_SECRET_KEY": secrets.token_urlsafe(48),
+        "AICLONE_DATA_DIR": tmp,
+    }
+    settings = load_settings(environ, dotenv=None)
     services = Services(settings)
     await services.start(run_workers=False)
     log = StatementLog(services.db.engine)
