@@ -1,13 +1,16 @@
-"""Benchmark: listing prospects, and events written per second by creating them.
+"""Benchmark: listing prospects, and creating them.
 
 1. List: a fresh PostgreSQL database holds 100k prospects across 100 users. One uvicorn process
    serves the real app plus a raw asyncpg + msgspec route doing the same query (bench/
    prospects_app.py). A load generator in a separate process drives ``GET /api/prospects``
    (50 items, authenticated) and the raw route in turn, with the same connections and tokens.
    Goal: the real endpoint at >= 60% of the raw handler's req/s.
-2. Events: ``POST /api/prospects`` against the real server on PostgreSQL and on SQLite; every
-   201 wrote one prospect plus its ``prospect_added`` event in one transaction. The rows in
-   the events table are counted afterwards.
+2. Creates: ``POST /api/prospects`` against the real server on PostgreSQL and on SQLite, over 16
+   users and over one user (one user's writes serialise on its seq row), each against a raw
+   baseline that writes the same rows a create writes in one transaction (the prospect, its
+   ``prospect_added`` event, the activity line and its ``activity`` event, the analytics grains,
+   the funnel entry, the webhook and automation look-ups, NOTIFY): asyncpg with the same
+   concurrency; sqlite3 with one writer. Creates are compared with creates.
 
 Every run is bounded (``--seconds`` each, default 5). Usage:
 
@@ -25,6 +28,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import socket
 import statistics
@@ -43,10 +47,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+# --tree OTHER serves another checkout's code (e.g. `git worktree add /tmp/before main`) to the
+# same load and baseline, for before/after figures from one run.
+SERVED = Path(sys.argv[sys.argv.index("--tree") + 1]) if "--tree" in sys.argv else ROOT
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from aiclone import migrate  # noqa: E402
-from aiclone.auth.models import User  # noqa: E402
+from aiclone.auth.models import User, UserSession  # noqa: E402
 from aiclone.auth.tokens import TokenCodec  # noqa: E402
 from aiclone.db import build_engine  # noqa: E402
 from aiclone.events.models import Event  # noqa: E402
@@ -223,6 +230,14 @@ async def seed_users(url: str) -> list[tuple[uuid.UUID, str]]:
                     for user_id, email in users
                 ],
             )
+            # One session per user, named by the user's id (the minted tokens carry it).
+            await conn.execute(
+                insert(UserSession),
+                [
+                    {"id": user_id, "user_id": user_id, "created_at": now, "last_used_at": now}
+                    for user_id, _ in users
+                ],
+            )
     finally:
         await engine.dispose()
     return users
@@ -271,11 +286,12 @@ def server(url: str, secret: str, data_dir: str, pool_size: int) -> Iterator[tup
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "PYTHONPATH": f"{SERVED / 'src'}{os.pathsep}{ROOT}",
         "AICLONE_DATABASE_URL": url,
         "AICLONE_SECRET_KEY": secret,
         "AICLONE_DATA_DIR": data_dir,
         "AICLONE_RUN_WORKERS": "false",
+        "AICLONE_RATE_LIMIT_ENABLED": "false",
         "AICLONE_LOG_LEVEL": "WARNING",
         "AICLONE_DATABASE_POOL_SIZE": str(pool_size),
     }
@@ -286,7 +302,7 @@ def server(url: str, secret: str, data_dir: str, pool_size: int) -> Iterator[tup
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts slowly
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 break
@@ -304,8 +320,11 @@ def server(url: str, secret: str, data_dir: str, pool_size: int) -> Iterator[tup
 
 
 def issue_tokens(secret: str, users: list[tuple[uuid.UUID, str]]) -> list[str]:
-    codec = TokenCodec(AuthSettings(secret_key=secret, access_token_ttl_seconds=3600))
-    return [codec.issue(user_id=user_id, email=email, role="user").token for user_id, email in users]
+    codec = TokenCodec(AuthSettings(secret_key=secret))
+    return [
+        codec.issue(user_id=user_id, session_id=user_id, email=email, role="user").token
+        for user_id, email in users
+    ]
 
 
 async def count_events(url: str) -> int:
@@ -329,83 +348,174 @@ async def sessions_opened(url: str) -> int:
     return int(value or 0)
 
 
-# The baseline of a write: what the API does in its transaction, as plain SQL.
-RAW_INSERT_PROSPECT = (
-    "INSERT INTO prospects (id, user_id, name, email, email_normalized, approval_status, fit_score,"
-    " referral_capacity, signal_strength, tags, drafts_generated, emails_sent, meetings_booked,"
-    " created_at, updated_at) VALUES ($1, $2, $3, $4, $4, 'pending', 0, 0, 0, '[\"bench\"]', 0, 0, 0, $5, $5)"
+# The baseline of a write: the rows one ``POST /api/prospects`` writes, as plain SQL in one
+# transaction, one statement per row set, the way a hand-written asyncpg handler would do it:
+# the prospect; its ``prospect_added`` event (counter upsert + insert); the activity line and its
+# ``activity`` event (counter upsert + insert); the five analytics grains in one upsert; the
+# funnel entry; the look-ups a create must make (webhook endpoints, automation rules; none match
+# here) and one NOTIFY carrying both events. Written with $n placeholders; SQLite gets ?n.
+RAW_CREATE = (
+    (
+        "INSERT INTO prospects (id, user_id, name, email, email_normalized, approval_status, fit_score,"
+        " referral_capacity, signal_strength, tags, drafts_generated, emails_sent, meetings_booked,"
+        " created_at, updated_at) VALUES ($1, $2, $3, $4, $4, 'pending', 0, 0, 0, '[\"bench\"]', 0, 0, 0, $5, $5)"
+    ),
+    (
+        "INSERT INTO event_counters (user_id, last_seq) VALUES ($1, 1) ON CONFLICT (user_id)"
+        " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+    ),
+    (
+        "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
+        " VALUES ($1, $2, $3, $4, false, $5)"
+    ),
+    (
+        "INSERT INTO activities (id, user_id, type, title, message, link, metadata, source_seq, created_at)"
+        " VALUES ($1, $2, 'prospect_added', $3, $3, $4, $5, $6, $7)"
+    ),
+    (
+        "INSERT INTO analytics_counters (user_id, grain, bucket_start, metric, count) VALUES"
+        " ($1, 900, $2, 'prospects_analyzed', 1), ($1, 3600, $3, 'prospects_analyzed', 1),"
+        " ($1, 21600, $4, 'prospects_analyzed', 1), ($1, 86400, $5, 'prospects_analyzed', 1),"
+        " ($1, 604800, $6, 'prospects_analyzed', 1) ON CONFLICT (user_id, grain, bucket_start, metric)"
+        " DO UPDATE SET count = analytics_counters.count + excluded.count"
+    ),
+    (
+        "INSERT INTO analytics_prospect_funnel (user_id, prospect_id, added_at, approved_at)"
+        " VALUES ($1, $2, $3, NULL) ON CONFLICT (user_id, prospect_id) DO NOTHING"
+    ),
+    "SELECT id, event_types, flavour FROM webhook_endpoints WHERE user_id = $1 AND status = 'active'",
+    "SELECT id, conditions, action FROM automations WHERE user_id = $1 AND trigger_event = $2 AND enabled",
 )
-RAW_NEXT_SEQ = (
-    "INSERT INTO event_counters (user_id, last_seq) VALUES ($1, 1) ON CONFLICT (user_id)"
-    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
-)
-RAW_INSERT_EVENT = (
-    "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
-    " VALUES ($1, $2, 'prospect_added', $3, false, $4)"
-)
+(
+    RAW_PROSPECT, RAW_NEXT_SEQ, RAW_EVENT, RAW_ACTIVITY, RAW_COUNTERS, RAW_FUNNEL, RAW_ENDPOINTS, RAW_RULES,
+) = RAW_CREATE  # fmt: skip
+GRAINS = (900, 3600, 21600, 86400, 604800)
+
+
+def raw_create_rows(i: int, user_id: uuid.UUID) -> dict[str, Any]:
+    """The values one raw create writes (the same shapes the API writes)."""
+    now = dt.datetime.now(dt.UTC)
+    prospect_id, email = uuid.uuid4(), f"{uuid.uuid4().hex}@raw.example"
+    epoch = int(now.timestamp())
+    prospect = {
+        "id": str(prospect_id),
+        "user_id": str(user_id),
+        "name": f"Raw {i}",
+        "email": email,
+        "tags": ["bench"],
+    }
+    return {
+        "now": now,
+        "prospect_id": prospect_id,
+        "email": email,
+        "name": f"Raw {i}",
+        "prospect": json.dumps(prospect),
+        "starts": [epoch - epoch % grain for grain in GRAINS],
+        "activity_id": uuid.uuid4(),
+        "title": f"Prospect added: Raw {i}",
+        "link": f"/prospects/{prospect_id}",
+    }
+
+
+async def raw_pg_create(conn: asyncpg.Connection, i: int, user_id: uuid.UUID) -> None:
+    v = raw_create_rows(i, user_id)
+    now = v["now"]
+    async with conn.transaction():
+        await conn.execute(RAW_PROSPECT, v["prospect_id"], user_id, v["name"], v["email"], now)
+        seq = await conn.fetchval(RAW_NEXT_SEQ, user_id)
+        await conn.execute(RAW_EVENT, user_id, seq, "prospect_added", v["prospect"], now)
+        meta = json.dumps({"event_type": "prospect_added", "seq": seq})
+        await conn.execute(RAW_ACTIVITY, v["activity_id"], user_id, v["title"], v["link"], meta, seq, now)
+        activity_seq = await conn.fetchval(RAW_NEXT_SEQ, user_id)
+        activity = json.dumps({"id": str(v["activity_id"]), "title": v["title"], "source_seq": seq})
+        await conn.execute(RAW_EVENT, user_id, activity_seq, "activity", activity, now)
+        await conn.execute(RAW_COUNTERS, user_id, *v["starts"])
+        await conn.execute(RAW_FUNNEL, user_id, str(v["prospect_id"]), now)
+        await conn.fetch(RAW_ENDPOINTS, user_id)
+        await conn.fetch(RAW_RULES, user_id, "prospect_added")
+        await conn.execute("SELECT pg_notify('aiclone_bench', $1)", f"[{v['prospect']},{activity}]")
 
 
 async def raw_pg_writes(
-    url: str, users: list[tuple[uuid.UUID, str]], *, seconds: float, concurrency: int
-) -> float:
+    url: str, user_ids: list[uuid.UUID], *, seconds: float, concurrency: int
+) -> dict[str, Any]:
     pool = await asyncpg.create_pool(dsn(url), min_size=concurrency, max_size=concurrency)
-    done = 0
+    latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
     async def writer(n: int) -> None:
-        nonlocal done
         i = n
         while time.perf_counter() < deadline:
-            user_id = users[i % len(users)][0]
+            user_id = user_ids[i % len(user_ids)]
             i += concurrency
-            now = dt.datetime.now(dt.UTC)
-            prospect_id, email = uuid.uuid4(), f"{uuid.uuid4().hex}@raw.example"
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute(RAW_INSERT_PROSPECT, prospect_id, user_id, f"Raw {i}", email, now)
-                seq = await conn.fetchval(RAW_NEXT_SEQ, user_id)
-                data = json.dumps({"id": str(prospect_id), "name": f"Raw {i}", "email": email})
-                await conn.execute(RAW_INSERT_EVENT, user_id, seq, data, now)
-                await conn.execute("SELECT pg_notify('aiclone_bench', $1)", data)
-            done += 1
+            started = time.perf_counter()
+            async with pool.acquire() as conn:
+                await raw_pg_create(conn, i, user_id)
+            latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     try:
         await asyncio.gather(*(writer(n) for n in range(concurrency)))
     finally:
         await pool.close()
-    return done / (time.perf_counter() - started)
+    return summary(latencies, time.perf_counter() - started)
 
 
-def raw_sqlite_writes(path: Path, users: list[tuple[uuid.UUID, str]], seconds: float) -> float:
+def summary(latencies: list[float], elapsed: float) -> dict[str, Any]:
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else 0.0,
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else 0.0,
+        "statuses": {"ok": len(latencies)},
+    }
+
+
+def _qmark(sql: str) -> str:
+    return re.sub(r"\$(\d)", r"?\1", sql)
+
+
+def raw_sqlite_writes(path: Path, user_ids: list[uuid.UUID], seconds: float) -> dict[str, Any]:
+    """The same transaction on sqlite3, one writer (SQLite has one write lock anyway)."""
     import sqlite3  # noqa: PLC0415 - only this baseline uses the synchronous driver
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    sql_prospect = RAW_INSERT_PROSPECT.replace("$5", "?5").replace("$4", "?4").replace("$3", "?3")
-    sql_prospect = sql_prospect.replace("$2", "?2").replace("$1", "?1")
-    sql_seq = RAW_NEXT_SEQ.replace("$1", "?1")
-    sql_event = (
-        RAW_INSERT_EVENT.replace("$4", "?4").replace("$3", "?3").replace("$2", "?2").replace("$1", "?1")
-    )
-    done = 0
+    sql = [_qmark(statement) for statement in RAW_CREATE]
+    prospect_sql, seq_sql, event_sql, activity_sql, counters_sql, funnel_sql, endpoints_sql, rules_sql = sql
+    latencies: list[float] = []
     started = time.perf_counter()
     deadline = started + seconds
+    i = 0
     try:
         while time.perf_counter() < deadline:
-            user_id = users[done % len(users)][0].hex  # SQLAlchemy's Uuid on SQLite: 32 hex digits
-            now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-            prospect_id, email = uuid.uuid4().hex, f"{uuid.uuid4().hex}@raw.example"
+            t0 = time.perf_counter()
+            user = user_ids[i % len(user_ids)].hex  # SQLAlchemy's Uuid on SQLite: 32 hex digits
+            v = raw_create_rows(i, user_ids[i % len(user_ids)])
+            now = v["now"].strftime("%Y-%m-%d %H:%M:%S.%f")
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(sql_prospect, (prospect_id, user_id, f"Raw {done}", email, now))
-            seq = conn.execute(sql_seq, (user_id,)).fetchone()[0]
-            conn.execute(sql_event, (user_id, seq, json.dumps({"id": prospect_id, "email": email}), now))
+            conn.execute(prospect_sql, (v["prospect_id"].hex, user, v["name"], v["email"], now))
+            seq = conn.execute(seq_sql, (user,)).fetchone()[0]
+            conn.execute(event_sql, (user, seq, "prospect_added", v["prospect"], now))
+            meta = json.dumps({"event_type": "prospect_added", "seq": seq})
+            conn.execute(activity_sql, (v["activity_id"].hex, user, v["title"], v["link"], meta, seq, now))
+            activity_seq = conn.execute(seq_sql, (user,)).fetchone()[0]
+            activity = json.dumps({"id": str(v["activity_id"]), "title": v["title"], "source_seq": seq})
+            conn.execute(event_sql, (user, activity_seq, "activity", activity, now))
+            conn.execute(counters_sql, (user, *v["starts"]))
+            conn.execute(funnel_sql, (user, str(v["prospect_id"]), now))
+            conn.execute(endpoints_sql, (user,)).fetchall()
+            conn.execute(rules_sql, (user, "prospect_added")).fetchall()
             conn.execute("COMMIT")
-            done += 1
+            latencies.append(time.perf_counter() - t0)
+            i += 1
     finally:
         conn.close()
-    return done / (time.perf_counter() - started)
+    return summary(latencies, time.perf_counter() - started)
 
 
 def line(label: str, r: dict[str, Any]) -> str:
@@ -434,6 +544,9 @@ async def bench(args: argparse.Namespace) -> None:
         print(f"PostgreSQL: {PROSPECTS} prospects across {USERS} users seeded in {seeded:.1f}s (COPY)")
         tokens = issue_tokens(secret, users)
 
+        if args.writes_only:
+            await bench_writes(args, secret, tmp, pg_url, users)
+            return
         print(
             f"\nList 50 prospects (authenticated), {conns} connections, {seconds:.0f}s per run, 1 server process"
         )
@@ -465,56 +578,69 @@ async def bench(args: argparse.Namespace) -> None:
 
         if args.list_only:
             return
-
-        print(
-            f"\nEvents written per second: POST /api/prospects, {conns} connections, {seconds:.0f}s per run"
-        )
-        print("  (each 201 = one prospect row + its prospect_added event, one transaction)")
-        before = await count_events(pg_url)
-        with server(pg_url, secret, tmp, args.pool_size or conns) as (port, pid):
-            r = run_load(
-                port,
-                tokens,
-                pid=pid,
-                method="POST",
-                path="/api/prospects",
-                seconds=seconds,
-                connections=conns,
-            )
-        check_ok(r, "201")
-        api_rate = (await count_events(pg_url) - before) / r["seconds"]
-        raw_rate = await raw_pg_writes(pg_url, users, seconds=seconds, concurrency=conns)
-        print(line("PostgreSQL API", r))
-        print(
-            f"  {'':<28} {api_rate:>8.0f} events/s; raw asyncpg, same 4 statements: {raw_rate:.0f}/s"
-            f" => API = {100 * api_rate / raw_rate:.0f}% of raw"
-        )
-
-        sqlite_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        await asyncio.to_thread(migrate.upgrade, sqlite_url)
-        sqlite_users = await seed_users(sqlite_url)
-        sqlite_tokens = issue_tokens(secret, sqlite_users)
-        with server(sqlite_url, secret, tmp, args.pool_size or conns) as (port, pid):
-            r = run_load(
-                port,
-                sqlite_tokens,
-                pid=pid,
-                method="POST",
-                path="/api/prospects",
-                seconds=seconds,
-                connections=conns,
-            )
-        check_ok(r, "201")
-        api_rate = await count_events(sqlite_url) / r["seconds"]
-        raw_rate = await asyncio.to_thread(raw_sqlite_writes, Path(tmp) / "bench.db", sqlite_users, seconds)
-        print(line("SQLite API", r))
-        print(
-            f"  {'':<28} {api_rate:>8.0f} events/s; raw sqlite3, same statements, one writer: {raw_rate:.0f}/s"
-            f" => API = {100 * api_rate / raw_rate:.0f}% of raw"
-        )
-        print(f"\nLoad average of the machine at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+        await bench_writes(args, secret, tmp, pg_url, users)
     finally:
         await drop_pg_database(pg_url)
+
+
+def creates_line(label: str, api: dict[str, Any], raw: dict[str, Any], goal: int) -> str:
+    ratio = 100 * api["rps"] / raw["rps"] if raw["rps"] else 0.0
+    return (
+        f"  => {label}: API {api['rps']:.0f} creates/s, raw {raw['rps']:.0f}/s"
+        f" = {ratio:.1f}% of raw (goal >= {goal}%); API p99 {api['p99_ms']:.1f} ms, raw p99 {raw['p99_ms']:.1f} ms"
+    )
+
+
+async def bench_writes(
+    args: argparse.Namespace, secret: str, tmp: str, pg_url: str, users: list[tuple[uuid.UUID, str]]
+) -> None:
+    """Creates against creates: every 201 is one create, the raw baseline one create's rows."""
+    seconds, conns = args.seconds, args.connections
+    shapes = [(n, f"{n} user{'s' if n > 1 else ''}") for n in args.write_users]
+    print(
+        f"\nPOST /api/prospects, {conns} connections, {seconds:.0f}s per run; raw = the same rows in one txn"
+    )
+    tokens = issue_tokens(secret, users)
+    with server(pg_url, secret, tmp, args.pool_size or conns) as (port, pid):
+        run_load(port, tokens[:16], method="POST", path="/api/prospects", seconds=1, connections=conns)
+        for n, label in shapes:
+            before = await count_events(pg_url)
+            api = run_load(
+                port,
+                tokens[:n],
+                pid=pid,
+                method="POST",
+                path="/api/prospects",
+                seconds=seconds,
+                connections=conns,
+            )
+            check_ok(api, "201")
+            per_create = (await count_events(pg_url) - before) / api["requests"]
+            raw = await raw_pg_writes(pg_url, [u for u, _ in users[:n]], seconds=seconds, concurrency=conns)
+            print(line(f"PostgreSQL API, {label}", api))
+            print(line(f"PostgreSQL raw asyncpg, {label}", raw))
+            print(f"  {'':<28} {per_create:.2f} events per create")
+            print(creates_line(f"PostgreSQL, {label}", api, raw, 50))
+
+    sqlite_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+    await asyncio.to_thread(migrate.upgrade, sqlite_url)
+    sqlite_users = await seed_users(sqlite_url)
+    sqlite_tokens = issue_tokens(secret, sqlite_users)
+    with server(sqlite_url, secret, tmp, args.pool_size or conns) as (port, pid):
+        run_load(port, sqlite_tokens[:16], method="POST", path="/api/prospects", seconds=1, connections=conns)
+        for n, label in shapes:
+            api = run_load(
+                port, sqlite_tokens[:n], pid=pid, method="POST", path="/api/prospects", seconds=seconds,
+                connections=conns,
+            )  # fmt: skip
+            check_ok(api, "201")
+            raw = await asyncio.to_thread(
+                raw_sqlite_writes, Path(tmp) / "bench.db", [u for u, _ in sqlite_users[:n]], seconds
+            )
+            print(line(f"SQLite API, {label}", api))
+            print(line(f"SQLite raw sqlite3, {label}", raw))
+            print(creates_line(f"SQLite, {label}", api, raw, 30))
+    print(f"\nLoad average of the machine at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
 
 
 def main() -> None:
@@ -530,7 +656,12 @@ def main() -> None:
         default=0,
         help="AICLONE_DATABASE_POOL_SIZE of the server (default: --connections, so no pool churns)",
     )
-    parser.add_argument("--list-only", action="store_true", help="skip the events-per-second part")
+    parser.add_argument("--list-only", action="store_true", help="skip the creates part")
+    parser.add_argument("--writes-only", action="store_true", help="skip the list part")
+    parser.add_argument("--tree", help="serve the aiclone code of another checkout")
+    parser.add_argument(
+        "--write-users", type=int, nargs="+", default=[16, 1], help="users the creates are spread over"
+    )
     parser.add_argument(
         "--rounds", type=int, default=2, help="alternating real/raw rounds; medians are compared"
     )

@@ -152,7 +152,7 @@ async def create_users(database_url: str, count: int) -> tuple[list[uuid.UUID], 
     """Bulk-insert users (hashing 15k passwords through the API would take minutes)."""
     from sqlalchemy import insert  # noqa: PLC0415
 
-    from aiclone.auth.models import User  # noqa: PLC0415
+    from aiclone.auth.models import User, UserSession  # noqa: PLC0415
     from aiclone.db import Database, utcnow  # noqa: PLC0415
 
     db = Database(database_url)
@@ -178,6 +178,13 @@ async def create_users(database_url: str, count: int) -> tuple[list[uuid.UUID], 
         async with db.session() as session:
             for start in range(0, len(rows), 2000):
                 await session.execute(insert(User), rows[start : start + 2000])
+            # One session per user, named by the user's id (the minted tokens carry it).
+            sessions = [
+                {"id": row["id"], "user_id": row["id"], "created_at": now, "last_used_at": now}
+                for row in rows
+            ]
+            for start in range(0, len(sessions), 2000):
+                await session.execute(insert(UserSession), sessions[start : start + 2000])
     finally:
         await db.dispose()
     return ids, admin
@@ -188,7 +195,10 @@ def tokens_for(user_ids: list[uuid.UUID], *, role: str = "user") -> list[str]:
     from aiclone.settings import AuthSettings  # noqa: PLC0415
 
     codec = TokenCodec(AuthSettings(secret_key=SECRET, access_token_ttl_seconds=6 * 3600))
-    return [codec.issue(user_id=u, email=f"bench-{u.hex}@example.com", role=role).token for u in user_ids]
+    return [
+        codec.issue(user_id=u, session_id=u, email=f"bench-{u.hex}@example.com", role=role).token
+        for u in user_ids
+    ]
 
 
 async def publish_series(
@@ -296,6 +306,8 @@ class Bench:
             "AICLONE_SECRET_KEY": SECRET,
             "AICLONE_AUTO_MIGRATE": "false",
             "AICLONE_LOG_LEVEL": "WARNING",
+            # The minted tokens live as long as the run may (a token longer than the TTL is refused).
+            "AICLONE_ACCESS_TOKEN_TTL_SECONDS": str(6 * 3600),
         }
         await self.load.start()
 

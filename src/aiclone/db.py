@@ -6,6 +6,14 @@ SQLITE_BUSY when another writer got in between, and ``busy_timeout`` does not he
 case. Taking the write lock up front turns that into a plain wait. Read-only work uses
 :meth:`Database.read_session`, which stays deferred and runs beside writers.
 
+SQLite has one writer at a time, and its busy handler waits for the lock by sleeping and
+polling (with sleeps growing to 100 ms), in no particular order: under 16 concurrent writers a
+create's p99 was seconds while its p50 was milliseconds. So the write sessions of one process
+queue on an in-process lock (:class:`WriterQueue`, first come first served) before they open
+their transaction; ``BEGIN IMMEDIATE`` then waits only on other processes (the command line,
+a second server), where ``busy_timeout`` still applies. The wait for the in-process lock is
+bounded by the same statement timeout and then ends in a 503, as a busy database does.
+
 Hot point reads (the user lookup behind every authenticated request) use
 :meth:`Database.read_row`: one Core statement, no transaction, no ORM. On PostgreSQL that is a
 single round trip on an autocommit connection; on SQLite it runs on the calling thread (see
@@ -39,6 +47,7 @@ per-row hot path of lists).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -245,12 +254,52 @@ def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]])
 _Ts = TypeVarTuple("_Ts")
 
 
+class WriterQueue:
+    """The SQLite write sessions of one process, one at a time, in arrival order.
+
+    One lock per event loop (a process may run several, as the tests and the CLI do). A task
+    that already holds the lock and opens another write session goes through unqueued, so the
+    nesting behaves as it did without the queue (SQLite's own lock decides).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._locks: dict[asyncio.AbstractEventLoop, tuple[asyncio.Lock, list[asyncio.Task[Any] | None]]] = {}
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        entry = self._locks.get(loop)
+        if entry is None:
+            for stale in [other for other in self._locks if other.is_closed()]:
+                del self._locks[stale]
+            entry = self._locks[loop] = (asyncio.Lock(), [None])
+        lock, holder = entry
+        task = asyncio.current_task()
+        if holder[0] is task and task is not None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await lock.acquire()
+        except TimeoutError:
+            logger.warning("an SQLite write waited %.0f s for this process's writer queue", self.timeout)
+            raise DatabaseUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
+        holder[0] = task
+        try:
+            yield
+        finally:
+            holder[0] = None
+            lock.release()
+
+
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
     def __init__(self, url: str, **options: Unpack[EngineOptions]) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._writers = WriterQueue(options.get("statement_timeout", 15.0)) if self.is_sqlite else None
         self.engine = build_engine(url, **options)
         self.outages = OutageTracker("sqlite" if self.is_sqlite else "postgresql")
         _track_successes(self.engine, self.outages)
@@ -320,8 +369,12 @@ class Database:
         Callbacks registered with :func:`after_commit` run once the commit succeeded (never after
         a rollback); their failures are logged, since the data is already committed.
         """
-        async with self._outage_guard(), self._write() as session, session.begin():
-            yield session
+        if self._writers is None:
+            async with self._outage_guard(), self._write() as session, session.begin():
+                yield session
+        else:
+            async with self._writers.turn(), self._outage_guard(), self._write() as session, session.begin():
+                yield session
         for callback in session.info.pop(AFTER_COMMIT_KEY, []):
             try:
                 await callback()

@@ -79,7 +79,8 @@ async def bump(
     params: dict[str, Any] = {"user_id": user_id, "metric": str(metric), "by": by}
     for grain, start in bucket_starts(at):
         params[f"start_{grain}"] = start
-    await session.execute(_BUMP, params)
+    # On the session's connection: a text statement needs none of the ORM's execution path.
+    await (await session.connection()).execute(_BUMP, params)
 
 
 def _prospect_id(value: Any) -> str | None:
@@ -118,7 +119,8 @@ class AnalyticsCounterHook:
             "added_at": event.created_at,
             "approved_at": event.created_at if approved else None,
         }
-        inserted = (await session.execute(_FUNNEL_ENTRY, params)).first() is not None
+        connection = await session.connection()
+        inserted = (await connection.execute(_FUNNEL_ENTRY, params)).first() is not None
         if inserted and approved:
             await bump(session, user_id=event.user_id, metric=FunnelMetric.APPROVED, at=event.created_at)
 
@@ -128,7 +130,8 @@ class AnalyticsCounterHook:
         if prospect_id is None:
             return
         params = {"b_user_id": event.user_id, "b_prospect_id": prospect_id, "b_at": event.created_at}
-        added_at = (await session.execute(_REACH[stage], params)).scalar_one_or_none()
+        connection = await session.connection()
+        added_at = (await connection.execute(_REACH[stage], params)).scalar_one_or_none()
         if added_at is not None:
             # Counted in the bucket of the prospect's addition: the funnel is by cohort.
             await bump(session, user_id=event.user_id, metric=stage, at=added_at)

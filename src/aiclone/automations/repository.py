@@ -112,9 +112,10 @@ class AutomationRepository:
         return None if row is None else _rule(row)
 
     async def enabled_rules(self, user_id: uuid.UUID, trigger_event: str) -> list[Rule]:
-        rows = await self.session.execute(
-            _ENABLED_RULES, {"user_id": user_id, "trigger_event": trigger_event}
-        )
+        # On the session's connection: a Core select needs none of the ORM's execution path,
+        # and every event of a trigger type runs this (aiclone.automations.hook).
+        connection = await self.session.connection()
+        rows = await connection.execute(_ENABLED_RULES, {"user_id": user_id, "trigger_event": trigger_event})
         return [_rule(row) for row in rows]
 
     async def update(

@@ -5,8 +5,16 @@
 1. takes the user's next ``seq`` from ``event_counters`` (an upsert that row-locks the counter
    until commit, so a user's events are numbered in commit order, with no gaps);
 2. inserts the ``events`` row;
-3. runs every registered :class:`InTransactionHook` (webhook deliveries, analytics counters…);
-4. on PostgreSQL, issues ``pg_notify`` (delivered by the server only if the transaction commits).
+3. on PostgreSQL, issues ``pg_notify`` (delivered by the server only if the transaction commits);
+4. runs every registered :class:`InTransactionHook` (webhook deliveries, analytics counters…).
+
+On PostgreSQL steps 1 to 3 are one statement (data-modifying CTEs: the upsert, the insert that
+takes its ``seq``, and ``pg_notify`` over the inserted row, whose payload is the event's JSON
+with the ``seq`` spliced in by the server), so recording an event is one round trip. SQLite
+has no data-modifying CTEs and no NOTIFY: the upsert and the insert are two statements (both
+in-process). The statements are built once, as text with typed parameters, and run on the
+session's connection: building a Core insert and its upsert clause per call, and the ORM's
+execution path, cost several times the statement itself (bench/README.md, "Write path").
 
 After a successful commit, :class:`~aiclone.db.Database` hands the session's recorded events to
 the broker for in-process fan-out; a rolled-back transaction publishes nothing.
@@ -21,9 +29,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import BigInteger, Boolean, String, TextClause, Uuid, bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import after_commit, utcnow
@@ -56,6 +62,56 @@ def encode_notification(event: EventRecord) -> str:
     return msgspec.json.encode({"user_id": event.user_id, "seq": event.seq, "type": event.type}).decode()
 
 
+_SEQ_MARK = '"seq":0,'
+
+
+def notification_around_seq(event: EventRecord) -> tuple[str, str]:
+    """:func:`encode_notification` of ``event`` as the text before and after its ``seq`` digits.
+
+    ``event`` carries seq 0; the server puts the assigned seq between the two halves. The mark
+    cannot occur earlier: only ``user_id`` (a UUID string) precedes ``seq`` in the encoding.
+    """
+    head, found, tail = encode_notification(event).partition(_SEQ_MARK)
+    if not found:  # pragma: no cover - the field order of EventRecord guarantees the mark
+        raise AssertionError("notification without a seq field")
+    return head + '"seq":', "," + tail
+
+
+def _typed(statement: str) -> TextClause:
+    return text(statement).bindparams(
+        bindparam("user_id", type_=Uuid()),
+        bindparam("type", type_=String()),
+        bindparam("data", type_=Event.__table__.c.data.type),
+        bindparam("by_automation", type_=Boolean()),
+        bindparam("created_at", type_=Event.__table__.c.created_at.type),
+    )
+
+
+_NEXT_SEQ = text(
+    "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
+    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+).bindparams(bindparam("user_id", type_=Uuid()))
+
+# SQLite: after _NEXT_SEQ, in the same transaction.
+_INSERT_EVENT = _typed(
+    "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
+    " VALUES (:user_id, :seq, :type, :data, :by_automation, :created_at)"
+).bindparams(bindparam("seq", type_=BigInteger()))
+
+# PostgreSQL: counter, event and notification in one statement.
+_RECORD_PG = _typed(
+    "WITH counter AS ("
+    "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
+    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+    "), recorded AS ("
+    "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
+    " SELECT :user_id, last_seq, :type, :data, :by_automation, :created_at FROM counter RETURNING seq"
+    ") SELECT seq, pg_notify(:channel, :head || seq::text || :tail) FROM recorded"
+).bindparams(
+    bindparam("channel", type_=String()), bindparam("head", type_=String()), bindparam("tail", type_=String())
+)
+
+
 class EventLog:
     def __init__(self, broker: EventBroker, *, max_payload_bytes: int = 256 * 1024) -> None:
         self.broker = broker
@@ -86,29 +142,39 @@ class EventLog:
             raise EventTooLarge(
                 f"The event payload is {size} bytes; the limit is {self.max_payload_bytes} bytes."
             )
-        seq = await self._next_seq(session, user_id)
         now = utcnow()
-        await session.execute(
-            insert(Event).values(
-                user_id=user_id, seq=seq, type=type, data=payload, by_automation=by_automation, created_at=now
+        params: dict[str, Any] = {
+            "user_id": user_id,
+            "type": type,
+            "data": payload,
+            "by_automation": by_automation,
+            "created_at": now,
+        }
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":
+            unnumbered = EventRecord(
+                user_id=user_id, seq=0, type=type, data=payload, created_at=now, by_automation=by_automation
             )
-        )
+            params["head"], params["tail"] = notification_around_seq(unnumbered)
+            params["channel"] = NOTIFY_CHANNEL
+            seq = int((await connection.execute(_RECORD_PG, params)).scalar_one())
+        else:
+            seq = int((await connection.execute(_NEXT_SEQ, {"user_id": user_id})).scalar_one())
+            params["seq"] = seq
+            await connection.execute(_INSERT_EVENT, params)
         event = EventRecord(
             user_id=user_id, seq=seq, type=type, data=payload, created_at=now, by_automation=by_automation
         )
-        for hook in self._hooks:
-            await hook.on_event(session, event)
-        if session.get_bind().dialect.name == "postgresql":
-            await session.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": NOTIFY_CHANNEL, "payload": encode_notification(event)},
-            )
+        # Listed before the hooks run, so the events a hook records (the feed line) follow this
+        # one after commit in seq order, as their notifications do.
         pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
         if pending is None:
             pending = session.info[PENDING_KEY] = []
             batch = pending
             after_commit(session, lambda: self.broker.publish(batch))
         pending.append(event)
+        for hook in self._hooks:
+            await hook.on_event(session, event)
         return event
 
     @contextlib.asynccontextmanager
@@ -130,18 +196,6 @@ class EventLog:
             if pending is not None:
                 del pending[mark:]
             raise
-
-    async def _next_seq(self, session: AsyncSession, user_id: uuid.UUID) -> int:
-        dialect = session.get_bind().dialect.name
-        upsert = pg_insert(EventCounter) if dialect == "postgresql" else sqlite_insert(EventCounter)
-        statement = (
-            upsert.values(user_id=user_id, last_seq=1)
-            .on_conflict_do_update(
-                index_elements=[EventCounter.user_id], set_={"last_seq": EventCounter.last_seq + 1}
-            )
-            .returning(EventCounter.last_seq)
-        )
-        return int((await session.execute(statement)).scalar_one())
 
 
 async def events_after(

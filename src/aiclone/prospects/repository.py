@@ -34,6 +34,12 @@ def _structs(result: Result[Any]) -> list[ProspectRead]:
     return [_from_row(*row) for row in result.all()]
 
 
+@functools.cache
+def _insert(*, many: bool) -> Any:
+    """Built on first use, when every model is loaded (the owner's key takes its type from users)."""
+    return insert(PROSPECTS).returning(*READ_COLUMNS, sort_by_parameter_order=many)
+
+
 class ProspectRepository:
     def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         # A session inside write transactions; a bare connection for single-statement reads.
@@ -41,10 +47,10 @@ class ProspectRepository:
         self.dialect = dialect_name(session)
 
     async def insert(self, rows: Sequence[dict[str, Any]]) -> list[ProspectRead]:
-        statement = insert(PROSPECTS).returning(*READ_COLUMNS, sort_by_parameter_order=True)
         if len(rows) == 1:
-            return _structs(await self.session.execute(statement.values(**rows[0])))
-        return _structs(await self.session.execute(statement, list(rows)))
+            # Parameters, not .values(): the statement is built once and its compiled form cached.
+            return _structs(await self.session.execute(_insert(many=False), rows[0]))
+        return _structs(await self.session.execute(_insert(many=True), list(rows)))
 
     async def get(
         self, user_id: uuid.UUID, prospect_id: uuid.UUID, *, for_update: bool = False

@@ -7,6 +7,12 @@ endpoints, and once per other flavour present, see :mod:`.flavours`) and inserts
 commit or roll back with the event: a committed event is never lost, a rolled-back one never
 sent. Bodies over ``AICLONE_WEBHOOK_MAX_PAYLOAD_BYTES`` refuse the event itself (whether or not
 an endpoint listens, so whether an event is accepted never depends on someone's subscriptions).
+
+The user's active endpoints are read once per transaction (a create records two events, its own
+and its feed line), and the deliveries of an event are one multi-row insert. One
+``INSERT … SELECT`` per event was weighed too: it needs no look-up, but it is a statement per
+event where the look-up is one per transaction, and the bodies of flavours other than the
+standard one would have to be rendered before knowing whether any endpoint wants them.
 """
 
 from __future__ import annotations
