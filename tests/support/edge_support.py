@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.live_support import ROOT, free_port, http, server_env
+from tests.support.live_support import ROOT, http, server_env
+from tests.support.ports import free_port
 
 
 class EdgeServer:

@@ -352,7 +352,7 @@ async def test_error_classes_timeout_connect_dns_tls(
         webhook_retry_schedule="10m",
         webhook_timeout_seconds=0.5,
         webhook_connect_timeout_seconds=0.5,
-        webhook_lease_seconds=2.0,
+        webhook_lease_seconds=30.0,  # a reclaim would add an attempt: never under load
     ) as services:
         services.webhooks.network.resolver = no_such_host
         user = await _user(services)
