@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 3
 # Both locks are resolved for every platform and Python 3.11+, with hashes (`make lock`).
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
 
-.PHONY: help install lock run test test-client lint typecheck check bench clean
+.PHONY: help install lock run test test-client lint lint-js typecheck check bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,9 +41,19 @@ test-client: $(STAMP) ## Build and test the TypeScript client, the Zapier app an
 	cd integrations/zapier && AICLONE_PYTHON=$(abspath $(BIN))/python ./ci.sh
 	node --test tests/js/
 
-lint: $(STAMP) ## Ruff lint and format check
+lint: $(STAMP) lint-js ## Ruff lint and format check; import-linter contracts (layers, no cycles; pyproject.toml); the dashboard's JS (lint-js)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# Node.js is a build and test tool only: the service serves the modules as they are.
+DASHBOARD := src/aiclone/dashboard
+$(DASHBOARD)/node_modules/.package-lock.json: $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund --loglevel=error
+
+lint-js: $(DASHBOARD)/node_modules/.package-lock.json ## tsc --checkJs --noEmit and ESLint on the dashboard's ES modules (needs Node.js)
+	cd $(DASHBOARD) && npm run --silent typecheck
+	cd $(DASHBOARD) && npm run --silent lint
 
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy

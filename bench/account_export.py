@@ -68,7 +68,9 @@ async def main(events: int, prospects: int) -> None:
     url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     await asyncio.to_thread(migrate.upgrade, url)
     services = Services(
-        Settings(database_url=url, data_dir=str(folder), secret_key="b" * 48, run_workers=False)
+        Settings.compose(
+            {"database_url": url, "data_dir": str(folder), "secret_key": "b" * 48, "run_workers": False}
+        )
     )
     try:
         user_id = await fill(services, events, prospects)

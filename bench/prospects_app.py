@@ -38,7 +38,7 @@ class RawPool:
             async with self._lock:
                 if self._pool is None:
                     settings = load_settings()
-                    size = settings.database_pool_size
+                    size = settings.database.pool_size
                     self._pool = await asyncpg.create_pool(
                         asyncpg_dsn(settings.resolved_database_url),
                         min_size=1,

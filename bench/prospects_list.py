@@ -50,7 +50,7 @@ from aiclone.auth.models import User  # noqa: E402
 from aiclone.auth.tokens import TokenCodec  # noqa: E402
 from aiclone.db import build_engine  # noqa: E402
 from aiclone.events.models import Event  # noqa: E402
-from aiclone.settings import Settings  # noqa: E402
+from aiclone.settings import AuthSettings  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "AICLONE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -304,7 +304,7 @@ def server(url: str, secret: str, data_dir: str, pool_size: int) -> Iterator[tup
 
 
 def issue_tokens(secret: str, users: list[tuple[uuid.UUID, str]]) -> list[str]:
-    codec = TokenCodec(Settings(secret_key=secret, access_token_ttl_seconds=3600))
+    codec = TokenCodec(AuthSettings(secret_key=secret, access_token_ttl_seconds=3600))
     return [codec.issue(user_id=user_id, email=email, role="user").token for user_id, email in users]
 
 

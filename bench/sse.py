@@ -185,9 +185,9 @@ async def create_users(database_url: str, count: int) -> tuple[list[uuid.UUID], 
 
 def tokens_for(user_ids: list[uuid.UUID], *, role: str = "user") -> list[str]:
     from aiclone.auth.tokens import TokenCodec  # noqa: PLC0415
-    from aiclone.settings import Settings  # noqa: PLC0415
+    from aiclone.settings import AuthSettings  # noqa: PLC0415
 
-    codec = TokenCodec(Settings(secret_key=SECRET, access_token_ttl_seconds=6 * 3600))
+    codec = TokenCodec(AuthSettings(secret_key=SECRET, access_token_ttl_seconds=6 * 3600))
     return [codec.issue(user_id=u, email=f"bench-{u.hex}@example.com", role=role).token for u in user_ids]
 
 

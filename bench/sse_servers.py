@@ -60,14 +60,18 @@ def create_bench_app() -> Any:
             commits.append([user_id.hex, event.seq, stamp, time.time()])
         return {"commits": commits}
 
-    pauses: list[tuple[int, float]] = []
-    started: list[float] = [0.0]
+    pauses: list[tuple[int, float, float]] = []
+    started: list[float] = [0.0, 0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
+        # Wall clock and the thread's CPU time: on a loaded machine the wall-clock pause also
+        # counts the time the process waited for a core.
         if phase == "start":
-            started[0] = time.perf_counter()
+            started[0], started[1] = time.perf_counter(), time.thread_time()
         else:
-            pauses.append((info["generation"], time.perf_counter() - started[0]))
+            pauses.append(
+                (info["generation"], time.perf_counter() - started[0], time.thread_time() - started[1])
+            )
 
     gc.callbacks.append(on_gc)
 
@@ -76,13 +80,23 @@ def create_bench_app() -> Any:
         """Collector pauses since the last call (the tail of the latency figures lives here)."""
         taken = list(pauses)
         pauses.clear()
+        tracked = gc.get_objects() if objects else []
+        kinds: dict[str, int] = {}
+        for obj in tracked:
+            name = type(obj).__qualname__
+            kinds[name] = kinds.get(name, 0) + 1
+        del tracked[:]
         return {
-            "tracked": len(gc.get_objects()) if objects else None,
+            "tracked": sum(kinds.values()) if objects else None,
+            "top_types": sorted(kinds.items(), key=lambda kv: -kv[1])[:15],
             "collections": len(taken),
-            "gen2": sum(1 for g, _ in taken if g == 2),
-            "max_ms": max((p for _, p in taken), default=0.0) * 1000,
-            "total_ms": sum(p for _, p in taken) * 1000,
-            "gen2_max_ms": max((p for g, p in taken if g == 2), default=0.0) * 1000,
+            "gen2": sum(1 for g, _, _ in taken if g == 2),
+            "max_ms": max((p for _, p, _ in taken), default=0.0) * 1000,
+            "total_ms": sum(p for _, p, _ in taken) * 1000,
+            "gen2_max_ms": max((p for g, p, _ in taken if g == 2), default=0.0) * 1000,
+            "max_cpu_ms": max((c for _, _, c in taken), default=0.0) * 1000,
+            "frozen": gc.get_freeze_count(),
+            "gen_counts": list(gc.get_count()),
         }
 
     app = create_app_from_env()

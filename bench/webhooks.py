@@ -189,16 +189,18 @@ class Bench:
         from aiclone.settings import Settings  # noqa: PLC0415
 
         self.services = Services(
-            Settings(
-                env="development",
-                database_url=database_url,
-                data_dir=str(data_dir),
-                secret_key=SECRET_KEY,
-                webhook_allow_private=True,
-                auto_migrate=False,
-                argon2_time_cost=2,
-                argon2_memory_kib=19 * 1024,
-                argon2_parallelism=1,
+            Settings.compose(
+                {
+                    "env": "development",
+                    "database_url": database_url,
+                    "data_dir": str(data_dir),
+                    "secret_key": SECRET_KEY,
+                    "webhook_allow_private": True,
+                    "auto_migrate": False,
+                    "argon2_time_cost": 2,
+                    "argon2_memory_kib": 19 * 1024,
+                    "argon2_parallelism": 1,
+                }
             )
         )
         self.port = receiver_port

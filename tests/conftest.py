@@ -137,7 +137,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "rate_limit_enabled": False,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings.compose(values)
 
 
 @pytest.fixture

@@ -57,7 +57,15 @@ def _settings() -> Settings:
     return settings
 
 
-def _migrate_or_exit(action: str, run: Callable[..., None], *args: object, **kwargs: object) -> None:
+def _migrated_settings() -> Settings:
+    """The settings, after migrating the database first when ``AICLONE_AUTO_MIGRATE`` is on."""
+    settings = _settings()
+    if settings.database.auto_migrate:
+        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    return settings
+
+
+def _migrate_or_exit(action: str, run: Callable[..., object], *args: object, **kwargs: object) -> None:
     """Run a migration step; Alembic's own errors (an unknown revision, say) become one line."""
     from alembic.util import CommandError  # noqa: PLC0415
 
@@ -82,21 +90,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     # Resolve (and persist, in development) the secret once here, before workers fork.
     settings.with_secret()
-    if settings.auto_migrate and not args.no_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    if settings.database.auto_migrate and not args.no_migrate:
+        _migrate_or_exit("migration", migrate.upgrade_unless_at_head, settings.resolved_database_url)
     return run_server(
         APP_FACTORY,
         server=args.server,
-        host=settings.host,
-        port=settings.port,
+        host=settings.server.host,
+        port=settings.server.port,
         workers=args.workers,
-        log_level=settings.log_level,
-        metrics_address=settings.metrics_address,
+        log_level=settings.server.log_level,
+        metrics_address=settings.server.metrics_address,
         json_logs=settings.json_logs,
         timings=EdgeTimings(
-            header_timeout=settings.header_timeout_seconds,
+            header_timeout=settings.server.header_timeout_seconds,
             drain_seconds=settings.shutdown_drain,
-            grace_seconds=settings.shutdown_grace_seconds,
+            grace_seconds=settings.server.shutdown_grace_seconds,
         ),
     )
 
@@ -118,9 +126,7 @@ async def _run_workers(settings: Settings) -> None:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    settings = _settings()
-    if settings.auto_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    settings = _migrated_settings()
     asyncio.run(_run_workers(settings))
     return 0
 
@@ -186,9 +192,7 @@ def _users_action(args: argparse.Namespace, settings: Settings) -> str:
 def cmd_users(args: argparse.Namespace) -> int:
     from aiclone.errors import DomainError  # noqa: PLC0415
 
-    settings = _settings()
-    if settings.auto_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    settings = _migrated_settings()
     try:
         print(_users_action(args, settings))
     except DomainError as exc:
@@ -263,9 +267,7 @@ async def _rebuild_analytics(settings: Settings, user_id: str | None, since: str
 
 
 def cmd_analytics(args: argparse.Namespace) -> int:
-    settings = _settings()
-    if settings.auto_migrate:
-        _migrate_or_exit("migration", migrate.upgrade, settings.resolved_database_url)
+    settings = _migrated_settings()
     print(asyncio.run(_rebuild_analytics(settings, args.user_id, args.since)))
     return 0
 
@@ -283,7 +285,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aiclone {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_serve(sub)
+    worker = sub.add_parser("worker", epilog=EXIT_CODES, help="run the background workers alone (no HTTP)")
+    worker.set_defaults(func=cmd_worker)
+    _add_db(sub)
+    _add_users(sub)
+    _add_analytics(sub)
+    return parser
 
+
+def _command_group(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    func: Callable[[argparse.Namespace], int],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """``aiclone <name> <command>``: a command whose subcommands run ``func`` unless they say."""
+    group = sub.add_parser(name, epilog=EXIT_CODES, help=help_text)
+    group.set_defaults(func=func)
+    return group.add_subparsers(dest=f"{name}_command", required=True)
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser(
         "serve", epilog=SERVE_EXIT_CODES, help="run the HTTP service (migrates first unless told not to)"
     )
@@ -297,11 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", epilog=EXIT_CODES, help="run the background workers alone (no HTTP)")
-    worker.set_defaults(func=cmd_worker)
 
-    db = sub.add_parser("db", epilog=EXIT_CODES, help="database migrations")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
+def _add_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db_sub = _command_group(sub, "db", "database migrations", cmd_db)
     up = db_sub.add_parser("upgrade", epilog=EXIT_CODES, help="migrate to a revision (default: every head)")
     up.add_argument("revision", nargs="?", default="heads")
     down = db_sub.add_parser(
@@ -312,10 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     rev = db_sub.add_parser("revision", epilog=EXIT_CODES, help="create a migration script")
     rev.add_argument("-m", "--message", required=True)
     rev.add_argument("--autogenerate", action="store_true", help="diff the models against the database")
-    db.set_defaults(func=cmd_db)
 
-    users = sub.add_parser("users", epilog=EXIT_CODES, help="user administration")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
+
+def _add_users(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    users_sub = _command_group(sub, "users", "user administration", cmd_users)
     create = users_sub.add_parser(
         "create", epilog=EXIT_CODES, help="create a user (the first admin, typically)"
     )
@@ -337,14 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("activate", "allow sign-ins again"),
     ):
         users_sub.add_parser(name, epilog=EXIT_CODES, help=text).add_argument("user", help="email or id")
-    users.set_defaults(func=cmd_users)
     delete = users_sub.add_parser("delete", epilog=EXIT_CODES, help="delete a user and everything they own")
     delete.add_argument("email")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_users_delete)
 
-    analytics = sub.add_parser("analytics", epilog=EXIT_CODES, help="analytics maintenance")
-    analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
+
+def _add_analytics(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    analytics_sub = _command_group(sub, "analytics", "analytics maintenance", cmd_analytics)
     rebuild = analytics_sub.add_parser(
         "rebuild",
         epilog=EXIT_CODES,
@@ -358,8 +379,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("--user-id", help="only this user (default: everyone)")
     rebuild.add_argument("--since", help="ISO date or time (UTC unless an offset is given)")
-    analytics.set_defaults(func=cmd_analytics)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

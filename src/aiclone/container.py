@@ -14,7 +14,7 @@ from aiclone.accounts.setup import build_account_flows
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
 from aiclone.admin.service import AdminService
-from aiclone.analytics.counters import AnalyticsCounterHook
+from aiclone.analytics.counters import AnalyticsCounterHook, DeliveryCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
 from aiclone.apikeys.service import ApiKeyService
@@ -59,7 +59,6 @@ from aiclone.webhooks.delivery import DeliveryRetentionJob, DeliveryWorker
 from aiclone.webhooks.flavours import Renderer
 from aiclone.webhooks.hook import WebhookDeliveryHook
 from aiclone.webhooks.outcomes import OutcomeRecorder, RetryPolicy
-from aiclone.webhooks.retry import parse_schedule
 from aiclone.webhooks.sender import Sender, user_agent
 from aiclone.webhooks.service import WebhookService
 from aiclone.webhooks.signing import SecretBox
@@ -75,90 +74,19 @@ POSTGRES_VERDICT_SECONDS = 30.0
 class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(
-            settings.resolved_database_url,
-            pool_size=settings.database_pool_size,
-            connect_timeout=settings.database_connect_timeout_seconds,
-            pool_timeout=settings.database_pool_timeout_seconds,
-            statement_timeout=settings.database_statement_timeout_seconds,
-        )
-        self.broker: EventBroker = (
-            MemoryBroker(queue_size=settings.event_queue_size)
-            if self.db.is_sqlite
-            else PostgresBroker(
-                self.db.engine,
-                self.db.url,
-                queue_size=settings.event_queue_size,
-                connect_timeout=settings.database_connect_timeout_seconds,
-            )
-        )
-        self.events = EventLog(self.broker, max_payload_bytes=settings.max_event_payload_bytes)
-        self.notifications = NotificationService(self.db, self.events)
-        self.activities = ActivityService(self.db)
-        self.events.add_hook(ActivityFeedHook(self.events))
-        self.events.add_hook(AnalyticsCounterHook())
-        self.analytics = AnalyticsService(
-            self.db,
-            prices=TokenPrices(settings.llm_price_input_per_mtok, settings.llm_price_output_per_mtok),
-        )
-        self.exports = ExportService(self.db, max_concurrent=settings.export_max_concurrent)
-        self.codec = TokenCodec(settings)
-        self.hasher = PasswordHasher(settings)
+        self._wire_backbone(settings)
+        self.codec = TokenCodec(settings.auth)
+        self.hasher = PasswordHasher(settings.auth)
         self.metrics = Metrics()
         self.metrics.watch_database(self.db.outages)
         # The language model provider, shared by the llm research engine and drafting.
-        self.llm = LLMClient(LLMConfig.from_settings(settings), metrics=self.metrics)
-        self.rate_limiting = RateLimiting.from_settings(settings, self.metrics)
-        failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
+        self.llm = LLMClient(LLMConfig.from_settings(settings.llm), metrics=self.metrics)
+        self.rate_limiting = RateLimiting.from_settings(settings.rate_limit, self.metrics)
         self._wire_identity()
-        self.key_usage = KeyUsage(self.db)
-        self.api_keys = ApiKeyService(self.db, self.broker)
-        self.auth = AuthService(
-            self.db,
-            settings,
-            self.hasher,
-            self.codec,
-            sessions=self.session_revoker,
-            failed_logins=failed_logins,
-        )
-        self.user_sessions = SessionService(self.db, self.session_revoker)
-        self.password_change = PasswordChangeService(
-            self.db, settings, self.hasher, self.session_revoker, failed_logins
-        )
-        self.mail_worker = MailWorker.from_settings(self.db, settings)
-        self.accounts = build_account_flows(
-            self.db, settings, self.hasher, self.mail_worker, self.auth, self.rate_limiting
-        )
+        self._wire_accounts(settings)
         self.health = HealthService(self.db, head_revisions())
         self.admin = AdminService(self.db, self.session_revoker)
-        self.events.add_hook(TaskStateMetricsHook(self.metrics.research_tasks))
-        self.research_engines = build_engines(settings, self.llm)
-        # Language-model tokens: the daily budget checked when a task is queued (aiclone.research.usage).
-        budget = TokenBudget(settings.llm_daily_tokens_per_user, reservation=settings.llm_max_output_tokens)
-        self.research = ResearchService(
-            self.db,
-            self.events,
-            max_urls=settings.research_max_urls,
-            engines=self.research_engines,
-            budget=budget,
-        )
-        self.research_queue = ResearchQueue(
-            self.db,
-            self.events,
-            lease_seconds=settings.research_lease_seconds,
-            max_interruptions=settings.research_max_interruptions,
-        )
-        self.research_runner = ResearchRunner(
-            self.research_queue,
-            self.broker,
-            self.research_engines,
-            RunnerConfig(
-                concurrency=settings.research_concurrency,
-                task_timeout=settings.research_timeout_seconds,
-                lease_seconds=settings.research_lease_seconds,
-                poll_seconds=settings.research_poll_seconds,
-            ),
-        )
+        self._wire_research(settings)
         self.prospects = ProspectService(self.db, self.events)
         self.outreach = OutreachService(self.db, self.events)
         self.content = ContentService(self.db, self.events)
@@ -169,38 +97,115 @@ class Services:
         automation_runner = AutomationRunner(self.events, self.notifications)
         self.events.add_hook(AutomationHook(automation_runner))
         self.automations = AutomationService(self.db, automation_runner)
+        self._wire_live(settings)
+        self.account_data = AccountService(
+            self.db,
+            self.hasher,
+            self.session_revoker,
+            failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
+            max_concurrent_exports=settings.server.max_concurrent_exports,
+        )
+        # After an erasure commits (other instances refuse the tokens through the identity signal).
+        self.account_data.on_erased.append(self._end_streams_of_erased_user)
+        self.jobs: list[BackgroundJob] = [
+            EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.events.retention_days)),
+            self.webhook_worker,
+            DeliveryRetentionJob(
+                self.db, max_age=dt.timedelta(days=settings.webhooks.delivery_retention_days)
+            ),
+            StreamTicketPruneJob(self.db),
+            self.mail_worker,
+            self.research_runner,
+        ]
+        self.workers = WorkerGroup(self.jobs)
+
+    def _wire_backbone(self, settings: Settings) -> None:
+        database = settings.database
+        self.db = Database(
+            settings.resolved_database_url,
+            pool_size=database.pool_size,
+            connect_timeout=database.connect_timeout_seconds,
+            pool_timeout=database.pool_timeout_seconds,
+            statement_timeout=database.statement_timeout_seconds,
+        )
+        self.broker: EventBroker = (
+            MemoryBroker(queue_size=settings.events.queue_size)
+            if self.db.is_sqlite
+            else PostgresBroker(
+                self.db.engine,
+                self.db.url,
+                queue_size=settings.events.queue_size,
+                connect_timeout=database.connect_timeout_seconds,
+            )
+        )
+        self.events = EventLog(self.broker, max_payload_bytes=settings.events.max_payload_bytes)
+        self.notifications = NotificationService(self.db, self.events)
+        self.activities = ActivityService(self.db)
+        self.events.add_hook(ActivityFeedHook(self.events))
+        self.events.add_hook(AnalyticsCounterHook())
+        self.analytics = AnalyticsService(
+            self.db, prices=TokenPrices(settings.llm.price_input_per_mtok, settings.llm.price_output_per_mtok)
+        )
+        self.exports = ExportService(self.db, max_concurrent=settings.server.max_concurrent_exports)
+
+    def _wire_accounts(self, settings: Settings) -> None:
+        failed_logins = self.rate_limiting.failed_logins if self.rate_limiting else None
+        self.key_usage = KeyUsage(self.db)
+        self.api_keys = ApiKeyService(self.db, self.broker)
+        self.auth = AuthService(
+            self.db,
+            settings.auth,
+            self.hasher,
+            self.codec,
+            sessions=self.session_revoker,
+            failed_logins=failed_logins,
+            email_verification_required=settings.email_verification_required,
+        )
+        self.user_sessions = SessionService(self.db, self.session_revoker)
+        self.password_change = PasswordChangeService(
+            self.db, settings.auth, self.hasher, self.session_revoker, failed_logins
+        )
+        self.mail_worker = MailWorker.from_settings(
+            self.db, settings.mail, mail_dir=settings.mail_dir, production=settings.production
+        )
+        self.accounts = build_account_flows(
+            self.db, settings, self.hasher, self.mail_worker, self.auth, self.rate_limiting
+        )
+
+    def _wire_research(self, settings: Settings) -> None:
+        research = settings.research
+        self.events.add_hook(TaskStateMetricsHook(self.metrics.research_tasks))
+        self.research_engines = build_engines(research, settings.llm, self.llm)
+        # Language-model tokens: the daily budget checked when a task is queued (aiclone.research.usage).
+        budget = TokenBudget(settings.llm.daily_tokens_per_user, reservation=settings.llm.max_output_tokens)
+        self.research = ResearchService(
+            self.db, self.events, max_urls=research.max_urls, engines=self.research_engines, budget=budget
+        )
+        self.research_queue = ResearchQueue(
+            self.db,
+            self.events,
+            lease_seconds=research.lease_seconds,
+            max_interruptions=research.max_interruptions,
+        )
+        self.research_runner = ResearchRunner(
+            self.research_queue, self.broker, self.research_engines, RunnerConfig.from_settings(research)
+        )
+
+    def _wire_live(self, settings: Settings) -> None:
         # Streams are held by the serving process only: the app's lifespan starts and stops the hub.
-        self.stream_hub = StreamHub(self.db, self.broker, settings)
+        self.stream_hub = StreamHub(
+            self.db, self.broker, settings.live, connect_timeout=settings.database.connect_timeout_seconds
+        )
         # Open streams end when their session or account stops standing, on every instance.
         self.stream_revocation = StreamRevocation(self.stream_hub, self.identity)
         self.broker.add_identity_listener(self.stream_revocation.on_signal)
         self.live = LiveEventService(
             self.db,
             self.stream_hub,
-            StreamAuthenticator(self.db, settings, self.codec, self.identity),
+            StreamAuthenticator(self.db, settings.auth, settings.live, self.codec, self.identity),
             self.notifications,
             settings,
         )
-        self.account_data = AccountService(
-            self.db,
-            self.hasher,
-            self.session_revoker,
-            failed_logins=self.auth.failed_logins,
-            max_concurrent_exports=settings.export_max_concurrent,
-        )
-        # After an erasure commits (other instances refuse the tokens through the identity signal).
-        self.account_data.on_erased.append(self._end_streams_of_erased_user)
-        self.jobs: list[BackgroundJob] = [
-            EventRetentionJob(self.db, max_age=dt.timedelta(days=settings.event_retention_days)),
-            self.webhook_worker,
-            DeliveryRetentionJob(
-                self.db, max_age=dt.timedelta(days=settings.webhook_delivery_retention_days)
-            ),
-            StreamTicketPruneJob(self.db),
-            self.mail_worker,
-        ]
-        self.jobs.append(self.research_runner)
-        self.workers = WorkerGroup(self.jobs)
 
     async def _end_streams_of_erased_user(self, user_id: uuid.UUID) -> None:
         self.stream_hub.end_user_streams(user_id)
@@ -213,7 +218,7 @@ class Services:
                 self.events,
                 self.prospects,
                 self.research,
-                max_output_tokens=settings.llm_max_output_tokens,
+                max_output_tokens=settings.llm.max_output_tokens,
             )
         self.drafting = DraftingService(
             self.research, self.prospects, unavailable_reason=lambda: self.llm.config.unavailable_reason
@@ -231,31 +236,27 @@ class Services:
         self.session_revoker = SessionRevoker(broker)
 
     def _wire_webhooks(self, settings: Settings) -> None:
+        hooks = settings.webhooks
         renderer = Renderer(public_url=settings.resolved_public_url)
         self.events.add_hook(
-            WebhookDeliveryHook(max_payload_bytes=settings.webhook_max_payload_bytes, renderer=renderer)
+            WebhookDeliveryHook(max_payload_bytes=hooks.max_payload_bytes, renderer=renderer)
         )
         network = WebhookNetwork(
-            allow_private=settings.webhook_allow_private,
-            production=settings.env == "production",
-            slack_hosts=settings.slack_webhook_hosts,
+            allow_private=hooks.allow_private, production=settings.production, slack_hosts=hooks.slack_hosts
         )
         self.webhook_sender = Sender(
             network,
             user_agent=user_agent(),
-            connect_timeout=settings.webhook_connect_timeout_seconds,
-            total_timeout=settings.webhook_timeout_seconds,
-            endpoint_concurrency=settings.webhook_endpoint_concurrency,
+            connect_timeout=hooks.connect_timeout_seconds,
+            total_timeout=hooks.timeout_seconds,
+            endpoint_concurrency=hooks.endpoint_concurrency,
         )
-        box = SecretBox(settings.secret_key)
+        box = SecretBox(settings.auth.secret_key)
         recorder = OutcomeRecorder(
-            RetryPolicy(
-                schedule=parse_schedule(settings.webhook_retry_schedule),
-                jitter=settings.webhook_retry_jitter,
-                retry_after_max=settings.webhook_retry_after_max_seconds,
-                failure_threshold=settings.webhook_failure_threshold,
-            ),
+            RetryPolicy.from_settings(hooks),
             self.notifications,
+            # Settled deliveries move the analytics counters, as events do through the event log's hook.
+            counters=DeliveryCounterHook(),
             attempts=self.metrics.webhook_deliveries,
         )
         self.webhooks = WebhookService(
@@ -265,21 +266,9 @@ class Services:
             box=box,
             recorder=recorder,
             renderer=renderer,
-            max_endpoints_per_user=settings.webhook_max_endpoints_per_user,
-            secret_overlap_seconds=settings.webhook_secret_overlap_seconds,
-            manual_lock_seconds=settings.webhook_lease_seconds,
+            settings=hooks,
         )
-        self.webhook_worker = DeliveryWorker(
-            self.db,
-            self.broker,
-            self.webhook_sender,
-            recorder,
-            box,
-            concurrency=settings.webhook_worker_concurrency,
-            endpoint_concurrency=settings.webhook_endpoint_concurrency,
-            lease_seconds=settings.webhook_lease_seconds,
-            poll_seconds=settings.webhook_poll_seconds,
-        )
+        self.webhook_worker = DeliveryWorker(self.db, self.broker, self.webhook_sender, recorder, box, hooks)
         self.webhooks.wake_workers = self.webhook_worker.wake
         self.hooks = SubscriptionService(self.db, self.webhooks)
 

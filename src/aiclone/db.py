@@ -46,7 +46,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVarTuple, cast
+from typing import Any, TypedDict, TypeVarTuple, Unpack, cast
 
 import msgspec
 from sqlalchemy import DateTime, MetaData, Select, TypeDecorator, Uuid, event
@@ -136,6 +136,15 @@ def _json_dumps(value: Any) -> str:
 # The client-side bound waits this much longer than the server's, so a slow query is cancelled
 # by the server (the connection stays usable) and only a silent network hits the client bound.
 COMMAND_TIMEOUT_MARGIN_SECONDS = 1.0
+
+
+class EngineOptions(TypedDict, total=False):
+    """The keywords of :func:`build_engine` after the URL (its defaults apply to those left out)."""
+
+    pool_size: int
+    connect_timeout: float
+    pool_timeout: float
+    statement_timeout: float
 
 
 def build_engine(
@@ -239,24 +248,10 @@ _Ts = TypeVarTuple("_Ts")
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        pool_size: int = 10,
-        connect_timeout: float = 10.0,
-        pool_timeout: float = 10.0,
-        statement_timeout: float = 15.0,
-    ) -> None:
+    def __init__(self, url: str, **options: Unpack[EngineOptions]) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = build_engine(
-            url,
-            pool_size=pool_size,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
-            statement_timeout=statement_timeout,
-        )
+        self.engine = build_engine(url, **options)
         self.outages = OutageTracker("sqlite" if self.is_sqlite else "postgresql")
         _track_successes(self.engine, self.outages)
         self._write = async_sessionmaker(self.engine, expire_on_commit=False)

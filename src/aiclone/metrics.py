@@ -17,6 +17,8 @@ also reports its own process and platform collectors.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -37,13 +39,14 @@ __all__ = ["CONTENT_TYPE", "Metrics"]
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Latency buckets in seconds: dense where API calls live (1 ms - 1 s), sparse beyond.
+_GaugeMode = Literal["livesum", "livemin"]
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        registry = self.registry
         # Set by the server's parent when it runs several workers: read from all of them.
         self.shared = shared_directory()
         self._shared_registry = None
@@ -51,108 +54,103 @@ class Metrics:
             use_shared_values()
             self._shared_registry = server_registry(self.shared)
         if self._shared_registry is None:
-            ProcessCollector(registry=registry)
-            PlatformCollector(registry=registry)
-            GCCollector(registry=registry)
-        # HTTP (recorded by aiclone.web.http_metrics for every request, matched or not).
-        self.http_requests = Counter(
-            "aiclone_http_requests",
-            "HTTP requests by method, route template and status code.",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.http_latency = Histogram(
-            "aiclone_http_request_duration_seconds",
-            "Time from request start to the end of the response body, by method and route template.",
-            ["method", "route"],
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.http_in_flight = Gauge(
-            "aiclone_http_requests_in_flight",
-            "Requests being served right now.",
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
-        # Rate limiting (aiclone.ratelimit).
-        self.rate_limit_rejections = Counter(
-            "aiclone_rate_limit_rejections",
-            "Requests refused with 429, by policy (default, user, login, register, login-failures).",
-            ["policy"],
-            registry=registry,
-        )
-        self.rate_limit_storage_errors = Counter(
-            "aiclone_rate_limit_storage_errors",
-            "Rate-limit storage operations that failed (e.g. Redis unreachable).",
-            registry=registry,
-        )
-        self.rate_limit_fail_open = Counter(
-            "aiclone_rate_limit_fail_open",
-            "Requests let through unchecked because the rate-limit storage was unavailable.",
-            registry=registry,
-        )
-        # Used by the live-events package.
-        self.sse_connections = Gauge(
-            "aiclone_sse_connections",
-            "Open Server-Sent Events streams.",
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
-        # Used by the webhook worker: outcome is e.g. delivered, failed, retrying, gave_up.
-        self.webhook_deliveries = Counter(
-            "aiclone_webhook_deliveries",
-            "Webhook delivery attempts by outcome.",
-            ["outcome"],
-            registry=registry,
-        )
-        # Used by the research worker: status is queued, running, done, failed or cancelled.
-        self.research_tasks = Counter(
-            "aiclone_research_tasks",
-            "Research task state changes by the status reached.",
-            ["status"],
-            registry=registry,
-        )
-
-        # The language model provider (aiclone.llm): purpose is research, outreach or content.
-        self.llm_requests = Counter(
-            "aiclone_llm_requests",
-            "Language model calls by purpose and outcome (ok or the failure reason).",
-            ["purpose", "outcome"],
-            registry=registry,
-        )
-        self.llm_tokens = Counter(
-            "aiclone_llm_tokens",
-            "Language model tokens by purpose and direction (in = prompt, out = completion).",
-            ["purpose", "direction"],
-            registry=registry,
-        )
-        self.llm_failures = Counter(
-            "aiclone_llm_failures",
-            "Failed language model attempts by purpose and reason (retried ones included).",
-            ["purpose", "reason"],
-            registry=registry,
-        )
-        self.llm_latency = Histogram(
-            "aiclone_llm_request_duration_seconds",
-            "Time of one language model call, retries included, by purpose.",
-            ["purpose"],
-            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0),
-            registry=registry,
-        )
-
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
+        self._http_and_rate_limits()
+        self._workers()
+        self._llm()
         # Database availability (aiclone.db_outage): one count per outage, not per failed request.
-        self.database_outages = Counter(
+        self.database_outages = self._counter(
             "aiclone_database_outages",
             "Database outages seen by this process (each counted once, when it starts).",
-            registry=registry,
         )
-        self.database_available = Gauge(
+        self.database_available = self._gauge(
             "aiclone_database_available",
             "1 while the database answers, 0 during an outage (of any live worker).",
-            registry=registry,
             multiprocess_mode="livemin",
         )
         self.database_available.set(1)
+
+    def _counter(self, name: str, documentation: str, labels: tuple[str, ...] = ()) -> Counter:
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def _gauge(self, name: str, documentation: str, *, multiprocess_mode: _GaugeMode) -> Gauge:
+        return Gauge(name, documentation, registry=self.registry, multiprocess_mode=multiprocess_mode)
+
+    def _histogram(
+        self, name: str, documentation: str, labels: tuple[str, ...], buckets: tuple[float, ...]
+    ) -> Histogram:
+        return Histogram(name, documentation, labels, buckets=buckets, registry=self.registry)
+
+    def _http_and_rate_limits(self) -> None:
+        # HTTP (recorded by aiclone.web.http_metrics for every request, matched or not).
+        self.http_requests = self._counter(
+            "aiclone_http_requests",
+            "HTTP requests by method, route template and status code.",
+            ("method", "route", "status"),
+        )
+        self.http_latency = self._histogram(
+            "aiclone_http_request_duration_seconds",
+            "Time from request start to the end of the response body, by method and route template.",
+            ("method", "route"),
+            _LATENCY_BUCKETS,
+        )
+        self.http_in_flight = self._gauge(
+            "aiclone_http_requests_in_flight", "Requests being served right now.", multiprocess_mode="livesum"
+        )
+        # Rate limiting (aiclone.ratelimit).
+        self.rate_limit_rejections = self._counter(
+            "aiclone_rate_limit_rejections",
+            "Requests refused with 429, by policy (default, user, login, register, login-failures).",
+            ("policy",),
+        )
+        self.rate_limit_storage_errors = self._counter(
+            "aiclone_rate_limit_storage_errors",
+            "Rate-limit storage operations that failed (e.g. Redis unreachable).",
+        )
+        self.rate_limit_fail_open = self._counter(
+            "aiclone_rate_limit_fail_open",
+            "Requests let through unchecked because the rate-limit storage was unavailable.",
+        )
+
+    def _workers(self) -> None:
+        # Used by the live-events package.
+        self.sse_connections = self._gauge(
+            "aiclone_sse_connections", "Open Server-Sent Events streams.", multiprocess_mode="livesum"
+        )
+        # Used by the webhook worker: outcome is e.g. delivered, failed, retrying, gave_up.
+        self.webhook_deliveries = self._counter(
+            "aiclone_webhook_deliveries", "Webhook delivery attempts by outcome.", ("outcome",)
+        )
+        # Used by the research worker: status is queued, running, done, failed or cancelled.
+        self.research_tasks = self._counter(
+            "aiclone_research_tasks", "Research task state changes by the status reached.", ("status",)
+        )
+
+    def _llm(self) -> None:
+        # The language model provider (aiclone.llm): purpose is research, outreach or content.
+        self.llm_requests = self._counter(
+            "aiclone_llm_requests",
+            "Language model calls by purpose and outcome (ok or the failure reason).",
+            ("purpose", "outcome"),
+        )
+        self.llm_tokens = self._counter(
+            "aiclone_llm_tokens",
+            "Language model tokens by purpose and direction (in = prompt, out = completion).",
+            ("purpose", "direction"),
+        )
+        self.llm_failures = self._counter(
+            "aiclone_llm_failures",
+            "Failed language model attempts by purpose and reason (retried ones included).",
+            ("purpose", "reason"),
+        )
+        self.llm_latency = self._histogram(
+            "aiclone_llm_request_duration_seconds",
+            "Time of one language model call, retries included, by purpose.",
+            ("purpose",),
+            (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0),
+        )
 
     def watch_database(self, outages: OutageTracker) -> None:
         def on_change(available: bool) -> None:

@@ -8,14 +8,17 @@ scheme and documents 401, guarded ones document 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, Router
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
@@ -37,12 +40,12 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
 
-from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.errors import PROBLEM_JSON, Problem
-from aiclone.openapi_conventions import operation_id
 from aiclone.web.asset_files import AssetFileSystem
 
 ASSETS_PATH = "/api/docs/assets"
+# Handler opt: a public route; the authentication middleware lets it through without credentials.
+PUBLIC_OPT_KEY = "exclude_from_auth"
 # Handler opt: the handler authenticates the caller itself (and documents its own schemes).
 SELF_AUTH_OPT_KEY = "authenticates_itself"
 # Handler opt: every media type a successful response may have (a download in several formats).
@@ -68,6 +71,12 @@ _DESCRIPTIONS = {
 # (429). Listing them also replaces Litestar's generated 400, which describes a plain JSON
 # body, with the problem+json the error handlers really send.
 ALWAYS_POSSIBLE = (400, 422, 429)
+
+
+def operation_id(handler: HTTPRouteHandler, _method: Any, _path: Any) -> str:
+    """The handler's function name, camelCased: ``list_prospects`` → ``listProspects``."""
+    first, *rest = handler.handler_name.strip("_").split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def problems(*codes: int) -> dict[int, ResponseSpec]:
@@ -229,6 +238,31 @@ def _document_media_types(responses: dict[str, Any], media_types: Any, schemas: 
         )
         for media_type in media_types
     }
+
+
+def finish_document_lazily(app: Litestar, finish: Callable[[Litestar], None]) -> None:
+    """Run ``finish`` on ``app``'s OpenAPI document right after Litestar first builds it.
+
+    Building and finishing the document cost about a third of the app's start-up; done on the
+    first request that needs it (the docs, ``/api/openapi.json``, the event catalogue), a process
+    answers its health check sooner, and every reader still sees the finished document.
+    """
+    plugin = app.plugins.get(OpenAPIPlugin)
+
+    class FinishingOpenAPIPlugin(OpenAPIPlugin):
+        __slots__ = ()
+
+        def provide_openapi(self) -> Any:
+            if self._openapi is None:
+                self._openapi = self._build_openapi()
+                try:
+                    finish(self.app)
+                except BaseException:
+                    self._openapi = None
+                    raise
+            return self._openapi
+
+    plugin.__class__ = FinishingOpenAPIPlugin
 
 
 def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule per branch

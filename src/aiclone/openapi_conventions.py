@@ -4,19 +4,21 @@ The app factory runs :func:`document_conventions` once, after the routes are kno
 handler gets all of this without being listed anywhere:
 
 - **operationId**: the handler function's name camelCased (``retry_delivery`` → ``retryDelivery``,
-  see :func:`operation_id`); a handler may still pass ``operation_id=`` to its decorator. Litestar
-  refuses duplicates at start, ``tests/integration/http/test_openapi.py`` refuses one that does not start with a verb.
+  see :func:`aiclone.openapi.operation_id`); a handler may still pass ``operation_id=`` to its
+  decorator. Litestar refuses duplicates at start, ``tests/integration/http/test_openapi.py`` refuses one that
+  does not start with a verb.
 - **tags**: the controller's; an operation without one gets the first path segment after ``/api``.
   The top-level ``tags`` list names every tag used, with its description from
   :data:`TAG_DESCRIPTIONS` (a test fails for an undescribed tag).
-- **problems the edge answers**: the layers in front of routing (:mod:`aiclone.web.edge`) answer
+- **problems the edge answers**: the layers in front of routing (:mod:`aiclone.edge`) answer
   431, 503 (shutting down) and, for a request with a body, 408 and 413, on every route; the rate
   limiter answers 429 on every route it does not exempt. Those are documented on each operation,
   with their response headers: ``X-Request-ID`` on every response, ``RateLimit`` /
   ``RateLimit-Policy`` (and the older ``X-RateLimit-*``) on every counted one, ``Retry-After`` on
   429 and 503.
 - **examples**: every request body and every JSON success response without one gets an example
-  built from its schema (field ``examples`` first, then enums, formats and bounds).
+  built from its schema (field ``examples`` first, then enums, formats and bounds;
+  :mod:`aiclone.openapi_examples`).
 - **query enums**: an optional enum query parameter is documented as the enum alone; "absent"
   is how a client says "no filter" (a ``null`` member makes generators emit one type per branch).
 - **webhooks**: one OpenAPI 3.1 webhook per event type, its body the delivery envelope around
@@ -25,7 +27,6 @@ handler gets all of this without being listed anywhere:
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import re
 from collections.abc import Mapping
@@ -35,7 +36,6 @@ import msgspec
 from litestar import Litestar
 from litestar._openapi.datastructures import SchemaRegistry
 from litestar._openapi.schema_generation import SchemaCreator
-from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
@@ -55,7 +55,8 @@ from litestar.openapi.spec import (
 from litestar.typing import FieldDefinition
 
 from aiclone.errors import PROBLEM_JSON
-from aiclone.ratelimit.middleware import EXEMPT_PATHS, EXEMPT_PREFIXES
+from aiclone.openapi_examples import document_examples
+from aiclone.ratelimit.policy import EXEMPT_PATHS, EXEMPT_PREFIXES
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -131,12 +132,6 @@ HEADERS: dict[str, OpenAPIHeader] = {
         schema=Schema(type=OpenAPIType.INTEGER, minimum=0),
     ),
 }
-
-
-def operation_id(handler: HTTPRouteHandler, _method: Any, _path: Any) -> str:
-    """The handler's function name, camelCased: ``list_prospects`` → ``listProspects``."""
-    first, *rest = handler.handler_name.strip("_").split("_")
-    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def _ref(kind: str, name: str) -> Reference:
@@ -343,144 +338,6 @@ def _document_webhooks(
     openapi.webhooks = webhooks
 
 
-# --- examples ---------------------------------------------------------------------------------
-
-_FORMAT_EXAMPLES: dict[str, Any] = {
-    "date-time": "2026-01-05T09:30:00Z",
-    "date": "2026-01-05",
-    "time": "09:30:00",
-    "uuid": "3f2c8a54-9c1e-4d7b-8a60-2b5e7c1d9f10",
-    "email": "ada@example.com",
-    "uri": "https://example.com/",
-    "url": "https://example.com/",
-    "ipv4": "203.0.113.7",
-    "ipv6": "2001:db8::7",
-}
-_MAX_DEPTH = 8
-
-
-class _Examples:
-    def __init__(self, schemas: dict[str, Any]) -> None:
-        self.schemas = schemas
-
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
-            schema = self.schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
-        return schema
-
-    def of(self, schema: dict[str, Any], depth: int = 0) -> Any:
-        schema = self.resolve(schema)
-        for key in ("example", "const"):
-            if key in schema:
-                return copy.deepcopy(schema[key])
-        if schema.get("examples"):
-            return copy.deepcopy(schema["examples"][0])
-        if "default" in schema and schema["default"] is not None:
-            return copy.deepcopy(schema["default"])
-        if schema.get("enum"):
-            return next((v for v in schema["enum"] if v is not None), schema["enum"][0])
-        for key in ("oneOf", "anyOf"):
-            if key in schema:
-                branches = [b for b in schema[key] if self.resolve(b).get("type") != "null"]
-                # Constraints may sit beside the branches (a nullable string's pattern, bounds).
-                beside = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf", "description")}
-                return self.of(
-                    {**beside, **self.resolve(branches[0] if branches else schema[key][0])}, depth + 1
-                )
-        return self._of_type(schema, depth)
-
-    def _of_type(self, schema: dict[str, Any], depth: int) -> Any:  # noqa: PLR0911 - one case per type
-        kind = schema.get("type")
-        if isinstance(kind, list):
-            kind = next((k for k in kind if k != "null"), "null")
-        if kind == "object" or "properties" in schema:
-            if depth >= _MAX_DEPTH:
-                return {}
-            required = schema.get("required", [])
-            built = {
-                name: _named_example(name, self.resolve(prop)) or self.of(prop, depth + 1)
-                for name, prop in schema.get("properties", {}).items()
-                if name in required or depth < 3
-            }
-            return {name: value for name, value in built.items() if value is not None or name in required}
-        if kind == "array":
-            if depth >= _MAX_DEPTH or schema.get("maxItems") == 0:
-                return []
-            return [self.of(schema.get("items", {}), depth + 1)] * max(1, schema.get("minItems", 1))
-        if kind in ("integer", "number"):
-            low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + (kind == "integer"))
-            value = max(low, 1)
-            if "maximum" in schema:
-                value = min(value, schema["maximum"])
-            return int(value) if kind == "integer" else float(value)
-        if kind == "boolean":
-            return True
-        if kind == "string":
-            if schema.get("format") in _FORMAT_EXAMPLES:
-                return _FORMAT_EXAMPLES[schema["format"]]
-            return _string_example(schema)
-        # Any JSON value (a free-form ``metadata`` column, say): an empty object will do.
-        return {} if kind is None else None
-
-
-# Plausible text for fields the name says more about than the schema does.
-_NAMED = (
-    (("email", "username"), "ada@example.com"),
-    (("url", "website", "linkedin", "link"), "https://example.com/"),
-    (("password", "new_password"), "correct-horse-battery-staple-9"),
-    (("name", "full_name"), "Ada Lovelace"),
-    (("company",), "Analytical Engines"),
-)
-
-
-def _named_example(name: str, schema: dict[str, Any]) -> str | None:
-    """A name-based example for a plain string field, if it meets the field's constraints."""
-    if "format" in schema or "enum" in schema or "examples" in schema:
-        return None
-    kinds = schema.get("type")
-    branches = [b.get("type") for b in schema.get("oneOf", schema.get("anyOf", []))]
-    if kinds != "string" and "string" not in (kinds or []) and "string" not in branches:
-        return None
-    for names, text in _NAMED:
-        if name in names or name.endswith(tuple(f"_{n}" for n in names)):
-            pattern = schema.get("pattern")
-            fits = schema.get("minLength", 0) <= len(text) <= schema.get("maxLength", 10_000)
-            return text if fits and (pattern is None or re.search(pattern, text)) else None
-    return None
-
-
-def _string_example(schema: dict[str, Any]) -> str | None:
-    low: int = schema.get("minLength", 0)
-    high: int = schema.get("maxLength", 64)
-    candidates = [("example" * (1 + low // 7))[:high], "", "1" * max(low, 1), "a" * max(low, 1)]
-    pattern = schema.get("pattern")
-    for text in candidates:
-        if low <= len(text) <= high and (pattern is None or re.search(pattern, text)):
-            return text
-    return None
-
-
-def _wants_example(media_type: str) -> bool:
-    return media_type.endswith("json") or media_type == "application/x-www-form-urlencoded"
-
-
-def _document_examples(openapi: OpenAPI) -> None:
-    components = openapi.components.schemas if openapi.components and openapi.components.schemas else {}
-    examples = _Examples({name: schema.to_schema() for name, schema in components.items()})
-    for _path, _method, operation in _operations(openapi):
-        targets: list[OpenAPIMediaType] = []
-        if isinstance(operation.request_body, RequestBody):
-            targets += [m for t, m in operation.request_body.content.items() if _wants_example(t)]
-        for status, response in (operation.responses or {}).items():
-            if isinstance(response, OpenAPIResponse) and status.startswith("2") and response.content:
-                targets += [m for t, m in response.content.items() if t.endswith("json")]
-        for media in targets:
-            if media.example is None and not media.examples and media.schema is not None:
-                value = examples.of(media.schema.to_schema())
-                if value is not None:
-                    media.example = value
-
-
 def document_conventions(
     app: Litestar,
     *,
@@ -499,4 +356,4 @@ def document_conventions(
     _document_query_enums(openapi)
     for schema in components.schemas.values() if components.schemas else ():
         _collapse_single_branches(schema)
-    _document_examples(openapi)
+    document_examples(openapi, _operations(openapi))

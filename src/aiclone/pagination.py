@@ -13,7 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.params import QueryParameter
@@ -29,6 +29,10 @@ MAX_CURSOR_LENGTH = 512
 
 # Query parameters are validated by Litestar's parameter constraints, not by msgspec.Meta.
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
+# Newest first by default; ``asc`` for oldest first.
+SortOrder = Literal["asc", "desc"]
+# The plain cursor of the lists that sort by creation time (no description of its own).
+Cursor = Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)]
 CursorParam = Annotated[
     str | None,
     QueryParameter(

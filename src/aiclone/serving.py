@@ -33,11 +33,15 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aiclone.metrics_multiprocess import shared_metrics
 from aiclone.web.drain import DRAIN_SIGNAL, SERVER_GRACE_MARGIN_SECONDS
 from aiclone.web.logs import json_log_config
+
+if TYPE_CHECKING:  # imported on use, so other commands start fast
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
 ServerName = Literal["uvicorn", "granian"]
 SERVERS: tuple[ServerName, ...] = ("uvicorn", "granian")
@@ -117,10 +121,10 @@ def run_server(
     json_logs: bool = False,
 ) -> int:
     """Serve until SIGTERM/SIGINT (after the drain); returns the process exit status."""
-    timings = timings or EdgeTimings()
     log_config = json_log_config(log_level.upper()) if json_logs else None
     if log_config is not None:
         logging.config.dictConfig(log_config)
+    serve = _Serve(app_factory, host, port, workers, log_level, timings or EdgeTimings(), log_config)
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(shared_metrics(workers, metrics_address))
@@ -128,28 +132,23 @@ def run_server(
             logging.getLogger("aiclone.metrics").error("cannot serve metrics on %s: %s", metrics_address, exc)  # noqa: TRY400 - one line, no traceback
             return STARTUP_FAILURE
         stack.enter_context(_drain_signal_ignored())
-        run = _run_granian if server == "granian" else _run_uvicorn
-        return run(
-            app_factory,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            timings=timings,
-            log_config=log_config,
-        )
+        return _run_granian(serve) if server == "granian" else _run_uvicorn(serve)
 
 
-def _run_granian(
-    app_factory: str,
-    *,
-    host: str,
-    port: int,
-    workers: int,
-    log_level: str,
-    timings: EdgeTimings,
-    log_config: dict[str, Any] | None,
-) -> int:
+@dataclass(frozen=True)
+class _Serve:
+    """What both servers are told."""
+
+    app_factory: str
+    host: str
+    port: int
+    workers: int
+    log_level: str
+    timings: EdgeTimings
+    log_config: dict[str, Any] | None
+
+
+def _run_granian(serve: _Serve) -> int:
     from granian.constants import Interfaces, Loops  # noqa: PLC0415 - imported on use
     from granian.http import HTTP1Settings  # noqa: PLC0415
     from granian.log import LogLevels  # noqa: PLC0415
@@ -161,17 +160,18 @@ def _run_granian(
         ) -> None:
             relay(signum, frame)
 
+    timings = serve.timings
     instance = DrainingGranian(
-        app_factory,
-        address=host,
-        port=port,
+        serve.app_factory,
+        address=serve.host,
+        port=serve.port,
         interface=Interfaces.ASGI,
-        workers=workers,
+        workers=serve.workers,
         factory=True,
         loop=Loops.uvloop,
-        log_level=LogLevels(log_level.lower()),
+        log_level=LogLevels(serve.log_level.lower()),
         log_access=False,
-        log_dictconfig=log_config,
+        log_dictconfig=serve.log_config,
         http1_settings=HTTP1Settings(header_read_timeout=max(1, round(timings.header_timeout * 1000))),
         workers_kill_timeout=timings.server_grace,
     )
@@ -184,24 +184,45 @@ def _run_granian(
     return 0
 
 
-def _run_uvicorn(
-    app_factory: str,
-    *,
-    host: str,
-    port: int,
-    workers: int,
-    log_level: str,
-    timings: EdgeTimings,
-    log_config: dict[str, Any] | None,
-) -> int:
+def _run_uvicorn(serve: _Serve) -> int:
+    config = _uvicorn_config(serve)
+    if serve.workers > 1:
+        supervisor = _draining_supervisor(serve.timings.drain_seconds)(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        # uvicorn stops every worker when one fails to start, but returns as after a stop.
+        failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+        return STARTUP_FAILURE if failed else 0
+    instance = _graceful_server(serve.timings.drain_seconds)(config)
+    instance.run()
+    return 0 if instance.started else STARTUP_FAILURE
+
+
+def _uvicorn_config(serve: _Serve) -> uvicorn.Config:
+    from aiclone.web.header_deadline import PROTOCOL, EdgeConfig  # noqa: PLC0415 - imports uvicorn
+
+    return EdgeConfig(
+        serve.app_factory,
+        factory=True,
+        host=serve.host,
+        port=serve.port,
+        workers=serve.workers,
+        loop="uvloop",
+        http=PROTOCOL,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_level=serve.log_level.lower(),
+        **({"log_config": serve.log_config} if serve.log_config is not None else {}),
+        timeout_graceful_shutdown=serve.timings.server_grace,
+        # A worker answers the supervisor's ping only once it has imported the app, which takes
+        # seconds on a busy machine; past this the supervisor kills it as hung, and restarts it.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        header_timeout=serve.timings.header_timeout,
+    )
+
+
+def _graceful_server(drain_seconds: float) -> type[uvicorn.Server]:
     import uvicorn  # noqa: PLC0415 - imported on use so other commands start fast
-    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
-
-    from aiclone.web.uvicorn_workers import start_worker as _start_worker  # noqa: PLC0415
-
-    uvicorn_log = logging.getLogger("uvicorn.error")
-
-    from aiclone.web.header_deadline import PROTOCOL, EdgeConfig  # noqa: PLC0415
 
     class GracefulServer(uvicorn.Server):
         """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown so that the process dies
@@ -211,9 +232,7 @@ def _run_uvicorn(
 
         def __init__(self, config: uvicorn.Config) -> None:
             super().__init__(config)
-            self._drain = DrainRelay(
-                timings.drain_seconds, app_pids=lambda: [os.getpid()], stop=super().handle_exit
-            )
+            self._drain = DrainRelay(drain_seconds, app_pids=lambda: [os.getpid()], stop=super().handle_exit)
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             self._drain(sig, frame)
@@ -224,13 +243,23 @@ def _run_uvicorn(
                 yield
                 self._captured_signals.clear()
 
+    return GracefulServer
+
+
+def _draining_supervisor(drain_seconds: float) -> type[Multiprocess]:
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
+
+    from aiclone.web.uvicorn_workers import start_worker  # noqa: PLC0415
+
+    uvicorn_log = logging.getLogger("uvicorn.error")
+
     class DrainingSupervisor(Multiprocess):
         """With several workers the supervisor gets the signal; the workers drain meanwhile."""
 
         def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
             super().__init__(config, sockets)
             self._drain = DrainRelay(
-                timings.drain_seconds,
+                drain_seconds,
                 app_pids=lambda: [p.pid for p in self.processes if p.pid is not None],
                 stop=lambda *_: self.should_exit.set(),
             )
@@ -243,7 +272,7 @@ def _run_uvicorn(
 
         def init_processes(self) -> None:
             for _ in range(self.processes_num):
-                self.processes.append(_start_worker(self.config, self.sockets))
+                self.processes.append(start_worker(self.config, self.sockets))
 
         def keep_subprocess_alive(self) -> None:
             """uvicorn's, with workers that are seen dead at once (:class:`WorkerProcess`)."""
@@ -260,33 +289,6 @@ def _run_uvicorn(
                     self.should_exit.set()
                     return
                 uvicorn_log.info("Child process [%s] died", process.pid)
-                self.processes[idx] = _start_worker(self.config, self.sockets)
+                self.processes[idx] = start_worker(self.config, self.sockets)
 
-    config = EdgeConfig(
-        app_factory,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http=PROTOCOL,
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
-        log_level=log_level.lower(),
-        **({"log_config": log_config} if log_config is not None else {}),
-        timeout_graceful_shutdown=timings.server_grace,
-        # A worker answers the supervisor's ping only once it has imported the app, which takes
-        # seconds on a busy machine; past this the supervisor kills it as hung, and restarts it.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        header_timeout=timings.header_timeout,
-    )
-    if workers > 1:
-        supervisor = DrainingSupervisor(config, sockets=[config.bind_socket()])
-        supervisor.run()
-        # uvicorn stops every worker when one fails to start, but returns as after a stop.
-        failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
-        return STARTUP_FAILURE if failed else 0
-    instance = GracefulServer(config)
-    instance.run()
-    return 0 if instance.started else STARTUP_FAILURE
+    return DrainingSupervisor

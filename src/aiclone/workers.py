@@ -13,6 +13,8 @@ import datetime as dt
 import logging
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aiclone.db import Database, utcnow
 from aiclone.events.log import prune_before
 
@@ -69,27 +71,40 @@ async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     return stop.is_set()
 
 
-class EventRetentionJob:
-    """Deletes events older than the retention age, in small batches so writers never wait long."""
+class RetentionJob:
+    """Deletes rows older than ``max_age``, every ``interval_seconds``: the one shape of every
+    retention job (events, webhook deliveries, stream tickets).
 
-    name = "event-retention"
+    Each batch is its own short transaction (a subclass's :meth:`prune_batch` deletes a bounded
+    number of rows and says how many), so writers of the same table never wait long; a round
+    ends at the first empty batch.
+    """
 
-    def __init__(self, db: Database, *, max_age: dt.timedelta, interval_seconds: float = 300.0) -> None:
+    name: str
+    # What is deleted, for the log line ("events", "finished webhook deliveries"…).
+    what: str
+    # Seconds between rounds unless the constructor is given another interval.
+    every: float
+
+    def __init__(self, db: Database, *, max_age: dt.timedelta, interval_seconds: float | None = None) -> None:
         self.db = db
         self.max_age = max_age
-        self.interval_seconds = interval_seconds
+        self.interval_seconds = self.every if interval_seconds is None else interval_seconds
+
+    async def prune_batch(self, session: AsyncSession, cutoff: dt.datetime) -> int:
+        raise NotImplementedError
 
     async def prune_once(self) -> int:
         cutoff = utcnow() - self.max_age
         total = 0
         while True:
             async with self.db.session() as session:
-                removed = await prune_before(session, cutoff)
+                removed = await self.prune_batch(session, cutoff)
             total += removed
             if removed == 0:
                 break
         if total:
-            logger.info("pruned %d events older than %s", total, cutoff.isoformat())
+            logger.info("pruned %d %s older than %s", total, self.what, cutoff.isoformat())
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -97,3 +112,14 @@ class EventRetentionJob:
             await self.prune_once()
             if await sleep_or_stop(stop, self.interval_seconds):
                 return
+
+
+class EventRetentionJob(RetentionJob):
+    """Deletes events older than the retention age (``AICLONE_EVENT_RETENTION_DAYS``)."""
+
+    name = "event-retention"
+    what = "events"
+    every = 300.0
+
+    async def prune_batch(self, session: AsyncSession, cutoff: dt.datetime) -> int:
+        return await prune_before(session, cutoff)

@@ -151,7 +151,7 @@ async def test_an_event_stream_outlives_the_body_deadline(edge: EdgeServer, acco
 
 def test_timeouts_are_validated_by_name() -> None:
     defaults = load_settings({}, dotenv=None)
-    assert (defaults.header_timeout_seconds, defaults.body_timeout_seconds) == (10, 30)
+    assert (defaults.server.header_timeout_seconds, defaults.server.body_timeout_seconds) == (10, 30)
     for variable, value in [
         ("AICLONE_HEADER_TIMEOUT_SECONDS", "0"),
         ("AICLONE_HEADER_TIMEOUT_SECONDS", "301"),

@@ -53,3 +53,23 @@ def test_the_page_has_no_inline_script_or_style() -> None:
     assert not re.search(r"\son[a-z]+=", html)
     for reference in re.findall(r'(?:href|src)="(/static/[^"]+)"', html):
         assert (STATIC / reference.removeprefix("/static/")).is_file(), reference
+
+
+def test_no_module_spells_a_password_length_of_its_own() -> None:
+    """The forms' hint and bounds come from the page's policy meta, written from the settings."""
+    for path in OUR_MODULES:
+        text = path.read_text()
+        assert not re.search(r"[Aa]t least \d+ char", text), path.name
+        assert not re.search(r"minlength:\s*\d", text), path.name
+
+
+def test_the_served_page_carries_the_servers_password_rule() -> None:
+    from aiclone.dashboard.controller import _index_html
+    from aiclone.settings import Settings
+
+    settings = Settings()
+    page = _index_html(settings.auth.password_min_length, settings.auth.password_max_length).decode()
+    meta = re.search(r'<meta name="aiclone-password-policy" content="([^"]*)">', page)
+    assert meta, "the policy meta is missing"
+    assert meta.group(1) == f"{settings.auth.password_min_length} {settings.auth.password_max_length}"
+    assert _index_html(12, 64).decode().count('content="12 64"') == 1

@@ -11,7 +11,8 @@ from aiclone.events.types import Ephemeral
 from aiclone.research.engines.base import EngineRegistry
 from aiclone.research.models import SourceType, TaskKind
 from aiclone.research.queue import Claim
-from aiclone.research.runner import TEXT_TICKS_PER_SECOND, ResearchRunner, _Run
+from aiclone.research.runner import ResearchRunner, _Run
+from aiclone.research.ticks import TEXT_TICKS_PER_SECOND
 
 
 async def test_a_burst_of_text_becomes_a_few_ticks_ending_with_the_newest_text() -> None:

@@ -20,7 +20,7 @@ from tests.conftest import make_settings
 
 @pytest.fixture
 def codec(tmp_path: Path) -> TokenCodec:
-    return TokenCodec(make_settings("sqlite+aiosqlite:///unused.db", tmp_path))
+    return TokenCodec(make_settings("sqlite+aiosqlite:///unused.db", tmp_path).auth)
 
 
 def test_round_trip(codec: TokenCodec) -> None:
@@ -66,7 +66,7 @@ def test_another_key_does_not_accept_remembered_tokens(codec: TokenCodec, tmp_pa
         session_id=uuid.uuid4(), user_id=uuid.uuid4(), email="a@example.com", role="user"
     ).token
     codec.decode(token)
-    other = TokenCodec(make_settings("sqlite+aiosqlite:///unused.db", tmp_path, secret_key="o" * 40))
+    other = TokenCodec(make_settings("sqlite+aiosqlite:///unused.db", tmp_path, secret_key="o" * 40).auth)
     with pytest.raises(Unauthenticated):
         other.decode(token)
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.ownership import OwnedTable, owned_tables
 from aiclone.db import Database, utcnow
+from aiclone.zipsink import ZipSink
 
 BATCH_SIZE = 1000
 FORMAT_VERSION = 1
@@ -40,28 +41,6 @@ SECRET_COLUMN = re.compile(r"hash|secret|sealed|password", re.IGNORECASE)
 EXCLUDED_TABLES = frozenset({"stream_tickets", "mail_outbox"})
 
 _json = msgspec.json.Encoder()
-
-
-class _Sink:
-    """A write-only file for zipfile; what it received is taken after every batch."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def take(self) -> bytes:
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        return data
 
 
 @dataclass
@@ -129,7 +108,7 @@ async def _table_file(
 
 
 async def account_zip(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
-    sink = _Sink()
+    sink = ZipSink()
     manifest = Manifest(user_id=user_id, exported_at=utcnow())
     async with db.read_session() as session:
         await _snapshot(session)

@@ -27,10 +27,11 @@ from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import User
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.repository import UserRepository
+from aiclone.auth.service import clean_full_name
 from aiclone.db import Database, utcnow
 from aiclone.errors import FieldError, InvalidInput, NotFound, Unauthenticated
 from aiclone.ratelimit.login import FailedLoginThrottle
-from aiclone.settings import Settings
+from aiclone.settings import AccountSettings
 
 
 def account_read(user: User, pending_email: str | None) -> AccountRead:
@@ -50,7 +51,7 @@ class AccountProfiles:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AccountSettings,
         hasher: PasswordHasher,
         mailer: AccountMailer,
         failed_logins: FailedLoginThrottle | None = None,
@@ -64,12 +65,7 @@ class AccountProfiles:
     async def update(self, user_id: uuid.UUID, change: ProfileUpdate) -> AccountRead:
         name = None
         if change.full_name is not msgspec.UNSET:
-            name = change.full_name.strip()
-            if not name:
-                raise InvalidInput(
-                    "The full name is required.",
-                    errors=[FieldError(field="full_name", message="may not be blank")],
-                )
+            name = clean_full_name(change.full_name)
         new_email = None if change.email is msgspec.UNSET else normalize_email(change.email)
         async with self.db.read_session() as session:
             user = await UserRepository(session).get(user_id)

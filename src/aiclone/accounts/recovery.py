@@ -26,7 +26,7 @@ from aiclone.auth.passwords import PasswordHasher, check_password_policy
 from aiclone.auth.repository import UserRepository
 from aiclone.auth.sessions import SessionRevoker
 from aiclone.db import Database, utcnow
-from aiclone.settings import Settings
+from aiclone.settings import AccountSettings, AuthSettings
 
 logger = logging.getLogger("aiclone.accounts")
 
@@ -37,7 +37,8 @@ class PasswordRecovery:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AccountSettings,
+        auth: AuthSettings,
         hasher: PasswordHasher,
         mailer: AccountMailer,
         revoker: SessionRevoker,
@@ -46,7 +47,7 @@ class PasswordRecovery:
     ) -> None:
         self.db = db
         self.revoker = revoker
-        self.settings = settings
+        self.password_policy = auth
         self.hasher = hasher
         self.mailer = mailer
         self.ttl = settings.password_reset_ttl_seconds
@@ -79,7 +80,7 @@ class PasswordRecovery:
         if found is None or user is None or not user.is_active:
             raise InvalidAccountToken("The reset link is invalid or has expired; ask for a new one.")
         # Checked before the token is spent: a refused password leaves the link usable.
-        clean = check_password_policy(new_password, email=user.email, settings=self.settings)
+        clean = check_password_policy(new_password, email=user.email, settings=self.password_policy)
         password_hash = await self.hasher.hash(clean)
         async with self.db.session() as session:
             now = utcnow()

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from typing import Annotated
 
 import msgspec
 
-from aiclone.auth.schemas import Email
+from aiclone.auth.schemas import Email, UserRead
 
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128, description="The token from the mail.")]
 Password = Annotated[str, msgspec.Meta(max_length=1024)]
@@ -38,13 +36,9 @@ class Accepted(msgspec.Struct):
     detail: str
 
 
-class AccountRead(msgspec.Struct):
-    id: uuid.UUID
-    email: str
-    full_name: str
-    role: str
-    is_active: bool
-    created_at: dt.datetime
+class AccountRead(UserRead):
+    """The user as its owner sees it: with the state of its address."""
+
     email_verified: bool
     # The new address of a change that waits for its confirmation.
     pending_email: str | None = None

@@ -37,17 +37,19 @@ def build_account_flows(
 ) -> AccountFlows:
     quota = MailboxQuota(
         rate_limiting.limiter if rate_limiting is not None else None,
-        Policy.parse(
-            "account-mail-per-email", "account_mail_per_email_limit", settings.account_mail_per_email_limit
-        ),
+        Policy.parse("account-mail-per-email", settings.rate_limit, "account_mail_per_email"),
     )
     mailer = AccountMailer(mail_worker.outbox, quota, settings.resolved_public_url)
-    verification = EmailVerification(db, settings, mailer)
+    verification = EmailVerification(db, settings.accounts, mailer)
     auth.on_register = verification.on_register
     return AccountFlows(
-        recovery=PasswordRecovery(db, settings, hasher, mailer, auth.sessions),
+        recovery=PasswordRecovery(db, settings.accounts, settings.auth, hasher, mailer, auth.sessions),
         verification=verification,
         profiles=AccountProfiles(
-            db, settings, hasher, mailer, rate_limiting.failed_logins if rate_limiting is not None else None
+            db,
+            settings.accounts,
+            hasher,
+            mailer,
+            rate_limiting.failed_logins if rate_limiting is not None else None,
         ),
     )

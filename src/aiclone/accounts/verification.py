@@ -29,7 +29,7 @@ from aiclone.auth.models import Role, User
 from aiclone.auth.repository import UserRepository
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict
-from aiclone.settings import Settings
+from aiclone.settings import AccountSettings
 
 logger = logging.getLogger("aiclone.accounts")
 
@@ -41,7 +41,7 @@ class EmailVerification:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AccountSettings,
         mailer: AccountMailer,
         *,
         response_floor: float = RESPONSE_FLOOR_SECONDS,

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
 from aiclone.activities.schemas import ActivityPage
 from aiclone.activities.service import ActivityService
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.errors import FieldError, InvalidInput
 from aiclone.events.types import EVENT_TYPES
 from aiclone.openapi import problems
@@ -27,7 +25,7 @@ class ActivityController(Controller):
     @get("/", summary="The activity feed, newest first", responses=problems(401, 403, 422))
     async def list_activities(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         activities: NamedDependency[ActivityService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
@@ -36,7 +34,6 @@ class ActivityController(Controller):
         ] = None,
         created_after: FromQuery[dt.datetime | None] = None,
         created_before: FromQuery[dt.datetime | None] = None,
-        user_id: FromQuery[uuid.UUID | None] = None,
     ) -> ActivityPage:
         wanted = [t.strip() for t in (types or "").split(",") if t.strip()]
         unknown = [t for t in wanted if t not in EVENT_TYPES]
@@ -46,7 +43,7 @@ class ActivityController(Controller):
                 errors=[FieldError(field="types", message=f"unknown: {', '.join(unknown)}")],
             )
         return await activities.page(
-            owner_scope(request.user, user_id),
+            owner,
             limit=limit,
             cursor=cursor,
             types=wanted,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -24,6 +23,7 @@ from aiclone.analytics.schemas import AnalyticsSummary, ExportFormat, ExportRequ
 from aiclone.analytics.service import AnalyticsService
 from aiclone.analytics.sources import EXPORT_SOURCES
 from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import MEDIA_SCHEMAS_OPT_KEY, MEDIA_TYPES_OPT_KEY, problems
@@ -78,7 +78,7 @@ class AnalyticsController(Controller):
     )
     async def get_analytics_summary(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         analytics: NamedDependency[AnalyticsService],
         time_range: Annotated[
             TimeRange | None,
@@ -101,13 +101,8 @@ class AnalyticsController(Controller):
             str,
             QueryParameter(name="tz", description="IANA time zone of the bucket boundaries.", max_length=64),
         ] = "UTC",
-        user_id: Annotated[
-            uuid.UUID | None, QueryParameter(name="user_id", description="Admins only: another user.")
-        ] = None,
     ) -> AnalyticsSummary:
-        return await analytics.summary(
-            owner_scope(request.user, user_id), time_range=time_range, start=start, end=end, tz=tz
-        )
+        return await analytics.summary(owner, time_range=time_range, start=start, end=end, tz=tz)
 
     @post(
         "/export",

@@ -1,4 +1,4 @@
-"""Keeping the counters: the in-transaction event hook and :func:`bump`.
+"""Keeping the counters: the in-transaction event hook, the delivery hook and :func:`bump`.
 
 Both write in the caller's transaction, so a counter moves if and only if the change that moved
 it commits. Each occurrence is one multi-row upsert (one row per grain); concurrent writers of
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, String, Table, TextClause, Uuid, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.analytics.metrics import (
+    FINEST_GRAIN,
     GRAINS,
     REASON_APPROVED,
     REASON_MEETING_BOOKED,
@@ -25,8 +28,9 @@ from aiclone.analytics.metrics import (
     metric_for,
 )
 from aiclone.analytics.models import ProspectFunnelEntry
-from aiclone.analytics.periods import bucket_starts
+from aiclone.analytics.periods import bucket_starts, from_epoch, to_epoch
 from aiclone.events.types import EventRecord, EventType
+from aiclone.shared_tables import DELIVERY_FAILED, DELIVERY_SUCCEEDED
 
 _KNOWN = frozenset(m.value for m in (*Metric, *FunnelMetric, *UsageMetric))
 
@@ -65,8 +69,8 @@ async def bump(
     """Add ``by`` to ``metric`` of ``user_id`` at instant ``at``, in the caller's transaction.
 
     Webhook deliveries move ``Metric.WEBHOOK_DELIVERIES_SUCCEEDED`` / ``..._FAILED`` through
-    ``aiclone.webhooks.outcomes.count_settled``, in the transaction that settles (or reopens) the
-    delivery; ``by`` is negative when a delivery leaves a final status.
+    :class:`DeliveryCounterHook`, in the transaction that settles (or reopens) the delivery;
+    ``by`` is negative when a delivery leaves a final status.
     """
     if str(metric) not in _KNOWN:
         raise ValueError(f"unknown metric {metric!r}")
@@ -128,6 +132,37 @@ class AnalyticsCounterHook:
         if added_at is not None:
             # Counted in the bucket of the prospect's addition: the funnel is by cohort.
             await bump(session, user_id=event.user_id, metric=stage, at=added_at)
+
+
+_DELIVERY_METRICS = {
+    DELIVERY_SUCCEEDED: Metric.WEBHOOK_DELIVERIES_SUCCEEDED,
+    DELIVERY_FAILED: Metric.WEBHOOK_DELIVERIES_FAILED,
+}
+
+
+class DeliveryCounterHook:
+    """Moves the delivery counters as webhook deliveries settle (the webhooks' settlement hook).
+
+    Each non-test delivery counts once, by its current final status, at its ``finished_at``:
+    what ``aiclone analytics rebuild`` computes from the table. Other statuses move nothing.
+    """
+
+    async def settled(
+        self, session: AsyncSession, *, user_id: uuid.UUID, status: str, at: dt.datetime, by: int = 1
+    ) -> None:
+        metric = _DELIVERY_METRICS.get(status)
+        if metric is not None and by:
+            await bump(session, user_id=user_id, metric=metric, at=at, by=by)
+
+    async def unsettled(
+        self, session: AsyncSession, *, user_id: uuid.UUID, status: str, times: Iterable[dt.datetime]
+    ) -> None:
+        """One counter update per finest bucket, not one per delivery (a recovery may requeue
+        thousands). Every grain is a multiple of the finest, so the bucket's start lands in the
+        same coarser buckets."""
+        buckets = Counter(from_epoch(s - s % FINEST_GRAIN) for s in map(to_epoch, times))
+        for at, count in buckets.items():
+            await self.settled(session, user_id=user_id, status=status, at=at, by=-count)
 
 
 # The hook's statements are built once and run with parameters (no per-event construction).

@@ -37,6 +37,7 @@ from sqlalchemy import String, Text, case, cast, func, literal
 from xlsxwriter.worksheet import Worksheet
 
 from aiclone.analytics.sources import ExportColumn, ExportSource, Kind
+from aiclone.zipsink import ZipSink
 
 Batch = Sequence[Sequence[Any]]
 Part = tuple[ExportSource, Callable[[], AsyncIterator[Batch]]]
@@ -138,39 +139,17 @@ async def csv_stream(part: Part, *, rendered: bool = False) -> AsyncGenerator[by
         yield out.take()
 
 
-class _Sink:
-    """A write-only file for zipfile; what it receives is drained after every batch."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def drain(self) -> bytes:
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        return data
-
-
 async def csv_zip_stream(parts: Sequence[Part], *, rendered: bool = False) -> AsyncGenerator[bytes, None]:
-    sink = _Sink()
+    sink = ZipSink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for source, batches in parts:
             with archive.open(f"{source.name}.csv", "w", force_zip64=True) as member:
                 async for chunk in csv_stream((source, batches), rendered=rendered):
                     member.write(chunk)
-                    data = sink.drain()
+                    data = sink.take()
                     if data:
                         yield data
-    yield sink.drain()
+    yield sink.take()
 
 
 def _objects(source: ExportSource) -> Callable[[Batch], list[dict[str, Any]]]:

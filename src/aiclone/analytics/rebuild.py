@@ -13,7 +13,7 @@ work is set-based SQL (``INSERT … SELECT … GROUP BY``): no event row is load
   recent counters only.
 * The webhook delivery metrics come from ``webhook_deliveries``: each retained, finished,
   non-test delivery counts once, by its final status, at ``finished_at``, which is also what the
-  live counting keeps (see ``aiclone.webhooks.outcomes.count_settled``). Finished deliveries are
+  live counting keeps (see ``aiclone.analytics.counters.DeliveryCounterHook``). Finished deliveries are
   deleted after ``AICLONE_WEBHOOK_DELIVERY_RETENTION_DAYS``, so a full rebuild forgets older ones.
 * It runs in one transaction. On PostgreSQL it first takes a SHARE ROW EXCLUSIVE lock on the two
   analytics tables, so event writers wait until it commits and every event is counted exactly
@@ -63,7 +63,7 @@ from aiclone.analytics.periods import from_epoch, to_epoch
 from aiclone.db import Database
 from aiclone.events.models import Event
 from aiclone.events.types import EventType
-from aiclone.webhooks.models import DeliveryStatus, WebhookDelivery
+from aiclone.shared_tables import DELIVERY_FAILED, DELIVERY_SUCCEEDED, webhook_deliveries
 
 
 class RebuildReport(msgspec.Struct):
@@ -114,45 +114,24 @@ def _metric_case() -> ColumnElement[str | None]:
 _Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
 
 
+_deliveries = webhook_deliveries.c
+
+
 def _delivery_metric() -> ColumnElement[str | None]:
     return case(
         (
-            WebhookDelivery.status == DeliveryStatus.SUCCEEDED.value,
+            _deliveries.status == DELIVERY_SUCCEEDED,
             literal(Metric.WEBHOOK_DELIVERIES_SUCCEEDED.value),
         ),
         (
-            WebhookDelivery.status == DeliveryStatus.FAILED.value,
+            _deliveries.status == DELIVERY_FAILED,
             literal(Metric.WEBHOOK_DELIVERIES_FAILED.value),
         ),
         else_=None,
     )
 
 
-async def _rebuild_deliveries(session: AsyncSession, scope: _Scope, insert: Any, dialect: str) -> int:
-    finished = select(
-        WebhookDelivery.user_id.label("user_id"),
-        epoch_seconds(WebhookDelivery.finished_at, dialect).label("epoch"),
-        _delivery_metric().label("metric"),
-    ).where(
-        WebhookDelivery.status.in_([DeliveryStatus.SUCCEEDED.value, DeliveryStatus.FAILED.value]),
-        WebhookDelivery.finished_at.is_not(None),
-        WebhookDelivery.is_test.is_(False),
-    )
-    if scope.user_id is not None:
-        finished = finished.where(WebhookDelivery.user_id == scope.user_id)
-    if scope.since is not None:
-        finished = finished.where(WebhookDelivery.finished_at >= scope.since)
-    rows = finished.subquery("finished")
-    grains = _grains()
-    bucket = (rows.c.epoch // grains.c.grain * grains.c.grain).label("bucket_start")
-    counted = (
-        select(rows.c.user_id, grains.c.grain, bucket, rows.c.metric, func.count().label("count"))
-        .select_from(rows.join(grains, literal(True)))
-        .group_by(rows.c.user_id, grains.c.grain, bucket, rows.c.metric)
-    )
-    columns = ["user_id", "grain", "bucket_start", "metric", "count"]
-    result = await session.execute(insert(AnalyticsCounter).from_select(columns, counted))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+COUNTER_COLUMNS = ["user_id", "grain", "bucket_start", "metric", "count"]
 
 
 class _Scope:
@@ -160,83 +139,84 @@ class _Scope:
         self.user_id = user_id
         self.since = since
 
-    def events(self, query: _Q) -> _Q:
+    def where(self, query: Any, user_column: Any, time_column: Any) -> Any:
+        """``query`` kept to the user and to rows from ``since`` on, if the rebuild has them."""
         if self.user_id is not None:
-            query = query.where(Event.user_id == self.user_id)
+            query = query.where(user_column == self.user_id)
         if self.since is not None:
-            query = query.where(Event.created_at >= self.since)
+            query = query.where(time_column >= self.since)
         return query
+
+    def events(self, query: _Q) -> _Q:
+        return self.where(query, Event.user_id, Event.created_at)  # type: ignore[no-any-return]
 
     def funnel(self, query: Any) -> Any:
-        if self.user_id is not None:
-            query = query.where(ProspectFunnelEntry.user_id == self.user_id)
-        if self.since is not None:
-            query = query.where(ProspectFunnelEntry.added_at >= self.since)
-        return query
+        return self.where(query, ProspectFunnelEntry.user_id, ProspectFunnelEntry.added_at)
 
 
-async def rebuild(
-    db: Database, *, user_id: uuid.UUID | None = None, since: dt.datetime | None = None
-) -> RebuildReport:
-    if since is not None:
-        if since.tzinfo is None:
-            raise ValueError("since must be an aware datetime")
-        seconds = to_epoch(since)
-        since = from_epoch(seconds - seconds % max(GRAINS))
-    async with db.session() as session:
-        return await rebuild_in(session, user_id=user_id, since=since)
+async def _insert_counts(session: AsyncSession, insert: Any, rows: Any) -> int:
+    """Count ``rows`` (``user_id``, ``epoch``, ``metric``) into every grain's bucket."""
+    grains = _grains()
+    bucket = (rows.c.epoch // grains.c.grain * grains.c.grain).label("bucket_start")
+    counted = (
+        select(rows.c.user_id, grains.c.grain, bucket, rows.c.metric, func.count().label("count"))
+        .select_from(rows.join(grains, literal(True)))
+        .where(rows.c.metric.is_not(None))
+        .group_by(rows.c.user_id, grains.c.grain, bucket, rows.c.metric)
+    )
+    result = await session.execute(insert(AnalyticsCounter).from_select(COUNTER_COLUMNS, counted))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def rebuild_in(
-    session: AsyncSession, *, user_id: uuid.UUID | None, since: dt.datetime | None
-) -> RebuildReport:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    if dialect == "postgresql":
-        await session.execute(
-            text("LOCK TABLE analytics_counters, analytics_prospect_funnel IN SHARE ROW EXCLUSIVE MODE")
-        )
-    scope = _Scope(user_id, since)
+async def _clear(session: AsyncSession, scope: _Scope) -> None:
     derived = [m.value for m in (*EVENT_METRICS, *DELIVERY_METRICS, *FunnelMetric)]
-
     clear = delete(AnalyticsCounter).where(AnalyticsCounter.metric.in_(derived))
-    if user_id is not None:
-        clear = clear.where(AnalyticsCounter.user_id == user_id)
-    if since is not None:
-        clear = clear.where(AnalyticsCounter.bucket_start >= to_epoch(since))
+    if scope.user_id is not None:
+        clear = clear.where(AnalyticsCounter.user_id == scope.user_id)
+    if scope.since is not None:
+        clear = clear.where(AnalyticsCounter.bucket_start >= to_epoch(scope.since))
     await session.execute(clear)
     await session.execute(scope.funnel(delete(ProspectFunnelEntry)))
 
-    # 1. Event metrics: every qualifying event, once per grain.
-    grains = _grains()
-    epoch = epoch_seconds(Event.created_at, dialect)
-    metric = _metric_case().label("metric")
-    tagged = scope.events(
-        select(Event.user_id.label("user_id"), epoch.label("epoch"), metric).where(
-            Event.type.in_(
-                [
-                    EventType.PROSPECT_ADDED.value,
-                    EventType.TASK_COMPLETED.value,
-                    EventType.OUTREACH_SENT.value,
-                    EventType.PROSPECT_UPDATED.value,
-                    EventType.CONTENT_PUBLISHED.value,
-                    EventType.AUTOMATION_TRIGGERED.value,
-                ]
-            )
-        )
-    ).subquery("tagged")
-    bucket = (tagged.c.epoch // grains.c.grain * grains.c.grain).label("bucket_start")
-    counted = (
-        select(tagged.c.user_id, grains.c.grain, bucket, tagged.c.metric, func.count().label("count"))
-        .select_from(tagged.join(grains, literal(True)))
-        .where(tagged.c.metric.is_not(None))
-        .group_by(tagged.c.user_id, grains.c.grain, bucket, tagged.c.metric)
-    )
-    columns = ["user_id", "grain", "bucket_start", "metric", "count"]
-    result = await session.execute(insert(AnalyticsCounter).from_select(columns, counted))
-    counter_rows = int(result.rowcount)  # type: ignore[attr-defined]
 
-    # 2. The funnel cohort: one entry per added prospect, then the first time it reached each stage.
+async def _count_events(session: AsyncSession, scope: _Scope, insert: Any, dialect: str) -> int:
+    """Event metrics: every qualifying event, once per grain."""
+    counted_types = [
+        EventType.PROSPECT_ADDED,
+        EventType.TASK_COMPLETED,
+        EventType.OUTREACH_SENT,
+        EventType.PROSPECT_UPDATED,
+        EventType.CONTENT_PUBLISHED,
+        EventType.AUTOMATION_TRIGGERED,
+    ]
+    tagged = scope.events(
+        select(
+            Event.user_id.label("user_id"),
+            epoch_seconds(Event.created_at, dialect).label("epoch"),
+            _metric_case().label("metric"),
+        ).where(Event.type.in_([t.value for t in counted_types]))
+    ).subquery("tagged")
+    return await _insert_counts(session, insert, tagged)
+
+
+async def _count_deliveries(session: AsyncSession, scope: _Scope, insert: Any, dialect: str) -> int:
+    """Webhook deliveries by their final state, at the time they reached it (test sends excluded,
+    as the worker does when it bumps these counters)."""
+    finished = select(
+        _deliveries.user_id.label("user_id"),
+        epoch_seconds(_deliveries.finished_at, dialect).label("epoch"),
+        _delivery_metric().label("metric"),
+    ).where(
+        _deliveries.status.in_([DELIVERY_SUCCEEDED, DELIVERY_FAILED]),
+        _deliveries.finished_at.is_not(None),
+        _deliveries.is_test.is_(False),
+    )
+    rows = scope.where(finished, _deliveries.user_id, _deliveries.finished_at)
+    return await _insert_counts(session, insert, rows.subquery("finished"))
+
+
+async def _enter_funnel(session: AsyncSession, scope: _Scope, insert: Any) -> int:
+    """The funnel cohort: one entry per added prospect (approved if it was added approved)."""
     prospect_id = Event.data["id"].as_string()
     added = scope.events(
         select(
@@ -258,8 +238,11 @@ async def rebuild_in(
         .from_select(["user_id", "prospect_id", "added_at", "approved_at"], added)
         .on_conflict_do_nothing(index_elements=["user_id", "prospect_id"])
     )
-    funnel_entries = int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
+
+async def _mark_stages(session: AsyncSession, scope: _Scope) -> None:
+    """The first time each funnel entry reached each later stage."""
     reason = Event.data["reason"].as_string()
     stages: list[tuple[Any, Any, Any]] = [
         (
@@ -300,12 +283,11 @@ async def rebuild_in(
         )
         await session.execute(scope.funnel(stage_update))
 
-    # 3. Webhook deliveries by their final state, at the time they reached it (test sends excluded,
-    # as the worker does when it bumps these counters).
-    counter_rows += await _rebuild_deliveries(session, scope, insert, dialect)
 
-    # 4. Funnel counters, in the bucket of each prospect's addition.
+async def _count_funnel(session: AsyncSession, scope: _Scope, insert: Any, dialect: str) -> int:
+    """Funnel counters, in the bucket of each prospect's addition."""
     added_epoch = epoch_seconds(ProspectFunnelEntry.added_at, dialect)
+    rows = 0
     for stage, column in (
         (FunnelMetric.APPROVED, ProspectFunnelEntry.approved_at),
         (FunnelMetric.CONTACTED, ProspectFunnelEntry.contacted_at),
@@ -325,8 +307,39 @@ async def rebuild_in(
             .where(column.is_not(None))
             .group_by(ProspectFunnelEntry.user_id, grains.c.grain, bucket)
         )
-        result = await session.execute(insert(AnalyticsCounter).from_select(columns, reached))
-        counter_rows += int(result.rowcount)  # type: ignore[attr-defined]
+        result = await session.execute(insert(AnalyticsCounter).from_select(COUNTER_COLUMNS, reached))
+        rows += int(result.rowcount)  # type: ignore[attr-defined]
+    return rows
+
+
+async def rebuild(
+    db: Database, *, user_id: uuid.UUID | None = None, since: dt.datetime | None = None
+) -> RebuildReport:
+    if since is not None:
+        if since.tzinfo is None:
+            raise ValueError("since must be an aware datetime")
+        seconds = to_epoch(since)
+        since = from_epoch(seconds - seconds % max(GRAINS))
+    async with db.session() as session:
+        return await rebuild_in(session, user_id=user_id, since=since)
+
+
+async def rebuild_in(
+    session: AsyncSession, *, user_id: uuid.UUID | None, since: dt.datetime | None
+) -> RebuildReport:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    if dialect == "postgresql":
+        await session.execute(
+            text("LOCK TABLE analytics_counters, analytics_prospect_funnel IN SHARE ROW EXCLUSIVE MODE")
+        )
+    scope = _Scope(user_id, since)
+    await _clear(session, scope)
+    counter_rows = await _count_events(session, scope, insert, dialect)
+    funnel_entries = await _enter_funnel(session, scope, insert)
+    await _mark_stages(session, scope)
+    counter_rows += await _count_deliveries(session, scope, insert, dialect)
+    counter_rows += await _count_funnel(session, scope, insert, dialect)
     return RebuildReport(
         since=since, user_id=user_id, counter_rows=counter_rows, funnel_entries=funnel_entries
     )

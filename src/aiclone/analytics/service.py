@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from enum import StrEnum
 
 from aiclone.analytics.metrics import FunnelMetric, Metric, UsageMetric
 from aiclone.analytics.periods import (
@@ -89,6 +90,66 @@ def _custom_dates(
     return DateSpan(start=start, end=end)
 
 
+class _Sums:
+    """The counter sums of one summary: bucket ``i`` of the period, or ``-1`` for the previous one."""
+
+    def __init__(self, sums: dict[tuple[str, int], int], bucket_count: int) -> None:
+        self.sums = sums
+        self.bucket_count = bucket_count
+
+    def counts(self, metric: StrEnum) -> list[int]:
+        return [self.sums.get((metric.value, i), 0) for i in range(self.bucket_count)]
+
+    def total(self, metric: StrEnum) -> int:
+        return sum(self.counts(metric))
+
+    def previous(self, metric: StrEnum) -> int:
+        return self.sums.get((metric.value, -1), 0)
+
+
+def _metric_summary(
+    sums: _Sums, metric: Metric, edges: list[dt.datetime], labels: list[str]
+) -> MetricSummary:
+    """One metric's buckets over ``edges`` (labelled in the caller's zone), total and trend."""
+    counts = sums.counts(metric)
+    total = sum(counts)
+    previous = sums.previous(metric)
+    change, direction = trend(total, previous)
+    return MetricSummary(
+        period_start=edges[0],
+        period_end=edges[-1],
+        buckets=[
+            Bucket(start=edges[i], end=edges[i + 1], local_start=labels[i], count=count)
+            for i, count in enumerate(counts)
+        ],
+        total=total,
+        average=round(total / sums.bucket_count, 3),
+        previous_total=previous,
+        change_percent=change,
+        trend=direction,
+    )
+
+
+def _funnel(sums: _Sums) -> Funnel:
+    stages = [
+        ("added", sums.total(Metric.PROSPECTS_ANALYZED)),
+        ("approved", sums.total(FunnelMetric.APPROVED)),
+        ("contacted", sums.total(FunnelMetric.CONTACTED)),
+        ("meeting_booked", sums.total(FunnelMetric.MEETING_BOOKED)),
+    ]
+    return Funnel(
+        stages=[
+            FunnelStage(
+                stage=name,  # type: ignore[arg-type]
+                count=count,
+                conversion_percent=None if i == 0 else _percent(count, stages[i - 1][1]),
+            )
+            for i, (name, count) in enumerate(stages)
+        ],
+        overall_conversion_percent=_percent(stages[-1][1], stages[0][1]),
+    )
+
+
 class AnalyticsService:
     def __init__(
         self, db: Database, *, clock: Callable[[], dt.datetime] = utcnow, prices: TokenPrices | None = None
@@ -121,60 +182,11 @@ class AnalyticsService:
             else plan(time_range or DEFAULT_TIME_RANGE, zone_info, now)
         )
         async with self.db.read_session() as session:
-            sums = await counter_sums(session, user_id, ranges(p))
+            sums = _Sums(await counter_sums(session, user_id, ranges(p)), p.bucket_count)
         edges = [from_epoch(e) for e in p.edges]
         labels = [edge.astimezone(zone_info).isoformat() for edge in edges]
         period = Period(start=edges[0], end=edges[-1])
-        metrics: dict[str, MetricSummary] = {}
-        for metric in Metric:
-            counts = [sums.get((metric.value, i), 0) for i in range(p.bucket_count)]
-            total = sum(counts)
-            previous = sums.get((metric.value, -1), 0)
-            change, direction = trend(total, previous)
-            metrics[metric.value] = MetricSummary(
-                period_start=period.start,
-                period_end=period.end,
-                buckets=[
-                    Bucket(start=edges[i], end=edges[i + 1], local_start=labels[i], count=counts[i])
-                    for i in range(p.bucket_count)
-                ],
-                total=total,
-                average=round(total / p.bucket_count, 3),
-                previous_total=previous,
-                change_percent=change,
-                trend=direction,
-            )
-
-        def period_total(name: str) -> int:
-            return sum(sums.get((name, i), 0) for i in range(p.bucket_count))
-
-        stages = [
-            ("added", metrics[Metric.PROSPECTS_ANALYZED.value].total),
-            ("approved", period_total(FunnelMetric.APPROVED.value)),
-            ("contacted", period_total(FunnelMetric.CONTACTED.value)),
-            ("meeting_booked", period_total(FunnelMetric.MEETING_BOOKED.value)),
-        ]
-        funnel = Funnel(
-            stages=[
-                FunnelStage(
-                    stage=name,  # type: ignore[arg-type]
-                    count=count,
-                    conversion_percent=None if i == 0 else _percent(count, stages[i - 1][1]),
-                )
-                for i, (name, count) in enumerate(stages)
-            ],
-            overall_conversion_percent=_percent(stages[-1][1], stages[0][1]),
-        )
-        tokens_in = period_total(UsageMetric.TOKENS_IN.value)
-        tokens_out = period_total(UsageMetric.TOKENS_OUT.value)
-        priced = self.prices.set
-        llm_usage = LlmUsageSummary(
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            cost=self.prices.cost(tokens_in, tokens_out) if priced else None,
-            price_input_per_mtok=self.prices.input_per_mtok if priced else None,
-            price_output_per_mtok=self.prices.output_per_mtok if priced else None,
-        )
+        metrics = {metric.value: _metric_summary(sums, metric, edges, labels) for metric in Metric}
         return AnalyticsSummary(
             user_id=user_id,
             time_range=p.time_range,
@@ -185,6 +197,18 @@ class AnalyticsService:
             period=period,
             previous_period=Period(start=from_epoch(p.previous_start), end=edges[0]),
             metrics=metrics,
-            funnel=funnel,
-            llm_usage=llm_usage,
+            funnel=_funnel(sums),
+            llm_usage=self._llm_usage(sums),
+        )
+
+    def _llm_usage(self, sums: _Sums) -> LlmUsageSummary:
+        tokens_in = sums.total(UsageMetric.TOKENS_IN)
+        tokens_out = sums.total(UsageMetric.TOKENS_OUT)
+        priced = self.prices.set
+        return LlmUsageSummary(
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost=self.prices.cost(tokens_in, tokens_out) if priced else None,
+            price_input_per_mtok=self.prices.input_per_mtok if priced else None,
+            price_output_per_mtok=self.prices.output_per_mtok if priced else None,
         )

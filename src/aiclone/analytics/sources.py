@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import Select, select, tuple_
 
@@ -22,9 +22,10 @@ from aiclone.content.models import ContentItem
 from aiclone.outreach.models import OutreachMessage
 from aiclone.prospects.models import Prospect
 from aiclone.research.models import ResearchTask
-from aiclone.webhooks.models import WebhookDelivery
+from aiclone.shared_tables import webhook_deliveries
 
 Kind = Literal["str", "int", "float", "bool", "datetime", "uuid", "json"]
+KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 
 @dataclass(frozen=True)
@@ -80,16 +81,21 @@ class ExportSource:
         return query.order_by(time, key)
 
 
+def _columns(model: Any, *specs: str) -> tuple[ExportColumn, ...]:
+    """Columns named as attributes of ``model`` (a mapped class, or a table's ``.c``), in order:
+    ``"name"`` for text, ``"name:kind"`` for any other kind (``"id:uuid created_at:datetime title"``)."""
+    columns = []
+    for name, _, kind in (word.partition(":") for spec in specs for word in spec.split()):
+        if kind and kind not in KINDS:
+            raise ValueError(f"{getattr(model, '__name__', 'table')}.{name}: unknown export kind {kind!r}")
+        columns.append(ExportColumn(name, cast(Kind, kind or "str"), getattr(model, name)))
+    return tuple(columns)
+
+
 ACTIVITIES = ExportSource(
     name="activities",
     columns=(
-        ExportColumn("id", "uuid", Activity.id),
-        ExportColumn("created_at", "datetime", Activity.created_at),
-        ExportColumn("type", "str", Activity.type),
-        ExportColumn("title", "str", Activity.title),
-        ExportColumn("message", "str", Activity.message),
-        ExportColumn("link", "str", Activity.link),
-        ExportColumn("source_seq", "int", Activity.source_seq),
+        *_columns(Activity, "id:uuid created_at:datetime type title message link source_seq:int"),
         ExportColumn("metadata", "json", Activity.meta),
     ),
     user_column=Activity.user_id,
@@ -98,30 +104,12 @@ ACTIVITIES = ExportSource(
 
 PROSPECTS = ExportSource(
     name="prospects",
-    columns=(
-        ExportColumn("id", "uuid", Prospect.id),
-        ExportColumn("created_at", "datetime", Prospect.created_at),
-        ExportColumn("updated_at", "datetime", Prospect.updated_at),
-        ExportColumn("name", "str", Prospect.name),
-        ExportColumn("email", "str", Prospect.email),
-        ExportColumn("phone", "str", Prospect.phone),
-        ExportColumn("job_title", "str", Prospect.job_title),
-        ExportColumn("company", "str", Prospect.company),
-        ExportColumn("website", "str", Prospect.website),
-        ExportColumn("linkedin", "str", Prospect.linkedin),
-        ExportColumn("discovery_source", "str", Prospect.discovery_source),
-        ExportColumn("approval_status", "str", Prospect.approval_status),
-        ExportColumn("fit_score", "int", Prospect.fit_score),
-        ExportColumn("referral_capacity", "int", Prospect.referral_capacity),
-        ExportColumn("signal_strength", "int", Prospect.signal_strength),
-        ExportColumn("best_outreach_angle", "str", Prospect.best_outreach_angle),
-        ExportColumn("scoring_reasoning", "str", Prospect.scoring_reasoning),
-        ExportColumn("tags", "json", Prospect.tags),
-        ExportColumn("notes", "str", Prospect.notes),
-        ExportColumn("drafts_generated", "int", Prospect.drafts_generated),
-        ExportColumn("emails_sent", "int", Prospect.emails_sent),
-        ExportColumn("meetings_booked", "int", Prospect.meetings_booked),
-        ExportColumn("last_contacted", "datetime", Prospect.last_contacted),
+    columns=_columns(
+        Prospect,
+        "id:uuid created_at:datetime updated_at:datetime name email phone job_title company website",
+        "linkedin discovery_source approval_status fit_score:int referral_capacity:int",
+        "signal_strength:int best_outreach_angle scoring_reasoning tags:json notes drafts_generated:int",
+        "emails_sent:int meetings_booked:int last_contacted:datetime",
     ),
     user_column=Prospect.user_id,
     filterable=frozenset({"approval_status", "discovery_source", "company"}),
@@ -129,18 +117,10 @@ PROSPECTS = ExportSource(
 
 OUTREACH = ExportSource(
     name="outreach",
-    columns=(
-        ExportColumn("id", "uuid", OutreachMessage.id),
-        ExportColumn("created_at", "datetime", OutreachMessage.created_at),
-        ExportColumn("updated_at", "datetime", OutreachMessage.updated_at),
-        ExportColumn("prospect_id", "uuid", OutreachMessage.prospect_id),
-        ExportColumn("channel", "str", OutreachMessage.channel),
-        ExportColumn("subject", "str", OutreachMessage.subject),
-        ExportColumn("body", "str", OutreachMessage.body),
-        ExportColumn("status", "str", OutreachMessage.status),
-        ExportColumn("sent_at", "datetime", OutreachMessage.sent_at),
-        ExportColumn("meeting_booked", "bool", OutreachMessage.meeting_booked),
-        ExportColumn("meeting_booked_at", "datetime", OutreachMessage.meeting_booked_at),
+    columns=_columns(
+        OutreachMessage,
+        "id:uuid created_at:datetime updated_at:datetime prospect_id:uuid channel subject body status",
+        "sent_at:datetime meeting_booked:bool meeting_booked_at:datetime",
     ),
     user_column=OutreachMessage.user_id,
     filterable=frozenset({"channel", "status"}),
@@ -148,16 +128,10 @@ OUTREACH = ExportSource(
 
 CONTENT = ExportSource(
     name="content",
-    columns=(
-        ExportColumn("id", "uuid", ContentItem.id),
-        ExportColumn("created_at", "datetime", ContentItem.created_at),
-        ExportColumn("updated_at", "datetime", ContentItem.updated_at),
-        ExportColumn("title", "str", ContentItem.title),
-        ExportColumn("body", "str", ContentItem.body),
-        ExportColumn("channel", "str", ContentItem.channel),
-        ExportColumn("tags", "json", ContentItem.tags),
-        ExportColumn("status", "str", ContentItem.status),
-        ExportColumn("published_at", "datetime", ContentItem.published_at),
+    columns=_columns(
+        ContentItem,
+        "id:uuid created_at:datetime updated_at:datetime title body channel tags:json status",
+        "published_at:datetime",
     ),
     user_column=ContentItem.user_id,
     filterable=frozenset({"channel", "status"}),
@@ -165,52 +139,27 @@ CONTENT = ExportSource(
 
 RESEARCH_TASKS = ExportSource(
     name="research_tasks",
-    columns=(
-        ExportColumn("id", "uuid", ResearchTask.id),
-        ExportColumn("created_at", "datetime", ResearchTask.created_at),
-        ExportColumn("updated_at", "datetime", ResearchTask.updated_at),
-        ExportColumn("title", "str", ResearchTask.title),
-        ExportColumn("input_source", "str", ResearchTask.input_source),
-        ExportColumn("source_type", "str", ResearchTask.source_type),
-        ExportColumn("engine", "str", ResearchTask.engine),
-        ExportColumn("priority", "str", ResearchTask.priority),
-        ExportColumn("prospect_id", "uuid", ResearchTask.prospect_id),
-        ExportColumn("status", "str", ResearchTask.status),
-        ExportColumn("progress", "int", ResearchTask.progress),
-        ExportColumn("attempts", "int", ResearchTask.attempts),
-        ExportColumn("started_at", "datetime", ResearchTask.started_at),
-        ExportColumn("completed_at", "datetime", ResearchTask.completed_at),
-        ExportColumn("error", "str", ResearchTask.error),
-        ExportColumn("insight", "json", ResearchTask.insight),
-        ExportColumn("kind", "str", ResearchTask.kind),
-        ExportColumn("output_id", "uuid", ResearchTask.output_id),
-        ExportColumn("tokens_in", "int", ResearchTask.tokens_in),
-        ExportColumn("tokens_out", "int", ResearchTask.tokens_out),
+    columns=_columns(
+        ResearchTask,
+        "id:uuid created_at:datetime updated_at:datetime title input_source source_type engine priority",
+        "prospect_id:uuid status progress:int attempts:int started_at:datetime completed_at:datetime",
+        "error insight:json kind output_id:uuid tokens_in:int tokens_out:int",
     ),
     user_column=ResearchTask.user_id,
     filterable=frozenset({"status", "source_type", "priority", "engine"}),
 )
 
+_deliveries = webhook_deliveries.c
 # The frozen request bodies (payload) are left out: up to the event size limit each.
 WEBHOOK_DELIVERIES = ExportSource(
     name="webhook_deliveries",
-    columns=(
-        ExportColumn("id", "uuid", WebhookDelivery.id),
-        ExportColumn("created_at", "datetime", WebhookDelivery.created_at),
-        ExportColumn("endpoint_id", "uuid", WebhookDelivery.endpoint_id),
-        ExportColumn("event_type", "str", WebhookDelivery.event_type),
-        ExportColumn("event_seq", "int", WebhookDelivery.event_seq),
-        ExportColumn("is_test", "bool", WebhookDelivery.is_test),
-        ExportColumn("status", "str", WebhookDelivery.status),
-        ExportColumn("attempts", "int", WebhookDelivery.attempts),
-        ExportColumn("retries_used", "int", WebhookDelivery.retries_used),
-        ExportColumn("next_attempt_at", "datetime", WebhookDelivery.next_attempt_at),
-        ExportColumn("last_attempt_at", "datetime", WebhookDelivery.last_attempt_at),
-        ExportColumn("last_status_code", "int", WebhookDelivery.last_status_code),
-        ExportColumn("last_error", "str", WebhookDelivery.last_error),
-        ExportColumn("finished_at", "datetime", WebhookDelivery.finished_at),
+    columns=_columns(
+        _deliveries,
+        "id:uuid created_at:datetime endpoint_id:uuid event_type event_seq:int is_test:bool status",
+        "attempts:int retries_used:int next_attempt_at:datetime last_attempt_at:datetime",
+        "last_status_code:int last_error finished_at:datetime",
     ),
-    user_column=WebhookDelivery.user_id,
+    user_column=_deliveries.user_id,
     filterable=frozenset({"status", "event_type"}),
 )
 

@@ -40,7 +40,8 @@ import datetime as dt
 import hmac
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 from sqlalchemy import bindparam, select
@@ -117,18 +118,57 @@ class _KeyVerdict(msgspec.Struct, frozen=True):
     read_at: float
 
 
+class _OfUser(Protocol):
+    @property
+    def user_id(self) -> uuid.UUID: ...
+
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V", bound=_OfUser)
+
+
+class _Memory(Generic[_K, _V]):
+    """Verdicts by key, at most ``CAPACITY`` (the oldest go first), indexed by user so that a
+    signal forgets all of one user's at once."""
+
+    def __init__(self) -> None:
+        self._verdicts: dict[_K, _V] = {}
+        self._keys_of: dict[uuid.UUID, set[_K]] = {}
+
+    def get(self, key: _K) -> _V | None:
+        return self._verdicts.get(key)
+
+    def put(self, key: _K, verdict: _V) -> None:
+        if len(self._verdicts) >= CAPACITY and key not in self._verdicts:
+            oldest = next(iter(self._verdicts))
+            evicted = self._verdicts.pop(oldest)
+            keys = self._keys_of.get(evicted.user_id)
+            if keys is not None:
+                keys.discard(oldest)
+                if not keys:
+                    del self._keys_of[evicted.user_id]
+        self._verdicts[key] = verdict
+        self._keys_of.setdefault(verdict.user_id, set()).add(key)
+
+    def forget_user(self, user_id: uuid.UUID) -> None:
+        for key in self._keys_of.pop(user_id, ()):
+            self._verdicts.pop(key, None)
+
+    def clear(self) -> None:
+        self._verdicts.clear()
+        self._keys_of.clear()
+
+
 class IdentityGate:
     def __init__(self, db: Database, *, max_age: float, listening: Callable[[], bool]) -> None:
         self.db = db
         self.max_age = max_age
         self._listening = listening
-        self._verdicts: dict[uuid.UUID, _Verdict] = {}
-        self._sessions_of: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self._verdicts: _Memory[uuid.UUID, _Verdict] = _Memory()
         self._changes = 0
         self._changed: dict[uuid.UUID, int] = {}
         self._resynced = 0
-        self._keys: dict[str, _KeyVerdict] = {}
-        self._keys_of: dict[uuid.UUID, set[str]] = {}
+        self._keys: _Memory[str, _KeyVerdict] = _Memory()
         self.reads = 0  # verdicts read from the tables, for tests and benchmarks
 
     async def admit(self, principal: Principal) -> Principal:
@@ -182,19 +222,15 @@ class IdentityGate:
         if isinstance(message, Resync):
             self._resynced = self._changes
             self._verdicts.clear()
-            self._sessions_of.clear()
             self._changed.clear()
             self._keys.clear()
-            self._keys_of.clear()
             return
         if len(self._changed) >= _CHANGE_MEMORY:
             self._changed.clear()
             self._resynced = self._changes
         self._changed[message.user_id] = self._changes
-        for session_id in self._sessions_of.pop(message.user_id, ()):
-            self._verdicts.pop(session_id, None)
-        for public_id in self._keys_of.pop(message.user_id, ()):
-            self._keys.pop(public_id, None)
+        self._verdicts.forget_user(message.user_id)
+        self._keys.forget_user(message.user_id)
 
     async def _read_key(self, public_id: str) -> _KeyVerdict | None:
         verdict: _KeyVerdict | None = None
@@ -219,21 +255,9 @@ class IdentityGate:
                 )
             verdict = _KeyVerdict(user_id, secret_hash, expires_at, principal, now)
             if self._resynced <= before and self._changed.get(user_id, 0) <= before:
-                self._remember_key(public_id, verdict)
+                self._keys.put(public_id, verdict)
                 return verdict
         return verdict
-
-    def _remember_key(self, public_id: str, verdict: _KeyVerdict) -> None:
-        if len(self._keys) >= CAPACITY and public_id not in self._keys:
-            oldest = next(iter(self._keys))
-            evicted = self._keys.pop(oldest)
-            keys = self._keys_of.get(evicted.user_id)
-            if keys is not None:
-                keys.discard(oldest)
-                if not keys:
-                    del self._keys_of[evicted.user_id]
-        self._keys[public_id] = verdict
-        self._keys_of.setdefault(verdict.user_id, set()).add(public_id)
 
     async def _read(self, session_id: uuid.UUID, user_id: uuid.UUID) -> _Verdict:
         verdict = _Verdict(user_id, None, 0.0)
@@ -244,18 +268,6 @@ class IdentityGate:
             role = row[0] if row is not None and row[1] and row[2] is None else None
             verdict = _Verdict(user_id, role, time.monotonic())
             if self._resynced <= before and self._changed.get(user_id, 0) <= before:
-                self._remember(session_id, verdict)
+                self._verdicts.put(session_id, verdict)
                 return verdict
         return verdict  # answered, but not remembered: changes keep arriving for this user
-
-    def _remember(self, session_id: uuid.UUID, verdict: _Verdict) -> None:
-        if len(self._verdicts) >= CAPACITY and session_id not in self._verdicts:
-            oldest = next(iter(self._verdicts))
-            evicted = self._verdicts.pop(oldest)
-            sessions = self._sessions_of.get(evicted.user_id)
-            if sessions is not None:
-                sessions.discard(oldest)
-                if not sessions:
-                    del self._sessions_of[evicted.user_id]
-        self._verdicts[session_id] = verdict
-        self._sessions_of.setdefault(verdict.user_id, set()).add(session_id)

@@ -30,9 +30,9 @@ from aiclone.auth.identity import IdentityGate
 from aiclone.auth.scopes import check_access, required_access
 from aiclone.auth.tokens import VERIFIED_BEARER_KEY, Principal, TokenCodec
 from aiclone.errors import DomainError, Unauthenticated
+from aiclone.openapi import PUBLIC_OPT_KEY
 from aiclone.web.request_context import client_address, request_method
 
-PUBLIC_OPT_KEY = "exclude_from_auth"
 _AUTHENTICATED_SCOPES = frozenset({"http", "websocket"})
 
 

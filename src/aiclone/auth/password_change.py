@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import uuid
 
+from aiclone.auth.login_throttle import LoginThrottle
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
 from aiclone.auth.repository import UserRepository
 from aiclone.auth.sessions import SessionRevoker
 from aiclone.db import Database
 from aiclone.errors import Forbidden, Unauthenticated
-from aiclone.ratelimit.login import FailedLoginThrottle
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings
 
 
 class WrongPassword(Forbidden):
@@ -29,10 +29,10 @@ class PasswordChangeService:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AuthSettings,
         hasher: PasswordHasher,
         revoker: SessionRevoker,
-        failed_logins: FailedLoginThrottle | None = None,
+        failed_logins: LoginThrottle | None = None,
     ) -> None:
         self.db = db
         self.settings = settings

@@ -14,7 +14,7 @@ from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from aiclone.errors import FieldError, InvalidInput
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings
 
 # The most common passwords of public breach corpora that pass a length rule; NIST 800-63B asks
 # verifiers to refuse values known to be commonly used or compromised.
@@ -68,7 +68,7 @@ def normalize_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-def check_password_policy(password: str, *, email: str, settings: Settings) -> str:
+def check_password_policy(password: str, *, email: str, settings: AuthSettings) -> str:
     """Length-based policy (NIST SP 800-63B): no composition rules, a blocklist, bounded length."""
     normalized = normalize_password(password)
     problems: list[str] = []
@@ -92,7 +92,7 @@ def check_password_policy(password: str, *, email: str, settings: Settings) -> s
 
 
 class PasswordHasher:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: AuthSettings) -> None:
         self._hasher = Argon2Hasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -100,8 +100,9 @@ class PasswordHasher:
             type=Type.ID,
         )
         self._max_length = settings.password_max_length
-        # Verified against when the email is unknown, so both paths cost one argon2 verify.
-        self._dummy_hash = self._hasher.hash("timing-equaliser-not-a-password")
+        # Verified against when the email is unknown, so both paths cost one argon2 verify;
+        # made on the first sign-in, not at start-up (one argon2 hash is ~0.1 s of CPU).
+        self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hasher.hash, normalize_password(password))
@@ -112,9 +113,19 @@ class PasswordHasher:
             # Bounded before hashing; still burn the same work so timing does not tell.
             candidate = ""
             password_hash = None
-        target = password_hash or self._dummy_hash
+        if password_hash:
+            target = password_hash
+        elif self._dummy is not None:
+            target = self._dummy
+        else:
+            target = await anyio.to_thread.run_sync(self._dummy_hash)
         ok = await anyio.to_thread.run_sync(self._verify_sync, target, candidate)
         return ok and password_hash is not None
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("timing-equaliser-not-a-password")
+        return self._dummy
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)

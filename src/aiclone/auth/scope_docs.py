@@ -17,7 +17,6 @@ from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 from litestar.routes import HTTPRoute
 
 from aiclone.apikeys.keytext import KEY_PATTERN
-from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.auth.scopes import (
     AnyCredential,
     ApiScope,
@@ -27,7 +26,7 @@ from aiclone.auth.scopes import (
     describe,
     required_access,
 )
-from aiclone.openapi import SELF_AUTH_OPT_KEY
+from aiclone.openapi import PUBLIC_OPT_KEY, SELF_AUTH_OPT_KEY
 
 API_KEY_SCHEME = "ApiKey"
 SCOPE_LINE = "API key scope: `{}`."

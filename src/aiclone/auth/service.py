@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.errors import EmailNotVerified
 from aiclone.auth.emails import normalize_email
+from aiclone.auth.login_throttle import LoginThrottle
 from aiclone.auth.models import RefreshToken, Role, User, UserSession
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
 from aiclone.auth.repository import RefreshTokenRepository, SessionRepository, UserReads, UserRepository
@@ -18,13 +19,23 @@ from aiclone.auth.sessions import ClientInfo, SessionRevoker
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, Unauthenticated
-from aiclone.ratelimit.login import FailedLoginThrottle
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings
 
 logger = logging.getLogger("aiclone.auth")
 
 _BAD_LOGIN = "Incorrect email or password."
 _BAD_REFRESH = "The refresh token is invalid or has expired."
+
+
+def clean_full_name(raw: str) -> str:
+    """The name trimmed; a blank one is refused under ``full_name``."""
+    name = raw.strip()
+    if not name:
+        raise InvalidInput(
+            "The full name is required.",
+            errors=[FieldError(field="full_name", message="may not be blank")],
+        )
+    return name
 
 
 def to_user_read(user: User) -> UserRead:
@@ -42,16 +53,18 @@ class AuthService:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
+        settings: AuthSettings,
         hasher: PasswordHasher,
         codec: TokenCodec,
         *,
         sessions: SessionRevoker,
-        failed_logins: FailedLoginThrottle | None = None,
+        failed_logins: LoginThrottle | None = None,
+        email_verification_required: bool = False,
     ) -> None:
         self.db = db
         self.sessions = sessions
         self.settings = settings
+        self.email_verification_required = email_verification_required
         self.hasher = hasher
         self.codec = codec
         self.failed_logins = failed_logins
@@ -63,12 +76,7 @@ class AuthService:
         self, *, email: str, password: str, full_name: str, role: Role = Role.USER
     ) -> UserRead:
         normalized_email = normalize_email(email)
-        name = full_name.strip()
-        if not name:
-            raise InvalidInput(
-                "The full name is required.",
-                errors=[FieldError(field="full_name", message="may not be blank")],
-            )
+        name = clean_full_name(full_name)
         clean_password = check_password_policy(password, email=normalized_email, settings=self.settings)
         password_hash = await self.hasher.hash(clean_password)
         try:
@@ -104,7 +112,7 @@ class AuthService:
             raise Unauthenticated(_BAD_LOGIN)
         if self.failed_logins is not None:
             await self.failed_logins.record_success(account)
-        if self.settings.email_verification_required and user.email_verified_at is None:
+        if self.email_verification_required and user.email_verified_at is None:
             raise EmailNotVerified(
                 "Confirm your email address first: follow the link we mailed you, or ask for a new one"
                 " with POST /api/auth/verify-email/resend."

@@ -36,7 +36,7 @@ import jwt
 import msgspec
 
 from aiclone.errors import Unauthenticated
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings
 
 MAX_TOKEN_LENGTH = 4096
 # scope["state"] key under which a layer that already verified the bearer token (the rate
@@ -74,7 +74,7 @@ class IssuedAccessToken(msgspec.Struct, frozen=True):
 
 
 class TokenCodec:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: AuthSettings) -> None:
         self._key = settings.secret_key
         self._algorithm = settings.jwt_algorithm
         self._issuer = settings.jwt_issuer

@@ -19,18 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiclone.automations.repository import Rule
 from aiclone.automations.schemas import Action, CreateResearchTaskAction, NotifyAction, TagProspectAction
 from aiclone.automations.templates import render
-from aiclone.db import utcnow
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
 from aiclone.fields import MAX_TAGS, normalize_tags
 from aiclone.notifications.service import NotificationService
-from aiclone.prospects.repository import ProspectRepository
+from aiclone.prospects.changes import find_prospect, retag_prospect
 from aiclone.prospects.schemas import ProspectRead
-from aiclone.prospects.service import record_prospect_updated
-from aiclone.research.models import PRIORITY_RANK, ResearchTask, SourceType, TaskStatus
-from aiclone.research.repository import ResearchTaskRepository
+from aiclone.research.models import SourceType
 from aiclone.research.sources import url_problem
-from aiclone.research.state import record_state
+from aiclone.research.state import enqueue
 
 PROSPECT_EVENTS = frozenset({EventType.PROSPECT_ADDED.value, EventType.PROSPECT_UPDATED.value})
 RESEARCH_ENGINE = "web"
@@ -90,7 +87,7 @@ class Actions:
         self, session: AsyncSession, rule: Rule, event_type: str, data: dict[str, Any], *, lock: bool = False
     ) -> ProspectRead:
         prospect_id = prospect_id_of(event_type, data)
-        prospect = await ProspectRepository(session).get(rule.user_id, prospect_id, for_update=lock)
+        prospect = await find_prospect(session, rule.user_id, prospect_id, lock=lock)
         if prospect is None:
             raise ActionFailed(f"The prospect {prospect_id} does not exist (any more).")
         return prospect
@@ -112,26 +109,20 @@ class Actions:
             raise ActionFailed(f"The prospect's website {problem}.")
         default_title = f"Research {prospect.name}"[:200]
         title = (render(action.title, data, limit=200).strip() if action.title else "") or default_title
-        task = await ResearchTaskRepository(session).add(
-            ResearchTask(
-                user_id=rule.user_id,
-                title=title,
-                input_source=website,
-                source_type=SourceType.URLS.value,
-                engine=RESEARCH_ENGINE,
-                priority=action.priority.value,
-                priority_rank=PRIORITY_RANK[action.priority],
-                prospect_id=prospect.id,
-                status=TaskStatus.QUEUED.value,
-                progress=0,
-                attempts=0,
-                interruptions=0,
-            )
-        )
         # The same task_update a task queued through the API writes, marked as caused by an
         # automation; the research worker wakes on it after commit.
-        await record_state(
-            self.events, session, task, detail=f"queued by automation {rule.name!r}"[:300], by_automation=True
+        task = await enqueue(
+            self.events,
+            session,
+            user_id=rule.user_id,
+            title=title,
+            input_source=website,
+            source_type=SourceType.URLS,
+            engine=RESEARCH_ENGINE,
+            priority=action.priority,
+            prospect_id=prospect.id,
+            detail=f"queued by automation {rule.name!r}"[:300],
+            by_automation=True,
         )
         return Outcome(
             summary=f"Queued research of {website[:200]} for {prospect.name}",
@@ -157,11 +148,6 @@ class Actions:
             return Outcome(summary=f"Tags of {prospect.name} already as wanted", result=result)
         if len(tags) > MAX_TAGS:
             raise ActionFailed(f"The prospect {prospect.name!r} would have more than {MAX_TAGS} tags.")
-        (updated,) = await ProspectRepository(session).update(
-            rule.user_id, [prospect.id], {"tags": tags, "updated_at": utcnow()}
-        )
-        await record_prospect_updated(
-            self.events, session, updated, changes=["tags"], reason="edited", by_automation=True
-        )
+        await retag_prospect(self.events, session, prospect, tags, by_automation=True)
         changes = [f"+{tag}" for tag in added] + [f"-{tag}" for tag in removed]
         return Outcome(summary=f"Tagged {prospect.name}: {' '.join(changes)}"[:500], result=result)

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.automations.schemas import (
     AutomationCreate,
     AutomationPage,
@@ -23,12 +22,6 @@ from aiclone.automations.schemas import (
 from aiclone.automations.service import AutomationService
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, CursorParam, Limit
-
-UserScope = Annotated[
-    uuid.UUID | None,
-    QueryParameter(name="user_id", description="Admins only: act on this user's automations."),
-]
-AuthRequest = Request[Principal, str, Any]
 
 
 class AutomationController(Controller):
@@ -49,12 +42,11 @@ class AutomationController(Controller):
     )
     async def create_automation(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[AutomationCreate],
         automation_service: NamedDependency[AutomationService],
-        user_id: UserScope = None,
     ) -> AutomationRead:
-        return await automation_service.create(owner_scope(request.user, user_id), data)
+        return await automation_service.create(owner, data)
 
     @get(
         "/",
@@ -64,16 +56,15 @@ class AutomationController(Controller):
     )
     async def list_automations(
         self,
-        request: AuthRequest,
+        owner: Owner,
         automation_service: NamedDependency[AutomationService],
-        user_id: UserScope = None,
         enabled: FromQuery[bool | None] = None,
         trigger_event: FromQuery[TriggerEvent | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> AutomationPage:
         return await automation_service.list(
-            owner_scope(request.user, user_id),
+            owner,
             enabled=enabled,
             trigger_event=trigger_event,
             limit=limit,
@@ -83,12 +74,11 @@ class AutomationController(Controller):
     @get("/{automation_id:uuid}", summary="Get an automation", responses=problems(401, 403, 404))
     async def get_automation(
         self,
-        request: AuthRequest,
+        owner: Owner,
         automation_id: FromPath[uuid.UUID],
         automation_service: NamedDependency[AutomationService],
-        user_id: UserScope = None,
     ) -> AutomationRead:
-        return await automation_service.get(owner_scope(request.user, user_id), automation_id)
+        return await automation_service.get(owner, automation_id)
 
     @patch(
         "/{automation_id:uuid}",
@@ -98,13 +88,12 @@ class AutomationController(Controller):
     )
     async def update_automation(
         self,
-        request: AuthRequest,
+        owner: Owner,
         automation_id: FromPath[uuid.UUID],
         data: JSONBody[AutomationUpdate],
         automation_service: NamedDependency[AutomationService],
-        user_id: UserScope = None,
     ) -> AutomationRead:
-        return await automation_service.update(owner_scope(request.user, user_id), automation_id, data)
+        return await automation_service.update(owner, automation_id, data)
 
     @delete(
         "/{automation_id:uuid}",
@@ -114,12 +103,11 @@ class AutomationController(Controller):
     )
     async def delete_automation(
         self,
-        request: AuthRequest,
+        owner: Owner,
         automation_id: FromPath[uuid.UUID],
         automation_service: NamedDependency[AutomationService],
-        user_id: UserScope = None,
     ) -> None:
-        await automation_service.delete(owner_scope(request.user, user_id), automation_id)
+        await automation_service.delete(owner, automation_id)
 
     @post(
         "/{automation_id:uuid}/trigger",
@@ -136,11 +124,10 @@ class AutomationController(Controller):
     )
     async def trigger_automation(
         self,
-        request: AuthRequest,
+        owner: Owner,
         automation_id: FromPath[uuid.UUID],
         automation_service: NamedDependency[AutomationService],
         data: Annotated[TriggerRequest | None, Body(description="Optional sample event data.")] = None,
-        user_id: UserScope = None,
     ) -> TriggerResult:
         sample = {} if data is None else data.data
-        return await automation_service.trigger(owner_scope(request.user, user_id), automation_id, sample)
+        return await automation_service.trigger(owner, automation_id, sample)

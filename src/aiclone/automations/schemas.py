@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from aiclone.events.types import EventType
+from aiclone.events.types import AUTOMATION_TRIGGERS, EventType
 from aiclone.fields import Tags
 from aiclone.notifications.schemas import Level
 from aiclone.research.models import Priority
@@ -17,21 +17,14 @@ from aiclone.research.models import Priority
 MAX_CONDITIONS = 10
 MAX_SAMPLE_BYTES = 16 * 1024
 
-# Events a rule may react to. ``automation_triggered`` is refused (automations do not react to
-# automations); ``activity`` and ``notification`` are derived from the domain events, which are
-# the ones to react to.
-TriggerEvent = Literal[
-    "prospect_added",
-    "prospect_updated",
-    "research_completed",
-    "task_update",
-    "task_completed",
-    "outreach_sent",
-    "outreach_updated",
-    "content_published",
-    "content_updated",
-]
-TRIGGER_EVENTS: frozenset[str] = frozenset(get_args(TriggerEvent))
+# Events a rule may react to: the catalogue's AUTOMATION_TRIGGERS, as a Literal so that msgspec
+# refuses any other with the list of the known ones and the API document enumerates them. Type
+# checkers see the plain string the decoder has already checked.
+if TYPE_CHECKING:
+    TriggerEvent = str
+else:
+    TriggerEvent = Literal[tuple(event.value for event in AUTOMATION_TRIGGERS)]
+TRIGGER_EVENTS: frozenset[str] = frozenset(event.value for event in AUTOMATION_TRIGGERS)
 # Events about a research task: a rule on them may not create research tasks, since the new
 # task's own events (recorded by the research worker) would trigger it again, forever.
 RESEARCH_EVENTS: frozenset[str] = frozenset(

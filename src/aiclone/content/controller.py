@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.content.schemas import (
     ContentChannel,
     ContentCreate,
@@ -21,14 +20,7 @@ from aiclone.content.schemas import (
 )
 from aiclone.content.service import ContentService
 from aiclone.openapi import problems
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
-from aiclone.prospects.schemas import SortOrder
-
-UserScope = Annotated[
-    uuid.UUID | None,
-    QueryParameter(name="user_id", description="Admins only: act on this user's content."),
-]
-AuthRequest = Request[Principal, str, Any]
+from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 
 
 class ContentController(Controller):
@@ -44,12 +36,11 @@ class ContentController(Controller):
     )
     async def create_content(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[ContentCreate],
         content_service: NamedDependency[ContentService],
-        user_id: UserScope = None,
     ) -> ContentRead:
-        return await content_service.create(owner_scope(request.user, user_id), data)
+        return await content_service.create(owner, data)
 
     @get(
         "/",
@@ -59,18 +50,17 @@ class ContentController(Controller):
     )
     async def list_content(
         self,
-        request: AuthRequest,
+        owner: Owner,
         content_service: NamedDependency[ContentService],
-        user_id: UserScope = None,
         status: FromQuery[ContentStatusName | None] = None,
         channel: FromQuery[ContentChannel | None] = None,
         tag: Annotated[str | None, QueryParameter(max_length=50)] = None,
         order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Cursor = None,
     ) -> ContentPage:
         return await content_service.list(
-            owner_scope(request.user, user_id),
+            owner,
             status=status,
             channel=channel,
             tag=tag,
@@ -82,12 +72,11 @@ class ContentController(Controller):
     @get("/{content_id:uuid}", summary="Get a piece of content", responses=problems(401, 403, 404))
     async def get_content(
         self,
-        request: AuthRequest,
+        owner: Owner,
         content_id: FromPath[uuid.UUID],
         content_service: NamedDependency[ContentService],
-        user_id: UserScope = None,
     ) -> ContentRead:
-        return await content_service.get(owner_scope(request.user, user_id), content_id)
+        return await content_service.get(owner, content_id)
 
     @patch(
         "/{content_id:uuid}",
@@ -97,13 +86,12 @@ class ContentController(Controller):
     )
     async def update_content(
         self,
-        request: AuthRequest,
+        owner: Owner,
         content_id: FromPath[uuid.UUID],
         data: JSONBody[ContentUpdate],
         content_service: NamedDependency[ContentService],
-        user_id: UserScope = None,
     ) -> ContentRead:
-        return await content_service.update(owner_scope(request.user, user_id), content_id, data)
+        return await content_service.update(owner, content_id, data)
 
     @delete(
         "/{content_id:uuid}",
@@ -114,12 +102,11 @@ class ContentController(Controller):
     )
     async def delete_content(
         self,
-        request: AuthRequest,
+        owner: Owner,
         content_id: FromPath[uuid.UUID],
         content_service: NamedDependency[ContentService],
-        user_id: UserScope = None,
     ) -> None:
-        await content_service.delete(owner_scope(request.user, user_id), content_id)
+        await content_service.delete(owner, content_id)
 
     @post(
         "/{content_id:uuid}/publish",
@@ -133,9 +120,8 @@ class ContentController(Controller):
     )
     async def publish_content(
         self,
-        request: AuthRequest,
+        owner: Owner,
         content_id: FromPath[uuid.UUID],
         content_service: NamedDependency[ContentService],
-        user_id: UserScope = None,
     ) -> ContentRead:
-        return await content_service.publish(owner_scope(request.user, user_id), content_id)
+        return await content_service.publish(owner, content_id)

@@ -159,7 +159,7 @@ class ContentService:
             if not changed:
                 return current
             item = await repo.update(user_id, item_id, {**changed, "updated_at": utcnow()})
-            await self._record_change(session, item, "updated", changes=sorted(changed))
+            await _record_change(self.events, session, item, "updated", changes=sorted(changed))
             return item
 
     async def delete(self, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
@@ -168,17 +168,7 @@ class ContentService:
             current = await repo.get(user_id, item_id, for_update=True)
             if current is None or not await repo.delete(user_id, item_id):
                 raise NotFound(_NOT_FOUND)
-            await self._record_change(session, current, "deleted")
-
-    async def _record_change(
-        self,
-        session: AsyncSession,
-        item: ContentRead,
-        action: ChangeAction,
-        *,
-        changes: Sequence[str] = (),
-    ) -> None:
-        await _record_change(self.events, session, item, action, changes=changes)
+            await _record_change(self.events, session, current, "deleted")
 
     async def publish(self, user_id: uuid.UUID, item_id: uuid.UUID) -> ContentRead:
         now = utcnow()

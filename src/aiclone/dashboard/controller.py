@@ -21,7 +21,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
-from aiclone.auth.middleware import PUBLIC_OPT_KEY
+from aiclone.openapi import PUBLIC_OPT_KEY
 from aiclone.web.asset_files import AssetFileSystem
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -42,7 +42,7 @@ async def dashboard_page(request: Request[Any, Any, Any]) -> Response[bytes]:
     settings = request.app.state.settings
     # no-cache: revalidated on every load, so a deploy's new module URLs are picked up at once.
     return Response(
-        _index_html(settings.password_min_length, settings.password_max_length),
+        _index_html(settings.auth.password_min_length, settings.auth.password_max_length),
         media_type="text/html",  # Litestar adds "; charset=utf-8" to text/* types
         headers={"Cache-Control": "no-cache"},
     )

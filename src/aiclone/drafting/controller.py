@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
-
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import ApiScope, requires_scope
-from aiclone.auth.tokens import Principal
 from aiclone.drafting.schemas import ContentGenerate, OutreachGenerate
 from aiclone.drafting.service import DraftingService
 from aiclone.openapi import problems
 from aiclone.research.schemas import ResearchTaskRead
-
-UserScope = Annotated[
-    uuid.UUID | None,
-    QueryParameter(name="user_id", description="Admins only: draft for this user."),
-]
-AuthRequest = Request[Principal, str, Any]
 
 _FOLLOW = (
     " Answers 202 with the queued task (kind `{kind}`); follow it with `task_update` events: while"
@@ -51,12 +41,11 @@ class OutreachDraftController(Controller):
     )
     async def generate_outreach(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[OutreachGenerate],
         drafting_service: NamedDependency[DraftingService],
-        user_id: UserScope = None,
     ) -> ResearchTaskRead:
-        return await drafting_service.outreach(owner_scope(request.user, user_id), data)
+        return await drafting_service.outreach(owner, data)
 
 
 class ContentDraftController(Controller):
@@ -76,9 +65,8 @@ class ContentDraftController(Controller):
     )
     async def generate_content(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[ContentGenerate],
         drafting_service: NamedDependency[DraftingService],
-        user_id: UserScope = None,
     ) -> ResearchTaskRead:
-        return await drafting_service.content(owner_scope(request.user, user_id), data)
+        return await drafting_service.content(owner, data)

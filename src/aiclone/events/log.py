@@ -65,6 +65,10 @@ class EventLog:
     def add_hook(self, hook: InTransactionHook) -> None:
         self._hooks.append(hook)
 
+    @property
+    def hooks(self) -> tuple[InTransactionHook, ...]:
+        return tuple(self._hooks)
+
     async def record(
         self,
         session: AsyncSession,

@@ -1,4 +1,11 @@
-"""The event types of the backbone and the envelope every consumer sees."""
+"""The event types of the backbone and the envelope every consumer sees.
+
+This is the one catalogue of event types: the API document's ``webhooks`` section and
+``GET /api/event-types`` are built from it, automations take the events a rule may react to from
+:data:`AUTOMATION_TRIGGERS`, the dashboard from its generated module (``static/js/event-types.js``,
+written by ``python -m aiclone.dashboard.event_types``) and the TypeScript client from the API
+document; a test fails when any copy drifts.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,22 @@ class EventType(StrEnum):
 
 
 EVENT_TYPES: frozenset[str] = frozenset(t.value for t in EventType)
+
+# The events an automation may react to, in the order the API document lists them.
+# ``automation_triggered`` is left out (automations do not react to automations), and so are
+# ``activity`` and ``notification``: they are derived from the domain events, which are the ones
+# to react to.
+AUTOMATION_TRIGGERS: tuple[EventType, ...] = (
+    EventType.PROSPECT_ADDED,
+    EventType.PROSPECT_UPDATED,
+    EventType.RESEARCH_COMPLETED,
+    EventType.TASK_UPDATE,
+    EventType.TASK_COMPLETED,
+    EventType.OUTREACH_SENT,
+    EventType.OUTREACH_UPDATED,
+    EventType.CONTENT_PUBLISHED,
+    EventType.CONTENT_UPDATED,
+)
 
 # What each event type means; the API document, ``GET /api/event-types`` and the SDK's typed
 # payloads say this to integrators.

@@ -41,7 +41,7 @@ from aiclone.db import Database, utcnow
 from aiclone.errors import Unauthenticated
 from aiclone.live.repository import TicketRepository
 from aiclone.live.schemas import StreamCookie, StreamTicket
-from aiclone.settings import Settings
+from aiclone.settings import AuthSettings, LiveSettings
 
 COOKIE_NAME = "aiclone_events"
 COOKIE_PATH = "/api/events"
@@ -74,15 +74,17 @@ def hash_ticket(ticket: str) -> str:
 
 
 class StreamAuthenticator:
-    def __init__(self, db: Database, settings: Settings, codec: TokenCodec, gate: IdentityGate) -> None:
+    def __init__(
+        self, db: Database, auth: AuthSettings, live: LiveSettings, codec: TokenCodec, gate: IdentityGate
+    ) -> None:
         self.db = db
         self.codec = codec
         self.gate = gate
         self.users = UserReads(db)
         self.cookie_codec = TokenCodec(
-            msgspec.structs.replace(settings, jwt_audience=settings.jwt_audience + COOKIE_AUDIENCE_SUFFIX)
+            msgspec.structs.replace(auth, jwt_audience=auth.jwt_audience + COOKIE_AUDIENCE_SUFFIX)
         )
-        self.ticket_ttl = settings.sse_ticket_ttl_seconds
+        self.ticket_ttl = live.ticket_ttl_seconds
 
     async def authenticate(self, credentials: StreamCredentials, access: Access = _ANY) -> StreamIdentity:
         """The stream's identity; ``access`` is what an API key needs (the route's marker)."""

@@ -37,7 +37,7 @@ from aiclone.live.frames import FrameCache
 from aiclone.live.liveness import LivenessLock
 from aiclone.live.repository import PresenceRepository
 from aiclone.live.stream import EventStream
-from aiclone.settings import Settings
+from aiclone.settings import LiveSettings
 
 logger = logging.getLogger("aiclone.live")
 
@@ -50,17 +50,19 @@ def new_instance_id() -> str:
 
 
 class StreamHub:
-    def __init__(self, db: Database, broker: EventBroker, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, broker: EventBroker, settings: LiveSettings, *, connect_timeout: float
+    ) -> None:
         self.db = db
         self.broker = broker
         self.instance_id = new_instance_id()
         self.frames = FrameCache()
-        self.queue_size = settings.sse_queue_size
-        self.heartbeat_seconds = settings.sse_heartbeat_seconds
-        self.write_timeout = settings.sse_write_timeout_seconds
-        self.replay_batch_size = settings.sse_replay_batch_size
-        self.max_streams_per_user = settings.sse_max_streams_per_user
-        self.presence_seconds = settings.sse_presence_seconds
+        self.queue_size = settings.queue_size
+        self.heartbeat_seconds = settings.heartbeat_seconds
+        self.write_timeout = settings.write_timeout_seconds
+        self.replay_batch_size = settings.replay_batch_size
+        self.max_streams_per_user = settings.max_streams_per_user
+        self.presence_seconds = settings.presence_seconds
         self.stopping = False
         # Other live instances, as of the last heartbeat: the cap only asks the database when
         # streams elsewhere are possible.
@@ -69,11 +71,7 @@ class StreamHub:
         self.read_engine = db.engine.execution_options(sqlite_begin="DEFERRED") if db.is_sqlite else db.engine
         # One process on SQLite: nobody else's streams to count out.
         self.liveness = (
-            None
-            if db.is_sqlite
-            else LivenessLock(
-                db.url, self.instance_id, connect_timeout=settings.database_connect_timeout_seconds
-            )
+            None if db.is_sqlite else LivenessLock(db.url, self.instance_id, connect_timeout=connect_timeout)
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._streams: set[EventStream] = set()

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 
-from aiclone.db import Database, utcnow
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.db import Database
 from aiclone.live.repository import TicketRepository
-from aiclone.workers import sleep_or_stop
-
-logger = logging.getLogger("aiclone.live")
+from aiclone.workers import RetentionJob
 
 
-class StreamTicketPruneJob:
+class StreamTicketPruneJob(RetentionJob):
     """Deletes stream tickets an hour after they expired (used or not)."""
 
     name = "stream-ticket-prune"
+    what = "expired stream tickets"
+    every = 600.0
 
-    def __init__(self, db: Database, *, interval_seconds: float = 600.0) -> None:
-        self.db = db
-        self.interval_seconds = interval_seconds
+    def __init__(self, db: Database, *, interval_seconds: float | None = None) -> None:
+        super().__init__(db, max_age=dt.timedelta(hours=1), interval_seconds=interval_seconds)
 
-    async def prune_once(self) -> int:
-        total = 0
-        while True:
-            async with self.db.session() as session:
-                removed = await TicketRepository(session).prune(utcnow() - dt.timedelta(hours=1))
-            total += removed
-            if removed == 0:
-                return total
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            removed = await self.prune_once()
-            if removed:
-                logger.info("pruned %d expired stream tickets", removed)
-            if await sleep_or_stop(stop, self.interval_seconds):
-                return
+    async def prune_batch(self, session: AsyncSession, cutoff: dt.datetime) -> int:
+        return await TicketRepository(session).prune(cutoff)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 
 import msgspec
-from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Row, Select, and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -45,14 +45,7 @@ async def start_point(
         else literal(None)
     )
     elsewhere = (
-        select(func.coalesce(func.sum(StreamPresence.streams), 0))
-        .join(StreamInstance, StreamInstance.id == StreamPresence.instance_id)
-        .where(
-            StreamPresence.user_id == user_id,
-            StreamPresence.instance_id != elsewhere_than,
-            StreamInstance.heartbeat_at >= fresh_since,
-        )
-        .scalar_subquery()
+        _streams_elsewhere(user_id, elsewhere_than, fresh_since).scalar_subquery()
         if elsewhere_than is not None
         else literal(0)
     )
@@ -71,17 +64,21 @@ async def live_streams_elsewhere(
 
     PostgreSQL only; asked when the cheaper count of :func:`start_point` would refuse a stream.
     """
-    query = (
+    query = _streams_elsewhere(user_id, instance_id, fresh_since).where(lock_held(StreamInstance.id))
+    return int((await conn.execute(query)).scalar() or 0)
+
+
+def _streams_elsewhere(user_id: uuid.UUID, instance_id: str, fresh_since: dt.datetime) -> Select[int]:
+    """The sum of the user's streams on the other instances with a fresh heartbeat."""
+    return (
         select(func.coalesce(func.sum(StreamPresence.streams), 0))
         .join(StreamInstance, StreamInstance.id == StreamPresence.instance_id)
         .where(
             StreamPresence.user_id == user_id,
             StreamPresence.instance_id != instance_id,
             StreamInstance.heartbeat_at >= fresh_since,
-            lock_held(StreamInstance.id),
         )
     )
-    return int((await conn.execute(query)).scalar() or 0)
 
 
 class TicketRepository:

@@ -15,7 +15,13 @@ from aiclone.events.types import EVENT_TYPES
 from aiclone.live.credentials import StreamAuthenticator, StreamCredentials
 from aiclone.live.frames import preamble
 from aiclone.live.hub import StreamHub
-from aiclone.live.repository import PresenceRepository, active_user_ids, live_streams_elsewhere, start_point
+from aiclone.live.repository import (
+    PresenceRepository,
+    StartPoint,
+    active_user_ids,
+    live_streams_elsewhere,
+    start_point,
+)
 from aiclone.live.schemas import (
     BroadcastRequest,
     BroadcastResult,
@@ -34,7 +40,9 @@ from aiclone.settings import Settings
 
 logger = logging.getLogger("aiclone.live")
 
-BROADCAST_BATCH = 250
+# Users per transaction: each batch is a constant number of statements (aiclone.events.broadcast);
+# the bound keeps the locked counter rows and the statements' parameter lists moderate.
+BROADCAST_BATCH = 5000
 
 
 class StreamsUnavailable(DomainError):
@@ -74,6 +82,26 @@ def parse_resume_point(header: str | None, query: int | None) -> int | None:
     return query
 
 
+def position_stream(stream: EventStream, resume: int | None, point: StartPoint) -> ResetInfo | None:
+    """Where ``stream`` starts: at the present, or after ``resume`` with a replay of what
+    followed it; the reset to announce when that point can no longer be honoured."""
+    latest, oldest = point.latest_seq, point.oldest_seq
+    if resume is None:
+        stream.last_seq = latest
+        return None
+    reset = None
+    if resume > latest:
+        reset = ResetInfo("unknown_id", resume, latest, oldest)
+    elif resume < latest and (oldest is None or oldest > resume + 1):
+        reset = ResetInfo("retention", resume, latest, oldest)
+    if reset is not None:
+        stream.last_seq = latest
+        return reset
+    stream.last_seq = resume
+    stream.replay = resume < latest
+    return None
+
+
 class LiveEventService:
     def __init__(
         self,
@@ -87,7 +115,7 @@ class LiveEventService:
         self.hub = hub
         self.authenticator = authenticator
         self.notifications = notifications
-        self.retry_ms = settings.sse_retry_ms
+        self.retry_ms = settings.live.retry_ms
         self.settings = settings
 
     async def open_stream(
@@ -131,24 +159,12 @@ class LiveEventService:
         except BaseException:
             hub.close(stream)
             raise
-        latest, oldest = point.latest_seq, point.oldest_seq
-        reset = None
-        if resume is None:
-            stream.last_seq = latest
-        elif resume > latest:
-            reset = ResetInfo("unknown_id", resume, latest, oldest)
-        elif resume < latest and (oldest is None or oldest > resume + 1):
-            reset = ResetInfo("retention", resume, latest, oldest)
-        else:
-            stream.last_seq = resume
-            stream.replay = resume < latest
-        if reset is not None:
-            stream.last_seq = latest
+        reset = position_stream(stream, resume, point)
         connection = ConnectionInfo(
             status="connected",
             instance_id=hub.instance_id,
             server_time=utcnow(),
-            latest_seq=latest,
+            latest_seq=point.latest_seq,
             resume_from=resume,
             heartbeat_seconds=hub.heartbeat_seconds,
             expires_at=identity.expires_at,
@@ -195,7 +211,7 @@ class LiveEventService:
         return self.settings.secure_cookies(https=https)
 
     async def broadcast(self, admin: Principal, request: BroadcastRequest) -> BroadcastResult:
-        """Notify every active user, a batch of users per transaction.
+        """Notify every active user, a batch of users per transaction (set-based statements).
 
         Each user's notification and its event commit together, so users who are offline get it
         on their next resume; earlier batches are already live while later ones are written.
@@ -207,16 +223,15 @@ class LiveEventService:
         while True:
             async with self.db.session() as session:
                 batch = await active_user_ids(session, after=after, limit=BROADCAST_BATCH)
-                for user_id in batch:
-                    await self.notifications.notify(
-                        session,
-                        user_id=user_id,
-                        title=request.title,
-                        body=request.body,
-                        level=request.level,
-                        link=request.link,
-                        data={"broadcast": True},
-                    )
+                await self.notifications.notify_each(
+                    session,
+                    batch,
+                    title=request.title,
+                    body=request.body,
+                    level=request.level,
+                    link=request.link,
+                    data={"broadcast": True},
+                )
             recipients += len(batch)
             if len(batch) < BROADCAST_BATCH:
                 break

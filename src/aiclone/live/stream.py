@@ -1,74 +1,7 @@
 """``GET /api/events``: one user's events as a Server-Sent Events stream, resumable by seq.
 
-Protocol (what a client may rely on)
-====================================
-
-Request
--------
-Credentials; the first one present is used, and an invalid one is a 401, never a fallback:
-
-1. ``Authorization: Bearer <access token>``;
-2. ``?ticket=<ticket>`` from ``POST /api/events/ticket``: single use, valid at most 60 s, for
-   clients that cannot send headers (a browser ``EventSource`` on another origin);
-3. the ``aiclone_events`` cookie from ``POST /api/events/cookie`` (HttpOnly, SameSite=Strict,
-   Path=/api/events, Secure over https). It authenticates this stream and nothing else.
-
-Resume point: the ``Last-Event-ID`` header (sent by ``EventSource`` when it reconnects) or, for
-the first connect, ``?last_event_id=<seq>``; the header wins. ``?types=a,b`` keeps only those event
-types (ephemeral messages too); unknown names are a 422.
-
-Refusals happen before any byte of the stream, as ``application/problem+json``: 401 (missing,
-invalid or expired credential, used ticket), 422 (bad ``types`` or resume point), 429 with
-``Retry-After`` (the user already has ``AICLONE_SSE_MAX_STREAMS_PER_USER`` open streams across
-the live instances), 503 (this instance is shutting down).
-
-Response
---------
-``200``, ``Content-Type: text/event-stream``, ``Cache-Control: no-store``,
-``X-Accel-Buffering: no``, never compressed. Frames, in order:
-
-``retry: <ms>``
-    Once, first: the reconnect delay (jittered per connection to spread reconnect storms).
-``id: <resume point>`` ``event: connection``
-    ``{"status": "connected", "instance_id", "server_time", "latest_seq", "resume_from",
-    "heartbeat_seconds", "expires_at", "types"}``. ``latest_seq`` is the user's newest seq when
-    the stream opened; ``expires_at`` is when the credential ends the stream. The ``id`` is where
-    the stream starts: ``resume_from`` if given (the client's id stays put), else ``latest_seq``
-    (``0`` for a user without events; an empty ``id:`` would clear the client's id). So a client
-    cut off before any event resumes with ``Last-Event-ID`` from where it first connected.
-``id: <latest_seq>`` ``event: reset``
-    Only on resume, when the resume point can no longer be honoured: ``reason`` ``retention``
-    (events after it were pruned) or ``unknown_id`` (it is ahead of the user's log). Data
-    ``{"reason", "last_event_id", "latest_seq", "oldest_seq"}``. Refetch state over the REST API;
-    the stream goes on from ``latest_seq``.
-``id: <seq>`` ``event: <type>``
-    A persisted event: ``{"seq", "type", "created_at", "by_automation", "data"}``. First the
-    replay of every event after the resume point, then live ones. Per user, seqs are strictly
-    increasing, and each event after the resume point arrives exactly once: no gap, no
-    duplicate, including events committed while the replay runs. With ``types``, the others
-    are skipped (their seqs are then missing, by request).
-``event: <type>`` (no ``id``)
-    A live-only message (progress ticks): ``{"type", "ephemeral": true, "data"}``; never
-    replayed, never moves the resume point.
-``: ping``
-    A comment every ``AICLONE_SSE_HEARTBEAT_SECONDS`` (default 15), for proxies and dead-peer
-    detection.
-``event: close`` (no ``id``)
-    The last frame when the server ends the stream on purpose; ``{"reason"}`` is ``shutdown``
-    (the instance is stopping: reconnect, maybe to another one), ``credential_expired`` (get a
-    fresh token, ticket or cookie, then reconnect) or ``error`` (reconnect with backoff).
-
-A stream may also just end: network trouble, or a client that stopped reading. Each stream
-buffers at most ``AICLONE_SSE_QUEUE_SIZE`` live messages; when the buffer fills while a write to
-the client is blocked, or one write stays blocked ``AICLONE_SSE_WRITE_TIMEOUT_SECONDS``, the
-connection is dropped (no frame could reach it anyway). A burst that fills the buffer of a
-client that *is* keeping up is read back from the table instead, without a disconnect. Either
-way nothing is lost: always reconnect with the last ``id`` seen.
-
-A native ``EventSource`` reconnects by itself after ``retry`` with ``Last-Event-ID`` (the last
-``id`` it saw, from the first frame on); with a
-ticket that reconnect is refused (the ticket was used), so ticket clients reconnect themselves
-with a new ticket and ``last_event_id``.
+The contract a client may rely on (credentials, resume point, filters, refusals, the frames
+in order, buffering and reconnects) is ``docs/events.md``; this module keeps it.
 
 How the guarantee is kept
 =========================
@@ -91,21 +24,36 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from litestar.types import Message as ASGIMessage
 from litestar.types import Receive, Scope, Send
 
-from aiclone.events.broker import EventRef, Message, Overflow, Resync
+from aiclone.db import Database
+from aiclone.events.broker import EventBroker, EventRef, Message, Overflow, Resync
 from aiclone.events.log import events_after, latest_seq
 from aiclone.events.types import Ephemeral, EventRecord
-from aiclone.live.frames import HEARTBEAT, close_frame, event_frame
+from aiclone.live.frames import HEARTBEAT, FrameCache, close_frame, event_frame
 from aiclone.live.schemas import CloseReason
 
-if TYPE_CHECKING:  # the hub imports this module; only the annotation needs the hub
-    from aiclone.live.hub import StreamHub
-
 logger = logging.getLogger("aiclone.live")
+
+
+class StreamHost(Protocol):
+    """What a stream uses of the process-wide hub that holds it (:class:`~aiclone.live.hub.StreamHub`)."""
+
+    db: Database
+    broker: EventBroker
+    frames: FrameCache
+    queue_size: int
+    heartbeat_seconds: float
+    write_timeout: float
+    replay_batch_size: int
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def close(self, stream: EventStream) -> None: ...
 
 
 def _start_message() -> ASGIMessage:
@@ -159,7 +107,7 @@ class EventStream:
 
     def __init__(
         self,
-        hub: StreamHub,
+        hub: StreamHost,
         user_id: uuid.UUID,
         *,
         types: frozenset[str] | None,

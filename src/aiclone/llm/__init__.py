@@ -1,16 +1,17 @@
 """The language model provider: one OpenAI-compatible Chat Completions client per process.
 
-``LLMClient(LLMConfig.from_settings(settings), metrics=...)`` is built by the container
+``LLMClient(LLMConfig.from_settings(settings.llm), metrics=...)`` is built by the container
 (``Services.llm``); engines and drafting call :meth:`LLMClient.complete`. See
-:mod:`aiclone.llm.client` for the protocol, retries, limits and why it is plain httpx.
+:mod:`aiclone.llm.client` for retries, limits and why it is plain httpx, and
+:mod:`aiclone.llm.protocol` for how one streamed answer is read.
 """
 
 from aiclone.llm.breaker import BreakerState, CircuitBreaker
-from aiclone.llm.client import (
+from aiclone.llm.client import LLMClient
+from aiclone.llm.completion import (
     ChatMessage,
     Completion,
     JsonSchema,
-    LLMClient,
     OnText,
     ProviderStatus,
     TextProgress,

@@ -1,4 +1,4 @@
-"""What the language-model client needs to know, parsed once from settings.
+"""What the language-model client needs to know: the provider's settings slice, and a few knobs more.
 
 The API key is held in an :class:`ApiKey`, whose ``repr`` and ``str`` never show it: a config
 object (or a traceback holding one) can be logged without leaking the key. Only the client's
@@ -7,40 +7,14 @@ request builder calls :meth:`ApiKey.reveal`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import httpx
+import msgspec
 
-from aiclone.settings import Settings
+from aiclone.settings.llm import ApiKey, LLMSettings
+
+__all__ = ["ApiKey", "LLMConfig", "completions_url"]
 
 CHAT_COMPLETIONS = "/chat/completions"
-
-
-class ApiKey:
-    """A provider credential that does not print itself."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "ApiKey('***')" if self._value else "ApiKey('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApiKey) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("ApiKey", len(self._value)))
 
 
 def completions_url(base_url: str) -> str:
@@ -55,30 +29,17 @@ def completions_url(base_url: str) -> str:
     return str(url.copy_with(path=path))
 
 
-@dataclass(frozen=True)
-class LLMConfig:
-    base_url: str = ""
-    api_key: ApiKey = field(default_factory=lambda: ApiKey(""))
-    model: str = ""
-    # "authorization" sends "Authorization: Bearer <key>" (OpenAI, Ollama, vLLM, LiteLLM…);
-    # "api-key" sends "api-key: <key>" (Azure OpenAI).
-    api_key_header: Literal["authorization", "api-key"] = "authorization"
-    # Newer OpenAI models want max_completion_tokens; most compatible servers take max_tokens.
-    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
-    # Per attempt: connect, longest silence between two reads, and the whole attempt.
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    timeout: float = 60.0
-    max_output_tokens: int = 1024
-    concurrency: int = 4
-    max_attempts: int = 3
-    retry_base_seconds: float = 0.5
+class LLMConfig(LLMSettings, frozen=True, kw_only=True):
+    """The provider's settings (``AICLONE_LLM_*``, checked the same way) and two knobs no
+    variable sets.
+
+    ``api_key_header``: "authorization" sends "Authorization: Bearer <key>" (OpenAI, Ollama,
+    vLLM, LiteLLM…); "api-key" sends "api-key: <key>" (Azure OpenAI). ``max_tokens_field``:
+    newer OpenAI models want max_completion_tokens; most compatible servers take max_tokens.
+    Timeouts are per attempt: connect, longest silence between two reads, the whole attempt.
+    """
+
     retry_max_seconds: float = 8.0
-    retry_after_max_seconds: float = 30.0
-    breaker_threshold: int = 5
-    breaker_cooldown_seconds: float = 30.0
-    max_response_bytes: int = 4 * 1024 * 1024
-    allow_private: bool = False
     temperature: float | None = None
 
     @property
@@ -96,23 +57,5 @@ class LLMConfig:
         return None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LLMConfig:
-        return cls(
-            base_url=settings.llm_base_url,
-            api_key=ApiKey(settings.llm_api_key),
-            model=settings.llm_model,
-            api_key_header=settings.llm_api_key_header,
-            max_tokens_field=settings.llm_max_tokens_field,
-            connect_timeout=settings.llm_connect_timeout_seconds,
-            read_timeout=settings.llm_read_timeout_seconds,
-            timeout=settings.llm_timeout_seconds,
-            max_output_tokens=settings.llm_max_output_tokens,
-            concurrency=settings.llm_concurrency,
-            max_attempts=settings.llm_max_attempts,
-            retry_base_seconds=settings.llm_retry_base_seconds,
-            retry_after_max_seconds=settings.llm_retry_after_max_seconds,
-            breaker_threshold=settings.llm_breaker_threshold,
-            breaker_cooldown_seconds=settings.llm_breaker_cooldown_seconds,
-            max_response_bytes=settings.llm_max_response_bytes,
-            allow_private=settings.llm_allow_private,
-        )
+    def from_settings(cls, settings: LLMSettings) -> LLMConfig:
+        return cls(**msgspec.structs.asdict(settings))

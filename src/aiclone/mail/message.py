@@ -16,7 +16,7 @@ from email.policy import SMTP, SMTPUTF8
 
 from email_validator import EmailNotValidError, validate_email
 
-from aiclone.mail.repository import ClaimedMail
+from aiclone.mail.repository import Claim
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def ascii_address(address: str) -> str | None:
         return None
 
 
-def build_message(claim: ClaimedMail, sender: Address) -> EmailMessage:
+def build_message(claim: Claim, sender: Address) -> EmailMessage:
     """The MIME message of a claimed mail. Its Message-ID is fixed per row, so retries repeat it.
 
     A recipient whose domain is internationalised is addressed by its A-labels; one whose local

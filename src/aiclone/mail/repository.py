@@ -7,17 +7,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.claims import due, locks_rows
 from aiclone.mail.models import MailStatus, OutboxMail
 
 _FINISHED = (MailStatus.SENT.value, MailStatus.FAILED.value)
 
 
 @dataclass(frozen=True)
-class ClaimedMail:
-    """A mail this worker holds for one attempt (a ``Claim``, as in the other workers)."""
+class Claim:
+    """A mail this worker holds for one attempt (see :mod:`aiclone.claims`)."""
 
     mail_id: uuid.UUID
     attempt: int
@@ -34,10 +35,6 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    @property
-    def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
-
     async def add(self, mail: OutboxMail) -> OutboxMail:
         self.session.add(mail)
         await self.session.flush()
@@ -45,19 +42,23 @@ class OutboxRepository:
 
     async def claim(
         self, worker_id: str, *, now: dt.datetime, lease_until: dt.datetime, limit: int
-    ) -> list[ClaimedMail]:
+    ) -> list[Claim]:
         """Take up to ``limit`` due mails: pending and due, or sending under an expired lease.
 
         Candidates are row-locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
         workers take disjoint sets; on SQLite the surrounding BEGIN IMMEDIATE transaction admits
         one claimer at a time. The attempt number is handed out here, once.
         """
-        due = or_(
-            and_(OutboxMail.status == MailStatus.PENDING.value, OutboxMail.next_attempt_at <= now),
-            and_(OutboxMail.status == MailStatus.SENDING.value, OutboxMail.lease_until < now),
+        waiting = due(
+            OutboxMail.status,
+            OutboxMail.next_attempt_at,
+            OutboxMail.lease_until,
+            now=now,
+            waiting=MailStatus.PENDING.value,
+            held=MailStatus.SENDING.value,
         )
-        candidates = select(OutboxMail.id).where(due).order_by(OutboxMail.next_attempt_at).limit(limit)
-        if self._postgres:
+        candidates = select(OutboxMail.id).where(waiting).order_by(OutboxMail.next_attempt_at).limit(limit)
+        if locks_rows(self.session):
             candidates = candidates.with_for_update(skip_locked=True)
         ids = list((await self.session.scalars(candidates)).all())
         if not ids:
@@ -84,7 +85,7 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return [
-            ClaimedMail(
+            Claim(
                 mail_id=row.id,
                 attempt=row.attempts,
                 worker_id=worker_id,
@@ -98,7 +99,7 @@ class OutboxRepository:
             for row in rows.all()
         ]
 
-    async def finish(self, claim: ClaimedMail, values: dict[str, Any]) -> bool:
+    async def finish(self, claim: Claim, values: dict[str, Any]) -> bool:
         """Write an attempt's outcome, only if this worker still holds that attempt."""
         result = await self.session.execute(
             update(OutboxMail)
@@ -113,7 +114,7 @@ class OutboxRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def next_due(self) -> dt.datetime | None:
+    async def next_wake(self) -> dt.datetime | None:
         """When the earliest pending mail falls due (for the worker's wake-up timer)."""
         return await self.session.scalar(
             select(OutboxMail.next_attempt_at)

@@ -19,7 +19,7 @@ from typing import Protocol
 import aiosmtplib
 import anyio.to_thread
 
-from aiclone.mail.config import SmtpConfig
+from aiclone.settings.smtp import SmtpConfig
 
 logger = logging.getLogger("aiclone.mail")
 

@@ -11,21 +11,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import socket
 import time
-import uuid
 from email.headerregistry import Address
+from pathlib import Path
 
+from aiclone.claims import Doorbell, new_worker_id, run_rounds, seconds_until
 from aiclone.db import Database, utcnow
-from aiclone.mail.config import parse_sender, parse_smtp_url
 from aiclone.mail.message import build_message
 from aiclone.mail.models import MailStatus
 from aiclone.mail.outbox import MailOutbox
-from aiclone.mail.repository import ClaimedMail, OutboxRepository
+from aiclone.mail.repository import Claim, OutboxRepository
 from aiclone.mail.transport import DirectoryTransport, MailTransport, SendFailure, SmtpTransport
-from aiclone.settings import Settings
-from aiclone.webhooks.retry import next_delay, parse_schedule
+from aiclone.settings import MailSettings
+from aiclone.webhooks.retry import next_delay
 
 logger = logging.getLogger("aiclone.mail")
 
@@ -55,48 +53,54 @@ class MailWorker:
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self.retention = retention
-        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = asyncio.Event()
+        self.worker_id = new_worker_id()
+        self._bell = Doorbell()
         self._next_prune = 0.0
         self.outbox = MailOutbox()
         self.outbox.on_enqueue(self.wake)
 
     @classmethod
-    def from_settings(cls, db: Database, settings: Settings) -> MailWorker:
+    def from_settings(
+        cls, db: Database, settings: MailSettings, *, mail_dir: Path, production: bool
+    ) -> MailWorker:
+        """``mail_dir`` holds the mail as files when no SMTP server is set."""
         transport: MailTransport
-        if settings.smtp_url:
-            transport = SmtpTransport(
-                parse_smtp_url(settings.smtp_url), timeout=settings.mail_timeout_seconds
-            )
+        smtp = settings.smtp()
+        if smtp is not None:
+            transport = SmtpTransport(smtp, timeout=settings.timeout_seconds)
         else:
-            transport = DirectoryTransport(settings.mail_dir.resolve())
-            if settings.env == "production":
+            transport = DirectoryTransport(mail_dir.resolve())
+            if production:
                 logger.warning(
                     "AICLONE_SMTP_URL is not set: mail is written to %s, not sent", transport.directory
                 )
         return cls(
             db,
             transport,
-            sender=parse_sender(settings.mail_from),
-            retry_schedule=parse_schedule(settings.mail_retry_schedule),
-            lease_seconds=settings.mail_lease_seconds,
-            poll_seconds=settings.mail_poll_seconds,
-            retention=dt.timedelta(days=settings.mail_retention_days),
+            sender=settings.sender_address(),
+            retry_schedule=settings.retry_schedule,
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=settings.poll_seconds,
+            retention=dt.timedelta(days=settings.retention_days),
         )
 
     def wake(self) -> None:
-        self._wake.set()
+        self._bell.ring()
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("mail worker started; sending to %s", self.transport.describe())
-        while not stop.is_set():
+
+        async def claim_round() -> float | None:
             if time.monotonic() >= self._next_prune:
                 self._next_prune = time.monotonic() + PRUNE_INTERVAL_SECONDS
                 await self.prune_once()
-            sent = await self.run_once(stop)
-            if sent == CLAIM_BATCH:
-                continue
-            await self._wait(stop, await self._seconds_to_next_due())
+            if await self.run_once(stop) == CLAIM_BATCH:
+                return None
+            async with self.db.read_session() as session:
+                due = await OutboxRepository(session).next_wake()
+            return seconds_until(due, poll=self.poll_seconds, floor=0.01)
+
+        await run_rounds(stop, self._bell, claim_round)
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch and send it; returns how many were claimed."""
@@ -111,7 +115,7 @@ class MailWorker:
             await self._attempt(claim)
         return len(claims)
 
-    async def _attempt(self, claim: ClaimedMail) -> None:
+    async def _attempt(self, claim: Claim) -> None:
         try:
             message = build_message(claim, self.sender)
         except (ValueError, TypeError) as exc:
@@ -132,7 +136,7 @@ class MailWorker:
             )
         logger.info("mail %s (%s) sent, attempt %d", claim.mail_id, claim.kind, claim.attempt)
 
-    async def _record_failure(self, claim: ClaimedMail, failure: SendFailure) -> None:
+    async def _record_failure(self, claim: Claim, failure: SendFailure) -> None:
         delay = (
             None
             if failure.permanent
@@ -177,22 +181,3 @@ class MailWorker:
         if removed:
             logger.info("pruned %d finished mail(s)", removed)
         return removed
-
-    async def _seconds_to_next_due(self) -> float:
-        async with self.db.read_session() as session:
-            due = await OutboxRepository(session).next_due()
-        if due is None:
-            return self.poll_seconds
-        return min(self.poll_seconds, max((due - utcnow()).total_seconds(), 0.01))
-
-    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
-        if self._wake.is_set():
-            self._wake.clear()
-            return
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        self._wake.clear()

@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.notifications.schemas import (
@@ -31,24 +31,21 @@ class NotificationController(Controller):
     @get("/", summary="List notifications, newest first", responses=problems(401, 403, 422))
     async def list_notifications(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         notifications: NamedDependency[NotificationService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
         unread_only: FromQuery[bool] = False,
-        user_id: FromQuery[uuid.UUID | None] = None,
     ) -> NotificationPage:
-        owner = owner_scope(request.user, user_id)
         return await notifications.page(owner, limit=limit, cursor=cursor, unread_only=unread_only)
 
     @get("/unread-count", summary="How many notifications are unread", responses=problems(401, 403))
     async def count_unread_notifications(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         notifications: NamedDependency[NotificationService],
-        user_id: FromQuery[uuid.UUID | None] = None,
     ) -> UnreadCount:
-        return UnreadCount(unread=await notifications.unread_count(owner_scope(request.user, user_id)))
+        return UnreadCount(unread=await notifications.unread_count(owner))
 
     @post(
         "/{notification_id:uuid}/read",

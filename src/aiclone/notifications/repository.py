@@ -22,6 +22,15 @@ class NotificationRepository:
         query = select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
         return int(await self.session.scalar(query) or 0)
 
+    async def unread_counts(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """:meth:`unread_count` of many users in one query (users with none are absent)."""
+        query = (
+            select(Notification.user_id, func.count())
+            .where(Notification.user_id.in_(user_ids), Notification.read_at.is_(None))
+            .group_by(Notification.user_id)
+        )
+        return {row[0]: int(row[1]) for row in await self.session.execute(query)}
+
     async def page(
         self,
         user_id: uuid.UUID,

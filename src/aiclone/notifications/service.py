@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import Database, utcnow
 from aiclone.errors import NotFound
+from aiclone.events.broadcast import record_for_each
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
 from aiclone.notifications.models import Notification
@@ -76,6 +80,70 @@ class NotificationService:
             by_automation=by_automation,
         )
         return read
+
+    async def notify_each(
+        self,
+        session: AsyncSession,
+        user_ids: Sequence[uuid.UUID],
+        *,
+        title: str,
+        body: str = "",
+        level: Level = "info",
+        link: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        """:meth:`notify` for many distinct users at once, in a constant number of statements.
+
+        The same rows and events as one :meth:`notify` per user (each event carries the user's own
+        unread count), written set-based through :func:`aiclone.events.broadcast.record_for_each`.
+        """
+        if not user_ids:
+            return 0
+        now = utcnow()
+        title, body = title[:200], body[:2000]
+        created = {user_id: uuid.uuid4() for user_id in user_ids}
+        await session.execute(
+            insert(Notification.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "id": notification_id,
+                    "user_id": user_id,
+                    "title": title,
+                    "body": body,
+                    "level": level,
+                    "link": link,
+                    "data": data,
+                    "read_at": None,
+                    "created_at": now,
+                }
+                for user_id, notification_id in created.items()
+            ],
+        )
+        unread = await NotificationRepository(session).unread_counts(list(created))
+        payloads = [
+            (
+                user_id,
+                msgspec.to_builtins(
+                    NotificationEvent(
+                        action="created",
+                        unread=unread.get(user_id, 1),
+                        notification=NotificationRead(
+                            id=notification_id,
+                            title=title,
+                            body=body,
+                            level=level,
+                            link=link,
+                            data=data,
+                            read=False,
+                            created_at=now,
+                        ),
+                    )
+                ),
+            )
+            for user_id, notification_id in created.items()
+        ]
+        await record_for_each(session, self.events, type=EventType.NOTIFICATION, payloads=payloads)
+        return len(created)
 
     async def page(
         self, user_id: uuid.UUID, *, limit: int, cursor: str | None, unread_only: bool

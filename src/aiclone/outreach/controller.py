@@ -1,27 +1,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.outreach.schemas import OutreachCreate, OutreachPage, OutreachRead, OutreachUpdate, StatusName
 from aiclone.outreach.service import OutreachService
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
-from aiclone.prospects.schemas import SortOrder
-
-UserScope = Annotated[
-    uuid.UUID | None,
-    QueryParameter(name="user_id", description="Admins only: act on this user's outreach."),
-]
-AuthRequest = Request[Principal, str, Any]
+from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 
 
 class OutreachController(Controller):
@@ -41,12 +32,11 @@ class OutreachController(Controller):
     )
     async def create_outreach_message(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[OutreachCreate],
         outreach_service: NamedDependency[OutreachService],
-        user_id: UserScope = None,
     ) -> OutreachRead:
-        return await outreach_service.create(owner_scope(request.user, user_id), data)
+        return await outreach_service.create(owner, data)
 
     @get(
         "/",
@@ -56,17 +46,16 @@ class OutreachController(Controller):
     )
     async def list_outreach_messages(
         self,
-        request: AuthRequest,
+        owner: Owner,
         outreach_service: NamedDependency[OutreachService],
-        user_id: UserScope = None,
         prospect_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[StatusName | None] = None,
         order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Cursor = None,
     ) -> OutreachPage:
         return await outreach_service.list(
-            owner_scope(request.user, user_id),
+            owner,
             prospect_id=prospect_id,
             status=status,
             order=order,
@@ -77,12 +66,11 @@ class OutreachController(Controller):
     @get("/{message_id:uuid}", summary="Get an outreach message", responses=problems(401, 403, 404))
     async def get_outreach_message(
         self,
-        request: AuthRequest,
+        owner: Owner,
         message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
-        user_id: UserScope = None,
     ) -> OutreachRead:
-        return await outreach_service.get(owner_scope(request.user, user_id), message_id)
+        return await outreach_service.get(owner, message_id)
 
     @patch(
         "/{message_id:uuid}",
@@ -92,13 +80,12 @@ class OutreachController(Controller):
     )
     async def update_outreach_message(
         self,
-        request: AuthRequest,
+        owner: Owner,
         message_id: FromPath[uuid.UUID],
         data: JSONBody[OutreachUpdate],
         outreach_service: NamedDependency[OutreachService],
-        user_id: UserScope = None,
     ) -> OutreachRead:
-        return await outreach_service.update(owner_scope(request.user, user_id), message_id, data)
+        return await outreach_service.update(owner, message_id, data)
 
     @delete(
         "/{message_id:uuid}",
@@ -109,12 +96,11 @@ class OutreachController(Controller):
     )
     async def delete_outreach_message(
         self,
-        request: AuthRequest,
+        owner: Owner,
         message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
-        user_id: UserScope = None,
     ) -> None:
-        await outreach_service.delete(owner_scope(request.user, user_id), message_id)
+        await outreach_service.delete(owner, message_id)
 
     @post(
         "/{message_id:uuid}/send",
@@ -129,12 +115,11 @@ class OutreachController(Controller):
     )
     async def send_outreach_message(
         self,
-        request: AuthRequest,
+        owner: Owner,
         message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
-        user_id: UserScope = None,
     ) -> OutreachRead:
-        return await outreach_service.send(owner_scope(request.user, user_id), message_id)
+        return await outreach_service.send(owner, message_id)
 
     @post(
         "/{message_id:uuid}/meeting-booked",
@@ -148,9 +133,8 @@ class OutreachController(Controller):
     )
     async def book_meeting(
         self,
-        request: AuthRequest,
+        owner: Owner,
         message_id: FromPath[uuid.UUID],
         outreach_service: NamedDependency[OutreachService],
-        user_id: UserScope = None,
     ) -> OutreachRead:
-        return await outreach_service.book_meeting(owner_scope(request.user, user_id), message_id)
+        return await outreach_service.book_meeting(owner, message_id)

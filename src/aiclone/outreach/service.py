@@ -43,8 +43,7 @@ from aiclone.outreach.schemas import (
     OutreachUpdate,
     OutreachUpdatedData,
 )
-from aiclone.prospects.repository import ProspectRepository
-from aiclone.prospects.service import record_prospect_updated
+from aiclone.prospects.changes import count_outreach, find_prospect, record_prospect_updated
 
 _NOT_FOUND = "The outreach message does not exist."
 
@@ -66,7 +65,7 @@ async def create_draft(
     body = _body(data.body)
     now = utcnow()
     # The counter bump doubles as the ownership check: no row for another user's prospect.
-    prospect = await ProspectRepository(session).bump_counters(user_id, data.prospect_id, now=now, drafts=1)
+    prospect = await count_outreach(session, user_id, data.prospect_id, "drafted", now=now)
     if prospect is None:
         raise NotFound("The prospect does not exist.")
     message = await OutreachRepository(session).insert(
@@ -164,7 +163,7 @@ class OutreachService:
             if not changed:
                 return current
             message = await repo.update(user_id, message_id, {**changed, "updated_at": utcnow()})
-            await self._record_change(session, message, "updated", changes=sorted(changed))
+            await _record_change(self.events, session, message, "updated", changes=sorted(changed))
             return message
 
     async def delete(self, user_id: uuid.UUID, message_id: uuid.UUID) -> None:
@@ -172,17 +171,7 @@ class OutreachService:
             repo = OutreachRepository(session)
             current = await self._draft(repo, user_id, message_id, action="deleted")
             await repo.delete(user_id, message_id)
-            await self._record_change(session, current, "deleted")
-
-    async def _record_change(
-        self,
-        session: AsyncSession,
-        message: OutreachRead,
-        action: Literal["created", "updated", "deleted"],
-        *,
-        changes: Sequence[str] = (),
-    ) -> None:
-        await _record_change(self.events, session, message, action, changes=changes)
+            await _record_change(self.events, session, current, "deleted")
 
     async def send(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
         now = utcnow()
@@ -198,9 +187,7 @@ class OutreachService:
             message = await repo.update(
                 user_id, message_id, {"status": OutreachStatus.SENT.value, "sent_at": now, "updated_at": now}
             )
-            prospect = await ProspectRepository(session).bump_counters(
-                user_id, message.prospect_id, now=now, emails=1, contacted=True
-            )
+            prospect = await count_outreach(session, user_id, message.prospect_id, "sent", now=now)
             if prospect is None:  # pragma: no cover - the foreign key keeps the prospect alive
                 raise NotFound("The prospect does not exist.")
             data = OutreachSentData(*msgspec.structs.astuple(message), prospect=prospect)
@@ -222,9 +209,7 @@ class OutreachService:
             message = await repo.update(
                 user_id, message_id, {"meeting_booked": True, "meeting_booked_at": now, "updated_at": now}
             )
-            prospect = await ProspectRepository(session).bump_counters(
-                user_id, message.prospect_id, now=now, meetings=1
-            )
+            prospect = await count_outreach(session, user_id, message.prospect_id, "meeting_booked", now=now)
             if prospect is None:  # pragma: no cover - the foreign key keeps the prospect alive
                 raise NotFound("The prospect does not exist.")
             await record_prospect_updated(
@@ -246,7 +231,7 @@ class OutreachService:
         """
         message = await OutreachRepository(session).get(user_id, message_id)
         if message is not None:
-            await ProspectRepository(session).get(user_id, message.prospect_id, for_update=True)
+            await find_prospect(session, user_id, message.prospect_id, lock=True)
 
     @staticmethod
     async def _draft(

@@ -2,18 +2,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
-from aiclone.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, Limit
+from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 from aiclone.prospects.schemas import (
     ApprovalStatusName,
     ProspectBulkCreate,
@@ -26,15 +25,8 @@ from aiclone.prospects.schemas import (
     ProspectRead,
     ProspectSort,
     ProspectUpdate,
-    SortOrder,
 )
 from aiclone.prospects.service import ProspectService
-
-UserScope = Annotated[
-    uuid.UUID | None,
-    QueryParameter(name="user_id", description="Admins only: act on this user's prospects."),
-]
-AuthRequest = Request[Principal, str, Any]
 
 
 class ProspectController(Controller):
@@ -51,12 +43,11 @@ class ProspectController(Controller):
     )
     async def create_prospect(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[ProspectCreate],
         prospect_service: NamedDependency[ProspectService],
-        user_id: UserScope = None,
     ) -> ProspectRead:
-        return await prospect_service.create(owner_scope(request.user, user_id), data)
+        return await prospect_service.create(owner, data)
 
     @post(
         "/bulk",
@@ -71,12 +62,11 @@ class ProspectController(Controller):
     )
     async def create_prospects(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[ProspectBulkCreate],
         prospect_service: NamedDependency[ProspectService],
-        user_id: UserScope = None,
     ) -> ProspectList:
-        items = await prospect_service.create_many(owner_scope(request.user, user_id), data.items)
+        items = await prospect_service.create_many(owner, data.items)
         return ProspectList(items=items)
 
     @post(
@@ -91,12 +81,11 @@ class ProspectController(Controller):
     )
     async def set_prospects_status(
         self,
-        request: AuthRequest,
+        owner: Owner,
         data: JSONBody[ProspectBulkStatus],
         prospect_service: NamedDependency[ProspectService],
-        user_id: UserScope = None,
     ) -> ProspectBulkStatusResult:
-        return await prospect_service.set_status(owner_scope(request.user, user_id), data.ids, data.status)
+        return await prospect_service.set_status(owner, data.ids, data.status)
 
     @get(
         "/",
@@ -109,9 +98,8 @@ class ProspectController(Controller):
     )
     async def list_prospects(
         self,
-        request: AuthRequest,
+        owner: Owner,
         prospect_service: NamedDependency[ProspectService],
-        user_id: UserScope = None,
         status: FromQuery[ApprovalStatusName | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description="Text search.")] = None,
         min_score: Annotated[
@@ -123,7 +111,7 @@ class ProspectController(Controller):
         sort: FromQuery[ProspectSort] = "created_at",
         order: FromQuery[SortOrder] = "desc",
         limit: Limit = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
+        cursor: Cursor = None,
     ) -> ProspectPage:
         filters = ProspectFilters(
             status=status,
@@ -133,19 +121,16 @@ class ProspectController(Controller):
             created_after=created_after,
             created_before=created_before,
         )
-        return await prospect_service.list(
-            owner_scope(request.user, user_id), filters, sort=sort, order=order, limit=limit, cursor=cursor
-        )
+        return await prospect_service.list(owner, filters, sort=sort, order=order, limit=limit, cursor=cursor)
 
     @get("/{prospect_id:uuid}", summary="Get a prospect", responses=problems(401, 403, 404))
     async def get_prospect(
         self,
-        request: AuthRequest,
+        owner: Owner,
         prospect_id: FromPath[uuid.UUID],
         prospect_service: NamedDependency[ProspectService],
-        user_id: UserScope = None,
     ) -> ProspectRead:
-        return await prospect_service.get(owner_scope(request.user, user_id), prospect_id)
+        return await prospect_service.get(owner, prospect_id)
 
     @patch(
         "/{prospect_id:uuid}",
@@ -159,13 +144,12 @@ class ProspectController(Controller):
     )
     async def update_prospect(
         self,
-        request: AuthRequest,
+        owner: Owner,
         prospect_id: FromPath[uuid.UUID],
         data: JSONBody[ProspectUpdate],
         prospect_service: NamedDependency[ProspectService],
-        user_id: UserScope = None,
     ) -> ProspectRead:
-        return await prospect_service.update(owner_scope(request.user, user_id), prospect_id, data)
+        return await prospect_service.update(owner, prospect_id, data)
 
     @delete(
         "/{prospect_id:uuid}",
@@ -179,9 +163,8 @@ class ProspectController(Controller):
     )
     async def delete_prospect(
         self,
-        request: AuthRequest,
+        owner: Owner,
         prospect_id: FromPath[uuid.UUID],
         prospect_service: NamedDependency[ProspectService],
-        user_id: UserScope = None,
     ) -> None:
-        await prospect_service.delete(owner_scope(request.user, user_id), prospect_id)
+        await prospect_service.delete(owner, prospect_id)

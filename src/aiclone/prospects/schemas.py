@@ -20,7 +20,6 @@ MAX_BULK_ITEMS = 500
 
 ApprovalStatusName = Literal["pending", "approved", "rejected"]
 ProspectSort = Literal["created_at", "fit_score", "name"]
-SortOrder = Literal["asc", "desc"]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Phone = Annotated[

@@ -19,7 +19,6 @@ from typing import Any
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -27,6 +26,7 @@ from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
 from aiclone.fields import check_http_url, clean_text, normalize_email, normalize_tags
 from aiclone.keyset import page_of, read_cursor
+from aiclone.prospects.changes import record_prospect_updated
 from aiclone.prospects.repository import ProspectRepository
 from aiclone.prospects.schemas import (
     ProspectBulkStatusResult,
@@ -35,7 +35,6 @@ from aiclone.prospects.schemas import (
     ProspectPage,
     ProspectRead,
     ProspectUpdate,
-    ProspectUpdatedData,
     UpdateReason,
 )
 
@@ -98,29 +97,6 @@ def _integrity_error(exc: IntegrityError, field: str) -> Exception:
     if "email_normalized" in str(exc.orig):
         return Conflict(_DUPLICATE, errors=[FieldError(field=field, message="already used by a prospect")])
     return NotFound("The user does not exist.")
-
-
-async def record_prospect_updated(
-    events: EventLog,
-    session: AsyncSession,
-    prospect: ProspectRead,
-    *,
-    changes: list[str],
-    reason: UpdateReason,
-    outreach_id: uuid.UUID | None = None,
-    by_automation: bool = False,
-) -> None:
-    """Write ``prospect_updated`` in the caller's transaction (also used by outreach and automations)."""
-    data = ProspectUpdatedData(
-        *msgspec.structs.astuple(prospect), changes=changes, reason=reason, outreach_id=outreach_id
-    )
-    await events.record(
-        session,
-        user_id=prospect.user_id,
-        type=EventType.PROSPECT_UPDATED,
-        data=data,
-        by_automation=by_automation,
-    )
 
 
 class ProspectService:

@@ -42,13 +42,11 @@ from aiclone.errors import DomainError, Unauthenticated
 from aiclone.metrics import Metrics
 from aiclone.ratelimit.headers import QuotaState, response_headers, retry_after
 from aiclone.ratelimit.limiter import Limiter
-from aiclone.ratelimit.policy import Policies, Policy
+from aiclone.ratelimit.policy import Policies, Policy, is_exempt
 from aiclone.web.client_ip import bucket_of
 from aiclone.web.problems import cors_headers, send_problem
 from aiclone.web.request_context import client_address, request_method
 
-EXEMPT_PATHS = frozenset({"/health", "/health/ready", "/"})
-EXEMPT_PREFIXES = ("/api/docs/assets/", "/static/")
 LOGIN_PATH = "/api/auth/login"
 SESSION_PATH = "/api/auth/session"
 REGISTER_PATH = "/api/auth/register"
@@ -61,12 +59,6 @@ ACCOUNT_MAIL_PATHS = frozenset(
         "/api/auth/verify-email/resend",
     }
 )
-
-
-def is_exempt(path: str) -> bool:
-    if path in EXEMPT_PATHS:
-        return True
-    return path.startswith(EXEMPT_PREFIXES) and "/.." not in path
 
 
 class RateLimitMiddleware:

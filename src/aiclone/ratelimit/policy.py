@@ -14,7 +14,17 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem
 
-from aiclone.settings import Settings, parse_rate_limits
+from aiclone.settings import RateLimitSettings
+
+# Never counted: probes, the landing page and static assets (the docs document this list too).
+EXEMPT_PATHS = frozenset({"/health", "/health/ready", "/"})
+EXEMPT_PREFIXES = ("/api/docs/assets/", "/static/")
+
+
+def is_exempt(path: str) -> bool:
+    if path in EXEMPT_PATHS:
+        return True
+    return path.startswith(EXEMPT_PREFIXES) and "/.." not in path
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +48,9 @@ class Policy:
     quotas: tuple[Quota, ...]
 
     @classmethod
-    def parse(cls, scope: str, field: str, value: str) -> Policy:
-        items = sorted(parse_rate_limits(field, value), key=lambda item: item.get_expiry())
+    def parse(cls, scope: str, settings: RateLimitSettings, field: str) -> Policy:
+        """The quotas of one field of the settings (checked there already, so this cannot fail)."""
+        items = sorted(settings.quotas(field), key=lambda item: item.get_expiry())
         if len(items) == 1:
             return cls(scope, (Quota(scope, scope, items[0]),))
         return cls(scope, tuple(Quota(scope, f"{scope}-{item.get_expiry()}s", item) for item in items))
@@ -55,16 +66,12 @@ class Policies:
     account_mail: Policy
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Policies:
+    def from_settings(cls, settings: RateLimitSettings) -> Policies:
         return cls(
-            default=Policy.parse("default", "rate_limit", settings.rate_limit),
-            user=Policy.parse("user", "rate_limit_user", settings.rate_limit_user),
-            login=Policy.parse("login", "rate_limit_login", settings.rate_limit_login),
-            register=Policy.parse("register", "rate_limit_register", settings.rate_limit_register),
-            login_failures=Policy.parse(
-                "login-failures", "login_failure_limit", settings.login_failure_limit
-            ),
-            account_mail=Policy.parse(
-                "account-mail", "rate_limit_account_mail", settings.rate_limit_account_mail
-            ),
+            default=Policy.parse("default", settings, "default"),
+            user=Policy.parse("user", settings, "user"),
+            login=Policy.parse("login", settings, "login"),
+            register=Policy.parse("register", settings, "register"),
+            login_failures=Policy.parse("login-failures", settings, "login_failures"),
+            account_mail=Policy.parse("account-mail", settings, "account_mail"),
         )

@@ -8,7 +8,7 @@ from aiclone.metrics import Metrics
 from aiclone.ratelimit.limiter import Limiter, build_storage
 from aiclone.ratelimit.login import FailedLoginThrottle
 from aiclone.ratelimit.policy import Policies
-from aiclone.settings import Settings
+from aiclone.settings import RateLimitSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,14 +18,14 @@ class RateLimiting:
     failed_logins: FailedLoginThrottle
 
     @classmethod
-    def from_settings(cls, settings: Settings, metrics: Metrics) -> RateLimiting | None:
-        if not settings.rate_limit_enabled:
+    def from_settings(cls, settings: RateLimitSettings, metrics: Metrics) -> RateLimiting | None:
+        if not settings.enabled:
             return None
         storage = build_storage(
-            settings.rate_limit_storage,
-            key_prefix=settings.rate_limit_key_prefix,
-            timeout=settings.rate_limit_storage_timeout,
+            settings.storage,
+            key_prefix=settings.key_prefix,
+            timeout=settings.storage_timeout,
         )
-        limiter = Limiter(storage, metrics, timeout=settings.rate_limit_storage_timeout)
+        limiter = Limiter(storage, metrics, timeout=settings.storage_timeout)
         policies = Policies.from_settings(settings)
         return cls(limiter, policies, FailedLoginThrottle(limiter, policies.login_failures, metrics))

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, Limit
 from aiclone.research.models import Priority, TaskKind, TaskStatus
@@ -22,11 +21,6 @@ from aiclone.research.schemas import (
     ResearchTaskRead,
 )
 from aiclone.research.service import ResearchService
-
-UserIdParam = Annotated[
-    uuid.UUID | None,
-    QueryParameter(name="user_id", description="Act on this user's tasks (admins only; others get 403)."),
-]
 
 CursorParam = Annotated[
     str | None,
@@ -52,12 +46,11 @@ class ResearchTaskController(Controller):
     )
     async def create_research_task(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         data: JSONBody[ResearchTaskCreate],
         research_service: NamedDependency[ResearchService],
-        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
-        return await research_service.create(owner_scope(request.user, user_id), data)
+        return await research_service.create(owner, data)
 
     @get(
         "/",
@@ -70,17 +63,16 @@ class ResearchTaskController(Controller):
     )
     async def list_research_tasks(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         research_service: NamedDependency[ResearchService],
         status: FromQuery[TaskStatus | None] = None,
         priority: FromQuery[Priority | None] = None,
         kind: FromQuery[TaskKind | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
-        user_id: UserIdParam = None,
     ) -> ResearchTaskPage:
         return await research_service.list(
-            owner_scope(request.user, user_id),
+            owner,
             status=status,
             priority=priority,
             kind=kind,
@@ -91,12 +83,11 @@ class ResearchTaskController(Controller):
     @get("/{task_id:uuid}", summary="Get a research task", responses=problems(401, 403, 404))
     async def get_research_task(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         task_id: FromPath[uuid.UUID],
         research_service: NamedDependency[ResearchService],
-        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
-        return await research_service.get(owner_scope(request.user, user_id), task_id)
+        return await research_service.get(owner, task_id)
 
     @post(
         "/{task_id:uuid}/cancel",
@@ -107,12 +98,11 @@ class ResearchTaskController(Controller):
     )
     async def cancel_research_task(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         task_id: FromPath[uuid.UUID],
         research_service: NamedDependency[ResearchService],
-        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
-        return await research_service.cancel(owner_scope(request.user, user_id), task_id)
+        return await research_service.cancel(owner, task_id)
 
     @post(
         "/{task_id:uuid}/retry",
@@ -123,12 +113,11 @@ class ResearchTaskController(Controller):
     )
     async def retry_research_task(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         task_id: FromPath[uuid.UUID],
         research_service: NamedDependency[ResearchService],
-        user_id: UserIdParam = None,
     ) -> ResearchTaskRead:
-        return await research_service.retry(owner_scope(request.user, user_id), task_id)
+        return await research_service.retry(owner, task_id)
 
 
 class ResearchEngineController(Controller):

@@ -10,16 +10,13 @@ from typing import Any
 from sqlalchemy import and_, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.claims import locks_rows
 from aiclone.research.models import ResearchTask, TaskKind, TaskStatus
 
 
 class ResearchTaskRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    @property
-    def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
 
     async def add(self, task: ResearchTask) -> ResearchTask:
         self.session.add(task)
@@ -95,7 +92,7 @@ class ResearchTaskRepository:
             .order_by(ResearchTask.priority_rank, ResearchTask.created_at, ResearchTask.id)
             .limit(1)
         )
-        if self._postgres:
+        if locks_rows(self.session):
             candidate = candidate.with_for_update(skip_locked=True)
         statement = (
             update(ResearchTask)
@@ -185,6 +182,6 @@ class ResearchTaskRepository:
             .order_by(ResearchTask.lease_expires_at)
             .limit(limit)
         )
-        if self._postgres:
+        if locks_rows(self.session):
             query = query.with_for_update(skip_locked=True)
         return (await self.session.scalars(query)).all()

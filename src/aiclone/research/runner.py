@@ -19,10 +19,8 @@ One loop per process:
 * **Stop**: runs in progress are stopped and their tasks put back in the queue at once, so
   another worker can take them without waiting for the lease.
 
-Progress ticks from engines go to live subscribers as ephemeral ``task_update`` messages only.
-Ticks that carry text (an answer being written by a language model) are sent at most
-``TEXT_TICKS_PER_SECOND`` times a second per run; the ones in between are dropped, since each
-carries the whole text so far.
+Progress ticks from engines go to live subscribers as ephemeral ``task_update`` messages only,
+text ticks at a bounded rate (:mod:`.ticks`).
 
 Drafting tasks (:mod:`aiclone.drafting`) run through the same loop with a :class:`Drafter`
 instead of an engine: same claims, leases, cancellation, timeout and live ticks; their result is
@@ -35,45 +33,28 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
-import socket
 import uuid
 from dataclasses import dataclass, field
 
-import msgspec
 from msgspec import UnsetType
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.claims import Doorbell, listen, new_worker_id, run_rounds
 from aiclone.errors import DomainError
-from aiclone.events.broker import EventBroker, EventRef, Overflow, Resync, Subscription
-from aiclone.events.types import Ephemeral, EventRecord, EventType
+from aiclone.events.broker import EventBroker, EventRef, Message, Overflow, Resync
+from aiclone.events.types import EventRecord, EventType
 from aiclone.research.engines.base import Drafter, DraftResult, EngineError, EngineRegistry, ResearchJob
 from aiclone.research.models import DRAFT_KINDS, ResearchTask, TaskStatus
 from aiclone.research.queue import Claim, ResearchQueue
-from aiclone.research.schemas import Insight, TaskUpdateData
+from aiclone.research.schemas import Insight
+from aiclone.research.ticks import TEXT_TICKS_PER_SECOND, progress_tick
+from aiclone.settings import ResearchSettings
 
 logger = logging.getLogger("aiclone.research.runner")
 
 CANCEL_CHECK_SECONDS = 1.0
-# Text carried by one live tick, in UTF-8 bytes: with JSON escaping and the other fields it stays
-# under PostgreSQL's NOTIFY payload limit (8000 bytes).
-TICK_TEXT_BYTES = 3000
 ERROR_BACKOFF_SECONDS = 2.0
-TEXT_TICKS_PER_SECOND = 5
-
-
-def tick_text(text: str, limit: int = TICK_TEXT_BYTES) -> tuple[str, int]:
-    """``text``, or its last ``limit`` bytes when longer, and the number of characters left out."""
-    raw = text.encode()
-    if len(raw) <= limit:
-        return text, 0
-    tail = raw[-limit:].decode("utf-8", errors="ignore")  # a partial first character is dropped
-    return tail, len(text) - len(tail)
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +63,12 @@ class RunnerConfig:
     task_timeout: float = 120.0
     lease_seconds: float = 30.0
     poll_seconds: float = 5.0
+
+    @classmethod
+    def from_settings(cls, research: ResearchSettings) -> RunnerConfig:
+        return cls(
+            research.concurrency, research.timeout_seconds, research.lease_seconds, research.poll_seconds
+        )
 
 
 @dataclass
@@ -119,7 +106,7 @@ class ResearchRunner:
         self.config = config or RunnerConfig()
         self.worker_id = worker_id or new_worker_id()
         self._runs: dict[uuid.UUID, _Run] = {}
-        self._wake = asyncio.Event()
+        self._bell = Doorbell()
 
     @property
     def running_task_ids(self) -> set[uuid.UUID]:
@@ -129,48 +116,41 @@ class ResearchRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        listener = asyncio.create_task(self._listen(), name=f"{self.name}:listen")
+        listener = asyncio.create_task(listen(self.broker, self._on_message), name=f"{self.name}:listen")
         renew_every = self.config.lease_seconds / 3
         recover_every = self.config.lease_seconds / 2
         next_recovery = next_renewal = next_check = loop.time()
+
+        async def claim_round() -> float:
+            nonlocal next_recovery, next_renewal, next_check
+            now = loop.time()
+            try:
+                if now >= next_recovery:
+                    if await self.queue.recover_expired():
+                        self._bell.ring()
+                    next_recovery = now + recover_every
+                if self._runs and now >= next_renewal:
+                    await self._renew()
+                    next_renewal = now + renew_every
+                if self._runs and now >= next_check:
+                    await self._check_cancelled()
+                    next_check = now + CANCEL_CHECK_SECONDS
+                await self._fill()
+            except (SQLAlchemyError, OSError):
+                logger.exception("research runner: database error; retrying shortly")
+                return ERROR_BACKOFF_SECONDS
+            deadline = min(next_recovery, now + self.config.poll_seconds)
+            if self._runs:
+                deadline = min(deadline, next_renewal, next_check)
+            return max(deadline - loop.time(), 0.0)
+
         try:
-            while not stop.is_set():
-                self._wake.clear()
-                now = loop.time()
-                try:
-                    if now >= next_recovery:
-                        if await self.queue.recover_expired():
-                            self._wake.set()
-                        next_recovery = now + recover_every
-                    if self._runs and now >= next_renewal:
-                        await self._renew()
-                        next_renewal = now + renew_every
-                    if self._runs and now >= next_check:
-                        await self._check_cancelled()
-                        next_check = now + CANCEL_CHECK_SECONDS
-                    await self._fill()
-                except (SQLAlchemyError, OSError):
-                    logger.exception("research runner: database error; retrying shortly")
-                    await self._sleep(stop, ERROR_BACKOFF_SECONDS)
-                    continue
-                deadline = min(next_recovery, now + self.config.poll_seconds)
-                if self._runs:
-                    deadline = min(deadline, next_renewal, next_check)
-                await self._sleep(stop, max(deadline - loop.time(), 0.0))
+            await run_rounds(stop, self._bell, claim_round)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
             await self._shutdown()
-
-    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
-        """Until woken, stopped, or ``seconds`` passed."""
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
     async def _fill(self) -> None:
         while len(self._runs) < self.config.concurrency:
@@ -189,7 +169,7 @@ class ResearchRunner:
         if not task.cancelled() and task.exception() is not None:
             # Its lease expires and the recovery pass queues it again.
             logger.error("research task %s: the run failed", task_id, exc_info=task.exception())
-        self._wake.set()
+        self._bell.ring()
 
     async def _renew(self) -> None:
         held = await self.queue.renew(self.worker_id, list(self._runs))
@@ -213,32 +193,21 @@ class ResearchRunner:
 
     # -- the broker: wake-ups and cancellations
 
-    async def _listen(self) -> None:
-        subscription: Subscription | None = None
-        try:
-            while True:
-                if subscription is None or subscription.closed:
-                    subscription = self.broker.subscribe(None)
-                message = await subscription.get()
-                if isinstance(message, EventRecord):
-                    self._on_event(message)
-                elif isinstance(message, EventRef | Resync | Overflow):
-                    # Details unknown: look at the table (claims and the status check do).
-                    if isinstance(message, Overflow):
-                        subscription.close()
-                        subscription = None
-                    if not isinstance(message, EventRef) or message.type == EventType.TASK_UPDATE:
-                        self._wake.set()
-        finally:
-            if subscription is not None:
-                subscription.close()
+    def _on_message(self, message: Message) -> None:
+        if isinstance(message, EventRecord):
+            self._on_event(message)
+        elif isinstance(message, Resync | Overflow) or (
+            isinstance(message, EventRef) and message.type == EventType.TASK_UPDATE
+        ):
+            # Details unknown: look at the table (claims and the status check do).
+            self._bell.ring()
 
     def _on_event(self, event: EventRecord) -> None:
         if event.type != EventType.TASK_UPDATE:
             return
         status = event.data.get("status")
         if status == TaskStatus.QUEUED:
-            self._wake.set()
+            self._bell.ring()
             return
         try:
             task_id = uuid.UUID(str(event.data.get("task_id")))
@@ -391,23 +360,8 @@ class ResearchRunner:
             if percent < run.progress:
                 return
             run.progress = percent
-            data = TaskUpdateData(
-                task_id=claim.task_id,
-                status=TaskStatus.RUNNING,
-                progress=percent,
-                title=claim.title,
-                engine=claim.engine,
-                attempts=claim.attempt,
-                detail=message[:300],
-                ephemeral=True,
-                kind=claim.kind,
-            )
-            if text is not None:
-                data.text, data.text_offset = tick_text(text)
             try:
-                await self.broker.publish_ephemeral(
-                    Ephemeral(claim.user_id, EventType.TASK_UPDATE.value, msgspec.to_builtins(data))
-                )
+                await self.broker.publish_ephemeral(progress_tick(claim, percent, message, text))
             except (SQLAlchemyError, OSError):
                 logger.warning("progress tick of research task %s not delivered", claim.task_id)
 

@@ -12,14 +12,15 @@ import datetime as dt
 import uuid
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from aiclone.events.log import EventLog
 from aiclone.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
-from aiclone.prospects.repository import ProspectRepository
+from aiclone.prospects.changes import find_prospect
 from aiclone.research.engines.base import EngineRegistry, EngineStatus
-from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, SourceType, TaskKind, TaskStatus
+from aiclone.research.models import Priority, ResearchTask, SourceType, TaskKind, TaskStatus
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import (
     MAX_INPUT_SOURCE_LENGTH,
@@ -29,7 +30,7 @@ from aiclone.research.schemas import (
     ResearchTaskRead,
 )
 from aiclone.research.sources import split_urls, url_problem
-from aiclone.research.state import record_state, to_read
+from aiclone.research.state import enqueue, record_state, to_read
 from aiclone.research.usage import TokenBudget, uses_llm
 
 _NOT_FOUND = "No such research task."
@@ -43,6 +44,14 @@ class EngineUnavailable(DomainError):
     status = 422
     slug = "engine-unavailable"
     title = "Research engine unavailable"
+
+
+async def _locked_task(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> ResearchTask:
+    """The owner's task, locked for this transaction."""
+    task = await ResearchTaskRepository(session).get(owner, task_id, lock=True)
+    if task is None:
+        raise NotFound(_NOT_FOUND)
+    return task
 
 
 class ResearchService:
@@ -108,10 +117,7 @@ class ResearchService:
                 errors=[FieldError(field="engine", message=unavailable)],
             )
         async with self.db.session() as session:
-            if (
-                data.prospect_id is not None
-                and await ProspectRepository(session).get(owner, data.prospect_id) is None
-            ):
+            if data.prospect_id is not None and await find_prospect(session, owner, data.prospect_id) is None:
                 # Another user's prospect is indistinguishable from a missing one.
                 raise InvalidInput(
                     "The research task is not valid.",
@@ -119,23 +125,17 @@ class ResearchService:
                 )
             if uses_llm(TaskKind.RESEARCH, data.engine):
                 await self.budget.admit(session, owner)
-            task = await ResearchTaskRepository(session).add(
-                ResearchTask(
-                    user_id=owner,
-                    title=title,
-                    input_source=source,
-                    source_type=data.source_type.value,
-                    engine=data.engine,
-                    priority=data.priority.value,
-                    priority_rank=PRIORITY_RANK[data.priority],
-                    prospect_id=data.prospect_id,
-                    status=TaskStatus.QUEUED.value,
-                    progress=0,
-                    attempts=0,
-                    interruptions=0,
-                )
+            task = await enqueue(
+                self.events,
+                session,
+                user_id=owner,
+                title=title,
+                input_source=source,
+                source_type=data.source_type,
+                engine=data.engine,
+                priority=data.priority,
+                prospect_id=data.prospect_id,
             )
-            await record_state(self.events, session, task)
         return to_read(task)
 
     async def get(self, owner: uuid.UUID, task_id: uuid.UUID) -> ResearchTaskRead:
@@ -180,9 +180,7 @@ class ResearchService:
 
     async def cancel(self, owner: uuid.UUID, task_id: uuid.UUID) -> ResearchTaskRead:
         async with self.db.session() as session:
-            task = await ResearchTaskRepository(session).get(owner, task_id, lock=True)
-            if task is None:
-                raise NotFound(_NOT_FOUND)
+            task = await _locked_task(session, owner, task_id)
             if task.status not in CANCELLABLE:
                 raise Conflict(
                     f"The task is already {task.status}; only queued or running tasks can be cancelled."
@@ -200,9 +198,7 @@ class ResearchService:
 
     async def retry(self, owner: uuid.UUID, task_id: uuid.UUID) -> ResearchTaskRead:
         async with self.db.session() as session:
-            task = await ResearchTaskRepository(session).get(owner, task_id, lock=True)
-            if task is None:
-                raise NotFound(_NOT_FOUND)
+            task = await _locked_task(session, owner, task_id)
             if task.status not in RETRYABLE:
                 raise Conflict(f"The task is {task.status}; only failed or cancelled tasks can be retried.")
             if uses_llm(task.kind, task.engine):
@@ -235,26 +231,20 @@ class ResearchService:
     ) -> ResearchTaskRead:
         """Queue a drafting task (see :mod:`aiclone.drafting`) after the budget check, in one transaction."""
         async with self.db.session() as session:
-            if prospect_id is not None and await ProspectRepository(session).get(owner, prospect_id) is None:
+            if prospect_id is not None and await find_prospect(session, owner, prospect_id) is None:
                 raise NotFound("The prospect does not exist.")
             await self.budget.admit(session, owner)
-            task = await ResearchTaskRepository(session).add(
-                ResearchTask(
-                    user_id=owner,
-                    title=title[:200],
-                    input_source=input_source[:MAX_INPUT_SOURCE_LENGTH],
-                    source_type=source_type.value,
-                    engine="llm",
-                    priority=Priority.HIGH.value,
-                    priority_rank=PRIORITY_RANK[Priority.HIGH],
-                    prospect_id=prospect_id,
-                    status=TaskStatus.QUEUED.value,
-                    progress=0,
-                    attempts=0,
-                    interruptions=0,
-                    kind=kind.value,
-                    params=params,
-                )
+            task = await enqueue(
+                self.events,
+                session,
+                user_id=owner,
+                title=title[:200],
+                input_source=input_source[:MAX_INPUT_SOURCE_LENGTH],
+                source_type=source_type,
+                engine="llm",
+                priority=Priority.HIGH,
+                prospect_id=prospect_id,
+                kind=kind,
+                params=params,
             )
-            await record_state(self.events, session, task)
         return to_read(task)

@@ -1,6 +1,14 @@
-"""Turning tasks into API objects, and writing a state change's events beside it."""
+"""Turning tasks into API objects, and writing a state change's events beside it.
+
+:func:`enqueue` is how a task comes into being — through the API, a drafting request or an
+automation — so each new task is queued the same way and announces itself with the same
+``task_update`` (the research worker wakes on it after commit).
+"""
 
 from __future__ import annotations
+
+import uuid
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiclone.db import utcnow
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
-from aiclone.research.models import Priority, ResearchTask, SourceType, TaskKind, TaskStatus
+from aiclone.research.models import PRIORITY_RANK, Priority, ResearchTask, SourceType, TaskKind, TaskStatus
+from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import (
     Insight,
     ResearchCompletedData,
@@ -43,6 +52,48 @@ def to_read(task: ResearchTask) -> ResearchTaskRead:
         tokens_in=task.tokens_in or 0,
         tokens_out=task.tokens_out or 0,
     )
+
+
+async def enqueue(
+    events: EventLog,
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    title: str,
+    input_source: str,
+    source_type: SourceType,
+    engine: str,
+    priority: Priority,
+    prospect_id: uuid.UUID | None,
+    kind: TaskKind = TaskKind.RESEARCH,
+    params: dict[str, Any] | None = None,
+    detail: str | None = None,
+    by_automation: bool = False,
+) -> ResearchTask:
+    """Queue a new task and write its queued state's events, in the caller's transaction.
+
+    The caller has checked the input, the budget and that ``prospect_id`` is the user's.
+    """
+    task = await ResearchTaskRepository(session).add(
+        ResearchTask(
+            user_id=user_id,
+            title=title,
+            input_source=input_source,
+            source_type=source_type.value,
+            engine=engine,
+            priority=priority.value,
+            priority_rank=PRIORITY_RANK[priority],
+            prospect_id=prospect_id,
+            status=TaskStatus.QUEUED.value,
+            progress=0,
+            attempts=0,
+            interruptions=0,
+            kind=kind.value,
+            params=params,
+        )
+    )
+    await record_state(events, session, task, detail=detail, by_automation=by_automation)
+    return task
 
 
 async def record_state(

@@ -14,7 +14,6 @@ import time
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from aiclone.auth.tokens import Principal
 from aiclone.web.logs import redact_query, scrub
 from aiclone.web.request_context import client_address, request_method
 
@@ -56,7 +55,9 @@ class AccessLogMiddleware:
             "status": status,
             "duration_ms": round(elapsed * 1000, 2),
             "request_id": state.get("request_id"),
-            "user_id": str(user.id) if isinstance(user, Principal) else state.get("user_id"),
+            # The authenticated Principal's id (the web layer does not import auth), else the
+            # rate limiter's note of the user it charged.
+            "user_id": str(user.id) if getattr(user, "id", None) is not None else state.get("user_id"),
             "client": client_address(scope),
         }
         if route is None:

@@ -23,11 +23,12 @@ EXPOSED_HEADERS = [
 
 
 def cors_config(settings: Settings) -> CORSConfig | None:
-    if not settings.cors_origins:
+    origins = settings.server.cors_origins
+    if not origins:
         return None
     return CORSConfig(
-        allow_origins=list(settings.cors_origins),
-        allow_credentials="*" not in settings.cors_origins,
+        allow_origins=list(origins),
+        allow_credentials="*" not in origins,
         allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
         expose_headers=EXPOSED_HEADERS,
     )

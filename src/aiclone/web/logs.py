@@ -120,9 +120,9 @@ class TextFormatter(logging.Formatter):
 def logging_config(settings: Settings) -> LoggingConfig:
     formatter = JsonFormatter if settings.json_logs else TextFormatter
     return LoggingConfig(
-        root={"level": settings.log_level, "handlers": ["queue_listener"]},
+        root={"level": settings.server.log_level, "handlers": ["queue_listener"]},
         formatters={"standard": {"()": formatter}},
-        loggers={"aiclone": {"level": settings.log_level, "propagate": True}},
+        loggers={"aiclone": {"level": settings.server.log_level, "propagate": True}},
         log_exceptions="never",
     )
 
@@ -157,9 +157,9 @@ def configure_process_logging(settings: Settings) -> None:
     (not Python's plain-text traceback), and warnings go through logging too.
     """
     if not settings.json_logs:
-        logging.basicConfig(level=settings.log_level, format="%(levelname)-7s %(name)s: %(message)s")
+        logging.basicConfig(level=settings.server.log_level, format="%(levelname)-7s %(name)s: %(message)s")
         return
-    logging.config.dictConfig(json_log_config(settings.log_level))
+    logging.config.dictConfig(json_log_config(settings.server.log_level))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
 

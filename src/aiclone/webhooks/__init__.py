@@ -18,17 +18,24 @@ What a standard receiver gets (Standard Webhooks):
 * Delivery is at least once and unordered (several requests per endpoint may be in flight):
   order by the envelope's ``timestamp``, not by arrival.
 
-How it works, module by module:
+How it works, one module per stage of the pipeline:
 
+* :mod:`.repository` / :mod:`.service` — endpoints: CRUD, secrets, the log's reads, recovery.
 * :mod:`.hook` — in the event's own transaction, one ``webhook_deliveries`` row per active,
   subscribed endpoint (nothing is sent for a rolled-back event, nothing lost for a committed one);
   bodies over ``AICLONE_WEBHOOK_MAX_PAYLOAD_BYTES`` refuse the event.
-* :mod:`.delivery` — the worker: claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
-  SQLite write lock otherwise) under a lease, sends, records; woken by the event broker.
+* :mod:`.queue` — the delivery queue: enqueue, claim (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+  the SQLite write lock otherwise) under a lease, next wake, requeue; the words are
+  :mod:`aiclone.claims`', shared with the research and mail workers.
+* :mod:`.delivery` — the worker: claims, sends, hands the outcomes to the recorder; woken by the
+  event broker.
 * :mod:`.sender` / :mod:`.transport` — one small httpx client per endpoint through the SSRF guard
   (:mod:`aiclone.netguard`): every connection resolves once and connects to the checked address.
-* :mod:`.outcomes` / :mod:`.retry` — the attempt log, the retry schedule with jitter, the endpoint's
-  failure streak, auto-disable and the owner's notifications.
+* :mod:`.outcomes` / :mod:`.retry` — what an attempt changes: the retry schedule with jitter, the
+  endpoint's failure streak, auto-disable, the owner's notifications, and the settled-delivery
+  counters (through a hook analytics implements).
+* :mod:`.log` — the attempt rows (built there only), the delivery log's reads, pruning.
+* :mod:`.manual` — sends by hand during a request: a test event, "retry now".
 * :mod:`.flavours` — the body and headers of each flavour, and which answers it treats as permanent.
 * :mod:`.signing` — secrets (sealed at rest with a key derived from ``AICLONE_SECRET_KEY``) and
   signatures.

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.errors import FieldError, InvalidInput
 from aiclone.events.types import EVENT_TYPES
 from aiclone.openapi import problems
@@ -34,10 +33,6 @@ from aiclone.webhooks.schemas import (
 )
 from aiclone.webhooks.service import WebhookService
 
-AsUser = Annotated[
-    uuid.UUID | None,
-    QueryParameter(description="Admins only: act on this user's endpoints instead of their own."),
-]
 _ONE = "/{webhook_id:uuid}"
 _SIGNING = (
     "Every request carries the Standard Webhooks headers `webhook-id` (stable across retries),"
@@ -63,23 +58,21 @@ class WebhookController(Controller):
     )
     async def create_webhook(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         data: JSONBody[WebhookCreate],
-        user_id: AsUser = None,
     ) -> WebhookCreated:
-        return await webhooks.create(owner_scope(request.user, user_id), data)
+        return await webhooks.create(owner, data)
 
     @get("/", summary="List webhook endpoints, oldest first", responses=problems(401, 403, 422))
     async def list_webhooks(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
-        user_id: AsUser = None,
     ) -> WebhookPage:
-        return await webhooks.page(owner_scope(request.user, user_id), limit=limit, cursor=cursor)
+        return await webhooks.page(owner, limit=limit, cursor=cursor)
 
     @get(
         "/event-types",
@@ -93,12 +86,11 @@ class WebhookController(Controller):
     @get(_ONE, summary="Show one webhook endpoint (secret masked)", responses=problems(401, 403, 404))
     async def get_webhook(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
-        user_id: AsUser = None,
     ) -> WebhookRead:
-        return await webhooks.get(owner_scope(request.user, user_id), webhook_id)
+        return await webhooks.get(owner, webhook_id)
 
     @put(
         _ONE,
@@ -111,13 +103,12 @@ class WebhookController(Controller):
     )
     async def replace_webhook(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         data: JSONBody[WebhookReplace],
-        user_id: AsUser = None,
     ) -> WebhookRead:
-        return await webhooks.replace(owner_scope(request.user, user_id), webhook_id, data)
+        return await webhooks.replace(owner, webhook_id, data)
 
     @patch(
         _ONE,
@@ -130,13 +121,12 @@ class WebhookController(Controller):
     )
     async def update_webhook(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         data: JSONBody[WebhookPatch],
-        user_id: AsUser = None,
     ) -> WebhookRead:
-        return await webhooks.patch(owner_scope(request.user, user_id), webhook_id, data)
+        return await webhooks.patch(owner, webhook_id, data)
 
     @delete(
         _ONE,
@@ -146,12 +136,11 @@ class WebhookController(Controller):
     )
     async def delete_webhook(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
-        user_id: AsUser = None,
     ) -> None:
-        await webhooks.delete(owner_scope(request.user, user_id), webhook_id)
+        await webhooks.delete(owner, webhook_id)
 
     @post(
         f"{_ONE}/rotate-secret",
@@ -166,14 +155,13 @@ class WebhookController(Controller):
     )
     async def rotate_secret(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         data: JSONBody[RotateSecret | None] = None,
-        user_id: AsUser = None,
     ) -> RotatedSecret:
         secret = data.secret if data is not None else None
-        return await webhooks.rotate_secret(owner_scope(request.user, user_id), webhook_id, secret)
+        return await webhooks.rotate_secret(owner, webhook_id, secret)
 
     @post(
         f"{_ONE}/test",
@@ -187,14 +175,13 @@ class WebhookController(Controller):
     )
     async def send_test_event(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         data: JSONBody[SendTest | None] = None,
-        user_id: AsUser = None,
     ) -> DeliveryDetail:
         event_type = (data or SendTest()).event_type
-        return await webhooks.send_test(owner_scope(request.user, user_id), webhook_id, event_type)
+        return await webhooks.send_test(owner, webhook_id, event_type)
 
     @get(
         f"{_ONE}/deliveries",
@@ -203,14 +190,13 @@ class WebhookController(Controller):
     )
     async def list_deliveries(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
         status: FromQuery[DeliveryStatusName | None] = None,
         event_type: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        user_id: AsUser = None,
     ) -> DeliveryPage:
         if event_type is not None and event_type not in EVENT_TYPES:
             raise InvalidInput(
@@ -218,7 +204,7 @@ class WebhookController(Controller):
                 errors=[FieldError(field="event_type", message=f"unknown: {event_type}")],
             )
         return await webhooks.deliveries(
-            owner_scope(request.user, user_id),
+            owner,
             webhook_id,
             limit=limit,
             cursor=cursor,
@@ -237,13 +223,12 @@ class WebhookController(Controller):
     )
     async def get_delivery(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         delivery_id: FromPath[uuid.UUID],
-        user_id: AsUser = None,
     ) -> DeliveryDetail:
-        return await webhooks.delivery(owner_scope(request.user, user_id), webhook_id, delivery_id)
+        return await webhooks.delivery(owner, webhook_id, delivery_id)
 
     @post(
         f"{_ONE}/deliveries/{{delivery_id:uuid}}/retry",
@@ -254,13 +239,12 @@ class WebhookController(Controller):
     )
     async def retry_delivery(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         delivery_id: FromPath[uuid.UUID],
-        user_id: AsUser = None,
     ) -> DeliveryDetail:
-        return await webhooks.retry(owner_scope(request.user, user_id), webhook_id, delivery_id)
+        return await webhooks.retry(owner, webhook_id, delivery_id)
 
     @post(
         f"{_ONE}/recover",
@@ -271,10 +255,9 @@ class WebhookController(Controller):
     )
     async def recover_deliveries(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         webhooks: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         data: JSONBody[RecoverRequest],
-        user_id: AsUser = None,
     ) -> Recovered:
-        return await webhooks.recover(owner_scope(request.user, user_id), webhook_id, data.since, data.until)
+        return await webhooks.recover(owner, webhook_id, data.since, data.until)

@@ -24,20 +24,22 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
-import socket
-import time
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiclone.claims import Doorbell, listen, new_worker_id, run_rounds, seconds_until
 from aiclone.db import Database, utcnow
-from aiclone.events.broker import EventBroker, Overflow
+from aiclone.events.broker import EventBroker
+from aiclone.settings.webhooks import WebhookSettings
 from aiclone.webhooks.flavours import signed
+from aiclone.webhooks.log import DeliveryLog
 from aiclone.webhooks.models import message_id
 from aiclone.webhooks.outcomes import OutcomeRecorder
-from aiclone.webhooks.repository import Claimed, DeliveryRepository
+from aiclone.webhooks.queue import Claim, DeliveryQueue
 from aiclone.webhooks.sender import Outcome, Sender
 from aiclone.webhooks.signing import SecretBox
-from aiclone.workers import sleep_or_stop
+from aiclone.workers import RetentionJob
 
 logger = logging.getLogger("aiclone.webhooks.worker")
 
@@ -60,86 +62,49 @@ class DeliveryWorker:
         sender: Sender,
         recorder: OutcomeRecorder,
         box: SecretBox,
-        *,
-        concurrency: int,
-        endpoint_concurrency: int,
-        lease_seconds: float,
-        poll_seconds: float,
+        settings: WebhookSettings,
     ) -> None:
         self.db = db
         self.broker = broker
         self.sender = sender
         self.recorder = recorder
         self.box = box
-        self.concurrency = concurrency
-        self.endpoint_concurrency = endpoint_concurrency
-        self.lease = dt.timedelta(seconds=lease_seconds)
-        self.poll_seconds = poll_seconds
-        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.concurrency = settings.worker_concurrency
+        self.endpoint_concurrency = settings.endpoint_concurrency
+        self.lease = dt.timedelta(seconds=settings.lease_seconds)
+        self.poll_seconds = settings.poll_seconds
+        self.worker_id = new_worker_id()
         self._in_flight = 0
         self._per_endpoint: dict[uuid.UUID, int] = {}
         self._capacity_bound = False
-        self._wake = asyncio.Event()
-        self._results: asyncio.Queue[tuple[Claimed, Outcome] | None] = asyncio.Queue()
+        self._bell = Doorbell()
+        self._results: asyncio.Queue[tuple[Claim, Outcome] | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._last_round = 0.0
 
     def wake(self) -> None:
         """Look for due deliveries now (something was re-queued in this process)."""
-        self._wake.set()
+        self._bell.ring()
 
     async def run(self, stop: asyncio.Event) -> None:
-        doorbell = asyncio.create_task(self._listen(), name="webhook-doorbell")
+        # Any committed event may have queued deliveries: the broker rings the doorbell.
+        doorbell = asyncio.create_task(
+            listen(self.broker, lambda _: self._bell.ring()), name="webhook-doorbell"
+        )
         writer = asyncio.create_task(self._write_results(), name="webhook-recorder")
         try:
-            while not stop.is_set():
-                since_last = time.monotonic() - self._last_round
-                if since_last < ROUND_SPACING_SECONDS:
-                    await asyncio.sleep(ROUND_SPACING_SECONDS - since_last)
-                self._last_round = time.monotonic()
-                more, next_wake = await self._claim_round()
-                if more:
-                    continue
-                timeout = self.poll_seconds
-                if next_wake is not None:
-                    timeout = min(timeout, max((next_wake - utcnow()).total_seconds(), MIN_WAIT_SECONDS))
-                await self._wait(stop, timeout)
+            await run_rounds(stop, self._bell, self._claim_round, spacing=ROUND_SPACING_SECONDS)
         finally:
             doorbell.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await doorbell
             await self._drain(writer)
 
-    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
-        if self._wake.is_set():
-            self._wake.clear()
-            return
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-        self._wake.clear()
-
-    async def _listen(self) -> None:
-        sub = self.broker.subscribe(None)
-        try:
-            while True:
-                message = await sub.get()
-                if isinstance(message, Overflow):
-                    sub.close()
-                    sub = self.broker.subscribe(None)
-                self._wake.set()
-        finally:
-            sub.close()
-
-    async def _claim_round(self) -> tuple[bool, dt.datetime | None]:
-        """Claim and start what fits; returns (maybe more due now, when to look again)."""
+    async def _claim_round(self) -> float | None:
+        """Claim and start what fits; returns None when more may be due now, else how long to sleep."""
         room_total = self.concurrency - self._in_flight
         if room_total <= 0:
             self._capacity_bound = True
-            return False, None
+            return self.poll_seconds
         self._capacity_bound = False
         saturated = [e for e, n in self._per_endpoint.items() if n >= self.endpoint_concurrency]
         room = {e: self.endpoint_concurrency - n for e, n in self._per_endpoint.items()}
@@ -148,8 +113,8 @@ class DeliveryWorker:
         next_wake: dt.datetime | None = None
         try:
             async with self.db.session() as session:
-                repo = DeliveryRepository(session)
-                claims, full_window = await repo.claim(
+                queue = DeliveryQueue(session)
+                claims, full_window = await queue.claim(
                     worker=self.worker_id,
                     now=now,
                     lease_until=now + self.lease,
@@ -160,22 +125,24 @@ class DeliveryWorker:
                     lease_length=self.lease,
                 )
                 if not full_window:
-                    next_wake = await repo.next_wake(now=now, skip_endpoints=saturated)
+                    next_wake = await queue.next_wake(now=now, skip_endpoints=saturated)
         except Exception:
             logger.exception("claiming webhook deliveries failed; retrying shortly")
-            return False, utcnow() + dt.timedelta(seconds=min(self.poll_seconds, 1.0))
+            return min(self.poll_seconds, 1.0)
         for claim in claims:
             self._start(claim, now)
-        return full_window, next_wake
+        return (
+            None if full_window else seconds_until(next_wake, poll=self.poll_seconds, floor=MIN_WAIT_SECONDS)
+        )
 
-    def _start(self, claim: Claimed, now: dt.datetime) -> None:
+    def _start(self, claim: Claim, now: dt.datetime) -> None:
         self._in_flight += 1
         self._per_endpoint[claim.endpoint_id] = self._per_endpoint.get(claim.endpoint_id, 0) + 1
         task = asyncio.create_task(self._deliver(claim, now))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, claim: Claimed, now: dt.datetime) -> None:
+    async def _deliver(self, claim: Claim, now: dt.datetime) -> None:
         try:
             try:
                 # Only standard endpoints are signed; the others never need their secret opened.
@@ -213,7 +180,7 @@ class DeliveryWorker:
             else:
                 del self._per_endpoint[claim.endpoint_id]
             if self._capacity_bound or count + 1 >= self.endpoint_concurrency:
-                self._wake.set()
+                self._bell.ring()
 
     async def _write_results(self) -> None:
         while True:
@@ -229,7 +196,7 @@ class DeliveryWorker:
                 batch.append(item)
             await self._record(batch)
 
-    async def _record(self, batch: list[tuple[Claimed, Outcome]]) -> None:
+    async def _record(self, batch: list[tuple[Claim, Outcome]]) -> None:
         try:
             async with self.db.session() as session:
                 await self.recorder.record_scheduled(session, self.worker_id, batch)
@@ -253,28 +220,12 @@ class DeliveryWorker:
             writer.cancel()
 
 
-class DeliveryRetentionJob:
+class DeliveryRetentionJob(RetentionJob):
     """Deletes finished deliveries (and their attempts) older than the retention age."""
 
     name = "webhook-retention"
+    what = "finished webhook deliveries"
+    every = 3600.0
 
-    def __init__(self, db: Database, *, max_age: dt.timedelta, interval_seconds: float = 3600.0) -> None:
-        self.db = db
-        self.max_age = max_age
-        self.interval_seconds = interval_seconds
-
-    async def prune_once(self) -> int:
-        cutoff = utcnow() - self.max_age
-        total = 0
-        while True:
-            async with self.db.session() as session:
-                removed = await DeliveryRepository(session).prune_finished(cutoff)
-            total += removed
-            if removed == 0:
-                return total
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await self.prune_once()
-            if await sleep_or_stop(stop, self.interval_seconds):
-                return
+    async def prune_batch(self, session: AsyncSession, cutoff: dt.datetime) -> int:
+        return await DeliveryLog(session).prune_finished(cutoff)

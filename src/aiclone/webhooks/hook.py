@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,8 @@ from aiclone.events.log import EventTooLarge
 from aiclone.events.types import EventRecord
 from aiclone.webhooks.flavours import Renderer, standard_body
 from aiclone.webhooks.models import Flavour
-from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository, Subscription
+from aiclone.webhooks.queue import DeliveryQueue
+from aiclone.webhooks.repository import EndpointRepository, Subscription
 
 _CACHE_KEY = "aiclone.webhooks.subscriptions"
 
@@ -40,6 +42,17 @@ class WebhookDeliveryHook:
     def __init__(self, *, max_payload_bytes: int, renderer: Renderer) -> None:
         self.max_payload_bytes = max_payload_bytes
         self.renderer = renderer
+
+    async def on_events(self, session: AsyncSession, events: Sequence[EventRecord]) -> None:
+        """Many events at once (aiclone.events.broadcast): one subscription lookup for all their users."""
+        cache: dict[uuid.UUID, list[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
+        missing = list({event.user_id for event in events} - cache.keys())
+        if missing:
+            found = await EndpointRepository(session).active_subscriptions_of(missing)
+            for user_id in missing:
+                cache[user_id] = found.get(user_id, [])
+        for event in events:
+            await self.on_event(session, event)
 
     async def on_event(self, session: AsyncSession, event: EventRecord) -> None:
         body = encode_body(event.type, event.created_at, event.data)
@@ -63,7 +76,7 @@ class WebhookDeliveryHook:
             bodies[flavour] = self.renderer.body(
                 flavour, event.type, event.created_at, event.data, seq=event.seq
             ).decode()
-        await DeliveryRepository(session).create_for_event(
+        await DeliveryQueue(session).enqueue(
             [(sub.endpoint_id, bodies[sub.flavour]) for sub in targets],
             user_id=event.user_id,
             event_type=event.type,

@@ -7,18 +7,16 @@ the one shape of a trigger item (hook body and polling item alike).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from aiclone.auth.guards import owner_scope
+from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
-from aiclone.webhooks.controller import AsUser
 from aiclone.webhooks.schemas import SubscriptionCreate, SubscriptionRead, TriggerItemList, TriggerList
 from aiclone.webhooks.subscriptions import SubscriptionService
 
@@ -50,12 +48,11 @@ class HooksController(Controller):
     )
     async def subscribe(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         hooks: NamedDependency[SubscriptionService],
         data: JSONBody[SubscriptionCreate],
-        user_id: AsUser = None,
     ) -> SubscriptionRead:
-        return await hooks.subscribe(owner_scope(request.user, user_id), data)
+        return await hooks.subscribe(owner, data)
 
     @delete(
         "/subscriptions/{subscription_id:uuid}",
@@ -70,12 +67,11 @@ class HooksController(Controller):
     )
     async def unsubscribe(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         hooks: NamedDependency[SubscriptionService],
         subscription_id: FromPath[uuid.UUID],
-        user_id: AsUser = None,
     ) -> None:
-        await hooks.unsubscribe(owner_scope(request.user, user_id), subscription_id)
+        await hooks.unsubscribe(owner, subscription_id)
 
     @get(
         "/triggers",
@@ -93,12 +89,11 @@ class HooksController(Controller):
     )
     async def list_trigger_events(
         self,
-        request: Request[Principal, str, Any],
+        owner: Owner,
         hooks: NamedDependency[SubscriptionService],
         event: Annotated[
             str, QueryParameter(min_length=1, max_length=64, description="A trigger event type.")
         ],
         limit: PollLimit = 25,
-        user_id: AsUser = None,
     ) -> TriggerItemList:
-        return await hooks.recent(owner_scope(request.user, user_id), event, limit)
+        return await hooks.recent(owner, event, limit)

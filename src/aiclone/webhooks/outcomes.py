@@ -27,17 +27,16 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Protocol
 
 from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.analytics.counters import bump
-from aiclone.analytics.metrics import FINEST_GRAIN, Metric
-from aiclone.analytics.periods import from_epoch, to_epoch
 from aiclone.db import after_commit, utcnow
 from aiclone.notifications.service import NotificationService
+from aiclone.settings.webhooks import WebhookSettings
 from aiclone.webhooks.flavours import permanent_failure, shown_url
+from aiclone.webhooks.log import DeliveryLog, attempt_row
 from aiclone.webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
@@ -45,7 +44,8 @@ from aiclone.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from aiclone.webhooks.repository import Claimed, DeliveryRepository, EndpointRepository
+from aiclone.webhooks.queue import Claim, DeliveryQueue
+from aiclone.webhooks.repository import EndpointRepository
 from aiclone.webhooks.retry import next_delay
 from aiclone.webhooks.sender import Outcome
 
@@ -70,6 +70,15 @@ class RetryPolicy:
         self.failure_threshold = failure_threshold
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
 
+    @classmethod
+    def from_settings(cls, settings: WebhookSettings) -> RetryPolicy:
+        return cls(
+            schedule=settings.retry_schedule,
+            jitter=settings.retry_jitter,
+            retry_after_max=settings.retry_after_max_seconds,
+            failure_threshold=settings.failure_threshold,
+        )
+
     def delay(self, retries_used: int, retry_after: float | None) -> float | None:
         return next_delay(
             self.schedule,
@@ -79,23 +88,6 @@ class RetryPolicy:
             retry_after_max=self.retry_after_max,
             rng=self.rng,
         )
-
-
-def attempt_row(
-    delivery_id: Any, number: int, trigger: Literal["scheduled", "manual"], outcome: Outcome
-) -> dict[str, Any]:
-    return {
-        "delivery_id": delivery_id,
-        "number": number,
-        "trigger": trigger,
-        "started_at": outcome.started_at,
-        "duration_ms": outcome.duration_ms,
-        "status_code": outcome.status_code,
-        "error_class": outcome.error_class,
-        "error": outcome.error,
-        "response_body": outcome.response_body,
-        "remote_address": outcome.remote_address,
-    }
 
 
 def _note(delivery: WebhookDelivery, outcome: Outcome, now: dt.datetime) -> None:
@@ -108,37 +100,28 @@ def _note(delivery: WebhookDelivery, outcome: Outcome, now: dt.datetime) -> None
         delivery.finished_at = now
 
 
-_SETTLED_METRICS = {
-    DeliveryStatus.SUCCEEDED.value: Metric.WEBHOOK_DELIVERIES_SUCCEEDED,
-    DeliveryStatus.FAILED.value: Metric.WEBHOOK_DELIVERIES_FAILED,
-}
+class SettlementCounter(Protocol):
+    """Told, in the settling transaction, when deliveries reach or leave a final status.
 
-
-async def count_settled(
-    session: AsyncSession, *, user_id: uuid.UUID, status: str, at: dt.datetime, by: int = 1
-) -> None:
-    """Move the delivery counters for ``by`` deliveries that reached (or, with ``by`` < 0, left)
-    the final ``status`` at ``at``.
-
-    The counters hold what ``aiclone analytics rebuild`` computes: each non-test delivery once,
-    by its current final status, at its ``finished_at``. So a failed delivery that is resent by
-    hand and succeeds moves from "failed" (at its old ``finished_at``) to "succeeded" (now), and
-    one requeued by a recovery leaves "failed" until it settles again.
+    The analytics counters implement it (``aiclone.analytics.counters.DeliveryCounterHook``), as
+    they implement the event log's hook for event counters; the container wires it in. They hold
+    what ``aiclone analytics rebuild`` computes: each non-test delivery once, by its current final
+    status (``succeeded`` or ``failed``), at its ``finished_at``. So a failed delivery that is
+    resent by hand and succeeds moves from "failed" (at its old ``finished_at``) to "succeeded"
+    (now), and one requeued by a recovery leaves "failed" until it settles again.
     """
-    metric = _SETTLED_METRICS.get(status)
-    if metric is not None and by:
-        await bump(session, user_id=user_id, metric=metric, at=at, by=by)
 
+    async def settled(
+        self, session: AsyncSession, *, user_id: uuid.UUID, status: str, at: dt.datetime, by: int = 1
+    ) -> None:
+        """``by`` deliveries reached (or, with ``by`` < 0, left) the final ``status`` at ``at``."""
+        ...
 
-async def uncount_settled(
-    session: AsyncSession, *, user_id: uuid.UUID, status: str, times: Iterable[dt.datetime]
-) -> None:
-    """Take deliveries that had settled at ``times`` out of ``status``: one counter update per
-    finest bucket, not one per delivery (a recovery may requeue thousands). Every grain is a
-    multiple of the finest, so the bucket's start lands in the same coarser buckets."""
-    buckets = Counter(from_epoch(s - s % FINEST_GRAIN) for s in map(to_epoch, times))
-    for at, count in buckets.items():
-        await count_settled(session, user_id=user_id, status=status, at=at, by=-count)
+    async def unsettled(
+        self, session: AsyncSession, *, user_id: uuid.UUID, status: str, times: Iterable[dt.datetime]
+    ) -> None:
+        """Deliveries that had settled in ``status`` at ``times`` left it (a recovery, maybe thousands)."""
+        ...
 
 
 # ``aiclone_webhook_deliveries_total{outcome}``: what each recorded attempt led to.
@@ -155,10 +138,12 @@ class OutcomeRecorder:
         policy: RetryPolicy,
         notifications: NotificationService,
         *,
+        counters: SettlementCounter,
         attempts: PromCounter | None = None,
     ) -> None:
         self.policy = policy
         self.notifications = notifications
+        self.counters = counters
         self.attempts = attempts
 
     def _count_after_commit(self, session: AsyncSession, outcomes: Iterable[str]) -> None:
@@ -175,7 +160,7 @@ class OutcomeRecorder:
         after_commit(session, count)
 
     async def record_scheduled(
-        self, session: AsyncSession, worker: str, results: Sequence[tuple[Claimed, Outcome]]
+        self, session: AsyncSession, worker: str, results: Sequence[tuple[Claim, Outcome]]
     ) -> int:
         """Record a batch of a worker's attempts in one transaction; returns how many were still its own.
 
@@ -184,10 +169,9 @@ class OutcomeRecorder:
         are read and written with plain statements (no payloads loaded, one executemany for
         the batch): this is the worker's hot path.
         """
-        deliveries = DeliveryRepository(session)
         # Endpoints first, then deliveries: the order every other writer (edits, deletes) takes.
         endpoints = await EndpointRepository(session).lock_many([c.endpoint_id for c, _ in results])
-        held = await deliveries.held([(c.delivery_id, c.attempt) for c, _ in results], worker)
+        held = await DeliveryQueue(session).held([(c.delivery_id, c.attempt) for c, _ in results], worker)
         kept = [
             (c, o) for c, o in results if held.get(c.delivery_id) == c.attempt and c.endpoint_id in endpoints
         ]
@@ -198,74 +182,65 @@ class OutcomeRecorder:
         if not kept:
             return 0
         now = utcnow()
-        attempts: list[dict[str, Any]] = []
-        changes: list[tuple[Claimed, dict[str, Any]]] = []
+        changes: list[tuple[Claim, dict[str, Any]]] = []
         unsubscribed: set[uuid.UUID] = set()
         for claim, outcome in kept:
-            attempts.append(attempt_row(claim.delivery_id, claim.attempt, "scheduled", outcome))
             endpoint = endpoints[claim.endpoint_id]
             if await self._update_health(session, endpoint, outcome, now):
                 unsubscribed.add(endpoint.id)
-            change: dict[str, Any] = {
-                "b_id": claim.delivery_id,
-                "status": DeliveryStatus.SUCCEEDED.value,
-                "retries_used": claim.retries_used,
-                "next_attempt_at": None,
-                "finished_at": now,
-                "last_attempt_at": outcome.started_at,
-                "last_status_code": outcome.status_code,
-                "last_error": outcome.error,
-            }
-            changes.append((claim, change))
-            if outcome.ok:
-                continue
-            delay = self.policy.delay(claim.retries_used, outcome.retry_after)
-            if delay is None:
-                change.update(
-                    status=DeliveryStatus.FAILED.value, last_error=f"{outcome.error}; retries exhausted"
-                )
-            else:
-                change.update(
-                    status=DeliveryStatus.PENDING.value,
-                    retries_used=claim.retries_used + 1,
-                    next_attempt_at=now + dt.timedelta(seconds=delay),
-                    finished_at=None,
-                )
+            changes.append((claim, self._change(claim, outcome, now)))
         for claim, change in changes:
             # Checked after the whole batch: a later result may have disabled the endpoint.
-            endpoint = endpoints[claim.endpoint_id]
-            if (
-                change["status"] == DeliveryStatus.PENDING.value
-                and endpoint.status != EndpointStatus.ACTIVE.value
-            ):
-                change.update(
-                    status=DeliveryStatus.FAILED.value,
-                    next_attempt_at=None,
-                    finished_at=now,
-                    last_error=f"{change['last_error']}; endpoint {endpoint.status}",
-                )
-            change["last_error"] = change["last_error"][:500] if change["last_error"] else None
-        await deliveries.finish_claims([change for _, change in changes])
-        await deliveries.add_attempts(attempts)
+            _stop_if_inactive(change, endpoints[claim.endpoint_id], now)
+        await DeliveryQueue(session).finish([change for _, change in changes])
+        await DeliveryLog(session).add_attempts(
+            [attempt_row(c.delivery_id, c.attempt, "scheduled", o) for c, o in kept]
+        )
         self._count_after_commit(session, (_ATTEMPT_OUTCOMES[change["status"]] for _, change in changes))
         for claim, change in changes:
             # Settled deliveries feed the analytics counters in this same transaction.
-            await count_settled(
+            await self.counters.settled(
                 session, user_id=endpoints[claim.endpoint_id].user_id, status=change["status"], at=now
             )
-        if unsubscribed:
-            # Zapier answered 410: the Zap is gone, so is its subscription (and its log, by cascade).
-            repo = EndpointRepository(session)
-            for endpoint_id in sorted(unsubscribed):
-                logger.info("zapier subscription %s removed: its target answered 410 Gone", endpoint_id)
-                await repo.delete(endpoints[endpoint_id])
+        # Zapier answered 410: the Zap is gone, so is its subscription (and its log, by cascade).
+        for endpoint_id in sorted(unsubscribed):
+            logger.info("zapier subscription %s removed: its target answered 410 Gone", endpoint_id)
+            await EndpointRepository(session).delete(endpoints[endpoint_id])
         return len(kept)
+
+    def _change(self, claim: Claim, outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
+        """What one scheduled attempt does to its delivery: done, retried later, or failed for good."""
+        change: dict[str, Any] = {
+            "b_id": claim.delivery_id,
+            "status": DeliveryStatus.SUCCEEDED.value,
+            "retries_used": claim.retries_used,
+            "next_attempt_at": None,
+            "finished_at": now,
+            "last_attempt_at": outcome.started_at,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+        }
+        if outcome.ok:
+            return change
+        delay = self.policy.delay(claim.retries_used, outcome.retry_after)
+        if delay is None:
+            change.update(
+                status=DeliveryStatus.FAILED.value, last_error=f"{outcome.error}; retries exhausted"
+            )
+        else:
+            change.update(
+                status=DeliveryStatus.PENDING.value,
+                retries_used=claim.retries_used + 1,
+                next_attempt_at=now + dt.timedelta(seconds=delay),
+                finished_at=None,
+            )
+        return change
 
     async def record_manual(
         self, session: AsyncSession, delivery: WebhookDelivery, number: int, outcome: Outcome
     ) -> None:
         now = utcnow()
-        await DeliveryRepository(session).add_attempts([attempt_row(delivery.id, number, "manual", outcome)])
+        await DeliveryLog(session).add_attempts([attempt_row(delivery.id, number, "manual", outcome)])
         delivery.manual_until = None
         before = (delivery.status, delivery.finished_at)
         _note(delivery, outcome, now)
@@ -277,9 +252,21 @@ class OutcomeRecorder:
         if delivery.is_test or after == before:
             return
         if before[1] is not None:
-            await count_settled(session, user_id=delivery.user_id, status=before[0], at=before[1], by=-1)
+            await self.counters.settled(
+                session, user_id=delivery.user_id, status=before[0], at=before[1], by=-1
+            )
         if after[1] is not None:
-            await count_settled(session, user_id=delivery.user_id, status=after[0], at=after[1])
+            await self.counters.settled(session, user_id=delivery.user_id, status=after[0], at=after[1])
+
+    async def stop_deliveries(
+        self, session: AsyncSession, endpoint: WebhookEndpoint, *, reason: str, now: dt.datetime
+    ) -> int:
+        """Fail the endpoint's waiting deliveries (it was paused or disabled), counted as failed."""
+        stopped = await DeliveryQueue(session).stop_pending(endpoint.id, reason=reason, now=now)
+        await self.counters.settled(
+            session, user_id=endpoint.user_id, status=DeliveryStatus.FAILED.value, at=now, by=stopped
+        )
+        return stopped
 
     @staticmethod
     def _finish_failed(delivery: WebhookDelivery, now: dt.datetime, reason: str | None) -> None:
@@ -305,11 +292,8 @@ class OutcomeRecorder:
             endpoint.status = EndpointStatus.FAILED.value
             endpoint.disabled_at = now
             endpoint.disabled_reason = "Zapier answered 410 Gone: the Zap was turned off or deleted"
-            stopped = await DeliveryRepository(session).stop_pending(
-                endpoint.id, reason="unsubscribed: Zapier answered 410 Gone", now=now
-            )
-            await count_settled(
-                session, user_id=endpoint.user_id, status=DeliveryStatus.FAILED.value, at=now, by=stopped
+            await self.stop_deliveries(
+                session, endpoint, reason="unsubscribed: Zapier answered 410 Gone", now=now
             )
             return True
         permanent = permanent_failure(endpoint.flavour, outcome.status_code, outcome.response_body)
@@ -354,11 +338,8 @@ class OutcomeRecorder:
         endpoint.status = EndpointStatus.FAILED.value
         endpoint.disabled_at = now
         endpoint.disabled_reason = reason[:300]
-        stopped = await DeliveryRepository(session).stop_pending(
-            endpoint.id, reason=f"endpoint disabled: {reason}", now=now
-        )
-        await count_settled(
-            session, user_id=endpoint.user_id, status=DeliveryStatus.FAILED.value, at=now, by=stopped
+        stopped = await self.stop_deliveries(
+            session, endpoint, reason=f"endpoint disabled: {reason}", now=now
         )
         logger.warning(
             "webhook endpoint %s disabled: %s (%d deliveries stopped)", endpoint.id, reason, stopped
@@ -376,3 +357,15 @@ class OutcomeRecorder:
             link=f"/webhooks/{endpoint.id}",
             data={"webhook_id": str(endpoint.id), "state": "disabled", "reason": reason},
         )
+
+
+def _stop_if_inactive(change: dict[str, Any], endpoint: WebhookEndpoint, now: dt.datetime) -> None:
+    """A retry planned for an endpoint that is no longer active fails instead; errors fit the column."""
+    if change["status"] == DeliveryStatus.PENDING.value and endpoint.status != EndpointStatus.ACTIVE.value:
+        change.update(
+            status=DeliveryStatus.FAILED.value,
+            next_attempt_at=None,
+            finished_at=now,
+            last_error=f"{change['last_error']}; endpoint {endpoint.status}",
+        )
+    change["last_error"] = change["last_error"][:500] if change["last_error"] else None

@@ -1,8 +1,8 @@
-"""Webhook endpoints and their delivery log, for their owner.
+"""Webhook endpoints for their owner: CRUD, secrets, the delivery log's reads and recovery.
 
 Endpoints belong to one user; another user's endpoint or delivery is reported as missing. The
 secret is returned in full only by create and rotate-secret; everywhere else it is masked.
-Manual sends (test, retry now) happen during the request, so its response shows the attempt.
+Manual sends (test, retry now) are :mod:`.manual`'s; this service hands them on.
 """
 
 from __future__ import annotations
@@ -14,27 +14,20 @@ from collections.abc import Callable
 import msgspec
 
 from aiclone.db import Database, utcnow
-from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
+from aiclone.errors import Conflict, FieldError, InvalidInput
 from aiclone.events.types import EVENT_TYPES
 from aiclone.pagination import decode_cursor, encode_cursor
-from aiclone.webhooks.examples import example_data
-from aiclone.webhooks.flavours import Renderer, signed
-from aiclone.webhooks.models import (
-    DeliveryStatus,
-    EndpointStatus,
-    Flavour,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-    message_id,
-)
-from aiclone.webhooks.outcomes import OutcomeRecorder, count_settled, uncount_settled
-from aiclone.webhooks.repository import DeliveryRepository, EndpointRepository
+from aiclone.settings.webhooks import WebhookSettings
+from aiclone.webhooks.flavours import Renderer
+from aiclone.webhooks.log import DeliveryLog, delivery_read
+from aiclone.webhooks.manual import ManualSends, read_delivery
+from aiclone.webhooks.models import DeliveryStatus, EndpointStatus, Flavour, WebhookEndpoint
+from aiclone.webhooks.outcomes import OutcomeRecorder
+from aiclone.webhooks.queue import DeliveryQueue
+from aiclone.webhooks.repository import EndpointRepository
 from aiclone.webhooks.schemas import (
-    AttemptRead,
     DeliveryDetail,
     DeliveryPage,
-    DeliveryRead,
     Recovered,
     RotatedSecret,
     WebhookCreate,
@@ -47,9 +40,6 @@ from aiclone.webhooks.schemas import (
 from aiclone.webhooks.sender import Sender
 from aiclone.webhooks.signing import PREFIX, SecretBox, WebhookSecret
 from aiclone.webhooks.transport import UnsafeDestination, WebhookNetwork
-
-_MISSING_ENDPOINT = "No such webhook endpoint."
-_MISSING_DELIVERY = "No such delivery."
 
 
 def validate_event_types(types: list[str]) -> list[str]:
@@ -93,9 +83,7 @@ class WebhookService:
         box: SecretBox,
         recorder: OutcomeRecorder,
         renderer: Renderer,
-        max_endpoints_per_user: int,
-        secret_overlap_seconds: int,
-        manual_lock_seconds: float,
+        settings: WebhookSettings,
     ) -> None:
         self.db = db
         self.network = network
@@ -103,11 +91,16 @@ class WebhookService:
         self.box = box
         self.recorder = recorder
         self.renderer = renderer
-        self.max_endpoints_per_user = max_endpoints_per_user
-        self.secret_overlap = dt.timedelta(seconds=secret_overlap_seconds)
-        self.manual_lock = dt.timedelta(seconds=manual_lock_seconds)
+        self.max_endpoints_per_user = settings.max_endpoints_per_user
+        self.secret_overlap = dt.timedelta(seconds=settings.secret_overlap_seconds)
+        # A manual send holds its delivery as long as the worker's lease would.
+        self.manual_lock = dt.timedelta(seconds=settings.lease_seconds)
         # Set by the container: nudges this process's delivery worker after a re-queue.
         self.wake_workers: Callable[[], None] = lambda: None
+        manual = ManualSends(db, sender, box, recorder, renderer, self.manual_lock)
+        # Test sends and "retry now" (:mod:`.manual`), served as this service's own operations.
+        self.send_test = manual.send_test
+        self.retry = manual.retry
 
     # --- endpoints ---------------------------------------------------------------------------
 
@@ -152,7 +145,7 @@ class WebhookService:
 
     async def get(self, owner: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookRead:
         async with self.db.read_session() as session:
-            return self._read(await self._endpoint(EndpointRepository(session), owner, endpoint_id))
+            return self._read(await EndpointRepository(session).owned(owner, endpoint_id))
 
     async def replace(self, owner: uuid.UUID, endpoint_id: uuid.UUID, data: WebhookReplace) -> WebhookRead:
         return await self._update(
@@ -186,7 +179,7 @@ class WebhookService:
     ) -> WebhookRead:
         types = None if event_types is None else validate_event_types(event_types)
         async with self.db.session() as session:
-            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
+            endpoint = await EndpointRepository(session).owned(owner, endpoint_id, lock=True)
             if endpoint.flavour == Flavour.ZAPIER.value and (
                 (url is not None and url != endpoint.url)
                 or (types is not None and types != list(endpoint.event_types))
@@ -214,15 +207,8 @@ class WebhookService:
                 else:
                     endpoint.disabled_at = now
                     endpoint.disabled_reason = "paused by its owner"
-                    stopped = await DeliveryRepository(session).stop_pending(
-                        endpoint.id, reason="endpoint paused by its owner", now=now
-                    )
-                    await count_settled(
-                        session,
-                        user_id=endpoint.user_id,
-                        status=DeliveryStatus.FAILED.value,
-                        at=now,
-                        by=stopped,
+                    await self.recorder.stop_deliveries(
+                        session, endpoint, reason="endpoint paused by its owner", now=now
                     )
                 endpoint.status = status
             endpoint.updated_at = now
@@ -232,14 +218,14 @@ class WebhookService:
     async def delete(self, owner: uuid.UUID, endpoint_id: uuid.UUID) -> None:
         async with self.db.session() as session:
             repo = EndpointRepository(session)
-            await repo.delete(await self._endpoint(repo, owner, endpoint_id, lock=True))
+            await repo.delete(await repo.owned(owner, endpoint_id, lock=True))
 
     async def rotate_secret(
         self, owner: uuid.UUID, endpoint_id: uuid.UUID, new_secret: str | None
     ) -> RotatedSecret:
         secret = WebhookSecret.generate() if new_secret is None else _secret(new_secret)
         async with self.db.session() as session:
-            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
+            endpoint = await EndpointRepository(session).owned(owner, endpoint_id, lock=True)
             now = utcnow()
             if self.secret_overlap > dt.timedelta(0) and self._readable(endpoint):
                 # Only the secret being replaced overlaps; an older previous one is dropped now.
@@ -267,88 +253,22 @@ class WebhookService:
     ) -> DeliveryPage:
         after = decode_cursor(cursor, (dt.datetime, uuid.UUID))
         async with self.db.read_session() as session:
-            await self._endpoint(EndpointRepository(session), owner, endpoint_id)
-            rows = await DeliveryRepository(session).page(
+            await EndpointRepository(session).owned(owner, endpoint_id)
+            rows = await DeliveryLog(session).page(
                 endpoint_id,
                 limit=limit + 1,
                 status=status,
                 event_type=event_type,
                 after=(after[0], after[1]) if after else None,
             )
-        items = [_delivery_read(row) for row in rows[:limit]]
+        items = [delivery_read(row) for row in rows[:limit]]
         next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
         return DeliveryPage(items=items, next_cursor=next_cursor)
 
     async def delivery(
         self, owner: uuid.UUID, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
     ) -> DeliveryDetail:
-        async with self.db.read_session() as session:
-            await self._endpoint(EndpointRepository(session), owner, endpoint_id)
-            repo = DeliveryRepository(session)
-            delivery = await repo.get(endpoint_id, delivery_id)
-            if delivery is None:
-                raise NotFound(_MISSING_DELIVERY)
-            return _delivery_detail(delivery, await repo.attempts(delivery.id))
-
-    async def send_test(self, owner: uuid.UUID, endpoint_id: uuid.UUID, event_type: str) -> DeliveryDetail:
-        if event_type not in EVENT_TYPES:
-            raise InvalidInput(
-                "Unknown event type.",
-                errors=[FieldError(field="event_type", message=f"known: {', '.join(sorted(EVENT_TYPES))}")],
-            )
-        test_id = uuid.uuid4()
-        async with self.db.session() as session:
-            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id)
-            now = utcnow()
-            delivery = await DeliveryRepository(session).add(
-                WebhookDelivery(
-                    id=test_id,
-                    endpoint_id=endpoint.id,
-                    user_id=owner,
-                    event_type=event_type,
-                    event_seq=None,
-                    is_test=True,
-                    payload=self.renderer.body(
-                        endpoint.flavour,
-                        event_type,
-                        now,
-                        example_data(event_type),
-                        seq=None,
-                        test_id=test_id.hex,
-                    ).decode(),
-                    status=DeliveryStatus.PENDING.value,
-                    attempts=1,
-                    retries_used=0,
-                    # Should this process die mid-send, a worker picks the delivery up after the lock.
-                    next_attempt_at=now + self.manual_lock,
-                    manual_until=now + self.manual_lock,
-                    created_at=now,
-                )
-            )
-            target = (
-                endpoint.url,
-                self._keys(endpoint, now),
-                delivery.id,
-                delivery.payload,
-                endpoint.flavour,
-            )
-        await self._send_manual(endpoint_id, *target, number=1)
-        return await self.delivery(owner, endpoint_id, target[2])
-
-    async def retry(self, owner: uuid.UUID, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
-        async with self.db.session() as session:
-            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id)
-            repo = DeliveryRepository(session)
-            if await repo.get(endpoint_id, delivery_id) is None:
-                raise NotFound(_MISSING_DELIVERY)
-            now = utcnow()
-            locked = await repo.lock_manual(endpoint_id, delivery_id, now=now, until=now + self.manual_lock)
-            if locked is None:
-                raise Conflict("This delivery is being sent right now; try again in a moment.")
-            target = (endpoint.url, self._keys(endpoint, now), locked.id, locked.payload, endpoint.flavour)
-            number = locked.attempts
-        await self._send_manual(endpoint_id, *target, number=number)
-        return await self.delivery(owner, endpoint_id, delivery_id)
+        return await read_delivery(self.db, owner, endpoint_id, delivery_id)
 
     async def recover(
         self, owner: uuid.UUID, endpoint_id: uuid.UUID, since: dt.datetime, until: dt.datetime | None
@@ -362,12 +282,12 @@ class WebhookService:
                 "The range is empty.", errors=[FieldError(field="until", message="must be after since")]
             )
         async with self.db.session() as session:
-            endpoint = await self._endpoint(EndpointRepository(session), owner, endpoint_id, lock=True)
+            endpoint = await EndpointRepository(session).owned(owner, endpoint_id, lock=True)
             if endpoint.status != EndpointStatus.ACTIVE.value:
                 raise Conflict("The endpoint is not active; re-enable it before recovering deliveries.")
-            deliveries = DeliveryRepository(session)
+            deliveries = DeliveryQueue(session)
             # Requeued deliveries are no longer failed; they count again once they settle.
-            await uncount_settled(
+            await self.recorder.counters.unsettled(
                 session,
                 user_id=endpoint.user_id,
                 status=DeliveryStatus.FAILED.value,
@@ -380,31 +300,6 @@ class WebhookService:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _send_manual(
-        self,
-        endpoint_id: uuid.UUID,
-        url: str,
-        keys: list[bytes],
-        delivery_id: uuid.UUID,
-        payload: str,
-        flavour: str,
-        *,
-        number: int,
-    ) -> None:
-        outcome = await self.sender.send(
-            endpoint_id=endpoint_id,
-            url=url,
-            msg_id=message_id(delivery_id),
-            body=payload.encode(),
-            keys=keys,
-            flavour=flavour,
-        )
-        async with self.db.session() as session:
-            delivery = await DeliveryRepository(session).get(endpoint_id, delivery_id)
-            if delivery is None:
-                raise NotFound(_MISSING_DELIVERY)
-            await self.recorder.record_manual(session, delivery, number, outcome)
-
     async def _checked_url(self, url: str, flavour: str) -> str:
         try:
             return await self.network.check(url, flavour=flavour)
@@ -412,29 +307,6 @@ class WebhookService:
             raise InvalidInput(
                 "The URL may not receive webhooks.", errors=[FieldError(field="url", message=str(exc))]
             ) from None
-
-    @staticmethod
-    async def _endpoint(
-        repo: EndpointRepository, owner: uuid.UUID, endpoint_id: uuid.UUID, *, lock: bool = False
-    ) -> WebhookEndpoint:
-        endpoint = await repo.get(owner, endpoint_id, lock=lock)
-        if endpoint is None:
-            raise NotFound(_MISSING_ENDPOINT)
-        return endpoint
-
-    def _keys(self, endpoint: WebhookEndpoint, now: dt.datetime) -> list[bytes]:
-        if not signed(endpoint.flavour):
-            return []
-        try:
-            return self.box.signing_keys(
-                endpoint.id,
-                endpoint.secret_sealed,
-                endpoint.previous_secret_sealed,
-                endpoint.previous_secret_expires_at,
-                now,
-            )
-        except ValueError:
-            raise Conflict("The endpoint's secret cannot be read any more; rotate it.") from None
 
     def _readable(self, endpoint: WebhookEndpoint) -> bool:
         try:
@@ -467,43 +339,3 @@ class WebhookService:
             created_at=endpoint.created_at,
             updated_at=endpoint.updated_at,
         )
-
-
-def _delivery_read(row: WebhookDelivery) -> DeliveryRead:
-    return DeliveryRead(
-        id=row.id,
-        webhook_id=message_id(row.id),
-        endpoint_id=row.endpoint_id,
-        event_type=row.event_type,
-        event_seq=row.event_seq,
-        test=row.is_test,
-        status=row.status,  # type: ignore[arg-type]
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_attempt_at=row.last_attempt_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-    )
-
-
-def _delivery_detail(row: WebhookDelivery, attempts: list[WebhookAttempt]) -> DeliveryDetail:
-    return DeliveryDetail(
-        **msgspec.structs.asdict(_delivery_read(row)),
-        payload=msgspec.json.decode(row.payload),
-        attempt_log=[
-            AttemptRead(
-                number=a.number,
-                trigger=a.trigger,  # type: ignore[arg-type]
-                started_at=a.started_at,
-                duration_ms=a.duration_ms,
-                status_code=a.status_code,
-                error_class=a.error_class,  # type: ignore[arg-type]
-                error=a.error,
-                response_body=a.response_body,
-                remote_address=a.remote_address,
-            )
-            for a in attempts
-        ],
-    )

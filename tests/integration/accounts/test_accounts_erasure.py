@@ -267,7 +267,7 @@ async def test_workers_cope_with_a_research_task_that_vanished(
 async def test_a_delivery_that_vanished_mid_send_is_dropped(
     client: Client, users: UserFactory, services: Services
 ) -> None:
-    from aiclone.webhooks.repository import DeliveryRepository
+    from aiclone.webhooks.queue import DeliveryQueue
     from aiclone.webhooks.sender import Outcome
 
     user = await users.create()
@@ -281,7 +281,7 @@ async def test_a_delivery_that_vanished_mid_send_is_dropped(
     worker = services.webhook_worker
     now = utcnow()
     async with services.db.session() as session:
-        claims, _ = await DeliveryRepository(session).claim(
+        claims, _ = await DeliveryQueue(session).claim(
             worker=worker.worker_id,
             now=now,
             lease_until=now + dt.timedelta(seconds=60),

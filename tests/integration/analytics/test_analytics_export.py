@@ -33,6 +33,8 @@ from aiclone.errors import TooManyRequests
 from aiclone.events.types import EventType
 from aiclone.research.models import ResearchTask
 from aiclone.settings import Settings
+from aiclone.shared_tables import DELIVERY_FAILED, DELIVERY_SUCCEEDED, webhook_deliveries
+from aiclone.webhooks.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import make_settings
 from tests.support.analytics_flows import insert_deliveries, run_flows
 from tests.support.factories import UserFactory
@@ -90,6 +92,18 @@ async def post_export(client: Client, headers: dict[str, str], **overrides: Any)
 
 def parse_csv(content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))
+
+
+def test_what_analytics_reads_of_the_delivery_table_is_the_table_itself() -> None:
+    # Analytics reads webhook_deliveries through a plain description (it may not import webhooks).
+    table = WebhookDelivery.__table__
+    for column in webhook_deliveries.c:
+        assert column.name in table.c, column.name
+        assert isinstance(table.c[column.name].type, type(column.type)), column.name
+    assert (DeliveryStatus.SUCCEEDED.value, DeliveryStatus.FAILED.value) == (
+        DELIVERY_SUCCEEDED,
+        DELIVERY_FAILED,
+    )
 
 
 async def test_csv_round_trip_header_order_range_and_formula_neutralisation(

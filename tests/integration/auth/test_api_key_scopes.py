@@ -13,7 +13,6 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from aiclone.app import create_app
-from aiclone.auth.middleware import PUBLIC_OPT_KEY
 from aiclone.auth.scopes import (
     AnyCredential,
     ApiScope,
@@ -23,7 +22,7 @@ from aiclone.auth.scopes import (
     Undeclared,
     required_access,
 )
-from aiclone.openapi import SELF_AUTH_OPT_KEY
+from aiclone.openapi import PUBLIC_OPT_KEY, SELF_AUTH_OPT_KEY
 from tests.conftest import make_settings
 from tests.support.factories import SignedInUser, UserFactory
 

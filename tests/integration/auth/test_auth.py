@@ -301,8 +301,8 @@ async def test_password_rehashed_when_parameters_change(
     from aiclone.auth.passwords import PasswordHasher
 
     user = await users.create()
-    stronger = msgspec_replace(settings, argon2_time_cost=3)
-    app.state.services.auth.hasher = PasswordHasher(stronger)
+    stronger = msgspec_replace(settings.auth, argon2_time_cost=3)  # type: ignore[attr-defined]
+    app.state.services.auth.hasher = PasswordHasher(stronger)  # type: ignore[arg-type]
     assert (await users.login(user.email)).status_code == 200
     async with services.db.read_session() as session:
         stored = (await session.execute(select(User.password_hash).where(User.id == user.id))).scalar_one()

@@ -17,6 +17,7 @@ from aiclone.app import Services, create_app
 from aiclone.metrics import Metrics
 from aiclone.ratelimit.limiter import Limiter, SweptMemoryStorage
 from aiclone.ratelimit.policy import Policy
+from aiclone.settings import RateLimitSettings
 from aiclone.web.client_ip import ClientAddressResolver, bucket_of
 from tests.conftest import TEST_SECRET, make_settings
 from tests.support.factories import DEFAULT_PASSWORD, UserFactory
@@ -260,7 +261,7 @@ async def test_a_trusted_proxy_is_honoured_right_to_left(limited_app: AppFactory
 async def test_memory_storage_forgets_expired_windows() -> None:
     storage = SweptMemoryStorage()
     limiter = Limiter(storage, Metrics(), timeout=0.25)
-    policy = Policy.parse("default", "rate_limit", "5/1 second")
+    policy = Policy.parse("default", RateLimitSettings(default="5/1 second"), "default")
     for n in range(50):
         await limiter.hit(policy, f"client-{n}")
     assert len(storage.storage) == 50

@@ -274,3 +274,53 @@ async def test_listener_recovers_after_its_connection_is_killed(services: Servic
     assert isinstance(after[0], EventRecord)
     assert after[0].seq == 2
     sub.close()
+
+
+# --- the one event-type catalogue and its copies ------------------------------------------------
+
+
+def _js_string_array(source: str, name: str) -> list[str]:
+    """The strings of ``export const NAME = [...]`` (or ``Object.freeze([...])``) in a JS/TS source."""
+    import re
+
+    match = re.search(rf"export const {name} = (?:Object\.freeze\()?\[(.*?)\]", source, re.DOTALL)
+    assert match, f"{name} not found"
+    return re.findall(r'"([a-z_]+)"', match.group(1))
+
+
+def test_the_dashboards_event_type_module_is_the_catalogue() -> None:
+    from aiclone.dashboard.event_types import MODULE_PATH, render_module
+
+    # Rewritten by `python -m aiclone.dashboard.event_types` after a change of the catalogue.
+    assert MODULE_PATH.read_text(encoding="utf-8") == render_module()
+
+
+def test_every_copy_of_the_event_types_matches_the_catalogue() -> None:
+    import re
+
+    from aiclone.automations.schemas import TRIGGER_EVENTS
+    from aiclone.events.types import AUTOMATION_TRIGGERS
+
+    every = [t.value for t in EventType]
+    triggers = [t.value for t in AUTOMATION_TRIGGERS]
+    assert set(triggers) == TRIGGER_EVENTS
+    assert set(triggers) <= set(every)
+    assert not {EventType.AUTOMATION_TRIGGERED, EventType.ACTIVITY, EventType.NOTIFICATION} & set(triggers)
+    client = ROOT / "clients" / "typescript" / "src"
+    dashboard = ROOT / "src" / "aiclone" / "dashboard" / "static" / "js"
+    # The live-stream client, in TypeScript and as compiled into the dashboard.
+    for source in (client / "eventStream.ts", dashboard / "vendor" / "eventStream.js"):
+        assert _js_string_array(source.read_text(encoding="utf-8"), "EVENT_TYPES") == every, source
+    # The REST client's compiled unions of a rule's trigger (create, update, list filter).
+    generated = (client / "generated" / "openapi.d.ts").read_text(encoding="utf-8")
+    unions = re.findall(r"trigger_event\??: ((?:\"[a-z_]+\"(?: \| )?)+);", generated)
+    assert len(unions) >= 3
+    for union in unions:
+        assert re.findall(r'"([a-z_]+)"', union) == triggers
+    # The dashboard takes its lists from the generated module: no other module spells one out.
+    for module in dashboard.rglob("*.js"):
+        if module.name != "event-types.js" and "vendor" not in module.parts:
+            text = module.read_text(encoding="utf-8")
+            assert not re.search(r'"prospect_added",\s*"prospect_updated",\s*"research_completed"', text), (
+                module
+            )

@@ -305,7 +305,7 @@ def test_production_refuses_wildcard_cors() -> None:
     with pytest.raises(SettingsError, match="AICLONE_CORS_ORIGINS"):
         load_settings(env, dotenv=None)
     env["AICLONE_CORS_ORIGINS"] = "https://app.example.com"
-    assert load_settings(env, dotenv=None).cors_origins == ("https://app.example.com",)
+    assert load_settings(env, dotenv=None).server.cors_origins == ("https://app.example.com",)
 
 
 async def test_a_429_is_readable_cross_origin(build_app: AppFactory) -> None:

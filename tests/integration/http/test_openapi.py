@@ -251,7 +251,7 @@ def test_every_body_and_success_response_has_a_valid_example(document: dict[str,
 
 
 def test_every_operation_documents_the_problems_of_the_edge(document: dict[str, Any]) -> None:
-    from aiclone.ratelimit.middleware import EXEMPT_PATHS
+    from aiclone.ratelimit.policy import EXEMPT_PATHS
 
     for method, path, operation in operations(document):
         where = f"{method.upper()} {path}"
@@ -283,6 +283,21 @@ def test_optional_enum_query_parameters_are_one_plain_enum(document: dict[str, A
                 assert schema.get("type") == "string", (method, path, parameter["name"], schema)
                 assert not {"oneOf", "anyOf"} & set(schema), (method, path, parameter["name"])
     assert seen >= 5
+
+
+def test_a_rules_trigger_is_the_catalogues_list_everywhere_in_the_document(document: dict[str, Any]) -> None:
+    from aiclone.events.types import AUTOMATION_TRIGGERS
+
+    triggers = [t.value for t in AUTOMATION_TRIGGERS]
+    schemas = document["components"]["schemas"]
+    for name in ("AutomationCreate", "AutomationUpdate"):
+        assert schemas[name]["properties"]["trigger_event"]["enum"] == triggers, name
+    (listing,) = [
+        parameter
+        for parameter in document["paths"]["/api/automations"]["get"]["parameters"]
+        if parameter["name"] == "trigger_event"
+    ]
+    assert listing["schema"]["enum"] == triggers
 
 
 def test_the_document_passes_openapi_spec_validator(document: dict[str, Any]) -> None:
@@ -341,7 +356,7 @@ async def test_rate_limited_responses_are_documented(
 ) -> None:
     """With a quota of one request a minute, the second call of each operation is a 429."""
     from aiclone.app import create_app
-    from aiclone.ratelimit.middleware import EXEMPT_PATHS
+    from aiclone.ratelimit.policy import EXEMPT_PATHS
     from tests.conftest import make_settings
 
     app = create_app(

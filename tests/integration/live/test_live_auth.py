@@ -58,7 +58,7 @@ async def user(server: Server) -> Account:
 
 def short_lived_token(direct: Services, account: Account, seconds: int) -> str:
     """An access token (same key and claims as login's) that expires in ``seconds``."""
-    codec = TokenCodec(direct.settings)
+    codec = TokenCodec(direct.settings.auth)
     issued = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=codec.ttl - seconds)
     # The same session as the account's own token, so the identity gate admits it.
     session_id = uuid.UUID(jwt.decode(account.access_token, options={"verify_signature": False})["sid"])

@@ -22,7 +22,7 @@ from aiclone.llm import (
     TextProgress,
 )
 from aiclone.metrics import Metrics
-from aiclone.settings import Settings, load_settings
+from aiclone.settings import LLMSettings, load_settings
 from tests.support.llm_provider import Cut, Fail, Hang, LLMProvider, Stream, Whole
 
 KEY = "sk-test-0123456789abcdefSECRETKEY"
@@ -295,8 +295,8 @@ def test_settings_and_config_do_not_print_the_key() -> None:
         },
         dotenv=None,
     )
-    assert settings.llm_api_key == KEY
-    config = LLMConfig.from_settings(settings)
+    assert settings.llm.api_key.reveal() == KEY
+    config = LLMConfig.from_settings(settings.llm)
     assert config.api_key.reveal() == KEY
     assert KEY not in repr(config)
     assert KEY not in str(config.api_key)
@@ -524,13 +524,13 @@ def test_settings_validate_the_provider() -> None:
     from aiclone.settings import SettingsError
 
     with pytest.raises(SettingsError, match="AICLONE_LLM_MODEL"):
-        Settings(llm_base_url="https://api.openai.com/v1")
+        LLMSettings(base_url="https://api.openai.com/v1")
     with pytest.raises(SettingsError, match="AICLONE_LLM_BASE_URL"):
-        Settings(llm_base_url="ftp://x", llm_model="m")
+        LLMSettings(base_url="ftp://x", model="m")
     with pytest.raises(SettingsError, match="AICLONE_LLM_BASE_URL"):
-        Settings(llm_base_url="https://user:pw@x/v1", llm_model="m")
+        LLMSettings(base_url="https://user:pw@x/v1", model="m")
     with pytest.raises(SettingsError, match="AICLONE_LLM_MAX_ATTEMPTS"):
-        Settings(llm_max_attempts=0)
+        LLMSettings(max_attempts=0)
 
 
 @pytest.mark.skipif(

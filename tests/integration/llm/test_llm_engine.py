@@ -21,8 +21,8 @@ from aiclone.events.types import Ephemeral, EventRecord
 from aiclone.llm.throttle import TextThrottle
 from aiclone.research.engines.llm_answer import ANSWER_SCHEMA, Answer, PageText, cut_to_budget
 from aiclone.research.models import SourceType
-from aiclone.research.runner import tick_text
 from aiclone.research.schemas import Insight, ResearchTaskCreate, ResearchTaskRead
+from aiclone.research.ticks import tick_text
 from aiclone.settings import Settings
 from tests.conftest import make_settings
 from tests.support.llm_provider import Fail, LLMProvider, Recorded, Reply, Stream

@@ -17,9 +17,9 @@ from sqlalchemy import delete, select
 
 from aiclone.app import create_app
 from aiclone.container import Services
-from aiclone.mail.config import parse_smtp_url
 from aiclone.mail.models import MailStatus, OutboxMail
 from aiclone.settings import Settings, SettingsError, load_settings
+from aiclone.settings.smtp import parse_smtp_url
 from tests.conftest import make_settings
 from tests.support.factories import DEFAULT_PASSWORD
 from tests.support.mail_support import (

@@ -624,8 +624,9 @@ def test_research_settings_parse() -> None:
         },
         dotenv=None,
     )
-    assert settings.research_engines == ("web",)
-    assert settings.research_timeout_seconds == 2.5
-    assert settings.research_allow_private is True
-    assert build_engines(settings).names == ["web"]
-    assert build_engines(load_settings({"AICLONE_RESEARCH_ENGINES": ""}, dotenv=None)).names == []
+    assert settings.research.engines == ("web",)
+    assert settings.research.timeout_seconds == 2.5
+    assert settings.research.allow_private is True
+    assert build_engines(settings.research, settings.llm).names == ["web"]
+    nothing = load_settings({"AICLONE_RESEARCH_ENGINES": ""}, dotenv=None)
+    assert build_engines(nothing.research, nothing.llm).names == []

@@ -529,9 +529,11 @@ def test_webhook_settings_are_validated_with_the_variable_named(
 
 def test_webhook_settings_defaults() -> None:
     settings = load_settings({}, dotenv=None)
-    assert settings.webhook_allow_private is False
-    assert settings.webhook_retry_schedule == "5s,5m,30m,2h,5h,10h,10h"
-    assert settings.webhook_secret_overlap_seconds == 86400
-    assert settings.webhook_failure_threshold == 5
-    assert settings.webhook_max_payload_bytes == 256 * 1024
-    assert (settings.webhook_connect_timeout_seconds, settings.webhook_timeout_seconds) == (5.0, 15.0)
+    hooks = settings.webhooks
+    assert hooks.allow_private is False
+    # "5s,5m,30m,2h,5h,10h,10h", read once into the seconds the worker uses.
+    assert hooks.retry_schedule == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert hooks.secret_overlap_seconds == 86400
+    assert hooks.failure_threshold == 5
+    assert hooks.max_payload_bytes == 256 * 1024
+    assert (hooks.connect_timeout_seconds, hooks.timeout_seconds) == (5.0, 15.0)

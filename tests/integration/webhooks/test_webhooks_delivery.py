@@ -29,10 +29,12 @@ from aiclone.events.log import EventTooLarge
 from aiclone.events.models import Event
 from aiclone.events.types import EventType
 from aiclone.notifications.models import Notification
+from aiclone.settings.durations import parse_schedule
 from aiclone.webhooks.delivery import DeliveryRetentionJob
+from aiclone.webhooks.log import DeliveryLog
 from aiclone.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from aiclone.webhooks.repository import DeliveryRepository
-from aiclone.webhooks.retry import next_delay, parse_retry_after, parse_schedule
+from aiclone.webhooks.queue import DeliveryQueue
+from aiclone.webhooks.retry import next_delay, parse_retry_after
 from aiclone.webhooks.schemas import WebhookCreate, WebhookCreated, WebhookPatch
 from aiclone.webhooks.sender import Outcome
 from aiclone.webhooks.signing import SecretBox, WebhookSecret, sign
@@ -103,7 +105,7 @@ async def _deliveries(services: Services, endpoint_id: uuid.UUID) -> list[Webhoo
 
 async def _attempts(services: Services, delivery_id: uuid.UUID) -> list[WebhookAttempt]:
     async with services.db.read_session() as session:
-        return await DeliveryRepository(session).attempts(delivery_id)
+        return await DeliveryLog(session).attempts(delivery_id)
 
 
 async def _until(predicate: Any, timeout: float = 15.0) -> Any:
@@ -341,40 +343,47 @@ def closed_port() -> int:
 async def test_error_classes_timeout_connect_dns_tls(
     database_url: str, tmp_path: Path, clean_tables: None, receiver: Receiver, closed_port: int
 ) -> None:
-    receiver.script("/slow", default=Reply(200, delay=2.0))
+    # The slow endpoint never answers while the test runs, so its attempt can only time out; the
+    # timeout leaves the other three (refused, unresolvable, not TLS) ample time to fail on their
+    # own, and the lease outlasts the whole test, so no attempt is ever taken over as interrupted.
+    gate = threading.Event()
+    receiver.script("/slow", default=Reply(200, gate=gate))
 
     async def no_such_host(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    async with running(
-        database_url,
-        tmp_path,
-        webhook_retry_schedule="10m",
-        webhook_timeout_seconds=0.5,
-        webhook_connect_timeout_seconds=0.5,
-        webhook_lease_seconds=30.0,  # a reclaim would add an attempt: never under load
-    ) as services:
-        services.webhooks.network.resolver = no_such_host
-        user = await _user(services)
-        urls = {
-            "timeout": receiver.url("/slow"),
-            "connect": f"http://127.0.0.1:{closed_port}/hook",
-            "dns": f"http://receiver.test:{receiver.port}/hook",
-            "tls": f"https://127.0.0.1:{receiver.port}/tls",
-        }
-        hooks = {kind: await _endpoint(services, user, url) for kind, url in urls.items()}
-        await _record(services, user)
-        classes: dict[str, str | None] = {}
-        for kind, hook in hooks.items():
+    try:
+        async with running(
+            database_url,
+            tmp_path,
+            webhook_retry_schedule="10m",
+            webhook_timeout_seconds=3.0,
+            webhook_connect_timeout_seconds=3.0,
+            webhook_lease_seconds=300.0,
+        ) as services:
+            services.webhooks.network.resolver = no_such_host
+            user = await _user(services)
+            urls = {
+                "timeout": receiver.url("/slow"),
+                "connect": f"http://127.0.0.1:{closed_port}/hook",
+                "dns": f"http://receiver.test:{receiver.port}/hook",
+                "tls": f"https://127.0.0.1:{receiver.port}/tls",
+            }
+            hooks = {kind: await _endpoint(services, user, url) for kind, url in urls.items()}
+            await _record(services, user)
+            classes: dict[str, str | None] = {}
+            for kind, hook in hooks.items():
 
-            async def attempted(endpoint_id: uuid.UUID = hook.id) -> list[WebhookAttempt] | None:
-                rows = await _deliveries(services, endpoint_id)
-                return await _attempts(services, rows[0].id) if rows and rows[0].attempts else None
+                async def attempted(endpoint_id: uuid.UUID = hook.id) -> list[WebhookAttempt] | None:
+                    rows = await _deliveries(services, endpoint_id)
+                    return await _attempts(services, rows[0].id) if rows and rows[0].attempts else None
 
-            [attempt] = await _until(attempted)
-            classes[kind] = attempt.error_class
-            assert attempt.status_code is None
-            assert attempt.error
+                [attempt] = await _until(attempted, timeout=60.0)
+                classes[kind] = attempt.error_class
+                assert attempt.status_code is None
+                assert attempt.error
+    finally:
+        gate.set()
     assert classes == {"timeout": "timeout", "connect": "connect", "dns": "dns", "tls": "tls"}
 
 
@@ -437,7 +446,7 @@ async def test_an_expired_lease_is_taken_over_and_the_lost_attempt_logged(
         # A worker claims the delivery and dies: its lease runs out unrecorded.
         now = utcnow()
         async with idle.db.session() as session:
-            claims, _ = await DeliveryRepository(session).claim(
+            claims, _ = await DeliveryQueue(session).claim(
                 worker="dead-worker",
                 now=now,
                 lease_until=now + dt.timedelta(milliseconds=300),

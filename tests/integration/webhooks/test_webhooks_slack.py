@@ -368,8 +368,8 @@ def test_slack_hosts_setting(tmp_path: Path) -> None:
         },
         dotenv=None,
     )
-    assert loaded.slack_webhook_hosts == ("hooks.slack.com", "hooks.slack-gov.com")
-    assert make_settings("", tmp_path).slack_webhook_hosts == ("hooks.slack.com",)
+    assert loaded.webhooks.slack_hosts == ("hooks.slack.com", "hooks.slack-gov.com")
+    assert make_settings("", tmp_path).webhooks.slack_hosts == ("hooks.slack.com",)
     with pytest.raises(SettingsError, match="AICLONE_SLACK_WEBHOOK_HOSTS"):
         load_settings({"AICLONE_SLACK_WEBHOOK_HOSTS": "https://hooks.slack.com/"}, dotenv=None)
 

@@ -3336,6 +3336,7 @@ export interface operations {
                 limit?: number;
                 /** @description Comma-separated event types to keep */
                 types?: string | null;
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -5185,7 +5186,7 @@ export interface operations {
                 time_range?: components["schemas"]["TimeRange"] | null;
                 /** @description IANA time zone of the bucket boundaries. */
                 tz?: string;
-                /** @description Admins only: another user. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -8592,7 +8593,7 @@ export interface operations {
                 /** @description Page size, 1 to 200. */
                 limit?: number;
                 trigger_event?: "prospect_added" | "prospect_updated" | "research_completed" | "task_update" | "task_completed" | "outreach_sent" | "outreach_updated" | "content_published" | "content_updated";
-                /** @description Admins only: act on this user's automations. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -8751,7 +8752,7 @@ export interface operations {
     createAutomation: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's automations. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -8988,7 +8989,7 @@ export interface operations {
     getAutomation: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's automations. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -9161,7 +9162,7 @@ export interface operations {
     deleteAutomation: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's automations. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -9303,7 +9304,7 @@ export interface operations {
     updateAutomation: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's automations. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -9528,7 +9529,7 @@ export interface operations {
     triggerAutomation: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's automations. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -9758,7 +9759,7 @@ export interface operations {
                 order?: "asc" | "desc";
                 status?: "draft" | "published";
                 tag?: string | null;
-                /** @description Admins only: act on this user's content. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -9907,7 +9908,7 @@ export interface operations {
     createContent: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's content. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -10107,7 +10108,7 @@ export interface operations {
     getContent: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's content. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -10267,7 +10268,7 @@ export interface operations {
     deleteContent: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's content. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -10409,7 +10410,7 @@ export interface operations {
     updateContent: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's content. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -10625,7 +10626,7 @@ export interface operations {
     publishContent: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's content. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -10799,7 +10800,7 @@ export interface operations {
     generateContent: {
         parameters: {
             query?: {
-                /** @description Admins only: draft for this user. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -11900,7 +11901,7 @@ export interface operations {
                 event: string;
                 /** @description How many items, 1 to 100. */
                 limit?: number;
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -12035,7 +12036,7 @@ export interface operations {
     subscribe: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -12224,7 +12225,7 @@ export interface operations {
     unsubscribe: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -12494,6 +12495,7 @@ export interface operations {
                 /** @description Page size, 1 to 200. */
                 limit?: number;
                 unread_only?: boolean;
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -12934,6 +12936,7 @@ export interface operations {
     countUnreadNotifications: {
         parameters: {
             query?: {
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -13072,7 +13075,7 @@ export interface operations {
                 order?: "asc" | "desc";
                 prospect_id?: string | null;
                 status?: "draft" | "sent";
-                /** @description Admins only: act on this user's outreach. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -13221,7 +13224,7 @@ export interface operations {
     createOutreachMessage: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's outreach. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -13419,7 +13422,7 @@ export interface operations {
     getOutreachMessage: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's outreach. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -13579,7 +13582,7 @@ export interface operations {
     deleteOutreachMessage: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's outreach. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -13735,7 +13738,7 @@ export interface operations {
     updateOutreachMessage: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's outreach. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -13948,7 +13951,7 @@ export interface operations {
     bookMeeting: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's outreach. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -14122,7 +14125,7 @@ export interface operations {
     sendOutreachMessage: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's outreach. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -14296,7 +14299,7 @@ export interface operations {
     generateOutreach: {
         parameters: {
             query?: {
-                /** @description Admins only: draft for this user. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -14553,7 +14556,7 @@ export interface operations {
                 status?: "pending" | "approved" | "rejected";
                 /** @description Has this tag. */
                 tag?: string | null;
-                /** @description Admins only: act on this user's prospects. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -14716,7 +14719,7 @@ export interface operations {
     createProspect: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's prospects. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -14956,7 +14959,7 @@ export interface operations {
     getProspect: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's prospects. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -15130,7 +15133,7 @@ export interface operations {
     deleteProspect: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's prospects. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -15272,7 +15275,7 @@ export interface operations {
     updateProspect: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's prospects. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -15514,7 +15517,7 @@ export interface operations {
     createProspects: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's prospects. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -15762,7 +15765,7 @@ export interface operations {
     setProspectsStatus: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's prospects. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -15977,7 +15980,7 @@ export interface operations {
                 limit?: number;
                 priority?: components["schemas"]["Priority"] | null;
                 status?: components["schemas"]["TaskStatus"] | null;
-                /** @description Act on this user's tasks (admins only; others get 403). */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -16138,7 +16141,7 @@ export interface operations {
     createResearchTask: {
         parameters: {
             query?: {
-                /** @description Act on this user's tasks (admins only; others get 403). */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -16367,7 +16370,7 @@ export interface operations {
     getResearchTask: {
         parameters: {
             query?: {
-                /** @description Act on this user's tasks (admins only; others get 403). */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -16570,7 +16573,7 @@ export interface operations {
     cancelResearchTask: {
         parameters: {
             query?: {
-                /** @description Act on this user's tasks (admins only; others get 403). */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -16787,7 +16790,7 @@ export interface operations {
     retryResearchTask: {
         parameters: {
             query?: {
-                /** @description Act on this user's tasks (admins only; others get 403). */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -17130,7 +17133,7 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Page size, 1 to 200. */
                 limit?: number;
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -17285,7 +17288,7 @@ export interface operations {
     createWebhook: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -17494,7 +17497,7 @@ export interface operations {
     getWebhook: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -17660,7 +17663,7 @@ export interface operations {
     replaceWebhook: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -17869,7 +17872,7 @@ export interface operations {
     deleteWebhook: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -18011,7 +18014,7 @@ export interface operations {
     updateWebhook: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -18225,7 +18228,7 @@ export interface operations {
                 /** @description Page size, 1 to 200. */
                 limit?: number;
                 status?: "pending" | "sending" | "succeeded" | "failed";
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -18392,7 +18395,7 @@ export interface operations {
     getDelivery: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -18569,7 +18572,7 @@ export interface operations {
     retryDelivery: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -18760,7 +18763,7 @@ export interface operations {
     recoverDeliveries: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -18961,7 +18964,7 @@ export interface operations {
     rotateSecret: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;
@@ -19148,7 +19151,7 @@ export interface operations {
     sendTestEvent: {
         parameters: {
             query?: {
-                /** @description Admins only: act on this user's endpoints instead of their own. */
+                /** @description Admins only: act on this user's data instead of your own (others naming another user get 403). */
                 user_id?: string | null;
             };
             header?: never;

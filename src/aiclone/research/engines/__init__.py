@@ -12,24 +12,27 @@ from aiclone.llm import LLMClient, LLMConfig
 from aiclone.research.engines.base import EngineRegistry, ResearchEngine
 from aiclone.research.engines.llm import LLMEngine
 from aiclone.research.engines.web import WebEngine, WebEngineConfig
-from aiclone.settings import Settings
+from aiclone.settings import LLMSettings, ResearchSettings
 
 
-def _web(settings: Settings, _llm: LLMClient) -> ResearchEngine:
-    return WebEngine(WebEngineConfig.from_settings(settings))
+def _web(research: ResearchSettings, _llm: LLMClient, _budget: int) -> ResearchEngine:
+    return WebEngine(WebEngineConfig.from_settings(research))
 
 
-def _llm(settings: Settings, llm: LLMClient) -> ResearchEngine:
+def _llm(research: ResearchSettings, llm: LLMClient, input_token_budget: int) -> ResearchEngine:
     return LLMEngine(
-        llm,
-        WebEngine(WebEngineConfig.from_settings(settings)),
-        input_token_budget=settings.llm_input_token_budget,
+        llm, WebEngine(WebEngineConfig.from_settings(research)), input_token_budget=input_token_budget
     )
 
 
-BUILT_IN: dict[str, Callable[[Settings, LLMClient], ResearchEngine]] = {"web": _web, "llm": _llm}
+BUILT_IN: dict[str, Callable[[ResearchSettings, LLMClient, int], ResearchEngine]] = {"web": _web, "llm": _llm}
 
 
-def build_engines(settings: Settings, llm: LLMClient | None = None) -> EngineRegistry:
-    client = llm or LLMClient(LLMConfig.from_settings(settings))
-    return EngineRegistry(BUILT_IN[name](settings, client) for name in settings.research_engines)
+def build_engines(
+    research: ResearchSettings, llm: LLMSettings, client: LLMClient | None = None
+) -> EngineRegistry:
+    """The engines ``research.engines`` names; ``client`` is the shared provider (else one from ``llm``)."""
+    client = client or LLMClient(LLMConfig.from_settings(llm))
+    return EngineRegistry(
+        BUILT_IN[name](research, client, llm.input_token_budget) for name in research.engines
+    )

@@ -33,7 +33,7 @@ import httpx
 import msgspec
 
 from aiclone.llm import ChatMessage, JsonSchema
-from aiclone.llm.client import CHARS_PER_TOKEN
+from aiclone.llm.completion import CHARS_PER_TOKEN
 from aiclone.research.engines.page import PageFacts
 from aiclone.research.schemas import Claim, SourceReport
 

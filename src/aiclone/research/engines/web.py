@@ -40,7 +40,7 @@ from aiclone.research.engines.phrases import OPPORTUNITY_CUES, PAIN_CUES, cue_se
 from aiclone.research.models import SourceType
 from aiclone.research.schemas import Insight, SourceReport
 from aiclone.research.sources import split_urls, url_problem
-from aiclone.settings import Settings
+from aiclone.settings import ResearchSettings
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -64,13 +64,13 @@ class WebEngineConfig:
     user_agent: str = "aiclone-research/1.0 (+https://aiclone.dev/bot)"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WebEngineConfig:
+    def from_settings(cls, research: ResearchSettings) -> WebEngineConfig:
         return cls(
-            allow_private=settings.research_allow_private,
-            fetch_timeout=settings.research_fetch_timeout_seconds,
-            max_response_bytes=settings.research_max_response_bytes,
-            max_redirects=settings.research_max_redirects,
-            max_urls=settings.research_max_urls,
+            research.allow_private,
+            research.fetch_timeout_seconds,
+            research.max_response_bytes,
+            research.max_redirects,
+            research.max_urls,
         )
 
 

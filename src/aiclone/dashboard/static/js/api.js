@@ -1,3 +1,4 @@
+// @ts-check
 // The API client of the dashboard.
 //
 // Session model: the access token lives only in this module's memory (never in localStorage, so
@@ -11,8 +12,26 @@ const CSRF = { "X-Requested-With": "aiclone" };
 // Renew this long before the access token expires.
 const RENEW_MARGIN_MS = 60_000;
 
+/**
+ * The fields of an RFC 9457 problem the dashboard reads.
+ * @typedef {{ title?: string, detail?: string, type?: string, errors?: { field: string, message: string }[] }} Problem
+ */
+
+/**
+ * Options of {@link Api.request}.
+ * @typedef {object} RequestOptions
+ * @property {Record<string, unknown>} [query] becomes the query string (empty values left out)
+ * @property {unknown} [json] sent as the JSON body
+ * @property {boolean} [raw] return the Response itself
+ * @property {Record<string, string>} [headers]
+ */
+
 /** An RFC 9457 problem (or a network failure, status 0) as an Error. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {Problem} [problem]
+   */
   constructor(status, problem = {}) {
     super(problem.detail || problem.title || `HTTP ${status}`);
     this.name = "ApiError";
@@ -24,6 +43,10 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * @param {Response} response
+ * @returns {Promise<Problem>}
+ */
 async function problemOf(response) {
   try {
     const body = await response.json();
@@ -33,6 +56,10 @@ async function problemOf(response) {
   }
 }
 
+/**
+ * @param {string} path
+ * @param {Record<string, unknown> | undefined} query
+ */
 function withQuery(path, query) {
   if (!query) return path;
   const params = new URLSearchParams();
@@ -46,11 +73,15 @@ function withQuery(path, query) {
 }
 
 export class Api {
-  constructor({ fetchImpl = (...args) => fetch(...args) } = {}) {
+  /** @param {{ fetchImpl?: typeof fetch }} [options] */
+  constructor({ fetchImpl = (input, init) => fetch(input, init) } = {}) {
     this.fetch = fetchImpl;
+    /** @type {string | null} */
     this.token = null;
     this.expiresAt = 0;
+    /** @type {Promise<boolean> | null} */
     this.renewing = null;
+    /** @type {Set<() => void>} */
     this.signedOutListeners = new Set();
   }
 
@@ -58,12 +89,16 @@ export class Api {
     return this.token !== null;
   }
 
-  /** Called when the session ends (expired cookie, revoked, signed out elsewhere). */
+  /**
+   * Called when the session ends (expired cookie, revoked, signed out elsewhere).
+   * @param {() => void} listener
+   */
   onSignedOut(listener) {
     this.signedOutListeners.add(listener);
     return () => this.signedOutListeners.delete(listener);
   }
 
+  /** @param {{ access_token: string, expires_in: number }} body */
   accept(body) {
     this.token = body.access_token;
     this.expiresAt = Date.now() + body.expires_in * 1000;
@@ -76,14 +111,22 @@ export class Api {
     if (had) this.signedOutListeners.forEach((listener) => listener());
   }
 
+  /**
+   * @param {string} path
+   * @param {RequestInit} init
+   */
   async send(path, init) {
     try {
       return await this.fetch(path, { credentials: "same-origin", ...init });
-    } catch (error) {
+    } catch {
       throw new ApiError(0, { detail: "The server did not answer. Check your connection." });
     }
   }
 
+  /**
+   * @param {string} email
+   * @param {string} password
+   */
   async signIn(email, password) {
     const form = new URLSearchParams({ username: email, password });
     const response = await this.send(SESSION, { method: "POST", body: form, headers: CSRF });
@@ -91,6 +134,11 @@ export class Api {
     this.accept(await response.json());
   }
 
+  /**
+   * @param {string} email
+   * @param {string} password
+   * @param {string} fullName
+   */
   async register(email, password, fullName) {
     const response = await this.send("/api/auth/register", {
       method: "POST",
@@ -104,6 +152,8 @@ export class Api {
   /**
    * A request of someone who cannot sign in (forgotten password, a mailed link): no token.
    * Returns the parsed JSON body, or null for 204.
+   * @param {string} path
+   * @param {unknown} json
    */
   async publicPost(path, json) {
     const response = await this.send(path, {
@@ -115,7 +165,10 @@ export class Api {
     return response.status === 204 ? null : response.json();
   }
 
-  /** Renews the access token from the session cookie; one renewal at a time. False if signed out. */
+  /**
+   * Renews the access token from the session cookie; one renewal at a time. False if signed out.
+   * @returns {Promise<boolean>}
+   */
   renew() {
     if (this.renewing) return this.renewing;
     this.renewing = (async () => {
@@ -156,21 +209,27 @@ export class Api {
    * An authenticated request. `json` is sent as a JSON body; `query` becomes the query string.
    * Returns the parsed JSON body (null for 204), or the Response itself when `raw` is true.
    * A 401 renews the token once and retries.
+   * @param {string} method
+   * @param {string} path
+   * @param {RequestOptions} [options]
+   * @returns {Promise<any>}
    */
   async request(method, path, { query, json, raw = false, headers = {} } = {}) {
     const url = withQuery(path, query);
-    const init = { method, headers: { ...headers } };
+    /** @type {Record<string, string>} */
+    const sent = { ...headers };
+    /** @type {RequestInit} */
+    const init = { method, headers: sent };
     if (json !== undefined) {
-      init.headers["Content-Type"] = "application/json";
+      sent["Content-Type"] = "application/json";
       init.body = JSON.stringify(json);
     }
-    let response;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      init.headers.Authorization = await this.authorization();
-      response = await this.send(url, init);
-      if (response.status !== 401 || attempt === 1) break;
-      if (!(await this.renew())) break;
-    }
+    const attempt = async () => {
+      sent.Authorization = await this.authorization();
+      return this.send(url, init);
+    };
+    let response = await attempt();
+    if (response.status === 401 && (await this.renew())) response = await attempt();
     if (response.status === 401) this.forget();
     if (!response.ok) throw new ApiError(response.status, await problemOf(response));
     if (raw) return response;
@@ -179,18 +238,35 @@ export class Api {
     return type.includes("json") ? response.json() : response.text();
   }
 
+  /**
+   * @param {string} path
+   * @param {Record<string, unknown>} [query]
+   */
   get(path, query) {
     return this.request("GET", path, { query });
   }
 
+  /**
+   * @param {string} path
+   * @param {unknown} [json]
+   * @param {Record<string, unknown>} [query]
+   */
   post(path, json, query) {
     return this.request("POST", path, { json, query });
   }
 
+  /**
+   * @param {string} path
+   * @param {unknown} json
+   */
   patch(path, json) {
     return this.request("PATCH", path, { json });
   }
 
+  /**
+   * @param {string} path
+   * @param {Record<string, unknown>} [query]
+   */
   delete(path, query) {
     return this.request("DELETE", path, { query });
   }
@@ -198,6 +274,10 @@ export class Api {
   /**
    * Downloads a response as a file named by the server (Content-Disposition) or `fallbackName`.
    * `method`/`json` allow a POST download (e.g. an export described by a JSON body).
+   * @param {string} path
+   * @param {Record<string, unknown> | undefined} query
+   * @param {string} fallbackName
+   * @param {{ method?: string, json?: unknown }} [options]
    */
   async download(path, query, fallbackName, { method = "GET", json } = {}) {
     const response = await this.request(method, path, { query, json, raw: true });

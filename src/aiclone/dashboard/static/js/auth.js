@@ -1,3 +1,4 @@
+// @ts-check
 // The signed-out screens: sign in, sign up, a forgotten password, and the pages a mailed link
 // opens (a new password, a confirmed address). Each screen is one form built by `authForm`;
 // `createAuth` wires them to the API and hands a signed-in session back to the shell.
@@ -21,7 +22,17 @@ function switchLink(href, label, go) {
   return h("a", { href, on: { click: (event) => { event.preventDefault(); go(); } } }, label);
 }
 
-/** One signed-out form: a title, an optional notice, fields, a submit button and a footer. */
+/**
+ * One signed-out form: a title, an optional notice, fields, a submit button and a footer.
+ * @param {object} form
+ * @param {string} form.id
+ * @param {string} form.title
+ * @param {import("./dom.js").Child} [form.notice]
+ * @param {import("./dom.js").Child} form.fields
+ * @param {string} form.submit
+ * @param {import("./dom.js").Child} form.footer
+ * @param {(values: Record<string, string>, boxes: { errors: HTMLElement, noticeBox: HTMLElement }) => Promise<unknown>} form.onSubmit
+ */
 function authForm({ id, title, notice, fields, submit, footer, onSubmit }) {
   const errors = h("div", { class: "form-errors" });
   const noticeBox = h("div", { class: "auth-notice", "aria-live": "polite" }, notice ?? null);

@@ -1,3 +1,4 @@
+// @ts-check
 // A small bar chart in SVG, in two steps:
 //
 // * `layoutBars(points, size)` is pure: it turns `[{ value, label, title }]` into numbers only —
@@ -51,7 +52,9 @@ export function compactNumber(value) {
   const n = Number(value);
   if (!Number.isFinite(n)) return "—";
   const abs = Math.abs(n);
-  for (const [size, suffix] of [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]]) {
+  /** @type {[number, string][]} */
+  const sizes = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
+  for (const [size, suffix] of sizes) {
     if (abs >= size) {
       const scaled = n / size;
       const text = abs / size >= 100 ? String(Math.round(scaled)) : String(Math.round(scaled * 10) / 10);

@@ -1,3 +1,4 @@
+// @ts-check
 // DOM building without HTML strings. Every piece of data becomes a text node, so prospect names,
 // event payloads or webhook responses can never inject markup. There is no innerHTML anywhere in
 // the dashboard; `h()` is the only way views build elements.
@@ -8,11 +9,29 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const URL_ATTRIBUTES = new Set(["href", "src", "action", "formaction", "xlink:href"]);
 const SAFE_URL = /^(?:[/#?]|https?:|mailto:)/i;
 
+/**
+ * What `h()` takes as children: nodes, text (any value but booleans and null becomes a text
+ * node), and nested lists of them.
+ * @typedef {Node | string | number | boolean | null | undefined | ReadonlyArray<any>} Child
+ */
+
+/**
+ * Props of `h()`: attributes, plus `on` (event listeners), `dataset` and `class` (a list is
+ * joined, falsy names left out).
+ * @typedef {Record<string, any>} Props
+ */
+
+/** @param {unknown} value */
 export function isSafeUrl(value) {
   const text = String(value).trim();
   return SAFE_URL.test(text) && !text.startsWith("//");
 }
 
+/**
+ * @param {HTMLElement} el
+ * @param {string} key
+ * @param {any} value
+ */
 function setProperty(el, key, value) {
   if (value === undefined || value === null || value === false) return;
   if (key === "on") {
@@ -36,13 +55,17 @@ function setProperty(el, key, value) {
     throw new Error(`h(): refusing unsafe URL in "${key}"`);
   }
   if (key === "value" || key === "checked" || key === "selected" || key === "disabled") {
-    el[key] = value;
+    /** @type {any} */ (el)[key] = value;
     if (key !== "value" && value) el.setAttribute(key, "");
     return;
   }
   el.setAttribute(key, value === true ? "" : String(value));
 }
 
+/**
+ * @param {Element} el
+ * @param {Child} child
+ */
 function append(el, child) {
   if (child === undefined || child === null || child === false || child === true) return;
   if (Array.isArray(child)) {
@@ -54,7 +77,14 @@ function append(el, child) {
   }
 }
 
-/** Creates an HTML element: `h("button", { class: "primary", on: { click } }, "Save")`. */
+/**
+ * Creates an HTML element: `h("button", { class: "primary", on: { click } }, "Save")`.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Props | null} [props]
+ * @param {...Child} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(props ?? {})) setProperty(el, key, value);
@@ -62,12 +92,18 @@ export function h(tag, props = {}, ...children) {
   return el;
 }
 
-/** Creates an SVG element; attribute values are set as attributes, text as text nodes. */
+/**
+ * Creates an SVG element; attribute values are set as attributes, text as text nodes.
+ * @param {string} tag
+ * @param {Record<string, unknown> | null} [attrs]
+ * @param {...Child} children
+ * @returns {SVGElement}
+ */
 export function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [key, value] of Object.entries(attrs ?? {})) {
     if (value === undefined || value === null) continue;
-    if (key === "class") el.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : value);
+    if (key === "class") el.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : String(value));
     else if (key.startsWith("on") || key === "style" || URL_ATTRIBUTES.has(key)) {
       throw new Error(`s(): the "${key}" attribute is not allowed`);
     } else el.setAttribute(key, String(value));
@@ -76,19 +112,32 @@ export function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Replaces all children of `el` with `children`. */
+/**
+ * Replaces all children of `el` with `children`.
+ * @template {Element} E
+ * @param {E} el
+ * @param {...Child} children
+ * @returns {E}
+ */
 export function replace(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
 }
 
-/** A readable loading / empty / error line. `kind` is "loading", "empty" or "error". */
+/**
+ * A readable loading / empty / error line.
+ * @param {"loading" | "empty" | "error"} kind
+ * @param {Child} text
+ */
 export function stateLine(kind, text) {
   return h("p", { class: ["state", `state-${kind}`], role: kind === "error" ? "alert" : null }, text);
 }
 
-/** Renders an error (an ApiError or anything else) as text, with field-level details. */
+/**
+ * Renders an error (an ApiError or anything else) as text, with field-level details.
+ * @param {any} error
+ */
 export function errorBox(error) {
   const title = error?.title || "Something went wrong";
   const detail = error?.detail || (error?.title ? "" : String(error?.message ?? error));
@@ -99,12 +148,17 @@ export function errorBox(error) {
     h("strong", {}, title),
     detail ? h("span", {}, ` ${detail}`) : null,
     fields.length
-      ? h("ul", {}, fields.map((item) => h("li", {}, `${item.field}: ${item.message}`)))
+      ? h("ul", {}, fields.map((/** @type {any} */ item) => h("li", {}, `${item.field}: ${item.message}`)))
       : null,
   );
 }
 
-/** A labelled form field. `control` is an input/select/textarea element. */
+/**
+ * A labelled form field. `control` is an input/select/textarea element.
+ * @param {Child} label
+ * @param {HTMLElement} control
+ * @param {Child} [hint]
+ */
 export function field(label, control, hint) {
   const id = control.id || `f-${Math.random().toString(36).slice(2, 10)}`;
   control.id = id;
@@ -117,7 +171,12 @@ export function field(label, control, hint) {
   );
 }
 
-/** A <select> from [value, label] pairs. */
+/**
+ * A <select> from [value, label] pairs.
+ * @param {string} name
+ * @param {ReadonlyArray<ReadonlyArray<string>>} options
+ * @param {string} [selected]
+ */
 export function select(name, options, selected) {
   return h(
     "select",
@@ -126,14 +185,28 @@ export function select(name, options, selected) {
   );
 }
 
-/** Reads a form's fields into an object of strings (empty strings kept). */
+/**
+ * Reads a form's fields into an object of strings (empty strings kept).
+ * @param {HTMLFormElement} form
+ * @returns {Record<string, string>}
+ */
 export function formValues(form) {
-  return Object.fromEntries(new FormData(form).entries());
+  return Object.fromEntries([...new FormData(form).entries()].map(([key, value]) => [key, String(value)]));
 }
 
-/** Disables a form's controls while `work` runs; returns its result. */
+/**
+ * Disables a form's controls while `work` runs; returns its result.
+ * @template T
+ * @param {Element} form
+ * @param {() => Promise<T> | T} work
+ * @returns {Promise<T>}
+ */
 export async function busy(form, work) {
-  const controls = [...form.querySelectorAll("button, input, select, textarea")];
+  const controls = [
+    .../** @type {NodeListOf<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>} */ (
+      form.querySelectorAll("button, input, select, textarea")
+    ),
+  ];
   const before = controls.map((control) => control.disabled);
   controls.forEach((control) => (control.disabled = true));
   form.setAttribute("aria-busy", "true");
@@ -145,7 +218,12 @@ export async function busy(form, work) {
   }
 }
 
-/** A modal dialog (native <dialog>): returns { dialog, close }. Escape closes it. */
+/**
+ * A modal dialog (native <dialog>): returns { dialog, close }. Escape closes it.
+ * @param {string} title
+ * @param {Child} body
+ * @param {{ onClose?: () => void }} [options]
+ */
 export function modal(title, body, { onClose } = {}) {
   const closeButton = h("button", { type: "button", class: "ghost", "aria-label": "Close" }, "×");
   const dialog = h(

@@ -1,3 +1,4 @@
+// @ts-check
 // Drafting with the language model: the "Draft with AI" form and the panel that shows a draft
 // as the model writes it.
 //

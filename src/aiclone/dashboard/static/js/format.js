@@ -1,5 +1,7 @@
+// @ts-check
 // Formatting of times and numbers for display. Pure functions (unit-tested with node --test).
 
+/** @type {[Intl.RelativeTimeFormatUnit, number][]} */
 const UNITS = [
   ["year", 365 * 24 * 3600],
   ["month", 30 * 24 * 3600],

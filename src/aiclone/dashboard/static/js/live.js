@@ -1,3 +1,4 @@
+// @ts-check
 // The page's one live connection: our EventStream client (compiled from clients/typescript) with
 // single-use tickets, so no long-lived token ever appears in a URL. Views subscribe by event type.
 //

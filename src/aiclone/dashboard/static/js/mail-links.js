@@ -1,3 +1,4 @@
+// @ts-check
 // Links the server mails open the dashboard as `<public url>/#<action>=<token>`: the token rides
 // in the fragment, so it never reaches a server log or a Referer. The page reads it once, acts,
 // and clears the fragment so a reload or a shared screenshot does not carry it.

@@ -1,3 +1,4 @@
+// @ts-check
 // The dashboard shell: the signed-out screens (auth.js), navigation between views (hash routes), the connection light,
 // the notification count and toasts. Each view is a module exporting
 // `{ id, title, adminOnly?, mount(root, ctx) -> cleanup }` (see views/).

@@ -1,3 +1,4 @@
+// @ts-check
 // The password policy's length bounds, as the server enforces them. The page carries them in
 // `<meta name="aiclone-password-policy" content="MIN MAX">`, written from AICLONE_PASSWORD_MIN_LENGTH
 // and AICLONE_PASSWORD_MAX_LENGTH when the page is served, so no form hard-codes a number.

@@ -1,3 +1,4 @@
+// @ts-check
 // The Account view's sessions panel (every signed-in browser or device, with a sign-out each and
 // "sign out everywhere") and its danger zone (export all data, delete the account).
 //
@@ -10,10 +11,14 @@ import { dateTime, relativeTime } from "../format.js";
 // ---------------------------------------------------------------- pure helpers (unit-tested)
 
 /** A short name for a user agent: the browser and the system when they can be told. */
+/** @param {[RegExp, string][]} names */
+const nameIn = (names, /** @type {string} */ ua) => names.find(([pattern]) => pattern.test(ua))?.[1] ?? null;
+
+/** @param {unknown} userAgent */
 export function deviceLabel(userAgent) {
   const ua = String(userAgent ?? "");
   if (!ua.trim()) return "Unknown device";
-  const browser =
+  const browser = nameIn(
     [
       [/Edg\//, "Edge"],
       [/OPR\//, "Opera"],
@@ -22,8 +27,10 @@ export function deviceLabel(userAgent) {
       [/Safari\//, "Safari"],
       [/curl\//, "curl"],
       [/python-httpx|python-requests|aiohttp/i, "Python client"],
-    ].find(([pattern]) => pattern.test(ua))?.[1] ?? null;
-  const system =
+    ],
+    ua,
+  );
+  const system = nameIn(
     [
       [/Android/, "Android"],
       [/iPhone|iPad|iOS/, "iOS"],
@@ -31,7 +38,9 @@ export function deviceLabel(userAgent) {
       [/Mac OS X|Macintosh/, "macOS"],
       [/CrOS/, "ChromeOS"],
       [/Linux/, "Linux"],
-    ].find(([pattern]) => pattern.test(ua))?.[1] ?? null;
+    ],
+    ua,
+  );
   if (browser && system) return `${browser} on ${system}`;
   return browser ?? system ?? (ua.length > 60 ? `${ua.slice(0, 57)}…` : ua);
 }

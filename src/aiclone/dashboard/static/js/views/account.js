@@ -1,3 +1,4 @@
+// @ts-check
 // Account: the signed-in user's own name, address and password, their sessions, the export of
 // all their data and the deletion of the account.
 //

@@ -1,3 +1,4 @@
+// @ts-check
 // Home: the live activity feed and the notifications.
 //
 // The feed is loaded once from /api/activities, then grows from `activity` events on the stream.
@@ -132,10 +133,10 @@ export default {
           }
         } else if (data.action === "read") {
           const ids = data.ids ?? null;
-          for (const node of notes.querySelectorAll(".notification.is-unread")) {
+          for (const node of /** @type {NodeListOf<HTMLElement>} */ (notes.querySelectorAll(".notification.is-unread"))) {
             if (ids === null || ids.includes(node.dataset.id)) {
               node.classList.replace("is-unread", "is-read");
-              const button = node.querySelector("button");
+              const button = /** @type {HTMLButtonElement} */ (node.querySelector("button"));
               button.disabled = true;
               button.textContent = "Read";
             }

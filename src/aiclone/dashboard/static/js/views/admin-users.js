@@ -1,3 +1,4 @@
+// @ts-check
 // The Admin view's per-user actions: deactivate or activate, change the role, delete (after a
 // confirmation). A refused change (409 `last-admin`: the installation keeps one active admin)
 // shows the server's detail; any change ends the user's sessions on the server.

@@ -1,3 +1,4 @@
+// @ts-check
 // Analytics: one bar chart per metric over the zero-filled buckets of GET /api/analytics/summary,
 // with totals, trends against the previous period and the prospect funnel; and exports through
 // POST /api/analytics/export.
@@ -136,6 +137,10 @@ export function summaryKey(summary) {
 }
 
 /** The status line's words for the period of a summary. */
+/**
+ * @param {any} summary
+ * @param {(value: string) => string} [formatTime]
+ */
 export function periodText(summary, formatTime = String) {
   const custom = summary.custom_range;
   if (!summary.time_range && custom) {
@@ -209,15 +214,90 @@ function funnelPanel(funnel) {
   );
 }
 
+/**
+ * What the view holds while it is mounted.
+ * @typedef {object} AnalyticsView
+ * @property {import("../api.js").Api} api
+ * @property {(message: string, kind?: string) => void} toast
+ * @property {boolean} alive false once the view is unmounted: late answers are dropped
+ * @property {number} latest the latest load; older answers are dropped
+ * @property {any} summary the summary shown
+ */
+
+/**
+ * The export form: a data type, the charts' period or custom dates, one button per format.
+ * @param {AnalyticsView} view
+ */
+function exportSection(view) {
+  const dataType = select("data_type", DATA_TYPES, "prospects");
+  const exportRange = select("range", [["period", "The charts' period"], ["custom", "Custom dates"]], "period");
+  const fromInput = h("input", { type: "date", name: "from" });
+  const toInput = h("input", { type: "date", name: "to" });
+  const customFields = h("div", { class: "row", hidden: true, id: "export-custom" }, field("From", fromInput), field("To (inclusive)", toInput));
+  const exportErrors = h("div", { id: "export-error" });
+  const exportForm = h(
+    "form",
+    { class: "export-form", id: "analytics-export", "aria-labelledby": "export-title" },
+    h("div", { class: "row" }, field("Data", dataType), field("Dates", exportRange)),
+    customFields,
+    exportErrors,
+    h(
+      "div",
+      { class: "actions", role: "group", "aria-label": "Download as" },
+      FORMATS.map(([value, label]) =>
+        h("button", { type: "submit", name: "format", value, class: value === "csv" ? "primary" : "", dataset: { format: value } }, label),
+      ),
+    ),
+  );
+  exportRange.addEventListener("change", () => {
+    const custom = exportRange.value === "custom";
+    customFields.hidden = !custom;
+    fromInput.required = custom;
+    toInput.required = custom;
+  });
+
+  exportForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const format = /** @type {HTMLButtonElement | null} */ (event.submitter)?.value || "csv";
+    const values = formValues(exportForm);
+    replace(exportErrors);
+    let start;
+    let end;
+    if (values.range === "custom") {
+      start = localMidnight(values.from);
+      // "To" is inclusive: the export's end is the midnight after it.
+      end = localMidnight(values.to, 1);
+    } else if (view.summary) {
+      start = view.summary.period.start;
+      end = view.summary.period.end;
+    }
+    if (!start || !end) {
+      replace(exportErrors, errorBox({ title: "Choose the dates", detail: "Pick both dates, or wait for the charts' period to load." }));
+      return;
+    }
+    try {
+      const file = await busy(exportForm, () =>
+        view.api.download("/api/analytics/export", null, `aiclone-${values.data_type}.${format}`, {
+          method: "POST",
+          json: { data_type: values.data_type, format, date_range: { start, end } },
+        }),
+      );
+      if (view.alive) view.toast(`Downloaded ${file.name} (${number(file.size)} bytes).`, "success");
+    } catch (error) {
+      if (view.alive) replace(exportErrors, errorBox(error));
+    }
+  });
+  return exportForm;
+}
+
 export default {
   id: "analytics",
   title: "Analytics",
   adminOnly: false,
   mount(root, { api, live, toast }) {
     const tz = browserZone();
-    let alive = true;
-    let latest = 0;
-    let summary = null;
+    /** @type {AnalyticsView} */
+    const view = { api, toast, alive: true, latest: 0, summary: null };
 
     // ------------------------------------------------------------ range form
     const rangeSelect = select("time_range", RANGES, "week");
@@ -244,34 +324,6 @@ export default {
     const cards = h("div", { class: "metric-grid", id: "analytics-metrics" }, stateLine("loading", "Loading analytics…"));
     const funnelSlot = h("div", {});
 
-    // ------------------------------------------------------------ export form
-    const dataType = select("data_type", DATA_TYPES, "prospects");
-    const exportRange = select("range", [["period", "The charts' period"], ["custom", "Custom dates"]], "period");
-    const fromInput = h("input", { type: "date", name: "from" });
-    const toInput = h("input", { type: "date", name: "to" });
-    const customFields = h("div", { class: "row", hidden: true, id: "export-custom" }, field("From", fromInput), field("To (inclusive)", toInput));
-    const exportErrors = h("div", { id: "export-error" });
-    const exportForm = h(
-      "form",
-      { class: "export-form", id: "analytics-export", "aria-labelledby": "export-title" },
-      h("div", { class: "row" }, field("Data", dataType), field("Dates", exportRange)),
-      customFields,
-      exportErrors,
-      h(
-        "div",
-        { class: "actions", role: "group", "aria-label": "Download as" },
-        FORMATS.map(([value, label]) =>
-          h("button", { type: "submit", name: "format", value, class: value === "csv" ? "primary" : "", dataset: { format: value } }, label),
-        ),
-      ),
-    );
-    exportRange.addEventListener("change", () => {
-      const custom = exportRange.value === "custom";
-      customFields.hidden = !custom;
-      fromInput.required = custom;
-      toInput.required = custom;
-    });
-
     replace(
       root,
       h("header", { class: "view-head" }, h("h1", {}, "Analytics")),
@@ -286,13 +338,13 @@ export default {
         { class: "panel", "aria-labelledby": "export-title" },
         h("header", { class: "panel-head" }, h("h2", { id: "export-title" }, "Export")),
         h("p", { class: "hint" }, "Downloads the rows created in the period. Spreadsheet formulas in text are neutralised."),
-        exportForm,
+        exportSection(view),
       ),
     );
 
     // ------------------------------------------------------------ loading
     const show = (data) => {
-      summary = data;
+      view.summary = data;
       const entries = Object.entries(data.metrics);
       replace(cards, entries.map(([key, metric]) => metricCard(key, metric, data.bucket)));
       replace(funnelSlot, funnelPanel(data.funnel));
@@ -310,32 +362,32 @@ export default {
     };
 
     const load = async ({ quiet = false } = {}) => {
-      const ticket = ++latest;
+      const ticket = ++view.latest;
       const query = summaryQuery({ range: rangeSelect.value, from: startInput.value, to: endInput.value }, tz);
       const key = periodKey(query);
-      if (!quiet || !summary) {
+      if (!quiet || !view.summary) {
         root.setAttribute("aria-busy", "true");
-        if (!summary || summaryKey(summary) !== key) replace(cards, stateLine("loading", "Loading analytics…"));
+        if (!view.summary || summaryKey(view.summary) !== key) replace(cards, stateLine("loading", "Loading analytics…"));
       }
       status.dataset.state = "loading";
       try {
         const data = await api.get("/api/analytics/summary", query);
-        if (!alive || ticket !== latest) return;
+        if (!view.alive || ticket !== view.latest) return;
         replace(errors);
         show(data);
         status.dataset.state = "ready";
       } catch (error) {
-        if (!alive || ticket !== latest) return;
+        if (!view.alive || ticket !== view.latest) return;
         status.dataset.state = "error";
         replace(errors, errorBox(error));
-        if (!summary || summaryKey(summary) !== key) {
-          summary = null;
+        if (!view.summary || summaryKey(view.summary) !== key) {
+          view.summary = null;
           replace(cards);
           replace(funnelSlot);
           replace(hint);
         }
       } finally {
-        if (ticket === latest) root.removeAttribute("aria-busy");
+        if (ticket === view.latest) root.removeAttribute("aria-busy");
       }
     };
 
@@ -360,42 +412,9 @@ export default {
       load();
     });
 
-    // ------------------------------------------------------------ export
-    exportForm.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const format = event.submitter?.value || "csv";
-      const values = formValues(exportForm);
-      replace(exportErrors);
-      let start;
-      let end;
-      if (values.range === "custom") {
-        start = localMidnight(values.from);
-        // "To" is inclusive: the export's end is the midnight after it.
-        end = localMidnight(values.to, 1);
-      } else if (summary) {
-        start = summary.period.start;
-        end = summary.period.end;
-      }
-      if (!start || !end) {
-        replace(exportErrors, errorBox({ title: "Choose the dates", detail: "Pick both dates, or wait for the charts' period to load." }));
-        return;
-      }
-      try {
-        const file = await busy(exportForm, () =>
-          api.download("/api/analytics/export", null, `aiclone-${values.data_type}.${format}`, {
-            method: "POST",
-            json: { data_type: values.data_type, format, date_range: { start, end } },
-          }),
-        );
-        if (alive) toast(`Downloaded ${file.name} (${number(file.size)} bytes).`, "success");
-      } catch (error) {
-        if (alive) replace(exportErrors, errorBox(error));
-      }
-    });
-
     // ------------------------------------------------------------ live
     const refresh = debounce(() => {
-      if (alive) load({ quiet: true });
+      if (view.alive) load({ quiet: true });
     }, REFRESH_DEBOUNCE_MS);
     const unsubscribe = [
       ...COUNTED_EVENTS.map((type) =>
@@ -408,7 +427,7 @@ export default {
 
     load();
     return () => {
-      alive = false;
+      view.alive = false;
       unsubscribe.forEach((stop) => stop());
     };
   },

@@ -1,3 +1,4 @@
+// @ts-check
 // API keys: credentials for scripts and integrations (Zapier, a metrics scraper), each with the
 // scopes it was given. The list shows what a key can do and when it was last used; a new key is
 // shown once, in full, with a copy button, and never again; revoking one stops it everywhere.
@@ -202,7 +203,9 @@ function createForm(ctx, isAdmin, onCreated) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     replace(errors);
-    const checked = [...form.querySelectorAll("input[name=scope]:checked")].map((input) => input.value);
+    const checked = [.../** @type {NodeListOf<HTMLInputElement>} */ (form.querySelectorAll("input[name=scope]:checked"))].map(
+      (input) => input.value,
+    );
     const request = keyRequest(formValues(form), checked, { isAdmin });
     if (request.error) {
       replace(errors, errorBox({ title: request.error }));
@@ -287,7 +290,7 @@ function render(root, ctx) {
     });
   const created = (key) => {
     replace(shown, newKeyPanel(key, () => replace(shown)));
-    shown.querySelector("#copy-key")?.focus();
+    /** @type {HTMLElement | null} */ (shown.querySelector("#copy-key"))?.focus();
     load();
   };
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Outreach: the user's messages, newest first, and "Draft with AI" for a prospect.
 //
 // The list is read from /api/outreach and kept current with `outreach_updated` events (created,

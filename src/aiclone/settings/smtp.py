@@ -10,7 +10,7 @@ Forms of the URL (user and password are optional, percent-encoded, and never log
 An empty URL means no mail server: every mail is written as an ``.eml`` file under
 ``<data dir>/mail/`` and the path is logged, so every account flow works on a laptop.
 
-Pure parsing only: the settings import this module to validate the URL at start.
+Pure parsing, done once at start by the mail settings (aiclone.settings.mail).
 """
 
 from __future__ import annotations

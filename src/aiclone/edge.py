@@ -33,6 +33,7 @@ from litestar.logging import LoggingConfig
 
 from aiclone.auth.identity import IdentityGate
 from aiclone.auth.tokens import TokenCodec
+from aiclone.health.metrics_endpoint import MetricsListener, metrics_route
 from aiclone.metrics import Metrics
 from aiclone.ratelimit.middleware import RateLimitMiddleware
 from aiclone.ratelimit.setup import RateLimiting
@@ -46,7 +47,6 @@ from aiclone.web.drain import DrainMiddleware, ShutdownDrain
 from aiclone.web.header_limits import HeaderLimitsMiddleware
 from aiclone.web.http_metrics import HttpMetricsMiddleware
 from aiclone.web.logs import logging_config
-from aiclone.web.metrics_endpoint import MetricsListener, metrics_route
 from aiclone.web.request_context import RequestContextMiddleware
 from aiclone.web.security_headers import SecurityHeadersMiddleware
 
@@ -69,12 +69,12 @@ class WebStack:
         self.cors: CORSConfig | None = cors_config(settings)
         self.compression: CompressionConfig = compression_config()
         self.logging: LoggingConfig = logging_config(settings)
-        address = settings.metrics_address
+        address = settings.server.metrics_address
         self.metrics_on_app = address is None
         # With several workers the server's parent binds the metrics port (metrics_multiprocess).
         self.metrics_listener = MetricsListener(metrics, address) if address and not metrics.shared else None
         self.drain = ShutdownDrain(
-            drain_seconds=settings.shutdown_drain, grace_seconds=settings.shutdown_grace_seconds
+            drain_seconds=settings.shutdown_drain, grace_seconds=settings.server.shutdown_grace_seconds
         )
 
     @property
@@ -108,13 +108,18 @@ class WebStack:
                 cors=self.cors,
             )
         handler = HeaderLimitsMiddleware(
-            handler, max_count=settings.max_header_count, max_bytes=settings.max_header_bytes, cors=self.cors
+            handler,
+            max_count=settings.server.max_header_count,
+            max_bytes=settings.server.max_header_bytes,
+            cors=self.cors,
         )
-        handler = BodyDeadlineMiddleware(handler, timeout=settings.body_timeout_seconds)
+        handler = BodyDeadlineMiddleware(handler, timeout=settings.server.body_timeout_seconds)
         handler = DrainMiddleware(handler, drain=self.drain)
-        handler = SecurityHeadersMiddleware(handler, hsts=settings.env == "production")
+        handler = SecurityHeadersMiddleware(handler, hsts=settings.production)
         handler = AccessLogMiddleware(handler)
         handler = HttpMetricsMiddleware(handler, metrics=self.metrics)
-        handler = RequestContextMiddleware(handler, resolver=ClientAddressResolver(settings.trusted_proxies))
+        handler = RequestContextMiddleware(
+            handler, resolver=ClientAddressResolver(settings.server.trusted_proxies)
+        )
         app.asgi_handler = handler
         return app
