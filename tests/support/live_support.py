@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import TEST_SECRET
-from tests.support.ports import free_port
+from tests.support.ports import SERVER_READY_SECONDS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough passphrase 42"
@@ -92,7 +92,7 @@ class Server:
         self.harness = harness
         self.proc: subprocess.Popen[bytes] | None = None
 
-    async def start(self, timeout: float = 30.0) -> Server:
+    async def start(self, timeout: float = SERVER_READY_SECONDS) -> Server:
         module = "tests.support.live_harness" if self.harness else "aiclone"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -14,7 +14,7 @@ import httpx
 from litestar import Litestar
 
 from aiclone.app import Services
-from tests.support.ports import free_port
+from tests.support.ports import SERVER_READY_SECONDS, free_port
 
 BASE_URL = "http://testserver.local"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = SERVER_READY_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
