@@ -35,7 +35,8 @@ PG_ADMIN_URL = os.environ.get(
     "AICLONE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_PG = os.environ.get("AICLONE_TEST_REQUIRE_POSTGRES") == "1"
-TEST_SECRET = "test-secret-key-" + "x" * 40
+# 64 bytes: long enough for every HMAC algorithm the settings allow (HS512 included).
+TEST_SECRET = "test-secret-key-" + "x" * 48
 
 
 def _asyncpg_dsn(url: str) -> str:

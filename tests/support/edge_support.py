@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.live_support import ROOT, free_port, http, server_env
+from tests.support.live_support import ROOT, http, server_env
+from tests.support.ports import SERVER_READY_SECONDS, free_port
 
 
 class EdgeServer:
@@ -41,7 +42,7 @@ class EdgeServer:
     async def __aexit__(self, *_: object) -> None:
         self.kill()
 
-    async def start(self, timeout: float = 60.0) -> EdgeServer:
+    async def start(self, timeout: float = SERVER_READY_SECONDS) -> EdgeServer:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [

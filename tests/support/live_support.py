@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import TEST_SECRET
+from tests.support.ports import SERVER_READY_SECONDS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough passphrase 42"
@@ -36,12 +37,6 @@ def http(base_url: str = "", **options: Any) -> httpx.AsyncClient:
     """A client for our local plain-http servers (skipping the CA bundle load: ~70 ms per client)."""
     options.setdefault("timeout", 30)
     return httpx.AsyncClient(base_url=base_url, verify=False, **options)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[str, str]:
@@ -97,7 +92,7 @@ class Server:
         self.harness = harness
         self.proc: subprocess.Popen[bytes] | None = None
 
-    async def start(self, timeout: float = 30.0) -> Server:
+    async def start(self, timeout: float = SERVER_READY_SECONDS) -> Server:
         module = "tests.support.live_harness" if self.harness else "aiclone"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(

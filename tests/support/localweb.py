@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -204,9 +203,3 @@ class LoopbackNetwork(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -6,7 +6,6 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,13 +16,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.support.ports import free_port
+
 TOKEN_IN_TEXT = re.compile(r"#(?:reset-password|verify-email|confirm-email)=([A-Za-z0-9_\-%]+)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def parse(raw: bytes) -> EmailMessage:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import httpx
 from litestar import Litestar
 
 from aiclone.app import Services
+from tests.support.ports import SERVER_READY_SECONDS, free_port
 
 BASE_URL = "http://testserver.local"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,13 +42,6 @@ def services_of(app: Litestar) -> Services:
 def sample(app: Litestar, name: str, labels: Mapping[str, str] | None = None) -> float:
     value = services_of(app).metrics.registry.get_sample_value(name, dict(labels or {}))
     return value or 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ServerProcess:
@@ -82,7 +75,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = SERVER_READY_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

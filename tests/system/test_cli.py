@@ -6,7 +6,6 @@ import argparse
 import importlib.metadata
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from sqlalchemy import inspect
 from aiclone import cli, migrate
 from aiclone.db import build_engine
 from tests.conftest import TEST_SECRET, make_settings
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough passphrase 42"
@@ -57,13 +57,6 @@ def aiclone(
         cwd=cwd or REPO,
         check=False,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def tables(url: str) -> set[str]:

@@ -33,7 +33,8 @@ import redis
 import yaml
 
 from tests.conftest import TEST_SECRET, create_pg_database, drop_pg_database
-from tests.support.live_support import ROOT, StreamClient, free_port, http, sign_up
+from tests.support.live_support import ROOT, StreamClient, http, sign_up
+from tests.support.ports import free_port
 from tests.support.ratelimit_support import clear_of_window_edge
 from tests.support.webhook_receiver import Receiver
 

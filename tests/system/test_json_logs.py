@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.live_support import ROOT, free_port, http, server_env
+from tests.support.live_support import ROOT, http, server_env
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

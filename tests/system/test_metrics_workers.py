@@ -23,7 +23,8 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.support.live_support import ROOT, free_port, http, open_stream, server_env, sign_up
+from tests.support.live_support import ROOT, http, open_stream, server_env, sign_up
+from tests.support.ports import free_port
 from tests.support.serving_harness import MARKER
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -8,6 +8,7 @@ from litestar.testing import AsyncTestClient
 from aiclone.settings import Settings
 from tests.support.factories import DEFAULT_PASSWORD, UserFactory
 from tests.support.mail_support import bodies, token_of, wait_for_eml
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 PROBLEM = "https://aiclone.dev/problems/"
@@ -71,7 +72,7 @@ async def test_the_address_moves_when_the_new_one_confirms(
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json() == {"email": "moved@example.com", "email_verified": True}
     assert (await users.login("moved@example.com")).status_code == 200
-    assert (await users.login(user.email)).status_code == 401
+    assert_problem(await users.login(user.email), 401, "unauthenticated")
     me = await client.get("/api/auth/me", headers=user.headers)
     assert me.json()["email"] == "moved@example.com"
 

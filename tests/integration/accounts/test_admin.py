@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from aiclone.pagination import encode_cursor
 from tests.support.factories import UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 USERS = "/api/admin/users"
@@ -87,7 +88,7 @@ async def test_role_filter(client: Client, users: UserFactory) -> None:
     assert response.status_code == 200
     assert [item["email"] for item in response.json()["items"]] == [admin.email]
     bad = await client.get(USERS, params={"role": "root"}, headers=admin.headers)
-    assert bad.status_code == 422
+    assert_problem(bad, 422, "validation-error")
 
 
 async def test_bad_paging_parameters_are_422_naming_the_field(client: Client, users: UserFactory) -> None:
@@ -146,14 +147,14 @@ async def test_patch_changes_role_and_state_and_reactivation_allows_sign_in(
     )
     assert off.json()["is_active"] is False
     assert off.json()["role"] == "user"
-    assert (await users.login(user.email)).status_code == 401
+    assert_problem(await users.login(user.email), 401, "unauthenticated")
     on = await client.patch(f"{USERS}/{user.id}", headers=admin.headers, json={"is_active": True})
     assert on.json()["is_active"] is True
     assert (await users.login(user.email)).status_code == 200
     invalid = await client.patch(f"{USERS}/{user.id}", headers=admin.headers, json={"role": "owner"})
     assert invalid.status_code in (400, 422)
     missing = await client.patch(f"{USERS}/{uuid.uuid4()}", headers=admin.headers, json={"is_active": False})
-    assert missing.status_code == 404
+    assert_problem(missing, 404, "not-found")
 
 
 async def test_a_no_op_patch_ends_no_session(client: Client, users: UserFactory) -> None:

@@ -20,7 +20,8 @@ from aiclone.webhooks.schemas import WebhookCreate
 from tests.conftest import make_settings
 from tests.support.factories import UserFactory
 from tests.support.localweb import local_site
-from tests.support.ratelimit_support import AppFactory, free_port, sample
+from tests.support.ports import free_port
+from tests.support.ratelimit_support import AppFactory, sample
 from tests.support.webhook_receiver import Receiver, Reply
 
 Client = AsyncTestClient[Litestar]

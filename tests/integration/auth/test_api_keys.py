@@ -19,6 +19,7 @@ from aiclone.apikeys.service import MAX_LIVE_KEYS_PER_USER
 from aiclone.auth.scopes import ApiScope
 from aiclone.container import Services
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 PROBLEMS = "https://aiclone.dev/problems/"
@@ -243,18 +244,20 @@ async def test_deactivation_revokes_keys_and_a_password_change_does_not(
 
     off = await client.patch(f"/api/admin/users/{ann.id}", json={"is_active": False}, headers=admin.headers)
     assert off.status_code == 200
-    assert (await client.get("/api/prospects", headers=bearer(key))).status_code == 401
+    assert_problem(await client.get("/api/prospects", headers=bearer(key)), 401, "unauthenticated")
     on = await client.patch(f"/api/admin/users/{ann.id}", json={"is_active": True}, headers=admin.headers)
     assert on.status_code == 200
     # Revoked for good: a reactivated account starts without machine credentials.
-    assert (await client.get("/api/prospects", headers=bearer(key))).status_code == 401
+    assert_problem(await client.get("/api/prospects", headers=bearer(key)), 401, "unauthenticated")
 
 
 async def test_admins_list_and_revoke_any_users_keys(client: Client, users: UserFactory) -> None:
     ann, admin = await users.create(), await users.create(admin=True)
     created = await create_key(client, ann, ["prospects:read"])
     key = str(created["key"])
-    assert (await client.get(f"/api/admin/users/{ann.id}/api-keys", headers=ann.headers)).status_code == 403
+    assert_problem(
+        await client.get(f"/api/admin/users/{ann.id}/api-keys", headers=ann.headers), 403, "forbidden"
+    )
     listed = await client.get(f"/api/admin/users/{ann.id}/api-keys", headers=admin.headers)
     assert listed.status_code == 200
     assert [item["id"] for item in listed.json()["items"]] == [created["id"]]
@@ -265,7 +268,7 @@ async def test_admins_list_and_revoke_any_users_keys(client: Client, users: User
         f"/api/admin/users/{ann.id}/api-keys/{created['id']}", headers=admin.headers
     )
     assert revoked.status_code == 204
-    assert (await client.get("/api/prospects", headers=bearer(key))).status_code == 401
+    assert_problem(await client.get("/api/prospects", headers=bearer(key)), 401, "unauthenticated")
 
 
 async def test_key_management_needs_a_signed_in_session(client: Client, users: UserFactory) -> None:

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from aiclone.container import Services
 from tests.conftest import TEST_SECRET
 from tests.support.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 
@@ -79,7 +80,7 @@ async def test_register_rejects_bad_input_with_field_errors(
     client: Client, payload: dict[str, object], field: str
 ) -> None:
     response = await client.post("/api/auth/register", json=payload)
-    assert response.status_code == 422, response.text
+    assert_problem(response, 422, "validation-error")
     body = response.json()
     assert body["status"] == 422
     assert any(field in error["field"] for error in body["errors"]), body
@@ -95,11 +96,11 @@ async def test_role_cannot_be_self_assigned(client: Client) -> None:
             "role": "admin",
         },
     )
-    assert response.status_code == 422
+    assert_problem(response, 422, "validation-error")
     login = await client.post(
         "/api/auth/login", data={"username": "mallory@example.com", "password": DEFAULT_PASSWORD}
     )
-    assert login.status_code == 401
+    assert_problem(login, 401, "unauthenticated")
 
 
 async def test_login_me_and_token_claims(client: Client, users: UserFactory) -> None:
@@ -164,7 +165,7 @@ async def test_garbage_credentials_are_401(client: Client, header: str) -> None:
 
 async def test_missing_credentials_401(client: Client) -> None:
     response = await client.get("/api/auth/me")
-    assert response.status_code == 401
+    assert_problem(response, 401, "unauthenticated")
 
 
 async def test_forged_tokens_are_rejected(client: Client, users: UserFactory) -> None:
@@ -189,7 +190,7 @@ async def test_forged_tokens_are_rejected(client: Client, users: UserFactory) ->
     cases["tampered payload"] = f"{head}.{_b64(json.dumps(tampered).encode())}.{signature}"
     for name, token in cases.items():
         response = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 401, name
+        assert_problem(response, 401, "unauthenticated", note=name)
     valid = await client.get("/api/auth/me", headers=user.headers)
     assert valid.status_code == 200
 
@@ -212,9 +213,9 @@ async def test_refresh_rotates_and_reuse_revokes_family(client: Client, users: U
 
     # The old token comes back (stolen copy): refused, and the whole family dies with it.
     reuse = await client.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
-    assert reuse.status_code == 401
+    assert_problem(reuse, 401, "unauthenticated")
     after = await client.post("/api/auth/refresh", json={"refresh_token": rotated})
-    assert after.status_code == 401
+    assert_problem(after, 401, "unauthenticated")
 
 
 async def test_refresh_families_are_independent(client: Client, users: UserFactory) -> None:
@@ -227,9 +228,15 @@ async def test_refresh_families_are_independent(client: Client, users: UserFacto
 
 
 async def test_refresh_rejects_garbage(client: Client) -> None:
-    assert (await client.post("/api/auth/refresh", json={"refresh_token": "nope"})).status_code == 401
-    assert (await client.post("/api/auth/refresh", json={"refresh_token": ""})).status_code == 422
-    assert (await client.post("/api/auth/refresh", json={"refresh_token": "x" * 600})).status_code == 422
+    assert_problem(
+        await client.post("/api/auth/refresh", json={"refresh_token": "nope"}), 401, "unauthenticated"
+    )
+    assert_problem(
+        await client.post("/api/auth/refresh", json={"refresh_token": ""}), 422, "validation-error"
+    )
+    assert_problem(
+        await client.post("/api/auth/refresh", json={"refresh_token": "x" * 600}), 422, "validation-error"
+    )
 
 
 async def test_expired_refresh_token_is_refused(
@@ -245,7 +252,7 @@ async def test_expired_refresh_token_is_refused(
             update(RefreshToken).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
     response = await client.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
-    assert response.status_code == 401
+    assert_problem(response, 401, "unauthenticated")
 
 
 async def test_logout_revokes_that_session_only(client: Client, users: UserFactory) -> None:
@@ -266,7 +273,9 @@ async def test_logout_without_token_ends_every_session(client: Client, users: Us
     second = (await users.login(user.email)).json()["refresh_token"]
     assert (await client.post("/api/auth/logout", headers=user.headers)).status_code == 204
     for token in (user.refresh_token, second):
-        assert (await client.post("/api/auth/refresh", json={"refresh_token": token})).status_code == 401
+        assert_problem(
+            await client.post("/api/auth/refresh", json={"refresh_token": token}), 401, "unauthenticated"
+        )
 
 
 async def test_logout_cannot_revoke_someone_elses_session(client: Client, users: UserFactory) -> None:
@@ -280,7 +289,7 @@ async def test_logout_cannot_revoke_someone_elses_session(client: Client, users:
 async def test_logout_requires_authentication(client: Client, users: UserFactory) -> None:
     user = await users.create()
     response = await client.post("/api/auth/logout", json={"refresh_token": user.refresh_token})
-    assert response.status_code == 401
+    assert_problem(response, 401, "unauthenticated")
 
 
 async def test_password_rehashed_when_parameters_change(

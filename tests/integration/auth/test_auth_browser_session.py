@@ -6,6 +6,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.support.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 CSRF = {"X-Requested-With": "aiclone"}
@@ -69,10 +70,10 @@ async def test_renew_rotates_the_cookie_and_reuse_ends_the_session(
     # The old cookie, replayed (stolen), revokes the whole session, the new cookie included.
     client.cookies.set("aiclone_session", first, path="/api/auth/session")
     replay = await client.post("/api/auth/session/refresh", headers=CSRF)
-    assert replay.status_code == 401
+    assert_problem(replay, 401, "unauthenticated")
     assert "max-age=0" in _set_cookie(replay).lower()  # the dead cookie is cleared
     client.cookies.set("aiclone_session", second, path="/api/auth/session")
-    assert (await client.post("/api/auth/session/refresh", headers=CSRF)).status_code == 401
+    assert_problem(await client.post("/api/auth/session/refresh", headers=CSRF), 401, "unauthenticated")
 
 
 async def test_cookie_endpoints_need_the_csrf_header(client: Client, users: UserFactory) -> None:
@@ -92,9 +93,9 @@ async def test_cookie_endpoints_need_the_csrf_header(client: Client, users: User
 async def test_renew_without_a_cookie_is_401(client: Client) -> None:
     client.cookies.clear()
     response = await client.post("/api/auth/session/refresh", headers=CSRF)
-    assert response.status_code == 401
+    assert_problem(response, 401, "unauthenticated")
     client.cookies.set("aiclone_session", "x" * 5000, path="/api/auth/session")
-    assert (await client.post("/api/auth/session/refresh", headers=CSRF)).status_code == 401
+    assert_problem(await client.post("/api/auth/session/refresh", headers=CSRF), 401, "unauthenticated")
 
 
 async def test_sign_out_revokes_the_session(client: Client, users: UserFactory) -> None:
@@ -108,7 +109,7 @@ async def test_sign_out_revokes_the_session(client: Client, users: UserFactory) 
     assert "max-age=0" in _set_cookie(response).lower()
     # Even if the browser kept the cookie, the server no longer honours it.
     client.cookies.set("aiclone_session", cookie, path="/api/auth/session")
-    assert (await client.post("/api/auth/session/refresh", headers=CSRF)).status_code == 401
+    assert_problem(await client.post("/api/auth/session/refresh", headers=CSRF), 401, "unauthenticated")
     # Signing out with no session is harmless.
     client.cookies.clear()
     assert (await client.delete("/api/auth/session", headers=CSRF)).status_code == 204
@@ -123,4 +124,4 @@ async def test_the_cookie_is_no_bearer_token(client: Client, users: UserFactory)
     assert (
         await client.get("/api/auth/me", headers={"Authorization": f"Bearer {cookie}"})
     ).status_code == 401
-    assert (await client.get("/api/auth/me")).status_code == 401
+    assert_problem(await client.get("/api/auth/me"), 401, "unauthenticated")

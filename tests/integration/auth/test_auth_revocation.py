@@ -15,6 +15,7 @@ from aiclone.auth.models import User
 from aiclone.container import Services
 from tests.conftest import TEST_SECRET
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 
@@ -86,7 +87,7 @@ async def test_refresh_reuse_ends_the_access_tokens_of_the_family(client: Client
     new_headers = {"Authorization": f"Bearer {rotated.json()['access_token']}"}
     assert (await client.get("/api/prospects", headers=new_headers)).status_code == 200
     reuse = await client.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
-    assert reuse.status_code == 401
+    assert_problem(reuse, 401, "unauthenticated")
     await _assert_refused_everywhere(client, user.headers)
     await _assert_refused_everywhere(client, new_headers)
 

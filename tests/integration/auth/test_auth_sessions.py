@@ -8,6 +8,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.support.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 SESSIONS = "/api/auth/sessions"
@@ -91,11 +92,11 @@ async def test_password_change_ends_the_other_sessions_only(client: Client, user
     assert changed.status_code == 200, changed.text
     assert changed.json() == {"other_sessions_ended": 1}
     assert (await client.get("/api/auth/me", headers=user.headers)).status_code == 200
-    assert (await client.get("/api/auth/me", headers=_bearer(phone))).status_code == 401
+    assert_problem(await client.get("/api/auth/me", headers=_bearer(phone)), 401, "unauthenticated")
     assert (
         await client.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
     ).status_code == 200
-    assert (await users.login(user.email, DEFAULT_PASSWORD)).status_code == 401
+    assert_problem(await users.login(user.email, DEFAULT_PASSWORD), 401, "unauthenticated")
     assert (await users.login(user.email, NEW_PASSWORD)).status_code == 200
 
 

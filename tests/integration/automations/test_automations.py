@@ -31,6 +31,7 @@ from tests.support.eventlog import (
     install_failing_hook,
 )
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 # A fixed id that matches nothing (parametrized ids must be the same in every test process).
@@ -115,7 +116,7 @@ async def test_non_admin_naming_another_user_is_403(
     response = await client.request(
         method, path, json=body, params={"user_id": str(other.id)}, headers=user.headers
     )
-    assert response.status_code == 403
+    assert_problem(response, 403, "forbidden")
     assert await _rule_rows(services, other.id) == 0
 
 
@@ -125,10 +126,12 @@ async def test_another_users_automation_is_404(
     owner, other = await users.create(), await users.create()
     rule = await _rule(client, owner)
     path = f"{API}/{rule['id']}"
-    assert (await client.get(path, headers=other.headers)).status_code == 404
-    assert (await client.patch(path, json={"name": "mine"}, headers=other.headers)).status_code == 404
-    assert (await client.delete(path, headers=other.headers)).status_code == 404
-    assert (await client.post(f"{path}/trigger", json={"data": {}}, headers=other.headers)).status_code == 404
+    assert_problem(await client.get(path, headers=other.headers), 404, "not-found")
+    assert_problem(await client.patch(path, json={"name": "mine"}, headers=other.headers), 404, "not-found")
+    assert_problem(await client.delete(path, headers=other.headers), 404, "not-found")
+    assert_problem(
+        await client.post(f"{path}/trigger", json={"data": {}}, headers=other.headers), 404, "not-found"
+    )
     assert (await client.get(API, headers=other.headers)).json()["items"] == []
     assert await _get(client, owner, rule) == rule
     assert await events_of(services, owner.id) == []
@@ -141,10 +144,10 @@ async def test_another_users_automation_is_404(
 async def test_unknown_automation_is_404(client: Client, users: UserFactory) -> None:
     user = await users.create()
     path = f"{API}/{MISSING_ID}"
-    assert (await client.get(path, headers=user.headers)).status_code == 404
-    assert (await client.patch(path, json={"name": "x"}, headers=user.headers)).status_code == 404
-    assert (await client.delete(path, headers=user.headers)).status_code == 404
-    assert (await client.post(f"{path}/trigger", headers=user.headers)).status_code == 404
+    assert_problem(await client.get(path, headers=user.headers), 404, "not-found")
+    assert_problem(await client.patch(path, json={"name": "x"}, headers=user.headers), 404, "not-found")
+    assert_problem(await client.delete(path, headers=user.headers), 404, "not-found")
+    assert_problem(await client.post(f"{path}/trigger", headers=user.headers), 404, "not-found")
 
 
 async def test_admin_acts_on_another_users_automations(
@@ -268,7 +271,7 @@ async def test_invalid_rules_are_422(
     user = await users.create()
     body = {"name": "Rule", "trigger_event": "prospect_added", "action": NOTIFY, **payload}
     response = await client.post(API, json=body, headers=user.headers)
-    assert response.status_code == 422, response.text
+    assert_problem(response, 422, "validation-error")
     assert field in field_errors(response), response.text
     assert await _rule_rows(services, user.id) == 0
 
@@ -302,7 +305,7 @@ async def test_rules_per_user_are_capped(app: Litestar, client: Client, users: U
     response = await client.post(
         API, json={"name": "third", "trigger_event": "prospect_added", "action": NOTIFY}, headers=user.headers
     )
-    assert response.status_code == 409
+    assert_problem(response, 409, "conflict")
     await _rule(client, other)
 
 
@@ -343,7 +346,7 @@ async def test_list_filters_and_pages(client: Client, users: UserFactory) -> Non
         {"cursor": "bm90LWpzb24"},
     ):
         response = await client.get(API, params=params, headers=user.headers)
-        assert response.status_code == 422, params
+        assert_problem(response, 422, "validation-error", note=params)
 
 
 # --- runs ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from aiclone.container import Services
 from aiclone.content.models import ContentItem
 from tests.support.eventlog import assert_internal_error, events_of, field_errors, install_failing_hook
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 # A fixed id that matches nothing (parametrized ids must be the same in every test process).
@@ -58,7 +59,7 @@ async def test_non_admin_naming_another_user_is_403(
     response = await client.request(
         method, path, json=body, params={"user_id": str(other.id)}, headers=user.headers
     )
-    assert response.status_code == 403
+    assert_problem(response, 403, "forbidden")
 
 
 async def test_create_get_edit_delete(client: Client, users: UserFactory, services: Services) -> None:
@@ -120,7 +121,7 @@ async def test_invalid_input_is_422(
 ) -> None:
     user = await users.create()
     response = await client.post(API, json=payload, headers=user.headers)
-    assert response.status_code == 422, response.text
+    assert_problem(response, 422, "validation-error")
     assert field in field_errors(response), response.text
     assert await _count(services, user.id) == 0
 
@@ -129,10 +130,10 @@ async def test_another_users_content_is_404(client: Client, users: UserFactory, 
     owner, other = await users.create(), await users.create()
     item = await _create(client, owner)
     path = f"{API}/{item['id']}"
-    assert (await client.get(path, headers=other.headers)).status_code == 404
-    assert (await client.patch(path, json={"title": "mine"}, headers=other.headers)).status_code == 404
-    assert (await client.delete(path, headers=other.headers)).status_code == 404
-    assert (await client.post(f"{path}/publish", headers=other.headers)).status_code == 404
+    assert_problem(await client.get(path, headers=other.headers), 404, "not-found")
+    assert_problem(await client.patch(path, json={"title": "mine"}, headers=other.headers), 404, "not-found")
+    assert_problem(await client.delete(path, headers=other.headers), 404, "not-found")
+    assert_problem(await client.post(f"{path}/publish", headers=other.headers), 404, "not-found")
     assert (await client.get(API, headers=other.headers)).json()["items"] == []
     assert (await client.get(path, headers=owner.headers)).json() == item
     assert [e.data["action"] for e in await events_of(services, owner.id)] == ["created"]
@@ -209,7 +210,7 @@ async def test_list_filters_and_pages(client: Client, users: UserFactory) -> Non
     assert await walk(5, tag="ai", status="draft", channel="blog") == ["c6"]
     for params in ({"status": "archived"}, {"channel": "fax"}, {"limit": 201}, {"cursor": "bm90LWpzb24"}):
         response = await client.get(API, params=params, headers=user.headers)
-        assert response.status_code == 422, params
+        assert_problem(response, 422, "validation-error", note=params)
 
 
 async def test_admin_scope(client: Client, users: UserFactory, services: Services) -> None:

@@ -184,7 +184,7 @@ async def test_stream_cookie_authenticates_the_stream_and_nothing_else(server: S
         assert "secure" not in raw.lower()  # plain http here; Secure over https and in production
         value = morsel.value
         # Not an API credential: neither as a cookie nor as a bearer token elsewhere.
-        assert_problem(await client.get("/api/auth/me", cookies={"aiclone_events": value}), 401)
+        assert_problem(await client.get("/api/auth/me", headers={"Cookie": f"aiclone_events={value}"}), 401)
         assert_problem(
             await client.get("/api/events/status", headers={"Authorization": f"Bearer {value}"}), 401
         )

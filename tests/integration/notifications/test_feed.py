@@ -11,6 +11,7 @@ from aiclone.container import Services
 from aiclone.events.log import events_after
 from aiclone.events.types import EventType
 from tests.support.factories import UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 
@@ -47,7 +48,9 @@ async def test_notifications_list_count_and_mark_read(
     assert one.status_code == 200
     assert one.json()["read"] is True
     # Bob cannot read (or learn about) Alice's notification.
-    assert (await client.post(f"/api/notifications/{first_id}/read", headers=bob.headers)).status_code == 404
+    assert_problem(
+        await client.post(f"/api/notifications/{first_id}/read", headers=bob.headers), 404, "not-found"
+    )
     unread_only = await client.get("/api/notifications", params={"unread_only": True}, headers=alice.headers)
     assert len(unread_only.json()["items"]) == 2
 
@@ -69,19 +72,19 @@ async def test_notifications_list_count_and_mark_read(
 async def test_notification_endpoints_require_auth_and_scope(client: Client, users: UserFactory) -> None:
     user = await users.create()
     admin = await users.create(admin=True)
-    assert (await client.get("/api/notifications")).status_code == 401
-    assert (await client.post("/api/notifications/read", json={"all": True})).status_code == 401
+    assert_problem(await client.get("/api/notifications"), 401, "unauthenticated")
+    assert_problem(await client.post("/api/notifications/read", json={"all": True}), 401, "unauthenticated")
     other = await client.get("/api/notifications", params={"user_id": str(admin.id)}, headers=user.headers)
-    assert other.status_code == 403
+    assert_problem(other, 403, "forbidden")
     as_admin = await client.get("/api/notifications", params={"user_id": str(user.id)}, headers=admin.headers)
     assert as_admin.status_code == 200
     bad_cursor = await client.get("/api/notifications", params={"cursor": "%%%"}, headers=user.headers)
-    assert bad_cursor.status_code == 422
+    assert_problem(bad_cursor, 422, "validation-error")
     assert (
         await client.post("/api/notifications/read", json={"bogus": 1}, headers=user.headers)
     ).status_code == 422
     missing = await client.post(f"/api/notifications/{uuid.uuid4()}/read", headers=user.headers)
-    assert missing.status_code == 404
+    assert_problem(missing, 404, "not-found")
 
 
 async def test_domain_events_become_activity_lines_with_activity_events(

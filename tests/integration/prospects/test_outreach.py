@@ -15,6 +15,7 @@ from aiclone.container import Services
 from aiclone.outreach.models import OutreachMessage
 from tests.support.eventlog import assert_internal_error, events_of, field_errors, install_failing_hook
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 # A fixed id that matches nothing (parametrized ids must be the same in every test process).
@@ -73,7 +74,7 @@ async def test_non_admin_naming_another_user_is_403(
     response = await client.request(
         method, path, json=body, params={"user_id": str(other.id)}, headers=user.headers
     )
-    assert response.status_code == 403
+    assert_problem(response, 403, "forbidden")
 
 
 async def test_draft_bumps_the_prospect_and_emits_prospect_updated(
@@ -109,13 +110,15 @@ async def test_another_users_prospect_or_message_is_404(
         response = await client.post(
             API, json={"prospect_id": prospect_id, "body": "hi"}, headers=other.headers
         )
-        assert response.status_code == 404
+        assert_problem(response, 404, "not-found")
     path = f"{API}/{message['id']}"
-    assert (await client.get(path, headers=other.headers)).status_code == 404
-    assert (await client.patch(path, json={"body": "mine now"}, headers=other.headers)).status_code == 404
-    assert (await client.delete(path, headers=other.headers)).status_code == 404
-    assert (await client.post(f"{path}/send", headers=other.headers)).status_code == 404
-    assert (await client.post(f"{path}/meeting-booked", headers=other.headers)).status_code == 404
+    assert_problem(await client.get(path, headers=other.headers), 404, "not-found")
+    assert_problem(
+        await client.patch(path, json={"body": "mine now"}, headers=other.headers), 404, "not-found"
+    )
+    assert_problem(await client.delete(path, headers=other.headers), 404, "not-found")
+    assert_problem(await client.post(f"{path}/send", headers=other.headers), 404, "not-found")
+    assert_problem(await client.post(f"{path}/meeting-booked", headers=other.headers), 404, "not-found")
     listed = await client.get(API, params={"prospect_id": prospect["id"]}, headers=other.headers)
     assert listed.json()["items"] == []
     # Nothing moved for the owner; the other user has no messages and no events.
@@ -150,7 +153,7 @@ async def test_invalid_draft_is_422(
     prospect = await _prospect(client, user)
     body = {k: prospect["id"] if v == OWN else v for k, v in payload.items()}
     response = await client.post(API, json=body, headers=user.headers)
-    assert response.status_code == 422, response.text
+    assert_problem(response, 422, "validation-error")
     assert field in field_errors(response), response.text
     assert await _message_count(services, user.id) == 0
     assert (await _get_prospect(client, user, prospect["id"]))["drafts_generated"] == 0
@@ -236,7 +239,7 @@ async def test_an_email_needs_a_subject_to_be_sent(
     prospect = await _prospect(client, user)
     email = await _draft(client, user, prospect["id"], subject=None)
     response = await client.post(f"{API}/{email['id']}/send", headers=user.headers)
-    assert response.status_code == 422
+    assert_problem(response, 422, "validation-error")
     assert "subject" in field_errors(response)
     assert (await client.get(f"{API}/{email['id']}", headers=user.headers)).json()["status"] == "draft"
     note = await _draft(client, user, prospect["id"], subject=None, channel="linkedin")
@@ -303,7 +306,7 @@ async def test_list_filters_and_pages(client: Client, users: UserFactory) -> Non
     foreign = await client.get(
         API, params={"limit": 1, "order": "asc", "cursor": page["next_cursor"]}, headers=user.headers
     )
-    assert foreign.status_code == 422
+    assert_problem(foreign, 422, "validation-error")
 
 
 async def test_admin_scope(client: Client, users: UserFactory, services: Services) -> None:
@@ -338,7 +341,7 @@ async def test_deleting_a_prospect_deletes_its_messages(
     prospect = await _prospect(client, user)
     message = await _draft(client, user, prospect["id"])
     assert (await client.delete(f"/api/prospects/{prospect['id']}", headers=user.headers)).status_code == 204
-    assert (await client.get(f"{API}/{message['id']}", headers=user.headers)).status_code == 404
+    assert_problem(await client.get(f"{API}/{message['id']}", headers=user.headers), 404, "not-found")
     assert await _message_count(services, user.id) == 0
 
 

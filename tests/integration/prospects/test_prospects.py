@@ -21,6 +21,7 @@ from aiclone.prospects.repository import ProspectRepository
 from aiclone.prospects.schemas import MAX_BULK_ITEMS
 from tests.support.eventlog import assert_internal_error, events_of, field_errors, install_failing_hook
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 # A fixed id that matches nothing (parametrized ids must be the same in every test process).
@@ -151,7 +152,7 @@ async def test_non_admin_naming_another_user_is_403(
     response = await client.request(
         method, path, json=body, params={"user_id": str(other.id)}, headers=user.headers
     )
-    assert response.status_code == 403
+    assert_problem(response, 403, "forbidden")
     # Naming oneself is harmless.
     if method == "GET" and path == API:
         own = await client.get(API, params={"user_id": str(user.id)}, headers=user.headers)
@@ -226,7 +227,7 @@ async def test_invalid_input_is_422_naming_the_field(
 ) -> None:
     user = await users.create()
     response = await client.post(API, json=payload, headers=user.headers)
-    assert response.status_code == 422, response.text
+    assert_problem(response, 422, "validation-error")
     assert field in field_errors(response), response.text
     assert await _count(services, user.id) == 0
     assert await events_of(services, user.id) == []
@@ -265,10 +266,10 @@ async def test_bulk_create_is_bounded(client: Client, users: UserFactory) -> Non
     user = await users.create()
     too_many = {"items": [{"name": "x"}] * (MAX_BULK_ITEMS + 1)}
     response = await client.post(f"{API}/bulk", json=too_many, headers=user.headers)
-    assert response.status_code == 422
+    assert_problem(response, 422, "validation-error")
     assert "items" in field_errors(response)
     empty = await client.post(f"{API}/bulk", json={"items": []}, headers=user.headers)
-    assert empty.status_code == 422
+    assert_problem(empty, 422, "validation-error")
 
 
 # --- duplicates --------------------------------------------------------------------------------
@@ -280,7 +281,7 @@ async def test_duplicate_email_is_409_whatever_the_case(
     user = await users.create()
     first = await _create(client, user, email="dup@example.com")
     again = await client.post(API, json={"name": "B", "email": "DUP@Example.COM"}, headers=user.headers)
-    assert again.status_code == 409
+    assert_problem(again, 409, "conflict")
     assert "email" in field_errors(again)
     # Bulk: against a stored prospect, and within the batch; nothing of the batch is kept.
     stored = await client.post(
@@ -290,7 +291,7 @@ async def test_duplicate_email_is_409_whatever_the_case(
         },
         headers=user.headers,
     )
-    assert stored.status_code == 409
+    assert_problem(stored, 409, "conflict")
     assert set(field_errors(stored)) == {"items[1].email"}
     within = await client.post(
         f"{API}/bulk",
@@ -299,14 +300,14 @@ async def test_duplicate_email_is_409_whatever_the_case(
         },
         headers=user.headers,
     )
-    assert within.status_code == 409
+    assert_problem(within, 409, "conflict")
     assert field_errors(within) == {"items[1].email": "same email as items[0]"}
     # PATCH onto another prospect's email.
     second = await _create(client, user, email="second@example.com")
     clash = await client.patch(
         f"{API}/{second['id']}", json={"email": "dUp@example.com"}, headers=user.headers
     )
-    assert clash.status_code == 409
+    assert_problem(clash, 409, "conflict")
     # Changing the case of one's own email is not a clash.
     recased = await client.patch(
         f"{API}/{first['id']}", json={"email": "Dup@example.com"}, headers=user.headers
@@ -500,7 +501,7 @@ async def test_filters(client: Client, users: UserFactory) -> None:
     assert await names(tag="none") == []
     assert await names(tag="eu", min_score=50, q="alice") == ["Alice Smith"]
     bad = await client.get(API, params={"sort": "email"}, headers=user.headers)
-    assert bad.status_code == 422
+    assert_problem(bad, 422, "validation-error")
     assert "sort" in field_errors(bad)
     for params in (
         {"limit": 0},
@@ -598,7 +599,7 @@ async def test_tampered_or_foreign_cursors_are_422(client: Client, users: UserFa
     ]
     for params in cases:
         response = await client.get(API, params=params, headers=user.headers)
-        assert response.status_code == 422, (params, response.text)
+        assert_problem(response, 422, "validation-error", note=params)
         assert "cursor" in field_errors(response)
     ok = await client.get(API, params={"cursor": cursor, "sort": "name"}, headers=user.headers)
     assert ok.status_code == 200

@@ -23,6 +23,7 @@ from aiclone.research.models import ResearchTask
 from aiclone.settings import Settings
 from tests.conftest import make_settings
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 
 Client = AsyncTestClient[Litestar]
 BASE = "/api/research-tasks"
@@ -77,7 +78,7 @@ async def test_prospect_id_must_be_the_callers_own(client: Client, users: UserFa
     assert made.status_code == 201, made.text
     for prospect_id in (made.json()["id"], str(uuid.uuid4())):
         response = await client.post(BASE, json=body(prospect_id=prospect_id), headers=other.headers)
-        assert response.status_code == 422
+        assert_problem(response, 422, "validation-error")
         assert response.json()["errors"][0]["field"] == "prospect_id"
 
 
@@ -153,7 +154,7 @@ async def test_invalid_input_is_422_naming_the_field(
 async def test_missing_body_fields_are_422(client: Client, users: UserFactory) -> None:
     user = await users.create()
     response = await client.post(BASE, json={"title": "x"}, headers=user.headers)
-    assert response.status_code == 422
+    assert_problem(response, 422, "validation-error")
 
 
 async def test_another_users_task_is_404_everywhere(client: Client, users: UserFactory) -> None:
@@ -161,7 +162,7 @@ async def test_another_users_task_is_404_everywhere(client: Client, users: UserF
     task = await create(client, owner)
     for method, suffix in [("GET", ""), ("POST", "/cancel"), ("POST", "/retry")]:
         response = await client.request(method, f"{BASE}/{task['id']}{suffix}", headers=other.headers)
-        assert response.status_code == 404, (method, suffix)
+        assert_problem(response, 404, "not-found", note=(method, suffix))
     listed = await client.get(BASE, headers=other.headers)
     assert listed.json()["items"] == []
     still = await client.get(f"{BASE}/{task['id']}", headers=owner.headers)
@@ -170,7 +171,7 @@ async def test_another_users_task_is_404_everywhere(client: Client, users: UserF
 
 async def test_unknown_task_is_404(client: Client, users: UserFactory) -> None:
     user = await users.create()
-    assert (await client.get(f"{BASE}/{uuid.uuid4()}", headers=user.headers)).status_code == 404
+    assert_problem(await client.get(f"{BASE}/{uuid.uuid4()}", headers=user.headers), 404, "not-found")
     assert (await client.get(f"{BASE}/not-a-uuid", headers=user.headers)).status_code in (404, 422)
 
 
@@ -183,9 +184,9 @@ async def test_user_id_is_for_admins_only(client: Client, users: UserFactory) ->
         response = await client.request(
             method, f"{BASE}{suffix}", params={"user_id": str(owner.id)}, headers=other.headers
         )
-        assert response.status_code == 403, (method, suffix)
+        assert_problem(response, 403, "forbidden", note=(method, suffix))
     # An admin sees it only when naming the owner.
-    assert (await client.get(f"{BASE}/{task['id']}", headers=admin.headers)).status_code == 404
+    assert_problem(await client.get(f"{BASE}/{task['id']}", headers=admin.headers), 404, "not-found")
     seen = await client.get(f"{BASE}/{task['id']}", params={"user_id": str(owner.id)}, headers=admin.headers)
     assert seen.status_code == 200
     listed = await client.get(BASE, params={"user_id": str(owner.id)}, headers=admin.headers)
@@ -240,7 +241,7 @@ async def test_bad_list_parameters_are_422(
 ) -> None:
     user = await users.create()
     response = await client.get(BASE, params=params, headers=user.headers)
-    assert response.status_code == 422, response.text
+    assert_problem(response, 422, "validation-error")
 
 
 async def test_cancel_and_retry_follow_the_state_machine(

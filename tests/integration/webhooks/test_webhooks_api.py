@@ -28,6 +28,7 @@ from aiclone.settings import Settings, SettingsError, load_settings
 from aiclone.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import make_settings
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 from tests.support.webhook_receiver import Receiver, Reply
 
 Client = AsyncTestClient[Litestar]
@@ -137,7 +138,7 @@ async def test_user_supplied_secret_must_match_the_format(client: Client, users:
             json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"], "secret": value},
             headers=alice.headers,
         )
-        assert response.status_code == 422, value
+        assert_problem(response, 422, "validation-error", note=value)
         assert response.json()["errors"][0]["field"] == "secret"
 
 
@@ -158,7 +159,7 @@ async def test_invalid_urls_are_refused(client: Client, users: UserFactory, url:
     response = await client.post(
         "/api/webhooks", json={"url": url, "event_types": ["*"]}, headers=alice.headers
     )
-    assert response.status_code == 422, response.text
+    assert_problem(response, 422, "validation-error")
     body = response.json()
     assert body["errors"][0]["field"] in ("url", "body")
     assert why in response.text
@@ -172,7 +173,7 @@ async def test_event_types_must_be_known_or_the_wildcard(
     response = await client.post(
         "/api/webhooks", json={"url": "http://127.0.0.1:9/h", "event_types": types}, headers=alice.headers
     )
-    assert response.status_code == 422
+    assert_problem(response, 422, "validation-error")
 
 
 async def test_unknown_fields_are_refused(client: Client, users: UserFactory) -> None:
@@ -182,7 +183,7 @@ async def test_unknown_fields_are_refused(client: Client, users: UserFactory) ->
         json={"url": "http://127.0.0.1:9/h", "event_types": ["*"], "status": "failed"},
         headers=alice.headers,
     )
-    assert response.status_code == 422
+    assert_problem(response, 422, "validation-error")
 
 
 async def test_endpoint_cap_per_user(client: Client, users: UserFactory) -> None:
@@ -192,7 +193,7 @@ async def test_endpoint_cap_per_user(client: Client, users: UserFactory) -> None
     over = await client.post(
         "/api/webhooks", json={"url": "http://127.0.0.1:9/x", "event_types": ["*"]}, headers=alice.headers
     )
-    assert over.status_code == 409
+    assert_problem(over, 409, "conflict")
     # The cap is per user.
     await _create(client, bob, "http://127.0.0.1:9/bob")
 
@@ -219,13 +220,13 @@ async def test_other_users_objects_are_404_and_anonymous_is_401(
     ]
     for method, path, body in calls:
         as_bob = await client.request(method, path, json=body, headers=bob.headers)
-        assert as_bob.status_code == 404, (method, path, as_bob.text)
+        assert_problem(as_bob, 404, "not-found", note=(method, path))
         anonymous = await client.request(method, path, json=body)
-        assert anonymous.status_code == 401, (method, path)
+        assert_problem(anonymous, 401, "unauthenticated", note=(method, path))
     # Alice's delivery is also unreachable through Bob's own endpoint.
     bobs = await _create(client, bob, receiver.url("/bob"))
     cross = await client.get(f"/api/webhooks/{bobs['id']}/deliveries/{delivery['id']}", headers=bob.headers)
-    assert cross.status_code == 404
+    assert_problem(cross, 404, "not-found")
     assert (await client.get("/api/webhooks", headers=bob.headers)).json()["items"][0]["id"] == bobs["id"]
     # Nothing of Bob's attempts reached Alice's endpoint, and it is untouched.
     assert len(receiver.received("/hook")) == 1
@@ -238,7 +239,7 @@ async def test_admin_may_act_for_a_user_others_may_not(client: Client, users: Us
     seen = await client.get("/api/webhooks", params={"user_id": str(alice.id)}, headers=admin.headers)
     assert [w["id"] for w in seen.json()["items"]] == [hook["id"]]
     denied = await client.get("/api/webhooks", params={"user_id": str(admin.id)}, headers=alice.headers)
-    assert denied.status_code == 403
+    assert_problem(denied, 403, "forbidden")
 
 
 async def test_put_patch_status_and_delete(client: Client, users: UserFactory, receiver: Receiver) -> None:
@@ -258,12 +259,12 @@ async def test_put_patch_status_and_delete(client: Client, users: UserFactory, r
     assert paused.json()["disabled_reason"] == "paused by its owner"
     assert paused.json()["description"] == "v2"
     cannot_fail = await client.patch(url, json={"status": "failed"}, headers=alice.headers)
-    assert cannot_fail.status_code == 422
+    assert_problem(cannot_fail, 422, "validation-error")
     active = await client.patch(url, json={"status": "active"}, headers=alice.headers)
     assert active.json()["status"] == "active"
     assert active.json()["disabled_reason"] is None
     assert (await client.delete(url, headers=alice.headers)).status_code == 204
-    assert (await client.get(url, headers=alice.headers)).status_code == 404
+    assert_problem(await client.get(url, headers=alice.headers), 404, "not-found")
 
 
 async def test_events_are_delivered_signed_and_logged_with_attempts(
@@ -430,7 +431,7 @@ async def test_rotation_overlap_signs_with_both_secrets_then_only_the_new(
     bad = await client.post(
         f"/api/webhooks/{hook['id']}/rotate-secret", json={"secret": "whsec_short"}, headers=alice.headers
     )
-    assert bad.status_code == 422
+    assert_problem(bad, 422, "validation-error")
 
 
 async def test_recover_requeues_failed_deliveries_oldest_first(
@@ -467,12 +468,12 @@ async def test_recover_requeues_failed_deliveries_oldest_first(
         json={"since": since.isoformat(), "until": (since - dt.timedelta(seconds=5)).isoformat()},
         headers=alice.headers,
     )
-    assert empty.status_code == 422
+    assert_problem(empty, 422, "validation-error")
     await client.patch(f"/api/webhooks/{hook['id']}", json={"status": "inactive"}, headers=alice.headers)
     refused = await client.post(
         f"/api/webhooks/{hook['id']}/recover", json={"since": since.isoformat()}, headers=alice.headers
     )
-    assert refused.status_code == 409
+    assert_problem(refused, 409, "conflict")
 
 
 async def test_pausing_stops_waiting_deliveries(

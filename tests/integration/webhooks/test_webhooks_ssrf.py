@@ -24,6 +24,7 @@ from aiclone.webhooks.sender import Sender
 from aiclone.webhooks.transport import UnsafeDestination, WebhookNetwork
 from tests.conftest import make_settings
 from tests.support.factories import UserFactory
+from tests.support.problems import assert_problem
 from tests.support.webhook_receiver import Receiver
 
 Client = AsyncTestClient[Litestar]
@@ -105,7 +106,7 @@ async def test_forbidden_hosts_are_refused_at_registration(client: Client, users
             json={"url": f"https://{host}/hook", "event_types": ["*"]},
             headers=alice.headers,
         )
-        assert response.status_code == 422, (host, response.text)
+        assert_problem(response, 422, "validation-error", note=host)
         [error] = response.json()["errors"]
         assert error["field"] == "url"
     assert (await client.get("/api/webhooks", headers=alice.headers)).json()["items"] == []
@@ -163,7 +164,7 @@ async def test_a_name_with_any_internal_answer_is_refused(
             json={"url": "https://mixed.example.com/", "event_types": ["*"]},
             headers=alice.headers,
         )
-        assert response.status_code == 422
+        assert_problem(response, 422, "validation-error")
         assert words in response.json()["errors"][0]["message"]
 
 

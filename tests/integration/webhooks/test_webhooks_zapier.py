@@ -22,6 +22,7 @@ from aiclone.settings import Settings
 from aiclone.webhooks.zapier import TRIGGER_EVENTS, trigger_item
 from tests.conftest import make_settings
 from tests.support.factories import SignedInUser, UserFactory
+from tests.support.problems import assert_problem
 from tests.support.webhook_receiver import Receiver, Reply
 
 Client = AsyncTestClient[Litestar]
@@ -157,7 +158,7 @@ async def test_unsubscribe_deletes_and_nothing_more_arrives(
     await receiver.wait_for(1, "/zap/new")
     response = await client.delete(f"/api/hooks/subscriptions/{sub['id']}", headers=user.headers)
     assert response.status_code == 204
-    assert (await client.get(f"/api/webhooks/{sub['id']}", headers=user.headers)).status_code == 404
+    assert_problem(await client.get(f"/api/webhooks/{sub['id']}", headers=user.headers), 404, "not-found")
     await _prospect(client, user, name="Second")
     # A standard endpoint subscribed to everything proves the second event was delivered at all.
     witness = await client.post(
@@ -228,7 +229,7 @@ async def test_subscriptions_and_events_are_per_user(
         await client.delete(f"/api/hooks/subscriptions/{sub['id']}", headers=bob.headers)
     ).status_code == 204
     assert (await client.get(f"/api/webhooks/{sub['id']}", headers=alice.headers)).status_code == 200
-    assert (await client.get(f"/api/webhooks/{sub['id']}", headers=bob.headers)).status_code == 404
+    assert_problem(await client.get(f"/api/webhooks/{sub['id']}", headers=bob.headers), 404, "not-found")
     assert (await client.get("/api/webhooks", headers=bob.headers)).json()["items"] == []
     # Polling shows each user only their own events.
     assert [i["name"] for i in await _poll(client, alice, "prospect_added")] == ["Alice's prospect"]
@@ -241,7 +242,7 @@ async def test_subscriptions_and_events_are_per_user(
     other = await client.get(
         "/api/hooks/events", params={"event": "prospect_added", "user_id": str(alice.id)}, headers=bob.headers
     )
-    assert other.status_code == 403
+    assert_problem(other, 403, "forbidden")
 
 
 async def test_polling_is_newest_first_and_bounded(client: Client, users: UserFactory) -> None:
