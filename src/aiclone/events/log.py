@@ -5,12 +5,12 @@
 1. takes the user's next ``seq`` from ``event_counters`` (an upsert that row-locks the counter
    until commit, so a user's events are numbered in commit order, with no gaps);
 2. inserts the ``events`` row;
-3. on PostgreSQL, issues ``pg_notify`` (delivered by the server only if the transaction commits);
-4. runs every registered :class:`InTransactionHook` (webhook deliveries, analytics counters…).
+3. runs every registered :class:`InTransactionHook` (webhook deliveries, analytics counters…);
+4. on PostgreSQL, issues ``pg_notify`` (delivered by the server only if the transaction commits).
 
-On PostgreSQL steps 1 to 3 are one statement (data-modifying CTEs: the upsert, the insert that
-takes its ``seq``, and ``pg_notify`` over the inserted row, whose payload is the event's JSON
-with the ``seq`` spliced in by the server), so recording an event is one round trip. SQLite
+On PostgreSQL steps 1 and 2 are one statement (a data-modifying CTE: the upsert, and the insert
+that takes its ``seq``); ``pg_notify`` follows the hooks, so the notifications of the events a
+hook records come before this one's, in the order live consumers have always seen. SQLite
 has no data-modifying CTEs and no NOTIFY: the upsert and the insert are two statements (both
 in-process). The statements are built once, as text with typed parameters, and run on the
 session's connection: building a Core insert and its upsert clause per call, and the ORM's
@@ -62,21 +62,6 @@ def encode_notification(event: EventRecord) -> str:
     return msgspec.json.encode({"user_id": event.user_id, "seq": event.seq, "type": event.type}).decode()
 
 
-_SEQ_MARK = '"seq":0,'
-
-
-def notification_around_seq(event: EventRecord) -> tuple[str, str]:
-    """:func:`encode_notification` of ``event`` as the text before and after its ``seq`` digits.
-
-    ``event`` carries seq 0; the server puts the assigned seq between the two halves. The mark
-    cannot occur earlier: only ``user_id`` (a UUID string) precedes ``seq`` in the encoding.
-    """
-    head, found, tail = encode_notification(event).partition(_SEQ_MARK)
-    if not found:  # pragma: no cover - the field order of EventRecord guarantees the mark
-        raise AssertionError("notification without a seq field")
-    return head + '"seq":', "," + tail
-
-
 def _typed(statement: str) -> TextClause:
     return text(statement).bindparams(
         bindparam("user_id", type_=Uuid()),
@@ -106,10 +91,9 @@ _RECORD_PG = _typed(
     "), recorded AS ("
     "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
     " SELECT :user_id, last_seq, :type, :data, :by_automation, :created_at FROM counter RETURNING seq"
-    ") SELECT seq, pg_notify(:channel, :head || seq::text || :tail) FROM recorded"
-).bindparams(
-    bindparam("channel", type_=String()), bindparam("head", type_=String()), bindparam("tail", type_=String())
+    ") SELECT seq FROM recorded"
 )
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
 class EventLog:
@@ -152,11 +136,6 @@ class EventLog:
         }
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
-            unnumbered = EventRecord(
-                user_id=user_id, seq=0, type=type, data=payload, created_at=now, by_automation=by_automation
-            )
-            params["head"], params["tail"] = notification_around_seq(unnumbered)
-            params["channel"] = NOTIFY_CHANNEL
             seq = int((await connection.execute(_RECORD_PG, params)).scalar_one())
         else:
             seq = int((await connection.execute(_NEXT_SEQ, {"user_id": user_id})).scalar_one())
@@ -165,16 +144,19 @@ class EventLog:
         event = EventRecord(
             user_id=user_id, seq=seq, type=type, data=payload, created_at=now, by_automation=by_automation
         )
-        # Listed before the hooks run, so the events a hook records (the feed line) follow this
-        # one after commit in seq order, as their notifications do.
+        for hook in self._hooks:
+            await hook.on_event(session, event)
+        if connection.dialect.name == "postgresql":
+            # After the hooks, as the live consumers expect (the events hooks record come first).
+            await connection.execute(
+                _NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": encode_notification(event)}
+            )
         pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
         if pending is None:
             pending = session.info[PENDING_KEY] = []
             batch = pending
             after_commit(session, lambda: self.broker.publish(batch))
         pending.append(event)
-        for hook in self._hooks:
-            await hook.on_event(session, event)
         return event
 
     @contextlib.asynccontextmanager
