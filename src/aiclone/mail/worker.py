@@ -22,8 +22,8 @@ from aiclone.mail.models import MailStatus
 from aiclone.mail.outbox import MailOutbox
 from aiclone.mail.repository import Claim, OutboxRepository
 from aiclone.mail.transport import DirectoryTransport, MailTransport, SendFailure, SmtpTransport
+from aiclone.retry import next_delay
 from aiclone.settings import MailSettings
-from aiclone.webhooks.retry import next_delay
 
 logger = logging.getLogger("aiclone.mail")
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import after_commit, utcnow
 from aiclone.notifications.service import NotificationService
+from aiclone.retry import next_delay
 from aiclone.settings.webhooks import WebhookSettings
 from aiclone.webhooks.flavours import permanent_failure, shown_url
 from aiclone.webhooks.log import DeliveryLog, attempt_row
@@ -46,7 +47,6 @@ from aiclone.webhooks.models import (
 )
 from aiclone.webhooks.queue import Claim, DeliveryQueue
 from aiclone.webhooks.repository import EndpointRepository
-from aiclone.webhooks.retry import next_delay
 from aiclone.webhooks.sender import Outcome
 
 logger = logging.getLogger("aiclone.webhooks")

@@ -22,9 +22,9 @@ from importlib.metadata import version as package_version
 import httpx
 
 from aiclone.db import utcnow
+from aiclone.retry import parse_retry_after
 from aiclone.webhooks.flavours import headers as flavour_headers
 from aiclone.webhooks.models import Flavour
-from aiclone.webhooks.retry import parse_retry_after
 from aiclone.webhooks.transport import ErrorClass, UnsafeDestination, WebhookNetwork, classify_error
 
 logger = logging.getLogger("aiclone.webhooks.sender")

@@ -29,12 +29,12 @@ from aiclone.events.log import EventTooLarge
 from aiclone.events.models import Event
 from aiclone.events.types import EventType
 from aiclone.notifications.models import Notification
+from aiclone.retry import next_delay, parse_retry_after
 from aiclone.settings.durations import parse_schedule
 from aiclone.webhooks.delivery import DeliveryRetentionJob
 from aiclone.webhooks.log import DeliveryLog
 from aiclone.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from aiclone.webhooks.queue import DeliveryQueue
-from aiclone.webhooks.retry import next_delay, parse_retry_after
 from aiclone.webhooks.schemas import WebhookCreate, WebhookCreated, WebhookPatch
 from aiclone.webhooks.sender import Outcome
 from aiclone.webhooks.signing import SecretBox, WebhookSecret, sign

@@ -1,4 +1,4 @@
-"""When to try a failed delivery again.
+"""When to try a failed delivery again: webhook deliveries and the mail outbox alike.
 
 The schedule is a list of delays between attempts (``AICLONE_WEBHOOK_RETRY_SCHEDULE``, default
 ``5s,5m,30m,2h,5h,10h,10h``: one first attempt plus seven retries over about 28 hours). Each delay
