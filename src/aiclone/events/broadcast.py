@@ -29,9 +29,9 @@ import msgspec
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.db import after_commit, utcnow
+from aiclone.db import utcnow
 from aiclone.events.broker import NOTIFY_CHANNEL
-from aiclone.events.log import PENDING_KEY, EventLog, EventTooLarge, InTransactionHook, encode_notification
+from aiclone.events.log import EventLog, EventTooLarge, InTransactionHook, encode_notification
 from aiclone.events.models import Event
 from aiclone.events.types import EVENT_TYPES, EventRecord
 
@@ -122,7 +122,7 @@ async def record_for_each(
             _PG_NOTIFY_ALL,
             {"channel": NOTIFY_CHANNEL, "payloads": [encode_notification(e) for e in events]},
         )
-    _publish_after_commit(session, log, events)
+    log.publish_after_commit(session, events)
     for hook in log.hooks:
         await _run_hook(hook, session, events)
     return events
@@ -135,13 +135,3 @@ async def _run_hook(hook: InTransactionHook, session: AsyncSession, events: list
         return
     for event in events:
         await hook.on_event(session, event)
-
-
-def _publish_after_commit(session: AsyncSession, log: EventLog, events: list[EventRecord]) -> None:
-    """Join the session's list of events handed to the broker after commit (see EventLog)."""
-    pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
-    if pending is None:
-        pending = session.info[PENDING_KEY] = []
-        batch = pending
-        after_commit(session, lambda: log.broker.publish(batch))
-    pending.extend(events)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -151,13 +151,17 @@ class EventLog:
             await connection.execute(
                 _NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": encode_notification(event)}
             )
+        self.publish_after_commit(session, (event,))
+        return event
+
+    def publish_after_commit(self, session: AsyncSession, events: Iterable[EventRecord]) -> None:
+        """Add ``events`` to the session's list handed to the broker once it commits."""
         pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
         if pending is None:
             pending = session.info[PENDING_KEY] = []
             batch = pending
             after_commit(session, lambda: self.broker.publish(batch))
-        pending.append(event)
-        return event
+        pending.extend(events)
 
     @contextlib.asynccontextmanager
     async def savepoint(self, session: AsyncSession) -> AsyncIterator[None]:
