@@ -51,10 +51,34 @@ class Problem(msgspec.Struct, omit_defaults=True):
     required_scope: str | None = None
 
 
+# The slug and title of each status, for Litestar's own errors and for the domain errors that
+# stand for a status as a whole (a NotFound reads the same as the router's 404).
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Request validation failed"),
+    429: ("rate-limited", "Too many requests"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
 class DomainError(Exception):
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs: Any) -> None:
+        """``class NotFound(DomainError, status=404)`` takes the status's slug and title."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+            cls.slug, cls.title = _HTTP_SLUGS[status]
 
     def __init__(self, detail: str, *, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
@@ -62,41 +86,27 @@ class DomainError(Exception):
         self.errors = errors
 
 
-class InvalidInput(DomainError):
-    status = 422
-    slug = "validation-error"
-    title = "Request validation failed"
+class InvalidInput(DomainError, status=422):
+    pass
 
 
-class Unauthenticated(DomainError):
-    status = 401
-    slug = "unauthenticated"
-    title = "Authentication required"
+class Unauthenticated(DomainError, status=401):
+    pass
 
 
-class Forbidden(DomainError):
-    status = 403
-    slug = "forbidden"
-    title = "Not allowed"
+class Forbidden(DomainError, status=403):
+    pass
 
 
-class NotFound(DomainError):
-    status = 404
-    slug = "not-found"
-    title = "Not found"
+class NotFound(DomainError, status=404):
+    pass
 
 
-class Conflict(DomainError):
-    status = 409
-    slug = "conflict"
-    title = "Conflict"
+class Conflict(DomainError, status=409):
+    pass
 
 
-class TooManyRequests(DomainError):
-    status = 429
-    slug = "rate-limited"
-    title = "Too many requests"
-
+class TooManyRequests(DomainError, status=429):
     def __init__(
         self, detail: str, *, retry_after: int | None = None, errors: list[FieldError] | None = None
     ) -> None:
@@ -117,21 +127,6 @@ class DatabaseUnavailable(DomainError):
     ) -> None:
         super().__init__(detail)
         self.retry_after = max(1, retry_after)
-
-
-_HTTP_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflict"),
-    413: ("payload-too-large", "Request body too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    422: ("validation-error", "Request validation failed"),
-    429: ("rate-limited", "Too many requests"),
-    503: ("unavailable", "Service unavailable"),
-}
 
 
 def problem_response(

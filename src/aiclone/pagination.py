@@ -13,11 +13,11 @@ import base64
 import binascii
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from aiclone.errors import FieldError, InvalidInput
@@ -26,6 +26,9 @@ from aiclone.fields import storable_instant
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_CURSOR_LENGTH = 512
+
+# A select of any rows: paging keeps what it selects.
+Q = TypeVar("Q", bound=Select[Any])
 
 # Query parameters are validated by Litestar's parameter constraints, not by msgspec.Meta.
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
@@ -105,6 +108,21 @@ def after(
     if descending:
         return or_(created_at < cursor.created_at, and_(created_at == cursor.created_at, row_id < cursor.id))
     return or_(created_at > cursor.created_at, and_(created_at == cursor.created_at, row_id > cursor.id))
+
+
+def newest_first(
+    query: Q,
+    created_at: InstrumentedAttribute[dt.datetime],
+    row_id: InstrumentedAttribute[uuid.UUID],
+    *,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> Q:
+    """``query`` newest first by ``(created_at, id)``, strictly after ``after``, ``limit`` rows."""
+    if after is not None:
+        created, last_id = after
+        query = query.where(or_(created_at < created, and_(created_at == created, row_id < last_id)))
+    return query.order_by(created_at.desc(), row_id.desc()).limit(limit)
 
 
 def split_page(rows: list[Any], limit: int) -> tuple[list[Any], bool]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.notifications.models import Notification
+from aiclone.pagination import newest_first
 
 
 class NotificationRepository:
@@ -42,15 +43,7 @@ class NotificationRepository:
         query = select(Notification).where(Notification.user_id == user_id)
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
-        if after is not None:
-            created, last_id = after
-            query = query.where(
-                or_(
-                    Notification.created_at < created,
-                    and_(Notification.created_at == created, Notification.id < last_id),
-                )
-            )
-        query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+        query = newest_first(query, Notification.created_at, Notification.id, after=after, limit=limit)
         return list((await self.session.scalars(query)).all())
 
     async def mark_read(

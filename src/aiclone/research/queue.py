@@ -120,64 +120,20 @@ class ResearchQueue:
             await record_llm_usage(session, claim.user_id, claim.task_id, tokens_in, tokens_out)
 
     async def complete_draft(self, claim: Claim, land: Landing) -> bool:
-        now = utcnow()
-        return await self._finish(
-            claim,
-            {
-                "status": TaskStatus.DONE.value,
-                "progress": 100,
-                "error": None,
-                "completed_at": now,
-                "claimed_by": None,
-                "lease_expires_at": None,
-                "updated_at": now,
-            },
-            land=land,
-        )
+        return await self._finish(claim, _run_ended(TaskStatus.DONE, progress=100, error=None), land=land)
 
     async def complete(self, claim: Claim, insight: Insight) -> bool:
-        now = utcnow()
+        insight_values = msgspec.to_builtins(insight)
         return await self._finish(
-            claim,
-            {
-                "status": TaskStatus.DONE.value,
-                "progress": 100,
-                "insight": msgspec.to_builtins(insight),
-                "error": None,
-                "completed_at": now,
-                "claimed_by": None,
-                "lease_expires_at": None,
-                "updated_at": now,
-            },
+            claim, _run_ended(TaskStatus.DONE, progress=100, error=None, insight=insight_values)
         )
 
     async def fail(self, claim: Claim, error: str) -> bool:
-        now = utcnow()
-        return await self._finish(
-            claim,
-            {
-                "status": TaskStatus.FAILED.value,
-                "error": error[:2000],
-                "completed_at": now,
-                "claimed_by": None,
-                "lease_expires_at": None,
-                "updated_at": now,
-            },
-        )
+        return await self._finish(claim, _run_ended(TaskStatus.FAILED, error=error[:2000]))
 
     async def release(self, claim: Claim, detail: str) -> bool:
         """Put a task this worker holds back in the queue (the worker is shutting down)."""
-        return await self._finish(
-            claim,
-            {
-                "status": TaskStatus.QUEUED.value,
-                "progress": 0,
-                "claimed_by": None,
-                "lease_expires_at": None,
-                "updated_at": utcnow(),
-            },
-            detail=detail,
-        )
+        return await self._finish(claim, _run_ended(TaskStatus.QUEUED, progress=0), detail=detail)
 
     async def recover_expired(self, *, batch: int = 100) -> int:
         """Requeue running tasks whose lease ran out (their worker died); returns how many.
@@ -213,3 +169,13 @@ class ResearchQueue:
         else:
             task.status = TaskStatus.QUEUED.value
             task.progress = 0
+
+
+def _run_ended(status: TaskStatus, **values: Any) -> dict[str, Any]:
+    """The values that end a run in ``status``: its claim and lease are let go, and a task that
+    does not go back to the queue is completed at the same instant."""
+    now = utcnow()
+    ended = {"status": status.value, "claimed_by": None, "lease_expires_at": None, "updated_at": now}
+    if status is not TaskStatus.QUEUED:
+        ended["completed_at"] = now
+    return {**ended, **values}

@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.claims import locks_rows
+from aiclone.pagination import newest_first
 from aiclone.research.models import ResearchTask, TaskKind, TaskStatus
 
 
@@ -48,15 +49,7 @@ class ResearchTaskRepository:
             query = query.where(ResearchTask.priority == priority)
         if kind is not None:
             query = query.where(ResearchTask.kind == kind)
-        if after is not None:
-            created, last_id = after
-            query = query.where(
-                or_(
-                    ResearchTask.created_at < created,
-                    and_(ResearchTask.created_at == created, ResearchTask.id < last_id),
-                )
-            )
-        query = query.order_by(ResearchTask.created_at.desc(), ResearchTask.id.desc()).limit(limit)
+        query = newest_first(query, ResearchTask.created_at, ResearchTask.id, after=after, limit=limit)
         return (await self.session.scalars(query)).all()
 
     async def latest_insight(self, owner: uuid.UUID, prospect_id: uuid.UUID) -> dict[str, Any] | None:

@@ -27,6 +27,11 @@ from aiclone.research.schemas import (
 )
 
 
+def task_kind(task: ResearchTask) -> TaskKind:
+    # A task not flushed yet has no column default applied: it is research unless told otherwise.
+    return TaskKind(task.kind or TaskKind.RESEARCH.value)
+
+
 def to_read(task: ResearchTask) -> ResearchTaskRead:
     return ResearchTaskRead(
         id=task.id,
@@ -46,7 +51,7 @@ def to_read(task: ResearchTask) -> ResearchTaskRead:
         insight=None if task.insight is None else msgspec.convert(task.insight, Insight),
         created_at=task.created_at,
         updated_at=task.updated_at,
-        kind=TaskKind(task.kind or TaskKind.RESEARCH.value),
+        kind=task_kind(task),
         params=task.params,
         output_id=task.output_id,
         tokens_in=task.tokens_in or 0,
@@ -106,55 +111,46 @@ async def record_state(
 ) -> None:
     """Write the events of the state ``task`` was just given, in the caller's transaction.
 
-    Always ``task_update``; on a terminal state also ``task_completed``; on ``done`` also
-    ``research_completed`` carrying the insight. ``by_automation`` marks a state an automation
-    caused (the queued state of a task it created).
+    ``by_automation`` marks a state an automation caused (the queued state of a task it created).
     """
+    for type_, data in _state_events(task, detail=detail):
+        await events.record(session, user_id=task.user_id, type=type_, data=data, by_automation=by_automation)
+
+
+def _state_events(task: ResearchTask, *, detail: str | None = None) -> list[tuple[EventType, msgspec.Struct]]:
+    """Always ``task_update``; on a terminal state also ``task_completed``; on ``done`` also
+    ``research_completed`` carrying the insight."""
     status = TaskStatus(task.status)
-    await events.record(
-        session,
-        user_id=task.user_id,
-        type=EventType.TASK_UPDATE,
-        data=TaskUpdateData(
-            task_id=task.id,
-            status=status,
-            progress=task.progress,
-            error=task.error,
-            title=task.title,
-            engine=task.engine,
-            attempts=task.attempts,
-            detail=detail,
-            kind=TaskKind(task.kind or TaskKind.RESEARCH.value),
-        ),
-        by_automation=by_automation,
+    update = TaskUpdateData(
+        task_id=task.id,
+        status=status,
+        progress=task.progress,
+        error=task.error,
+        title=task.title,
+        engine=task.engine,
+        attempts=task.attempts,
+        detail=detail,
+        kind=task_kind(task),
     )
+    found: list[tuple[EventType, msgspec.Struct]] = [(EventType.TASK_UPDATE, update)]
     if status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
-        return
-    await events.record(
-        session,
-        user_id=task.user_id,
-        type=EventType.TASK_COMPLETED,
-        data=TaskCompletedData(
-            task_id=task.id,
-            status=status,
-            title=task.title,
-            error=task.error,
-            completed_at=task.completed_at or utcnow(),
-            kind=TaskKind(task.kind or TaskKind.RESEARCH.value),
-            output_id=task.output_id,
-            tokens_in=task.tokens_in or 0,
-            tokens_out=task.tokens_out or 0,
-        ),
+        return found
+    completed = TaskCompletedData(
+        task_id=task.id,
+        status=status,
+        title=task.title,
+        error=task.error,
+        completed_at=task.completed_at or utcnow(),
+        kind=task_kind(task),
+        output_id=task.output_id,
+        tokens_in=task.tokens_in or 0,
+        tokens_out=task.tokens_out or 0,
     )
+    found.append((EventType.TASK_COMPLETED, completed))
     if status == TaskStatus.DONE and task.insight is not None:
-        await events.record(
-            session,
-            user_id=task.user_id,
-            type=EventType.RESEARCH_COMPLETED,
-            data=ResearchCompletedData(
-                task_id=task.id,
-                title=task.title,
-                prospect_id=task.prospect_id,
-                insight=msgspec.convert(task.insight, Insight),
-            ),
+        insight = msgspec.convert(task.insight, Insight)
+        research = ResearchCompletedData(
+            task_id=task.id, title=task.title, prospect_id=task.prospect_id, insight=insight
         )
+        found.append((EventType.RESEARCH_COMPLETED, research))
+    return found

@@ -13,9 +13,10 @@ import uuid
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiclone.pagination import newest_first
 from aiclone.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, message_id
 from aiclone.webhooks.schemas import AttemptRead, DeliveryDetail, DeliveryRead
 from aiclone.webhooks.sender import Outcome
@@ -83,15 +84,7 @@ class DeliveryLog:
             query = query.where(WebhookDelivery.status == status)
         if event_type is not None:
             query = query.where(WebhookDelivery.event_type == event_type)
-        if after is not None:
-            created, last_id = after
-            query = query.where(
-                or_(
-                    WebhookDelivery.created_at < created,
-                    and_(WebhookDelivery.created_at == created, WebhookDelivery.id < last_id),
-                )
-            )
-        query = query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit)
+        query = newest_first(query, WebhookDelivery.created_at, WebhookDelivery.id, after=after, limit=limit)
         return list((await self.session.scalars(query)).all())
 
     async def prune_finished(self, cutoff: dt.datetime, *, batch: int = 2000) -> int:
