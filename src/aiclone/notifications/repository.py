@@ -2,11 +2,24 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.notifications.models import Notification
+
+_columns = Notification.__table__.c
+# PostgreSQL: every row of a broadcast in one statement, from two arrays and the shared columns
+# (an executemany is one execution per row in the server: 20 times slower at 5,000 rows).
+_PG_INSERT_EACH = text(
+    "INSERT INTO notifications (id, user_id, title, body, level, link, data, read_at, created_at)"
+    " SELECT n, u, :title, :body, :level, :link, :data, NULL, :created_at"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:user_ids AS uuid[])) AS t(n, u)"
+).bindparams(
+    bindparam("data", type_=_columns.data.type),
+    bindparam("created_at", type_=_columns.created_at.type),
+)
 
 
 class NotificationRepository:
@@ -17,6 +30,33 @@ class NotificationRepository:
         self.session.add(notification)
         await self.session.flush()
         return notification
+
+    async def add_for_each(
+        self,
+        created: dict[uuid.UUID, uuid.UUID],
+        *,
+        title: str,
+        body: str,
+        level: str,
+        link: str | None,
+        data: dict[str, Any] | None,
+        now: dt.datetime,
+    ) -> None:
+        """Insert one unread notification per ``user_id -> notification id``, all alike but the ids."""
+        shared = {"title": title, "body": body, "level": level, "link": link, "data": data}
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                _PG_INSERT_EACH,
+                {**shared, "created_at": now, "ids": list(created.values()), "user_ids": list(created)},
+            )
+            return
+        await self.session.execute(
+            insert(Notification.__table__),  # type: ignore[arg-type]
+            [
+                {**shared, "id": notification_id, "user_id": user_id, "read_at": None, "created_at": now}
+                for user_id, notification_id in created.items()
+            ],
+        )
 
     async def unread_count(self, user_id: uuid.UUID) -> int:
         query = select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))

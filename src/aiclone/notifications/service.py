@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import Database, utcnow
@@ -102,24 +101,11 @@ class NotificationService:
         now = utcnow()
         title, body = title[:200], body[:2000]
         created = {user_id: uuid.uuid4() for user_id in user_ids}
-        await session.execute(
-            insert(Notification.__table__),  # type: ignore[arg-type]
-            [
-                {
-                    "id": notification_id,
-                    "user_id": user_id,
-                    "title": title,
-                    "body": body,
-                    "level": level,
-                    "link": link,
-                    "data": data,
-                    "read_at": None,
-                    "created_at": now,
-                }
-                for user_id, notification_id in created.items()
-            ],
+        repository = NotificationRepository(session)
+        await repository.add_for_each(
+            created, title=title, body=body, level=level, link=link, data=data, now=now
         )
-        unread = await NotificationRepository(session).unread_counts(list(created))
+        unread = await repository.unread_counts(list(created))
         payloads = [
             (
                 user_id,
