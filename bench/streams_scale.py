@@ -253,6 +253,9 @@ def show(result: dict[str, Any]) -> None:
         f" {result['broadcast_s']:.2f} s ({result['recipients'] / result['broadcast_s']:.0f}/s),"
         f" {result['received']}/{result['opened']} streams got it"
         + (f" (last after {result['last_arrival_s']:.2f} s)" if result["last_arrival_s"] else "")
+        + f"\n  collector during the broadcast: {result['gc_broadcast']['gen2']} full collections,"
+        f" {result['gc_broadcast']['total_ms']:.0f} ms in all collections"
+        f" (CPU {result['gc_broadcast'].get('total_cpu_ms', 0.0):.0f} ms)"
         + f"\n  rows: {result['rows']}; offline user's resume from 0 got it: {result['resume_ok']}"
         f"\n  longest GC pause: opening {pauses['gc_open']:.1f} ms, publishing {pauses['gc_publish']:.1f} ms,"
         f" broadcast {pauses['gc_broadcast']:.1f} ms ({gen2} full collections; at start-up"
