@@ -106,25 +106,33 @@ class NotificationService:
             created, title=title, body=body, level=level, link=link, data=data, now=now
         )
         unread = await repository.unread_counts(list(created))
+        # What msgspec.to_builtins(NotificationEvent(...)) gives, built from one template: two
+        # dicts per user instead of two structs and three dicts (the shared ``data`` is read-only).
+        template = msgspec.to_builtins(
+            NotificationEvent(
+                action="created",
+                unread=0,
+                notification=NotificationRead(
+                    id=uuid.UUID(int=0),
+                    title=title,
+                    body=body,
+                    level=level,
+                    link=link,
+                    data=data,
+                    read=False,
+                    created_at=now,
+                ),
+            )
+        )
+        shown = template["notification"]
         payloads = [
             (
                 user_id,
-                msgspec.to_builtins(
-                    NotificationEvent(
-                        action="created",
-                        unread=unread.get(user_id, 1),
-                        notification=NotificationRead(
-                            id=notification_id,
-                            title=title,
-                            body=body,
-                            level=level,
-                            link=link,
-                            data=data,
-                            read=False,
-                            created_at=now,
-                        ),
-                    )
-                ),
+                {
+                    **template,
+                    "unread": unread.get(user_id, 1),
+                    "notification": {**shown, "id": str(notification_id)},
+                },
             )
             for user_id, notification_id in created.items()
         ]
