@@ -102,10 +102,9 @@ class NotificationService:
         title, body = title[:200], body[:2000]
         created = {user_id: uuid.uuid4() for user_id in user_ids}
         repository = NotificationRepository(session)
-        await repository.add_for_each(
+        unread = await repository.add_for_each(
             created, title=title, body=body, level=level, link=link, data=data, now=now
         )
-        unread = await repository.unread_counts(list(created))
         # What msgspec.to_builtins(NotificationEvent(...)) gives, built from one template: two
         # dicts per user instead of two structs and three dicts (the shared ``data`` is read-only).
         template = msgspec.to_builtins(
@@ -130,7 +129,7 @@ class NotificationService:
                 user_id,
                 {
                     **template,
-                    "unread": unread.get(user_id, 1),
+                    "unread": unread[user_id],
                     "notification": {**shown, "id": str(notification_id)},
                 },
             )
