@@ -54,11 +54,11 @@ class NotificationRepository:
         shared = {"title": title, "body": body, "level": level, "link": link, "data": data}
         users = list(created)
         if self.session.get_bind().dialect.name == "postgresql":
-            counts = await self.session.execute(
+            rows = await self.session.execute(
                 _PG_INSERT_EACH,
                 {**shared, "created_at": now, "ids": list(created.values()), "user_ids": users},
             )
-            return dict(zip(users, counts.scalars().all(), strict=True))
+            return dict(zip(users, (int(n) for n in rows.scalars()), strict=True))
         await self.session.execute(
             insert(Notification.__table__),  # type: ignore[arg-type]
             [
