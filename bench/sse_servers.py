@@ -95,6 +95,7 @@ def create_bench_app() -> Any:
             "total_ms": sum(p for _, p, _ in taken) * 1000,
             "gen2_max_ms": max((p for g, p, _ in taken if g == 2), default=0.0) * 1000,
             "max_cpu_ms": max((c for _, _, c in taken), default=0.0) * 1000,
+            "total_cpu_ms": sum(c for _, _, c in taken) * 1000,
             "frozen": gc.get_freeze_count(),
             "gen_counts": list(gc.get_count()),
         }

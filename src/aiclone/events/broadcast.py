@@ -10,13 +10,19 @@ of the single-event path:
    user's events stay gapless and numbered in commit order (resume by ``Last-Event-ID`` reads
    ``seq > n`` from the table and finds the broadcast like any other event). Counters are
    locked in user-id order, the order every batch of this module uses.
-2. **rows**: one executemany of the ``events`` rows.
+2. **rows**: on PostgreSQL one ``INSERT … SELECT FROM unnest(…)`` of the batch's rows from
+   parallel arrays (an executemany is one execution per row in the server, and was the larger
+   part of a broadcast's time); on SQLite one executemany.
 3. **hooks**: every in-transaction hook of the log sees every event. A hook that offers
    ``on_events(session, events)`` gets the batch at once (the webhook hook looks up the
    subscriptions of the whole batch in one query); the others get one ``on_event`` call each.
-4. **fan-out**: on PostgreSQL, one ``SELECT pg_notify(...) FROM unnest(...)`` issues every
-   notification inside the transaction (delivered only on commit); the events join the
-   session's list that is handed to the broker after commit, as the single path's are.
+4. **fan-out**: on PostgreSQL the same statement issues every notification, one per event
+   (``pg_notify`` over ``unnest``), inside the transaction (delivered only on commit); the events
+   join the session's list that is handed to the broker after commit, as the single path's are.
+   One notification per event is cheap: PostgreSQL (13 and later) checks a new payload against
+   the ones already queued in the transaction through a hash table, not a scan, and 15,000
+   notifications of one transaction cost about 50 ms to queue and as much to hear
+   (bench/README.md, "Broadcast").
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import utcnow
@@ -49,7 +55,16 @@ _SQLITE_NEXT_SEQS = text(
     " ON CONFLICT (user_id) DO UPDATE SET last_seq = event_counters.last_seq + 1"
     " RETURNING user_id, last_seq"
 )
-_PG_NOTIFY_ALL = text("SELECT count(pg_notify(:channel, p)) FROM unnest(CAST(:payloads AS text[])) AS p")
+# The batch's rows from parallel arrays, and every notification, in one statement: an
+# executemany is one execution per row in the server. The data-modifying CTE runs whether or not
+# the SELECT reads it.
+_PG_INSERT_AND_NOTIFY = text(
+    "WITH recorded AS ("
+    "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
+    " SELECT u, s, :type, CAST(d AS jsonb), false, :created_at"
+    " FROM unnest(CAST(:user_ids AS uuid[]), CAST(:seqs AS bigint[]), CAST(:data AS text[])) AS t(u, s, d))"
+    " SELECT count(pg_notify(:channel, p)) FROM unnest(CAST(:payloads AS text[])) AS p"
+).bindparams(bindparam("created_at", type_=Event.__table__.c.created_at.type))
 
 
 class BatchHook(Protocol):
@@ -103,24 +118,33 @@ async def record_for_each(
         EventRecord(user_id=user_id, seq=seqs[user_id], type=type, data=data, created_at=now)
         for user_id, data in sorted(payloads, key=lambda item: item[0])
     ]
-    await session.execute(
-        insert(Event.__table__),  # type: ignore[arg-type]
-        [
-            {
-                "user_id": e.user_id,
-                "seq": e.seq,
-                "type": type,
-                "data": e.data,
-                "by_automation": False,
-                "created_at": now,
-            }
-            for e in events
-        ],
-    )
     if _is_postgres(session):
         await session.execute(
-            _PG_NOTIFY_ALL,
-            {"channel": NOTIFY_CHANNEL, "payloads": [encode_notification(e) for e in events]},
+            _PG_INSERT_AND_NOTIFY,
+            {
+                "type": type,
+                "created_at": now,
+                "user_ids": [e.user_id for e in events],
+                "seqs": [e.seq for e in events],
+                "data": [encoded[e.user_id].decode() for e in events],
+                "channel": NOTIFY_CHANNEL,
+                "payloads": [encode_notification(e) for e in events],
+            },
+        )
+    else:
+        await session.execute(
+            insert(Event.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "user_id": e.user_id,
+                    "seq": e.seq,
+                    "type": type,
+                    "data": e.data,
+                    "by_automation": False,
+                    "created_at": now,
+                }
+                for e in events
+            ],
         )
     log.publish_after_commit(session, events)
     for hook in log.hooks:

@@ -71,8 +71,14 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-class EventRecord(msgspec.Struct, frozen=True):
-    """One committed event. ``seq`` is the user's gapless, commit-ordered sequence number."""
+class EventRecord(msgspec.Struct, frozen=True, gc=False):
+    """One committed event. ``seq`` is the user's gapless, commit-ordered sequence number.
+
+    Not tracked by the cyclic garbage collector (``gc=False``): an event refers to nothing that
+    could refer back to it, so reference counting frees it, and a broadcast that holds 15,000 of
+    them no longer brings forward full collections of the whole heap (bench/README.md,
+    "Broadcast"). Its ``data`` dict is still tracked, as every dict is.
+    """
 
     user_id: uuid.UUID
     seq: int

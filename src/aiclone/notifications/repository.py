@@ -2,12 +2,30 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.notifications.models import Notification
 from aiclone.pagination import newest_first
+
+_columns = Notification.__table__.c
+# PostgreSQL: every row of a broadcast in one statement, from two arrays and the shared columns
+# (an executemany is one execution per row in the server), and each user's unread count in the
+# order given, as plain integers. The count reads the statement's snapshot, which does not hold
+# the rows the statement inserts: hence the + 1.
+_PG_INSERT_EACH = text(
+    "WITH inserted AS ("
+    "INSERT INTO notifications (id, user_id, title, body, level, link, data, read_at, created_at)"
+    " SELECT n, u, :title, :body, :level, :link, :data, NULL, :created_at"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:user_ids AS uuid[])) AS t(n, u))"
+    " SELECT (SELECT count(*) FROM notifications WHERE user_id = t.u AND read_at IS NULL) + 1"
+    " FROM unnest(CAST(:user_ids AS uuid[])) WITH ORDINALITY AS t(u, i) ORDER BY t.i"
+).bindparams(
+    bindparam("data", type_=_columns.data.type),
+    bindparam("created_at", type_=_columns.created_at.type),
+)
 
 
 class NotificationRepository:
@@ -18,6 +36,39 @@ class NotificationRepository:
         self.session.add(notification)
         await self.session.flush()
         return notification
+
+    async def add_for_each(
+        self,
+        created: dict[uuid.UUID, uuid.UUID],
+        *,
+        title: str,
+        body: str,
+        level: str,
+        link: str | None,
+        data: dict[str, Any] | None,
+        now: dt.datetime,
+    ) -> dict[uuid.UUID, int]:
+        """Insert one unread notification per ``user_id -> notification id``, all alike but the ids.
+
+        Returns each user's unread count with the new one.
+        """
+        shared = {"title": title, "body": body, "level": level, "link": link, "data": data}
+        users = list(created)
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = await self.session.execute(
+                _PG_INSERT_EACH,
+                {**shared, "created_at": now, "ids": list(created.values()), "user_ids": users},
+            )
+            return dict(zip(users, (int(n) for n in rows.scalars()), strict=True))
+        await self.session.execute(
+            insert(Notification.__table__),  # type: ignore[arg-type]
+            [
+                {**shared, "id": notification_id, "user_id": user_id, "read_at": None, "created_at": now}
+                for user_id, notification_id in created.items()
+            ],
+        )
+        counts = await self.unread_counts(users)
+        return {user_id: counts.get(user_id, 1) for user_id in users}
 
     async def unread_count(self, user_id: uuid.UUID) -> int:
         query = select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))

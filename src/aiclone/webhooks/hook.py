@@ -51,12 +51,14 @@ class WebhookDeliveryHook:
 
     async def on_events(self, session: AsyncSession, events: Sequence[EventRecord]) -> None:
         """Many events at once (aiclone.events.broadcast): one subscription lookup for all their users."""
-        cache: dict[uuid.UUID, list[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
+        cache: dict[uuid.UUID, Sequence[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
         missing = list({event.user_id for event in events} - cache.keys())
         if missing:
             found = await EndpointRepository(session).active_subscriptions_of(missing)
             for user_id in missing:
-                cache[user_id] = found.get(user_id, [])
+                # One shared empty tuple: a broadcast's thousands of users without endpoints
+                # allocate nothing here.
+                cache[user_id] = found.get(user_id, ())
         for event in events:
             await self.on_event(session, event)
 
@@ -68,7 +70,7 @@ class WebhookDeliveryHook:
                 f" the limit is {self.max_payload_bytes} bytes."
             )
         # One lookup per user per transaction: a transaction recording many events asks once.
-        cache: dict[uuid.UUID, list[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
+        cache: dict[uuid.UUID, Sequence[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
         endpoints = cache.get(event.user_id)
         if endpoints is None:
             endpoints = cache[event.user_id] = await EndpointRepository(session).active_subscriptions(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from pathlib import Path
@@ -16,7 +17,14 @@ from aiclone.analytics.metrics import metric_for
 from aiclone.automations.schemas import TRIGGER_EVENTS
 from aiclone.container import Services
 from aiclone.events.broadcast import record_for_each
-from aiclone.events.log import EventTooLarge, events_after, latest_seq
+from aiclone.events.broker import EventRef, PostgresBroker
+from aiclone.events.log import (
+    NOTIFY_INLINE_LIMIT,
+    EventTooLarge,
+    encode_notification,
+    events_after,
+    latest_seq,
+)
 from aiclone.events.types import EventRecord, EventType
 from aiclone.settings import Settings
 from aiclone.webhooks.models import WebhookDelivery
@@ -97,6 +105,62 @@ async def test_record_for_each_refuses_oversized_payloads_and_unknown_types(
         with pytest.raises(ValueError, match="unknown event type"):
             await record_for_each(session, services.events, type="nope", payloads=[(user.id, {})])
     assert await _latest(services, user.id) == 0
+
+
+async def test_a_batch_reaches_another_instance_live_and_a_rolled_back_one_nobody(
+    services: Services, backend: str, database_url: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("fan-out between instances is the PostgreSQL broker's (LISTEN/NOTIFY)")
+    recipients = sorted(
+        [
+            (
+                await services.auth.register(
+                    email=f"bc-{uuid.uuid4().hex[:10]}@example.com",
+                    password="a long enough passphrase 42",
+                    full_name="B",
+                )
+            ).id
+            for _ in range(30)
+        ]
+    )
+    large = recipients[0]
+    payloads = [(user_id, {"i": i, "note": "n" * 900}) for i, user_id in enumerate(recipients)]
+    payloads[0] = (large, {"i": 0, "note": "n" * (NOTIFY_INLINE_LIMIT + 100)})
+    # Another instance: a broker of its own, listening on its own connection.
+    other = PostgresBroker(services.db.engine, database_url)
+    await other.start()
+    try:
+        subscriptions = {user_id: other.subscribe(user_id) for user_id in recipients}
+        with pytest.raises(RuntimeError):
+            async with services.db.session() as session:
+                await record_for_each(
+                    session, services.events, type=EventType.NOTIFICATION, payloads=payloads
+                )
+                raise RuntimeError("abort")
+        async with services.db.session() as session:
+            recorded = await record_for_each(
+                session, services.events, type=EventType.NOTIFICATION, payloads=payloads
+            )
+        # Together the batch's notifications are many times what one NOTIFY payload may carry.
+        assert sum(len(encode_notification(e)) for e in recorded) > 3 * 8000
+        async with asyncio.timeout(15):
+            received = {user_id: await sub.get() for user_id, sub in subscriptions.items()}
+        async with services.db.read_session() as session:
+            for event in recorded:
+                # The committed batch, not the rolled-back one: each user's first event, seq 1.
+                assert [e.seq for e in await events_after(session, event.user_id, 0)] == [1]
+                message = received[event.user_id]
+                if event.user_id == large:
+                    # Too large for NOTIFY: a reference, read from the table by the stream.
+                    assert message == EventRef(user_id=large, seq=1, type=EventType.NOTIFICATION)
+                else:
+                    assert isinstance(message, EventRecord)
+                    assert (message.seq, message.type, message.data) == (1, event.type, event.data)
+        await asyncio.sleep(0.3)
+        assert all(sub.queue.empty() for sub in subscriptions.values())
+    finally:
+        await other.stop()
 
 
 def test_notification_events_move_no_counter_feed_or_rule() -> None:
