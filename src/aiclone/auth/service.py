@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.accounts.errors import EmailNotVerified
 from aiclone.auth.emails import normalize_email
+from aiclone.auth.errors import EmailNotVerified
 from aiclone.auth.login_throttle import LoginThrottle
 from aiclone.auth.models import RefreshToken, Role, User, UserSession
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
