@@ -17,6 +17,7 @@ from aiclone.admin.service import AdminService
 from aiclone.analytics.counters import AnalyticsCounterHook, DeliveryCounterHook
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
+from aiclone.apikeys.credentials import StoredKeys
 from aiclone.apikeys.service import ApiKeyService
 from aiclone.apikeys.usage import KeyUsage
 from aiclone.auth.identity import IdentityGate
@@ -229,6 +230,7 @@ class Services:
         broker = self.broker
         self.identity = IdentityGate(
             self.db,
+            keys=StoredKeys(self.db),
             max_age=SQLITE_VERDICT_SECONDS if self.db.is_sqlite else POSTGRES_VERDICT_SECONDS,
             listening=lambda: broker.listening,
         )

@@ -32,7 +32,7 @@ from typing import Literal
 
 import msgspec
 
-from aiclone.apikeys import keytext
+from aiclone.auth import keytext
 from aiclone.auth.identity import ENDED, IdentityGate
 from aiclone.auth.repository import UserReads
 from aiclone.auth.scopes import Access, AnyCredential, check_access
