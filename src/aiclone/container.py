@@ -14,7 +14,7 @@ from aiclone.accounts.setup import build_account_flows
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
 from aiclone.admin.service import AdminService
-from aiclone.analytics.counters import AnalyticsCounterHook, DeliveryCounterHook
+from aiclone.analytics.counters import AnalyticsCounterHook, DeliveryCounterHook, TokenUsageCounters
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
 from aiclone.apikeys.credentials import StoredKeys
@@ -178,13 +178,19 @@ class Services:
         self.events.add_hook(TaskStateMetricsHook(self.metrics.research_tasks))
         self.research_engines = build_engines(research, settings.llm, self.llm)
         # Language-model tokens: the daily budget checked when a task is queued (aiclone.research.usage).
-        budget = TokenBudget(settings.llm.daily_tokens_per_user, reservation=settings.llm.max_output_tokens)
+        self.token_counters = TokenUsageCounters()
+        budget = TokenBudget(
+            self.token_counters,
+            settings.llm.daily_tokens_per_user,
+            reservation=settings.llm.max_output_tokens,
+        )
         self.research = ResearchService(
             self.db, self.events, max_urls=research.max_urls, engines=self.research_engines, budget=budget
         )
         self.research_queue = ResearchQueue(
             self.db,
             self.events,
+            self.token_counters,
             lease_seconds=research.lease_seconds,
             max_interruptions=research.max_interruptions,
         )
