@@ -45,6 +45,7 @@ from aiclone.llm import LLMClient, LLMConfig
 from aiclone.mail.worker import MailWorker
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
+from aiclone.models import metadata
 from aiclone.notifications.service import NotificationService
 from aiclone.outreach.service import OutreachService
 from aiclone.prospects.service import ProspectService
@@ -103,6 +104,7 @@ class Services:
             self.db,
             self.hasher,
             self.session_revoker,
+            metadata,
             failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
             max_concurrent_exports=settings.server.max_concurrent_exports,
         )
