@@ -13,10 +13,11 @@ from aiclone.auth.errors import EmailNotVerified
 from aiclone.auth.login_throttle import LoginThrottle
 from aiclone.auth.models import RefreshToken, Role, User, UserSession
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
-from aiclone.auth.repository import RefreshTokenRepository, SessionRepository, UserReads, UserRepository
+from aiclone.auth.repository import RefreshTokenRepository, SessionRepository, UserRepository
 from aiclone.auth.schemas import TokenPair, UserRead
 from aiclone.auth.sessions import ClientInfo, SessionRevoker
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
+from aiclone.auth.users import UserReads
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, Unauthenticated
 from aiclone.settings import AuthSettings
