@@ -70,7 +70,7 @@ async def through_runner(database_url: str, data_dir: Path, urls: list[str], con
             )
         engine = WebEngine(WebEngineConfig(allow_private=True))
         runner = ResearchRunner(
-            ResearchQueue(services.db, services.events),
+            ResearchQueue(services.db, services.events, services.token_counters),
             services.broker,
             EngineRegistry([engine]),
             RunnerConfig(concurrency=concurrency, poll_seconds=0.2),

@@ -21,12 +21,16 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from aiclone import migrate
 from aiclone.serving import SERVERS, EdgeTimings, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
 from aiclone.web.logs import configure_process_logging
+
+if TYPE_CHECKING:  # imported on use, so `aiclone --help` stays light
+    from aiclone.container import Services
 
 APP_FACTORY = "aiclone.app:create_app_from_env"
 
@@ -159,18 +163,15 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
-async def _create_user(settings: Settings, email: str, full_name: str, password: str, admin: bool) -> str:
-    from aiclone.auth.models import Role  # noqa: PLC0415
+async def _with_services(settings: Settings, command: Callable[[Services], Awaitable[str]]) -> str:
+    """Runs ``command`` on the services of this one command, then closes the database."""
     from aiclone.container import Services  # noqa: PLC0415 - keeps `aiclone --help` light
 
     services = Services(settings.with_secret())
     try:
-        user = await services.auth.register(
-            email=email, password=password, full_name=full_name, role=Role.ADMIN if admin else Role.USER
-        )
+        return await command(services)
     finally:
         await services.db.dispose()
-    return f"created {user.role} {user.email} ({user.id})"
 
 
 def _users_action(args: argparse.Namespace, settings: Settings) -> str:
@@ -178,15 +179,25 @@ def _users_action(args: argparse.Namespace, settings: Settings) -> str:
     from aiclone.admin.schemas import UserUpdate  # noqa: PLC0415
     from aiclone.auth.models import Role  # noqa: PLC0415
 
-    if args.users_command == "list":
-        return asyncio.run(commands.list_users(settings, Role(args.role) if args.role else None))
-    if args.users_command == "set-role":
-        return asyncio.run(commands.update_user(settings, args.user, UserUpdate(role=Role(args.role))))
-    if args.users_command in ("activate", "deactivate"):
-        change = UserUpdate(is_active=args.users_command == "activate")
-        return asyncio.run(commands.update_user(settings, args.user, change))
-    password = _read_password(args)
-    return asyncio.run(_create_user(settings, args.email, args.full_name or args.email, password, args.admin))
+    action = args.users_command
+    if action == "list":
+        role = Role(args.role) if args.role else None
+        return asyncio.run(_with_services(settings, lambda s: commands.list_users(s.admin, role)))
+    if action != "create":  # set-role, activate, deactivate
+        change = (
+            UserUpdate(role=Role(args.role))
+            if action == "set-role"
+            else UserUpdate(is_active=action == "activate")
+        )
+        return asyncio.run(
+            _with_services(settings, lambda s: commands.update_user(s.admin, args.user, change))
+        )
+    password, name = _read_password(args), args.full_name or args.email
+    return asyncio.run(
+        _with_services(
+            settings, lambda s: commands.create_user(s.auth, args.email, name, password, args.admin)
+        )
+    )
 
 
 def cmd_users(args: argparse.Namespace) -> int:
@@ -201,14 +212,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _delete_user(settings: Settings, email: str) -> str:
-    from aiclone.container import Services  # noqa: PLC0415 - keeps `aiclone --help` light
-
-    services = Services(settings.with_secret())
-    try:
-        erased = await services.account_data.erase_by_email(email)
-    finally:
-        await services.db.dispose()
+async def _delete_user(services: Services, email: str) -> str:
+    erased = await services.account_data.erase_by_email(email)
     return f"deleted {erased.email} ({erased.user_id}): {sum(erased.rows.values())} rows"
 
 
@@ -223,7 +228,7 @@ def cmd_users_delete(args: argparse.Namespace) -> int:
         if input(f"Type the email again to delete {args.email} and all its data: ").strip() != args.email:
             sys.exit("aiclone: not confirmed; nothing deleted")
     try:
-        print(asyncio.run(_delete_user(settings, args.email)))
+        print(asyncio.run(_with_services(settings, lambda services: _delete_user(services, args.email))))
     except DomainError as exc:
         sys.exit(f"aiclone: {exc.detail}")
     return 0

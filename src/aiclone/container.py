@@ -14,9 +14,10 @@ from aiclone.accounts.setup import build_account_flows
 from aiclone.activities.feed import ActivityFeedHook
 from aiclone.activities.service import ActivityService
 from aiclone.admin.service import AdminService
-from aiclone.analytics.counters import AnalyticsCounterHook, DeliveryCounterHook
+from aiclone.analytics.counters import AnalyticsCounterHook, DeliveryCounterHook, TokenUsageCounters
 from aiclone.analytics.export import ExportService
 from aiclone.analytics.service import AnalyticsService
+from aiclone.apikeys.credentials import StoredKeys
 from aiclone.apikeys.service import ApiKeyService
 from aiclone.apikeys.usage import KeyUsage
 from aiclone.auth.identity import IdentityGate
@@ -44,6 +45,7 @@ from aiclone.llm import LLMClient, LLMConfig
 from aiclone.mail.worker import MailWorker
 from aiclone.metrics import Metrics
 from aiclone.migrate import head_revisions
+from aiclone.models import metadata
 from aiclone.notifications.service import NotificationService
 from aiclone.outreach.service import OutreachService
 from aiclone.prospects.service import ProspectService
@@ -102,6 +104,7 @@ class Services:
             self.db,
             self.hasher,
             self.session_revoker,
+            metadata,
             failed_logins=self.rate_limiting.failed_logins if self.rate_limiting else None,
             max_concurrent_exports=settings.server.max_concurrent_exports,
         )
@@ -177,13 +180,19 @@ class Services:
         self.events.add_hook(TaskStateMetricsHook(self.metrics.research_tasks))
         self.research_engines = build_engines(research, settings.llm, self.llm)
         # Language-model tokens: the daily budget checked when a task is queued (aiclone.research.usage).
-        budget = TokenBudget(settings.llm.daily_tokens_per_user, reservation=settings.llm.max_output_tokens)
+        self.token_counters = TokenUsageCounters()
+        budget = TokenBudget(
+            self.token_counters,
+            settings.llm.daily_tokens_per_user,
+            reservation=settings.llm.max_output_tokens,
+        )
         self.research = ResearchService(
             self.db, self.events, max_urls=research.max_urls, engines=self.research_engines, budget=budget
         )
         self.research_queue = ResearchQueue(
             self.db,
             self.events,
+            self.token_counters,
             lease_seconds=research.lease_seconds,
             max_interruptions=research.max_interruptions,
         )
@@ -229,6 +238,7 @@ class Services:
         broker = self.broker
         self.identity = IdentityGate(
             self.db,
+            keys=StoredKeys(self.db),
             max_age=SQLITE_VERDICT_SECONDS if self.db.is_sqlite else POSTGRES_VERDICT_SECONDS,
             listening=lambda: broker.listening,
         )

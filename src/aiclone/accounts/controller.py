@@ -1,22 +1,32 @@
 """Account recovery and profile routes. The public ones are public because their caller cannot
 sign in (forgotten password, unconfirmed address); each is charged to the client address under
-``AICLONE_RATE_LIMIT_ACCOUNT_MAIL``."""
+``AICLONE_RATE_LIMIT_ACCOUNT_MAIL``.
+
+``GET`` and ``PATCH /api/auth/me`` are here rather than beside sign-in (:mod:`aiclone.auth.controller`):
+they answer the account as this package shows it, and auth does not import accounts. Both
+methods of the path stay on one controller, as Litestar serves one path from one controller."""
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from typing import Any
+
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from aiclone.accounts.schemas import (
     Accepted,
+    AccountRead,
     EmailRequest,
     PasswordResetConfirm,
+    ProfileUpdate,
     TokenRequest,
     VerifiedEmail,
 )
 from aiclone.accounts.setup import AccountFlows
+from aiclone.auth.scopes import any_credential, session_only
+from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems
 
 _RESET_ACCEPTED = "If an account uses this address, a link to reset its password is on its way."
@@ -86,3 +96,37 @@ class AccountController(Controller):
     ) -> Accepted:
         await accounts.verification.resend(data.email)
         return Accepted(detail=_RESEND_ACCEPTED)
+
+    @get(
+        "/me",
+        opt=any_credential(),
+        summary="The signed-in user",
+        description=(
+            "The account as `PATCH /api/auth/me` answers it: `email_verified`, and `pending_email` while an"
+            " address change waits for its confirmation."
+        ),
+        responses=problems(401),
+    )
+    async def get_own_account(
+        self, request: Request[Principal, str, Any], accounts: NamedDependency[AccountFlows]
+    ) -> AccountRead:
+        return await accounts.profiles.me(request.user.id)
+
+    @patch(
+        "/me",
+        opt=session_only(),
+        summary="Change the signed-in user's name or email",
+        description=(
+            "`full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation"
+            " link and the account moves when it is followed (until then it shows as `pending_email`); the"
+            " current address is told."
+        ),
+        responses=problems(401, 403, 404, 422, 429),
+    )
+    async def update_own_account(
+        self,
+        request: Request[Principal, str, Any],
+        data: JSONBody[ProfileUpdate],
+        accounts: NamedDependency[AccountFlows],
+    ) -> AccountRead:
+        return await accounts.profiles.update(request.user.id, data)

@@ -20,44 +20,44 @@ from __future__ import annotations
 import uuid
 from typing import cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import MetaData, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.ownership import USERS, owned_tables
-from aiclone.models import metadata
 
 # Attempts of one erasure when PostgreSQL aborts it to break a deadlock.
 RETRIES = 3
 DEADLOCK_SQLSTATES = frozenset({"40P01", "40001"})
 
 
-def _users() -> Table:
+def _users(metadata: MetaData) -> Table:
     return metadata.tables[USERS]
 
 
-async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> bool:
+async def lock_user(session: AsyncSession, metadata: MetaData, user_id: uuid.UUID) -> bool:
     """Lock the user row until commit; False when there is no such user."""
-    users = _users()
+    users = _users(metadata)
     query = select(users.c.id).where(users.c.id == user_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return (await session.execute(query)).first() is not None
 
 
-async def erase_rows(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
-    """Delete everything ``user_id`` owns, the user row last; returns rows deleted per table.
+async def erase_rows(session: AsyncSession, metadata: MetaData, user_id: uuid.UUID) -> dict[str, int]:
+    """Delete everything ``user_id`` owns in the tables of ``metadata`` (the application's
+    whole), the user row last; returns rows deleted per table.
 
     Runs in the caller's transaction, after :func:`lock_user`.
     """
     deleted: dict[str, int] = {}
-    for entry in reversed(owned_tables()):
+    for entry in reversed(owned_tables(metadata)):
         for column in entry.detach:
             await session.execute(update(entry.table).where(column == user_id).values({column.name: None}))
         if entry.name == USERS:
             continue
         result = await session.execute(delete(entry.table).where(entry.owned(user_id)))
         deleted[entry.name] = int(cast("int", result.rowcount))  # type: ignore[attr-defined]
-    users = _users()
+    users = _users(metadata)
     result = await session.execute(delete(users).where(users.c.id == user_id))
     deleted[USERS] = int(cast("int", result.rowcount))  # type: ignore[attr-defined]
     return deleted

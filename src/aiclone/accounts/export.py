@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 import msgspec
-from sqlalchemy import Column, text
+from sqlalchemy import Column, MetaData, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.ownership import OwnedTable, owned_tables
@@ -68,17 +68,17 @@ def exported_columns(entry: OwnedTable) -> list[Column[object]]:
     return [c for c in entry.table.columns if not SECRET_COLUMN.search(c.name)]
 
 
-def withheld_columns() -> dict[str, list[str]]:
+def withheld_columns(metadata: MetaData) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for entry in owned_tables():
+    for entry in owned_tables(metadata):
         names = [c.name for c in entry.table.columns if SECRET_COLUMN.search(c.name)]
         if names and entry.name not in EXCLUDED_TABLES:
             found[entry.name] = names
     return found
 
 
-def exported_tables() -> list[OwnedTable]:
-    return [e for e in owned_tables() if e.name not in EXCLUDED_TABLES]
+def exported_tables(metadata: MetaData) -> list[OwnedTable]:
+    return [e for e in owned_tables(metadata) if e.name not in EXCLUDED_TABLES]
 
 
 async def _snapshot(session: AsyncSession) -> None:
@@ -107,13 +107,13 @@ async def _table_file(
     write(b"]")
 
 
-async def account_zip(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
+async def account_zip(db: Database, metadata: MetaData, user_id: uuid.UUID) -> AsyncIterator[bytes]:
     sink = ZipSink()
     manifest = Manifest(user_id=user_id, exported_at=utcnow())
     async with db.read_session() as session:
         await _snapshot(session)
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-            for entry in exported_tables():
+            for entry in exported_tables(metadata):
                 filename = f"{entry.name}.json"
                 rows = 0
                 with archive.open(filename, "w", force_zip64=True) as member:
@@ -122,5 +122,5 @@ async def account_zip(db: Database, user_id: uuid.UUID) -> AsyncIterator[bytes]:
                             yield data
                 manifest.tables[entry.name] = {"file": filename, "rows": rows}
                 yield sink.take()
-            archive.writestr("manifest.json", manifest.encode(withheld_columns()))
+            archive.writestr("manifest.json", manifest.encode(withheld_columns(metadata)))
     yield sink.take()

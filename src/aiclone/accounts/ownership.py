@@ -18,9 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Column, ColumnElement, ForeignKey, Table, false, or_, select
-
-from aiclone.models import metadata
+from sqlalchemy import Column, ColumnElement, ForeignKey, MetaData, Table, false, or_, select
 
 USERS = "users"
 OWNER_COLUMN = "user_id"
@@ -88,8 +86,11 @@ def _plan_table(table: Table, owned: dict[str, OwnedTable]) -> OwnedTable | None
 
 
 @cache
-def owned_tables() -> tuple[OwnedTable, ...]:
-    """Every owned table, parents before children (``users`` first)."""
+def owned_tables(metadata: MetaData) -> tuple[OwnedTable, ...]:
+    """Every owned table of ``metadata``, parents before children (``users`` first).
+
+    ``metadata`` is the application's whole (``aiclone.models.metadata``, handed in by the
+    container): accounts does not import every domain's models itself."""
     users = metadata.tables[USERS]
     plan: dict[str, OwnedTable] = {USERS: OwnedTable(users, _user_condition(users.c.id))}
     for table in metadata.sorted_tables:

@@ -26,8 +26,8 @@ from aiclone.accounts.tokens import issue_token
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import User
 from aiclone.auth.passwords import PasswordHasher
-from aiclone.auth.repository import UserRepository
 from aiclone.auth.service import clean_full_name
+from aiclone.auth.users import get_user, get_user_by_email
 from aiclone.db import Database, utcnow
 from aiclone.errors import FieldError, InvalidInput, NotFound, Unauthenticated
 from aiclone.ratelimit.login import FailedLoginThrottle
@@ -68,7 +68,7 @@ class AccountProfiles:
             name = clean_full_name(change.full_name)
         new_email = None if change.email is msgspec.UNSET else normalize_email(change.email)
         async with self.db.read_session() as session:
-            user = await UserRepository(session).get(user_id)
+            user = await get_user(session, user_id)
         if user is None or not user.is_active:
             raise NotFound("The user does not exist.")
         cancel = new_email == user.email  # asking for the current address drops a pending change
@@ -77,7 +77,7 @@ class AccountProfiles:
         if new_email is not None:
             await self._check_password(user, change.current_password)
         async with self.db.session() as session:
-            fresh = await UserRepository(session).get(user_id)
+            fresh = await get_user(session, user_id)
             if fresh is None or not fresh.is_active:
                 raise NotFound("The user does not exist.")
             if name is not None:
@@ -102,7 +102,7 @@ class AccountProfiles:
 
     async def read(self, user_id: uuid.UUID) -> AccountRead:
         async with self.db.read_session() as session:
-            user = await UserRepository(session).get(user_id)
+            user = await get_user(session, user_id)
             if user is None or not user.is_active:
                 raise NotFound("The user does not exist.")
             return account_read(user, await AccountTokenRepository(session).pending_email(user_id, utcnow()))
@@ -123,7 +123,7 @@ class AccountProfiles:
     async def _request_move(self, session: AsyncSession, user: User, new_email: str) -> None:
         if not await self.mailer.quota.take(new_email):
             return
-        holder = await UserRepository(session).get_by_email(new_email)
+        holder = await get_user_by_email(session, new_email)
         if holder is None:
             token = await issue_token(
                 session, user, TokenPurpose.CHANGE_EMAIL, email=new_email, ttl_seconds=self.ttl

@@ -23,8 +23,8 @@ from aiclone.accounts.throttle import RESPONSE_FLOOR_SECONDS, no_sooner_than
 from aiclone.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, issue_token
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
-from aiclone.auth.repository import UserRepository
 from aiclone.auth.sessions import SessionRevoker
+from aiclone.auth.users import get_user, get_user_by_email
 from aiclone.db import Database, utcnow
 from aiclone.settings import AccountSettings, AuthSettings
 
@@ -58,7 +58,7 @@ class PasswordRecovery:
         async with no_sooner_than(self.response_floor):
             allowed = await self.mailer.quota.take(address)
             async with self.db.session() as session:
-                user = await UserRepository(session).get_by_email(address)
+                user = await get_user_by_email(session, address)
                 if user is None or not user.is_active or not allowed:
                     return
                 token = await issue_token(
@@ -76,7 +76,7 @@ class PasswordRecovery:
         token_hash = hash_token(token)
         async with self.db.read_session() as session:
             found = await AccountTokenRepository(session).find_live(token_hash, _RESET, utcnow())
-            user = await UserRepository(session).get(found.user_id) if found is not None else None
+            user = await get_user(session, found.user_id) if found is not None else None
         if found is None or user is None or not user.is_active:
             raise InvalidAccountToken("The reset link is invalid or has expired; ask for a new one.")
         # Checked before the token is spent: a refused password leaves the link usable.
@@ -85,7 +85,7 @@ class PasswordRecovery:
         async with self.db.session() as session:
             now = utcnow()
             tokens = AccountTokenRepository(session)
-            fresh = await UserRepository(session).get(user.id)
+            fresh = await get_user(session, user.id)
             if fresh is None or not fresh.is_active or not await tokens.consume(found.id, now):
                 raise InvalidAccountToken("The reset link is invalid or has expired; ask for a new one.")
             fresh.password_hash = password_hash

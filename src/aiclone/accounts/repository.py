@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiclone.accounts.models import AccountToken, TokenPurpose
 from aiclone.accounts.schemas import AccountRead
 from aiclone.auth.models import User
-from aiclone.auth.repository import USER_READ_COLUMNS
+from aiclone.auth.users import USER_READ_COLUMNS
 from aiclone.db import Database
 
 

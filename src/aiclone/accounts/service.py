@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +65,7 @@ class AccountService:
         db: Database,
         hasher: PasswordHasher,
         revoker: SessionRevoker,
+        metadata: MetaData,
         *,
         failed_logins: FailedLoginThrottle | None = None,
         max_concurrent_exports: int = 4,
@@ -72,6 +73,8 @@ class AccountService:
         self.db = db
         self.hasher = hasher
         self.revoker = revoker
+        # Every table of the application (aiclone.models.metadata): what erasure and export walk.
+        self.metadata = metadata
         self.failed_logins = failed_logins
         self.max_concurrent_exports = max_concurrent_exports
         self.on_erased: list[ErasedCallback] = []
@@ -119,7 +122,7 @@ class AccountService:
 
     async def _erase_once(self, user_id: uuid.UUID) -> Erased:
         async with self.db.session() as session:
-            if not await lock_user(session, user_id):
+            if not await lock_user(session, self.metadata, user_id):
                 raise NotFound("The user does not exist.")
             user = await session.get(User, user_id)
             assert user is not None
@@ -129,7 +132,7 @@ class AccountService:
                 await self._ensure_other_admin(session, user_id)
             # The identity signal goes out on commit: every instance refuses the user's tokens.
             await self.revoker.end_all(session, user_id)
-            rows = await erase_rows(session, user_id)
+            rows = await erase_rows(session, self.metadata, user_id)
             for callback in self.on_erased:
                 after_commit(session, _bind(callback, user_id))
         logger.info("account erased", extra={"user_id": str(user_id), "rows": sum(rows.values())})
@@ -171,7 +174,7 @@ class AccountService:
         self._exporting.add(user_id)
         self._exports += 1
         try:
-            async for chunk in account_zip(self.db, user_id):
+            async for chunk in account_zip(self.db, self.metadata, user_id):
                 if chunk:
                     yield chunk
         finally:

@@ -26,7 +26,7 @@ from aiclone.accounts.throttle import RESPONSE_FLOOR_SECONDS, no_sooner_than
 from aiclone.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, issue_token
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import Role, User
-from aiclone.auth.repository import UserRepository
+from aiclone.auth.users import get_user, get_user_by_email
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict
 from aiclone.settings import AccountSettings
@@ -71,7 +71,7 @@ class EmailVerification:
         async with no_sooner_than(self.response_floor):
             allowed = await self.mailer.quota.take(address)
             async with self.db.session() as session:
-                user = await UserRepository(session).get_by_email(address)
+                user = await get_user_by_email(session, address)
                 if user is None or not user.is_active or user.email_verified_at is not None or not allowed:
                     return
                 await self._mail_verification(session, user)
@@ -90,15 +90,14 @@ class EmailVerification:
     async def _apply(self, session: AsyncSession, token: str) -> VerifiedEmail:
         now = utcnow()
         tokens = AccountTokenRepository(session)
-        users = UserRepository(session)
         found = await tokens.find_live(hash_token(token), _BOTH, now)
-        user = await users.get(found.user_id) if found is not None else None
+        user = await get_user(session, found.user_id) if found is not None else None
         if found is None or user is None or not user.is_active:
             raise InvalidAccountToken(_BAD_TOKEN)
         if found.purpose == TokenPurpose.VERIFY_EMAIL.value and found.email != user.email:
             raise InvalidAccountToken(_BAD_TOKEN)  # the account moved to another address since
         if found.purpose == TokenPurpose.CHANGE_EMAIL.value:
-            await self._move(users, user, found)
+            await self._move(session, user, found)
         if not await tokens.consume(found.id, now):
             raise InvalidAccountToken(_BAD_TOKEN)
         user.email_verified_at = now
@@ -107,8 +106,8 @@ class EmailVerification:
         logger.info("email address confirmed", extra={"user_id": str(user.id)})
         return VerifiedEmail(email=user.email)
 
-    async def _move(self, users: UserRepository, user: User, found: AccountToken) -> None:
-        holder = await users.get_by_email(found.email)
+    async def _move(self, session: AsyncSession, user: User, found: AccountToken) -> None:
+        holder = await get_user_by_email(session, found.email)
         if holder is not None and holder.id != user.id:
             # The confirming person controls that mailbox, so saying so tells them nothing new.
             raise Conflict("An account with this email already exists.")

@@ -1,4 +1,7 @@
-"""The ``aiclone users list|set-role|deactivate|activate`` commands, on the admin service.
+"""The ``aiclone users create|list|set-role|deactivate|activate`` commands, on the auth and admin services.
+
+The command line (:mod:`aiclone.cli`) builds the services and hands this module the ones it
+needs, so admin does not import the container that builds it.
 
 They run in their own process, so on PostgreSQL their identity signal reaches the serving
 instances through NOTIFY like any other; on SQLite the server reads the tables again within
@@ -13,8 +16,8 @@ from aiclone.admin.schemas import UserUpdate
 from aiclone.admin.service import AdminService
 from aiclone.auth.models import Role
 from aiclone.auth.schemas import UserRead
+from aiclone.auth.service import AuthService
 from aiclone.errors import NotFound
-from aiclone.settings import Settings
 
 _PAGE = 200
 
@@ -24,34 +27,28 @@ def _line(user: UserRead) -> str:
     return f"{user.id}  {user.role:5}  {state:8}  {user.created_at:%Y-%m-%d}  {user.email}"
 
 
-async def list_users(settings: Settings, role: Role | None) -> str:
-    from aiclone.container import Services  # noqa: PLC0415 - keeps `aiclone --help` light
+async def create_user(auth: AuthService, email: str, full_name: str, password: str, admin: bool) -> str:
+    user = await auth.register(
+        email=email, password=password, full_name=full_name, role=Role.ADMIN if admin else Role.USER
+    )
+    return f"created {user.role} {user.email} ({user.id})"
 
-    services = Services(settings.with_secret())
+
+async def list_users(admin: AdminService, role: Role | None) -> str:
     lines: list[str] = []
-    try:
-        cursor: str | None = None
-        while True:
-            page = await services.admin.list_users(limit=_PAGE, cursor=cursor, role=role)
-            lines.extend(_line(user) for user in page.items)
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-    finally:
-        await services.db.dispose()
+    cursor: str | None = None
+    while True:
+        page = await admin.list_users(limit=_PAGE, cursor=cursor, role=role)
+        lines.extend(_line(user) for user in page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
     return "\n".join(lines) if lines else "no users"
 
 
-async def update_user(settings: Settings, who: str, change: UserUpdate) -> str:
+async def update_user(admin: AdminService, who: str, change: UserUpdate) -> str:
     """Change the user named by email or id; ends their sessions when anything changed."""
-    from aiclone.container import Services  # noqa: PLC0415
-
-    services = Services(settings.with_secret())
-    try:
-        user_id = await _resolve(services.admin, who)
-        user = await services.admin.update_user(user_id, change)
-    finally:
-        await services.db.dispose()
+    user = await admin.update_user(await _resolve(admin, who), change)
     return f"updated {_line(user)}"
 
 

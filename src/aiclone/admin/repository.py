@@ -6,8 +6,8 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import Role, User
-from aiclone.auth.repository import USER_READ_COLUMNS
 from aiclone.auth.schemas import UserRead
+from aiclone.auth.users import USER_READ_COLUMNS
 from aiclone.pagination import KeysetCursor, after
 
 _USER_BY_ID = select(*USER_READ_COLUMNS).where(User.id == bindparam("user_id", type_=User.id.type))

@@ -1,4 +1,5 @@
-"""Keeping the counters: the in-transaction event hook, the delivery hook and :func:`bump`.
+"""Keeping the counters: the in-transaction event hook, the delivery hook, :func:`bump`, and
+the token counters research moves and reads (:class:`TokenUsageCounters`).
 
 Both write in the caller's transaction, so a counter moves if and only if the change that moved
 it commits. Each occurrence is one multi-row upsert (one row per grain); concurrent writers of
@@ -14,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Table, TextClause, Uuid, bindparam, text, update
+from sqlalchemy import BigInteger, String, Table, TextClause, Uuid, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.analytics.metrics import (
@@ -27,7 +28,7 @@ from aiclone.analytics.metrics import (
     UsageMetric,
     metric_for,
 )
-from aiclone.analytics.models import ProspectFunnelEntry
+from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
 from aiclone.analytics.periods import bucket_starts, from_epoch, to_epoch
 from aiclone.events.types import EventRecord, EventType
 from aiclone.shared_tables import DELIVERY_FAILED, DELIVERY_SUCCEEDED
@@ -81,6 +82,35 @@ async def bump(
         params[f"start_{grain}"] = start
     # On the session's connection: a text statement needs none of the ORM's execution path.
     await (await session.connection()).execute(_BUMP, params)
+
+
+_DAY_SECONDS = 86400
+
+
+class TokenUsageCounters:
+    """Language-model tokens as analytics counters (``aiclone.research.usage.TokenCounters``):
+    ``llm_tokens`` and its two halves at every grain, so "per user and per day" is one row."""
+
+    async def add(
+        self, session: AsyncSession, user_id: uuid.UUID, *, at: dt.datetime, tokens_in: int, tokens_out: int
+    ) -> None:
+        await bump(session, user_id=user_id, metric=Metric.LLM_TOKENS, at=at, by=tokens_in + tokens_out)
+        if tokens_in:
+            await bump(session, user_id=user_id, metric=UsageMetric.TOKENS_IN, at=at, by=tokens_in)
+        if tokens_out:
+            await bump(session, user_id=user_id, metric=UsageMetric.TOKENS_OUT, at=at, by=tokens_out)
+
+    async def on_day(self, session: AsyncSession, user_id: uuid.UUID, at: dt.datetime) -> int:
+        day = at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        total = await session.scalar(
+            select(AnalyticsCounter.count).where(
+                AnalyticsCounter.user_id == user_id,
+                AnalyticsCounter.grain == _DAY_SECONDS,
+                AnalyticsCounter.bucket_start == int(day.timestamp()),
+                AnalyticsCounter.metric == Metric.LLM_TOKENS.value,
+            )
+        )
+        return int(total or 0)
 
 
 def _prospect_id(value: Any) -> str | None:

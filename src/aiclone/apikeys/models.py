@@ -16,7 +16,7 @@ class ApiKey(UUIDPrimaryKey, Base):
     """A machine credential of one user, with the scopes it was given.
 
     The key itself is never stored: ``public_id`` is the part of it that finds the row, and
-    ``secret_hash`` the SHA-256 of its secret part (see :mod:`aiclone.apikeys.keytext`).
+    ``secret_hash`` the SHA-256 of its secret part (see :mod:`aiclone.auth.keytext`).
     ``scopes`` are space-separated, sorted. A revoked key keeps its row (``revoked_at``) for the
     record, and is listed nowhere; the user's erasure deletes it with the rest.
     """

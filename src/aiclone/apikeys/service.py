@@ -19,10 +19,10 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.apikeys import keytext
 from aiclone.apikeys.models import ApiKey
 from aiclone.apikeys.repository import ApiKeyRepository
 from aiclone.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
+from aiclone.auth import keytext
 from aiclone.auth.scopes import ADMIN_ONLY_SCOPES
 from aiclone.auth.tokens import Principal
 from aiclone.db import Database, utcnow

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, URLEncodedBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from aiclone.accounts.schemas import AccountRead, ProfileUpdate
-from aiclone.accounts.setup import AccountFlows
 from aiclone.auth.schemas import (
     LoginForm,
     LogoutRequest,
@@ -17,7 +15,7 @@ from aiclone.auth.schemas import (
     TokenPair,
     UserRead,
 )
-from aiclone.auth.scopes import any_credential, session_only
+from aiclone.auth.scopes import session_only
 from aiclone.auth.service import AuthService
 from aiclone.auth.session_controller import client_info
 from aiclone.auth.tokens import Principal
@@ -96,38 +94,3 @@ class AuthController(Controller):
             refresh_token=body.refresh_token,
             all_sessions=body.all_sessions or body.refresh_token is None,
         )
-
-    @get(
-        "/me",
-        opt=any_credential(),
-        summary="The signed-in user",
-        description=(
-            "The account as `PATCH /api/auth/me` answers it: `email_verified`, and `pending_email` while an"
-            " address change waits for its confirmation."
-        ),
-        responses=problems(401),
-    )
-    async def get_own_account(
-        self, request: Request[Principal, str, Any], accounts: NamedDependency[AccountFlows]
-    ) -> AccountRead:
-        return await accounts.profiles.me(request.user.id)
-
-    # The handler lives here because Litestar allows one controller per path; the flow is aiclone.accounts.
-    @patch(
-        "/me",
-        opt=session_only(),
-        summary="Change the signed-in user's name or email",
-        description=(
-            "`full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation"
-            " link and the account moves when it is followed (until then it shows as `pending_email`); the"
-            " current address is told."
-        ),
-        responses=problems(401, 403, 404, 422, 429),
-    )
-    async def update_own_account(
-        self,
-        request: Request[Principal, str, Any],
-        data: JSONBody[ProfileUpdate],
-        accounts: NamedDependency[AccountFlows],
-    ) -> AccountRead:
-        return await accounts.profiles.update(request.user.id, data)

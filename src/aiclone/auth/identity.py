@@ -31,7 +31,9 @@ API keys (:mod:`aiclone.apikeys`) go through the same gate with the same memory 
 the key's public id: the verdict holds the key's scopes, expiry and secret hash with its user's
 role, so a repeat request costs a dictionary lookup and one SHA-256 of the presented secret.
 Revoking a key, deactivating or deleting its user, or changing the user's role sends the same
-identity signal for the user, which drops every verdict of that user's keys.
+identity signal for the user, which drops every verdict of that user's keys. The key rows are
+read through a :class:`KeyStore` (``aiclone.apikeys.credentials``, which owns the table) that the
+container hands in: auth does not import the package that issues keys.
 """
 
 from __future__ import annotations
@@ -46,8 +48,7 @@ from typing import Generic, Protocol, TypeVar
 import msgspec
 from sqlalchemy import bindparam, select
 
-from aiclone.apikeys import keytext
-from aiclone.apikeys.models import ApiKey
+from aiclone.auth import keytext
 from aiclone.auth.models import User, UserSession
 from aiclone.auth.tokens import Principal
 from aiclone.db import Database
@@ -70,31 +71,6 @@ _VERDICT = (
     )
 )
 
-_KEY_VERDICT = (
-    select(
-        ApiKey.id,
-        ApiKey.user_id,
-        ApiKey.secret_hash,
-        ApiKey.scopes,
-        ApiKey.expires_at,
-        ApiKey.revoked_at,
-        User.email,
-        User.role,
-        User.is_active,
-    )
-    .join(User, User.id == ApiKey.user_id)
-    .where(ApiKey.public_id == bindparam("public_id", type_=ApiKey.public_id.type))
-)
-_KEY_STANDS = (
-    select(ApiKey.expires_at)
-    .join(User, User.id == ApiKey.user_id)
-    .where(
-        ApiKey.id == bindparam("key_id", type_=ApiKey.id.type),
-        User.id == bindparam("user_id", type_=User.id.type),
-        ApiKey.revoked_at.is_(None),
-        User.is_active.is_(True),
-    )
-)
 INVALID_KEY = "The API key is invalid."
 REVOKED_KEY = "The API key has been revoked, or its account is no longer active."
 EXPIRED_KEY = "The API key has expired."
@@ -102,6 +78,32 @@ EXPIRED_KEY = "The API key has expired."
 KEY_CREDENTIAL_LIFETIME = dt.timedelta(hours=24)
 
 _USER_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id", type_=User.id.type))
+
+
+class StoredKey(msgspec.Struct, frozen=True):
+    """An API key's row with its user's columns, as the gate judges it."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    secret_hash: str
+    scopes: str  # space-separated
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    email: str
+    role: str
+    is_active: bool
+
+
+class KeyStore(Protocol):
+    """Point reads of API keys, outside any transaction (on the hot path only on a memory miss)."""
+
+    async def find(self, public_id: str) -> StoredKey | None:
+        """The key with this public id, whatever its state; None if there is none."""
+        ...
+
+    async def stands(self, key_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Whether this key of this user is unrevoked and unexpired, and its user active, now."""
+        ...
 
 
 class _Verdict(msgspec.Struct, frozen=True):
@@ -160,8 +162,11 @@ class _Memory(Generic[_K, _V]):
 
 
 class IdentityGate:
-    def __init__(self, db: Database, *, max_age: float, listening: Callable[[], bool]) -> None:
+    def __init__(
+        self, db: Database, *, keys: KeyStore, max_age: float, listening: Callable[[], bool]
+    ) -> None:
         self.db = db
+        self.key_store = keys
         self.max_age = max_age
         self._listening = listening
         self._verdicts: _Memory[uuid.UUID, _Verdict] = _Memory()
@@ -209,8 +214,7 @@ class IdentityGate:
     ) -> bool:
         """Whether the session or key (or, with neither, the user) still stands, read now."""
         if key_id is not None:
-            key_row = await self.db.read_row(_KEY_STANDS, {"key_id": key_id, "user_id": user_id})
-            return key_row is not None and (key_row[0] is None or key_row[0] > dt.datetime.now(dt.UTC))
+            return await self.key_store.stands(key_id, user_id)
         if session_id is not None:
             return (await self._read(session_id, user_id)).role is not None
         row = await self.db.read_row(_USER_ACTIVE, {"user_id": user_id})
@@ -237,24 +241,23 @@ class IdentityGate:
         for _ in range(_READ_ATTEMPTS):
             before = self._changes
             self.reads += 1
-            row = await self.db.read_row(_KEY_VERDICT, {"public_id": public_id})
-            if row is None:
+            key = await self.key_store.find(public_id)
+            if key is None:
                 return None  # unknown ids are not remembered: memory is for keys that exist
-            key_id, user_id, secret_hash, scopes, expires_at, revoked_at, email, role, active = row
             now = time.monotonic()
             principal = None
-            if revoked_at is None and active:
+            if key.revoked_at is None and key.is_active:
                 principal = Principal(
-                    id=user_id,
-                    email=email,
-                    role=role,
-                    expires_at=expires_at or dt.datetime.now(dt.UTC) + KEY_CREDENTIAL_LIFETIME,
-                    session_id=key_id,
-                    scopes=frozenset(scopes.split()),
-                    key_id=key_id,
+                    id=key.user_id,
+                    email=key.email,
+                    role=key.role,
+                    expires_at=key.expires_at or dt.datetime.now(dt.UTC) + KEY_CREDENTIAL_LIFETIME,
+                    session_id=key.id,
+                    scopes=frozenset(key.scopes.split()),
+                    key_id=key.id,
                 )
-            verdict = _KeyVerdict(user_id, secret_hash, expires_at, principal, now)
-            if self._resynced <= before and self._changed.get(user_id, 0) <= before:
+            verdict = _KeyVerdict(key.user_id, key.secret_hash, key.expires_at, principal, now)
+            if self._resynced <= before and self._changed.get(key.user_id, 0) <= before:
                 self._keys.put(public_id, verdict)
                 return verdict
         return verdict

@@ -20,12 +20,13 @@ costs a fraction of building a connection object and its header map first.
 
 from __future__ import annotations
 
+import uuid
+from typing import Protocol
 from urllib.parse import unquote_plus
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from aiclone.apikeys import keytext
-from aiclone.apikeys.usage import KeyUsage
+from aiclone.auth import keytext
 from aiclone.auth.identity import IdentityGate
 from aiclone.auth.scopes import check_access, required_access
 from aiclone.auth.tokens import VERIFIED_BEARER_KEY, Principal, TokenCodec
@@ -78,9 +79,15 @@ async def admit_bearer(scope: Scope, token: str, codec: TokenCodec, gate: Identi
     return await gate.admit(principal)
 
 
+class KeyUseLog(Protocol):
+    """Records that a key was used, without making the request wait (``aiclone.apikeys.usage``)."""
+
+    def note(self, key_id: uuid.UUID, address: str) -> None: ...
+
+
 class BearerAuthMiddleware:
     def __init__(
-        self, app: ASGIApp, codec: TokenCodec, gate: IdentityGate, usage: KeyUsage | None = None
+        self, app: ASGIApp, codec: TokenCodec, gate: IdentityGate, usage: KeyUseLog | None = None
     ) -> None:
         self.app = app
         self.codec = codec

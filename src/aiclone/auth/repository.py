@@ -3,28 +3,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import RefreshToken, User, UserSession
-from aiclone.auth.schemas import UserRead
-from aiclone.db import Database
-
-# The columns of UserRead, in its field order; the password hash is never selected.
-USER_READ_COLUMNS = (User.id, User.email, User.full_name, User.role, User.is_active, User.created_at)
-# Built once: on the per-request path, constructing the statement would cost more than running it.
-_USER_READ_BY_ID = select(*USER_READ_COLUMNS).where(User.id == bindparam("user_id", type_=User.id.type))
-
-
-class UserReads:
-    """The hot read path: a user as the API shows it, straight from a Core select."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def get(self, user_id: uuid.UUID) -> UserRead | None:
-        row = await self.db.read_row(_USER_READ_BY_ID, {"user_id": user_id})
-        return None if row is None else UserRead(*row)
+from aiclone.auth.users import get_user, get_user_by_email
 
 
 class UserRepository:
@@ -32,11 +15,10 @@ class UserRepository:
         self.session = session
 
     async def get(self, user_id: uuid.UUID) -> User | None:
-        return await self.session.get(User, user_id)
+        return await get_user(self.session, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        result = await self.session.execute(select(User).where(User.email == email))
-        return result.scalar_one_or_none()
+        return await get_user_by_email(self.session, email)
 
     async def add(self, user: User) -> User:
         self.session.add(user)

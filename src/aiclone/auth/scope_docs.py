@@ -16,7 +16,7 @@ from litestar import Litestar
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 from litestar.routes import HTTPRoute
 
-from aiclone.apikeys.keytext import KEY_PATTERN
+from aiclone.auth.keytext import KEY_PATTERN
 from aiclone.auth.scopes import (
     AnyCredential,
     ApiScope,

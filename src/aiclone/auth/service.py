@@ -8,15 +8,16 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.accounts.errors import EmailNotVerified
 from aiclone.auth.emails import normalize_email
+from aiclone.auth.errors import EmailNotVerified
 from aiclone.auth.login_throttle import LoginThrottle
 from aiclone.auth.models import RefreshToken, Role, User, UserSession
 from aiclone.auth.passwords import PasswordHasher, check_password_policy
-from aiclone.auth.repository import RefreshTokenRepository, SessionRepository, UserReads, UserRepository
+from aiclone.auth.repository import RefreshTokenRepository, SessionRepository, UserRepository
 from aiclone.auth.schemas import TokenPair, UserRead
 from aiclone.auth.sessions import ClientInfo, SessionRevoker
 from aiclone.auth.tokens import TokenCodec, hash_refresh_token, new_refresh_token
+from aiclone.auth.users import UserReads
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, Unauthenticated
 from aiclone.settings import AuthSettings

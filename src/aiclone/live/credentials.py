@@ -32,11 +32,11 @@ from typing import Literal
 
 import msgspec
 
-from aiclone.apikeys import keytext
+from aiclone.auth import keytext
 from aiclone.auth.identity import ENDED, IdentityGate
-from aiclone.auth.repository import UserReads
 from aiclone.auth.scopes import Access, AnyCredential, check_access
 from aiclone.auth.tokens import Principal, TokenCodec
+from aiclone.auth.users import UserReads
 from aiclone.db import Database, utcnow
 from aiclone.errors import Unauthenticated
 from aiclone.live.repository import TicketRepository

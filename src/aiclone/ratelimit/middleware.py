@@ -35,8 +35,8 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.path import normalize_path
 
-from aiclone.apikeys.keytext import looks_like_key
 from aiclone.auth.identity import IdentityGate
+from aiclone.auth.keytext import looks_like_key
 from aiclone.auth.tokens import VERIFIED_BEARER_KEY, TokenCodec
 from aiclone.errors import DomainError, Unauthenticated
 from aiclone.metrics import Metrics

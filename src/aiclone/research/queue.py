@@ -23,7 +23,7 @@ from aiclone.research.models import ResearchTask, SourceType, TaskKind, TaskStat
 from aiclone.research.repository import ResearchTaskRepository
 from aiclone.research.schemas import Insight
 from aiclone.research.state import record_state
-from aiclone.research.usage import record_llm_usage
+from aiclone.research.usage import TokenCounters, record_llm_usage
 
 logger = logging.getLogger("aiclone.research.queue")
 
@@ -51,10 +51,17 @@ Landing = Callable[[AsyncSession, ResearchTask], Awaitable[uuid.UUID]]
 
 class ResearchQueue:
     def __init__(
-        self, db: Database, events: EventLog, *, lease_seconds: float = 30.0, max_interruptions: int = 3
+        self,
+        db: Database,
+        events: EventLog,
+        counters: TokenCounters,
+        *,
+        lease_seconds: float = 30.0,
+        max_interruptions: int = 3,
     ) -> None:
         self.db = db
         self.events = events
+        self.counters = counters
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.max_interruptions = max_interruptions
 
@@ -117,7 +124,9 @@ class ResearchQueue:
         """Count a provider call's tokens now, in a transaction of their own: whatever becomes of
         the run, the tokens were spent."""
         async with self.db.session() as session:
-            await record_llm_usage(session, claim.user_id, claim.task_id, tokens_in, tokens_out)
+            await record_llm_usage(
+                session, self.counters, claim.user_id, claim.task_id, tokens_in, tokens_out
+            )
 
     async def complete_draft(self, claim: Claim, land: Landing) -> bool:
         return await self._finish(claim, _run_ended(TaskStatus.DONE, progress=100, error=None), land=land)

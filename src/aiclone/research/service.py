@@ -67,7 +67,7 @@ class ResearchService:
         self.db = db
         self.events = events
         self.max_urls = max_urls
-        self.budget = budget or TokenBudget()
+        self.budget = budget  # None: unlimited
         self.engines = engines or EngineRegistry()
 
     def engine_statuses(self) -> list[EngineStatus]:
@@ -123,7 +123,7 @@ class ResearchService:
                     "The research task is not valid.",
                     errors=[FieldError(field="prospect_id", message="no such prospect")],
                 )
-            if uses_llm(TaskKind.RESEARCH, data.engine):
+            if self.budget is not None and uses_llm(TaskKind.RESEARCH, data.engine):
                 await self.budget.admit(session, owner)
             task = await enqueue(
                 self.events,
@@ -201,7 +201,7 @@ class ResearchService:
             task = await _locked_task(session, owner, task_id)
             if task.status not in RETRYABLE:
                 raise Conflict(f"The task is {task.status}; only failed or cancelled tasks can be retried.")
-            if uses_llm(task.kind, task.engine):
+            if self.budget is not None and uses_llm(task.kind, task.engine):
                 await self.budget.admit(session, owner, exclude=task.id)
             task.status = TaskStatus.QUEUED.value
             task.progress = 0
@@ -233,7 +233,8 @@ class ResearchService:
         async with self.db.session() as session:
             if prospect_id is not None and await find_prospect(session, owner, prospect_id) is None:
                 raise NotFound("The prospect does not exist.")
-            await self.budget.admit(session, owner)
+            if self.budget is not None:
+                await self.budget.admit(session, owner)
             task = await enqueue(
                 self.events,
                 session,

@@ -7,6 +7,9 @@ Accounting
     transaction. The runner calls it when a call ends, in a transaction of its own, whatever
     happens to the run afterwards: tokens a cancelled or failed run spent were paid for and
     count. Both research with a language-model engine and drafting tasks go through it.
+    The counters are analytics' (``aiclone.analytics.counters.TokenUsageCounters``); research
+    sees them only as the :class:`TokenCounters` the container hands in, so it does not import
+    analytics (which reads research's tasks).
 
 The daily budget (``AICLONE_LLM_DAILY_TOKENS_PER_USER``, 0 = unlimited)
     Days are UTC days. A task that uses the language model reserves ``reservation`` tokens
@@ -28,24 +31,36 @@ import datetime as dt
 import math
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiclone.analytics.counters import bump
-from aiclone.analytics.metrics import Metric, UsageMetric
-from aiclone.analytics.models import AnalyticsCounter
 from aiclone.db import utcnow
 from aiclone.errors import TooManyRequests
 from aiclone.research.models import DRAFT_KINDS, ResearchTask, TaskStatus
 
-DAY_SECONDS = 86400
 # Research engines that call the language model (their tasks count against the budget).
 LLM_ENGINES = frozenset({"llm"})
 
 
+class TokenCounters(Protocol):
+    """A user's language-model token counters, read and moved in the caller's transaction."""
+
+    async def add(
+        self, session: AsyncSession, user_id: uuid.UUID, *, at: dt.datetime, tokens_in: int, tokens_out: int
+    ) -> None:
+        """Count ``tokens_in + tokens_out`` (and each half) at instant ``at``; both are >= 0."""
+        ...
+
+    async def on_day(self, session: AsyncSession, user_id: uuid.UUID, at: dt.datetime) -> int:
+        """The user's tokens counted on the UTC day of ``at``."""
+        ...
+
+
 async def record_llm_usage(
     session: AsyncSession,
+    counters: TokenCounters,
     user_id: uuid.UUID,
     task_id: uuid.UUID | None,
     tokens_in: int,
@@ -69,11 +84,7 @@ async def record_llm_usage(
             )
             .execution_options(synchronize_session=False)
         )
-    await bump(session, user_id=user_id, metric=Metric.LLM_TOKENS, at=when, by=tokens_in + tokens_out)
-    if tokens_in:
-        await bump(session, user_id=user_id, metric=UsageMetric.TOKENS_IN, at=when, by=tokens_in)
-    if tokens_out:
-        await bump(session, user_id=user_id, metric=UsageMetric.TOKENS_OUT, at=when, by=tokens_out)
+    await counters.add(session, user_id, at=when, tokens_in=tokens_in, tokens_out=tokens_out)
 
 
 class TokenBudgetExhausted(TooManyRequests):
@@ -83,20 +94,6 @@ class TokenBudgetExhausted(TooManyRequests):
 
 def day_start(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-async def tokens_on_day(session: AsyncSession, user_id: uuid.UUID, at: dt.datetime) -> int:
-    """The user's tokens recorded on the UTC day of ``at`` (one counter row)."""
-    start = int(day_start(at).timestamp())
-    total = await session.scalar(
-        select(AnalyticsCounter.count).where(
-            AnalyticsCounter.user_id == user_id,
-            AnalyticsCounter.grain == DAY_SECONDS,
-            AnalyticsCounter.bucket_start == start,
-            AnalyticsCounter.metric == Metric.LLM_TOKENS.value,
-        )
-    )
-    return int(total or 0)
 
 
 def uses_llm(kind: str, engine: str) -> bool:
@@ -122,6 +119,7 @@ class TokenPrices:
 class TokenBudget:
     """The per-user daily budget; ``daily_tokens`` 0 means unlimited."""
 
+    counters: TokenCounters
     daily_tokens: int = 0
     reservation: int = 1024
 
@@ -161,7 +159,7 @@ class TokenBudget:
         if not self.limited:
             return
         now = now or utcnow()
-        used = await tokens_on_day(session, user_id, now)
+        used = await self.counters.on_day(session, user_id, now)
         reserved = await self._reserved(session, user_id, exclude)
         if used + reserved + self.reservation <= self.daily_tokens:
             return

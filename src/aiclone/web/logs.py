@@ -32,7 +32,7 @@ _SECRET_NAME = re.compile(
 _SCRUB = re.compile(
     r"(?i:bearer)\s+[A-Za-z0-9\-_.~+/=]{8,}"  # "Bearer <credential>"
     r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # a JWT
-    r"|ack_[0-9a-f]{16}_[A-Za-z0-9_-]{20,}"  # an API key (aiclone.apikeys.keytext)
+    r"|ack_[0-9a-f]{16}_[A-Za-z0-9_-]{20,}"  # an API key (aiclone.auth.keytext)
 )
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")

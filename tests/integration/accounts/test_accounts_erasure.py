@@ -248,7 +248,7 @@ async def test_workers_cope_with_a_research_task_that_vanished(
         ),
         201,
     )
-    queue = ResearchQueue(services.db, services.events)
+    queue = ResearchQueue(services.db, services.events, services.token_counters)
     claim = await queue.claim("worker-test")
     assert claim is not None
     assert claim.user_id == user.id

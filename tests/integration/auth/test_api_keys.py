@@ -13,9 +13,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
-from aiclone.apikeys import keytext
 from aiclone.apikeys.models import ApiKey
 from aiclone.apikeys.service import MAX_LIVE_KEYS_PER_USER
+from aiclone.auth import keytext
 from aiclone.auth.scopes import ApiScope
 from aiclone.container import Services
 from tests.support.factories import SignedInUser, UserFactory

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select, update
 
 from aiclone.app import Services
 from aiclone.auth.models import User
-from aiclone.auth.repository import USER_READ_COLUMNS
+from aiclone.auth.users import USER_READ_COLUMNS
 
 BY_ID = select(*USER_READ_COLUMNS).where(User.id == bindparam("user_id", type_=User.id.type))
 ADMIN_BY_EMAIL = select(User.id, User.role).where(User.email == bindparam("email"), User.role == "admin")

@@ -111,7 +111,7 @@ def make_runner(
     fetch_timeout: float = 30.0,
     lease: float = 3.0,
 ) -> ResearchRunner:
-    queue = ResearchQueue(services.db, services.events, lease_seconds=lease)
+    queue = ResearchQueue(services.db, services.events, services.token_counters, lease_seconds=lease)
     engines = EngineRegistry([WebEngine(WebEngineConfig(allow_private=True, fetch_timeout=fetch_timeout))])
     config = RunnerConfig(
         concurrency=concurrency, task_timeout=task_timeout, lease_seconds=lease, poll_seconds=0.5
@@ -339,7 +339,9 @@ async def _expire_lease(services: Services, task_id: uuid.UUID) -> None:
 async def test_expired_leases_are_requeued_then_given_up(services: Services) -> None:
     user = await new_user(services)
     task = await new_task(services, user, "https://example.com/")
-    queue = ResearchQueue(services.db, services.events, lease_seconds=60, max_interruptions=2)
+    queue = ResearchQueue(
+        services.db, services.events, services.token_counters, lease_seconds=60, max_interruptions=2
+    )
     assert await queue.recover_expired() == 0
     for interruption in (1, 2, 3):
         claim = await queue.claim(f"ghost-{interruption}")
@@ -392,14 +394,14 @@ class FailOn:
 def failing_queue(services: Services, type: str, status: str | None = None) -> ResearchQueue:
     log = EventLog(services.broker)
     log.add_hook(FailOn(type, status))
-    return ResearchQueue(services.db, log, lease_seconds=60)
+    return ResearchQueue(services.db, log, services.token_counters, lease_seconds=60)
 
 
 async def test_runner_state_changes_and_events_commit_together(services: Services) -> None:
     """A failure after each change (in an event hook) leaves neither the change nor its event."""
     user = await new_user(services)
     task = await new_task(services, user, "https://example.com/")
-    good = ResearchQueue(services.db, services.events, lease_seconds=60)
+    good = ResearchQueue(services.db, services.events, services.token_counters, lease_seconds=60)
 
     async def snapshot() -> tuple[str, int, int]:
         row = await task_row(services, user, task.id)

@@ -12,6 +12,9 @@ guessed at any speed, and a key is verified on every request, where an argon2 ca
 tens of milliseconds of CPU each. No pepper either: against a 256-bit secret it adds nothing,
 and tying keys to ``AICLONE_SECRET_KEY`` would silently invalidate every key on a rotation of
 the signing secret. The comparison with the stored hash is constant-time.
+
+The format is auth's, which recognises and admits keys (middleware, identity gate);
+:mod:`aiclone.apikeys` issues, lists and revokes them.
 """
 
 from __future__ import annotations
