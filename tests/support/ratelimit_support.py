@@ -26,6 +26,9 @@ def peer_client(app: Litestar, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
 
+DAY_SECONDS = 86_400
+
+
 async def clear_of_window_edge(window: int, margin: float = 4.0) -> None:
     """Sliding-window-counter windows are aligned to multiples of their length; a test that
     counts up to a limit starts well inside one so no boundary falls in the middle."""

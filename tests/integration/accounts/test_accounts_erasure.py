@@ -24,6 +24,7 @@ from tests.conftest import make_settings
 from tests.support.analytics_flows import run_flows
 from tests.support.factories import SignedInUser, UserFactory
 from tests.support.live_support import PASSWORD, Server, open_stream, sign_up
+from tests.support.ratelimit_support import DAY_SECONDS, clear_of_window_edge
 
 Client = AsyncTestClient[Litestar]
 ME = "/api/auth/me"
@@ -213,8 +214,9 @@ async def test_wrong_passwords_are_throttled_like_sign_in(
     from aiclone.app import create_app
 
     app = create_app(
-        make_settings(database_url, tmp_path, rate_limit_enabled=True, login_failure_limit="2/minute")
+        make_settings(database_url, tmp_path, rate_limit_enabled=True, login_failure_limit="2/day")
     )
+    await clear_of_window_edge(DAY_SECONDS, margin=120)  # the count must not straddle a window's edge
     async with AsyncTestClient(app=app) as client:
         services: Services = app.state.services
         user = await UserFactory(client, services).create()
