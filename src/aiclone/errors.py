@@ -7,9 +7,11 @@ the only place that turns anything into an HTTP error body. Unknown exceptions b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -22,11 +24,13 @@ from litestar.exceptions import (
 from litestar.exceptions.http_exceptions import ClientException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aiclone.db_outage import RETRY_AFTER_SECONDS, is_database_outage
 
 logger = logging.getLogger("aiclone.errors")
+
+_T = TypeVar("_T")
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://aiclone.dev/problems/"
@@ -104,6 +108,23 @@ class NotFound(DomainError, status=404):
 
 class Conflict(DomainError, status=409):
     pass
+
+
+def existing(row: _T | None, detail: str) -> _T:
+    """The row a lookup found, or :class:`NotFound` with ``detail`` where it found none."""
+    if row is None:
+        raise NotFound(detail)
+    return row
+
+
+@contextlib.contextmanager
+def owner_must_exist() -> Iterator[None]:
+    """Around a validated write of a user's row: the only constraint it can break is the owner's
+    foreign key (an admin named a missing user), which is a :class:`NotFound`."""
+    try:
+        yield
+    except IntegrityError:
+        raise NotFound("The user does not exist.") from None
 
 
 class TooManyRequests(DomainError, status=429):

@@ -18,7 +18,6 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy.exc import IntegrityError
 
 from aiclone.automations.conditions import condition_errors, matches
 from aiclone.automations.repository import AutomationRepository
@@ -37,7 +36,7 @@ from aiclone.automations.schemas import (
     TriggerResult,
 )
 from aiclone.db import Database, utcnow
-from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
+from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, existing, owner_must_exist
 from aiclone.fields import normalize_tags
 from aiclone.keyset import page_of, read_cursor
 
@@ -84,7 +83,7 @@ class AutomationService:
         if errors:
             raise InvalidInput("The automation is not valid.", errors=errors)
         now = utcnow()
-        try:
+        with owner_must_exist():
             async with self.db.session() as session:
                 repo = AutomationRepository(session)
                 if await repo.count(user_id) >= self.max_per_user:
@@ -104,16 +103,10 @@ class AutomationService:
                         "updated_at": now,
                     }
                 )
-        except IntegrityError:
-            # The only constraint a validated insert can break: an admin named a missing user.
-            raise NotFound("The user does not exist.") from None
 
     async def get(self, user_id: uuid.UUID, automation_id: uuid.UUID) -> AutomationRead:
         async with self.db.read_connection() as connection:
-            found = await AutomationRepository(connection).get(user_id, automation_id)
-        if found is None:
-            raise NotFound(_NOT_FOUND)
-        return found
+            return existing(await AutomationRepository(connection).get(user_id, automation_id), _NOT_FOUND)
 
     async def list(
         self,
@@ -149,9 +142,7 @@ class AutomationService:
             raise InvalidInput("The automation is not valid.", errors=errors)
         async with self.db.session() as session:
             repo = AutomationRepository(session)
-            current = await repo.get(user_id, automation_id)
-            if current is None:
-                raise NotFound(_NOT_FOUND)
+            current = existing(await repo.get(user_id, automation_id), _NOT_FOUND)
             trigger_event = (
                 current.trigger_event if data.trigger_event is msgspec.UNSET else data.trigger_event
             )
@@ -187,9 +178,7 @@ class AutomationService:
             )
         async with self.db.session() as session:
             repo = AutomationRepository(session)
-            rule = await repo.get_rule(user_id, automation_id)
-            if rule is None:
-                raise NotFound(_NOT_FOUND)
+            rule = existing(await repo.get_rule(user_id, automation_id), _NOT_FOUND)
             outcome = await self.runner.run(
                 session, rule, event_type=rule.trigger_event, data=data, trigger_seq=None, manual=True
             )

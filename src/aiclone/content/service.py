@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.content.models import ContentStatus
 from aiclone.content.repository import ContentRepository
 from aiclone.content.schemas import (
-    ChangeAction,
     ContentCreate,
     ContentPage,
     ContentRead,
@@ -32,13 +29,15 @@ from aiclone.content.schemas import (
     ContentUpdatedData,
 )
 from aiclone.db import Database, utcnow
-from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
+from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, existing, owner_must_exist
+from aiclone.events.changes import ChangeEvent
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
 from aiclone.fields import clean_text, normalize_tags
 from aiclone.keyset import page_of, read_cursor
 
 _NOT_FOUND = "The content does not exist."
+_UPDATED = ChangeEvent(EventType.CONTENT_UPDATED, ContentUpdatedData)
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -77,20 +76,8 @@ async def create_content(
             "updated_at": now,
         }
     )
-    await _record_change(events, session, item, "created")
+    await _UPDATED.record(events, session, item, user_id=user_id, action="created")
     return item
-
-
-async def _record_change(
-    events: EventLog,
-    session: AsyncSession,
-    item: ContentRead,
-    action: ChangeAction,
-    *,
-    changes: Sequence[str] = (),
-) -> None:
-    data = ContentUpdatedData(*msgspec.structs.astuple(item), action=action, changes=[*changes])
-    await events.record(session, user_id=item.user_id, type=EventType.CONTENT_UPDATED, data=data)
 
 
 class ContentService:
@@ -99,19 +86,13 @@ class ContentService:
         self.events = events
 
     async def create(self, user_id: uuid.UUID, data: ContentCreate) -> ContentRead:
-        try:
+        with owner_must_exist():
             async with self.db.session() as session:
                 return await create_content(self.events, session, user_id, data)
-        except IntegrityError:
-            # The only constraint validated input can break: an admin named a missing user.
-            raise NotFound("The user does not exist.") from None
 
     async def get(self, user_id: uuid.UUID, item_id: uuid.UUID) -> ContentRead:
         async with self.db.read_connection() as connection:
-            item = await ContentRepository(connection).get(user_id, item_id)
-        if item is None:
-            raise NotFound(_NOT_FOUND)
-        return item
+            return existing(await ContentRepository(connection).get(user_id, item_id), _NOT_FOUND)
 
     async def list(
         self,
@@ -150,16 +131,16 @@ class ContentService:
         values = _clean(given)
         async with self.db.session() as session:
             repo = ContentRepository(session)
-            current = await repo.get(user_id, item_id, for_update=True)
-            if current is None:
-                raise NotFound(_NOT_FOUND)
+            current = existing(await repo.get(user_id, item_id, for_update=True), _NOT_FOUND)
             if current.status != ContentStatus.DRAFT.value:
                 raise Conflict("Published content cannot be edited.")
             changed = {name: value for name, value in values.items() if getattr(current, name) != value}
             if not changed:
                 return current
             item = await repo.update(user_id, item_id, {**changed, "updated_at": utcnow()})
-            await _record_change(self.events, session, item, "updated", changes=sorted(changed))
+            await _UPDATED.record(
+                self.events, session, item, user_id=user_id, action="updated", changes=sorted(changed)
+            )
             return item
 
     async def delete(self, user_id: uuid.UUID, item_id: uuid.UUID) -> None:
@@ -168,15 +149,13 @@ class ContentService:
             current = await repo.get(user_id, item_id, for_update=True)
             if current is None or not await repo.delete(user_id, item_id):
                 raise NotFound(_NOT_FOUND)
-            await _record_change(self.events, session, current, "deleted")
+            await _UPDATED.record(self.events, session, current, user_id=user_id, action="deleted")
 
     async def publish(self, user_id: uuid.UUID, item_id: uuid.UUID) -> ContentRead:
         now = utcnow()
         async with self.db.session() as session:
             repo = ContentRepository(session)
-            current = await repo.get(user_id, item_id, for_update=True)
-            if current is None:
-                raise NotFound(_NOT_FOUND)
+            current = existing(await repo.get(user_id, item_id, for_update=True), _NOT_FOUND)
             if current.status == ContentStatus.PUBLISHED.value:
                 raise Conflict("The content is already published.")
             if not current.body:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from typing import Literal
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import Database, utcnow
-from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
+from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, existing
+from aiclone.events.changes import ChangeEvent
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
 from aiclone.fields import clean_text
@@ -46,6 +45,7 @@ from aiclone.outreach.schemas import (
 from aiclone.prospects.changes import count_outreach, find_prospect, record_prospect_updated
 
 _NOT_FOUND = "The outreach message does not exist."
+_UPDATED = ChangeEvent(EventType.OUTREACH_UPDATED, OutreachUpdatedData)
 
 
 def _body(value: str) -> str:
@@ -90,20 +90,8 @@ async def create_draft(
         reason="draft_created",
         outreach_id=message.id,
     )
-    await _record_change(events, session, message, "created")
+    await _UPDATED.record(events, session, message, user_id=user_id, action="created")
     return message
-
-
-async def _record_change(
-    events: EventLog,
-    session: AsyncSession,
-    message: OutreachRead,
-    action: Literal["created", "updated", "deleted"],
-    *,
-    changes: Sequence[str] = (),
-) -> None:
-    data = OutreachUpdatedData(*msgspec.structs.astuple(message), action=action, changes=[*changes])
-    await events.record(session, user_id=message.user_id, type=EventType.OUTREACH_UPDATED, data=data)
 
 
 class OutreachService:
@@ -117,10 +105,7 @@ class OutreachService:
 
     async def get(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
         async with self.db.read_connection() as connection:
-            message = await OutreachRepository(connection).get(user_id, message_id)
-        if message is None:
-            raise NotFound(_NOT_FOUND)
-        return message
+            return existing(await OutreachRepository(connection).get(user_id, message_id), _NOT_FOUND)
 
     async def list(
         self,
@@ -163,7 +148,9 @@ class OutreachService:
             if not changed:
                 return current
             message = await repo.update(user_id, message_id, {**changed, "updated_at": utcnow()})
-            await _record_change(self.events, session, message, "updated", changes=sorted(changed))
+            await _UPDATED.record(
+                self.events, session, message, user_id=user_id, action="updated", changes=sorted(changed)
+            )
             return message
 
     async def delete(self, user_id: uuid.UUID, message_id: uuid.UUID) -> None:
@@ -171,7 +158,7 @@ class OutreachService:
             repo = OutreachRepository(session)
             current = await self._draft(repo, user_id, message_id, action="deleted")
             await repo.delete(user_id, message_id)
-            await _record_change(self.events, session, current, "deleted")
+            await _UPDATED.record(self.events, session, current, user_id=user_id, action="deleted")
 
     async def send(self, user_id: uuid.UUID, message_id: uuid.UUID) -> OutreachRead:
         now = utcnow()
@@ -199,9 +186,7 @@ class OutreachService:
         async with self.db.session() as session:
             repo = OutreachRepository(session)
             await self._lock_prospect_of(session, user_id, message_id)
-            current = await repo.get(user_id, message_id, for_update=True)
-            if current is None:
-                raise NotFound(_NOT_FOUND)
+            current = existing(await repo.get(user_id, message_id, for_update=True), _NOT_FOUND)
             if current.status != OutreachStatus.SENT.value:
                 raise Conflict("A meeting can only be booked from a sent message.")
             if current.meeting_booked:
@@ -237,9 +222,7 @@ class OutreachService:
     async def _draft(
         repo: OutreachRepository, user_id: uuid.UUID, message_id: uuid.UUID, *, action: str
     ) -> OutreachRead:
-        current = await repo.get(user_id, message_id, for_update=True)
-        if current is None:
-            raise NotFound(_NOT_FOUND)
+        current = existing(await repo.get(user_id, message_id, for_update=True), _NOT_FOUND)
         if current.status != OutreachStatus.DRAFT.value:
             raise Conflict(f"The message was already sent; it cannot be {action}.")
         return current
