@@ -83,23 +83,42 @@ async def drop_pg_database(admin_url: str, url: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+async def _migrated_databases() -> AsyncIterator[dict[str, str]]:
+    """This test process's migrated database of each backend, made on first use, kept to the end.
+
+    ``database_url`` is parametrised, and pytest keeps one value of a parametrised session
+    fixture at a time: every time the tests a process runs switch backend, it tears the old
+    value down and sets the new one up. Made here, a database outlives those switches, so each
+    process migrates each backend once instead of once per switch.
+    """
+    made: dict[str, str] = {}
+    yield made
+    if "postgresql" in made:
+        await drop_pg_database(PG_ADMIN_URL, made["postgresql"])
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _migrated_databases: dict[str, str],
+) -> str:
+    if request.param in _migrated_databases:
+        return _migrated_databases[request.param]
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'aiclone.db'}"
-        await asyncio.to_thread(migrate.upgrade, url)
-        yield url
-        return
-    admin = request.getfixturevalue("pg_admin_url")
-    url = await create_pg_database(admin)
+    else:
+        url = await create_pg_database(request.getfixturevalue("pg_admin_url"))
     try:
         # env.py runs its own event loop, so migrations run in a thread.
         await asyncio.to_thread(migrate.upgrade, url)
-        yield url
-    finally:
-        await drop_pg_database(admin, url)
+    except BaseException:
+        if request.param == "postgresql":
+            await drop_pg_database(PG_ADMIN_URL, url)
+        raise
+    _migrated_databases[request.param] = url
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiclone import migrate
+from aiclone.collector import pause_until_frozen
 from aiclone.serving import SERVERS, EdgeTimings, run_server
 from aiclone.settings import Settings, SettingsError, load_settings, var
 from aiclone.web.logs import configure_process_logging
@@ -85,6 +86,7 @@ def _override(field: str, value: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    pause_until_frozen()  # on again once the app has started (aiclone.collector)
     _override("host", args.host)
     _override("port", args.port)
     if args.no_worker:

@@ -9,13 +9,17 @@ from __future__ import annotations
 import ast
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where a migration runs, not with this module: a restart whose database is
+# already at head never needs it, and importing it is about a tenth of a restart.
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"
@@ -29,6 +33,8 @@ def _locate() -> tuple[Path, Path]:
 
 
 def alembic_config(database_url: str | None = None) -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - see the note at the top
+
     ini, scripts = _locate()
     config = Config(str(ini))
     config.set_main_option("script_location", str(scripts))
@@ -40,6 +46,8 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
+    from alembic import command  # noqa: PLC0415
+
     # "heads", not "head": when packages developed side by side each add a migration, the
     # history can have several heads until they are merged, and all of them must be applied.
     command.upgrade(alembic_config(database_url), revision)
@@ -110,20 +118,28 @@ async def _applied_revisions(database_url: str) -> set[str]:
 
 
 def downgrade(database_url: str, revision: str) -> None:
+    from alembic import command  # noqa: PLC0415
+
     command.downgrade(alembic_config(database_url), revision)
 
 
 def current(database_url: str) -> None:
+    from alembic import command  # noqa: PLC0415
+
     command.current(alembic_config(database_url), verbose=True)
 
 
 def revision(database_url: str, message: str, *, autogenerate: bool) -> None:
+    from alembic import command  # noqa: PLC0415
+
     command.revision(alembic_config(database_url), message=message, autogenerate=autogenerate)
 
 
 def head_revisions() -> set[str]:
     # The scripts' headers are enough (and far quicker than loading every script); Alembic decides
     # when one is not plain.
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     return _declared_heads() or set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 

@@ -27,17 +27,18 @@ import tempfile
 import zipfile
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 import msgspec
-import xlsxwriter
 from sqlalchemy import String, Text, case, cast, func, literal
-from xlsxwriter.worksheet import Worksheet
 
 from aiclone.analytics.sources import ExportColumn, ExportSource, Kind
 from aiclone.zipsink import ZipSink
+
+if TYPE_CHECKING:
+    from xlsxwriter.worksheet import Worksheet
 
 Batch = Sequence[Sequence[Any]]
 Part = tuple[ExportSource, Callable[[], AsyncIterator[Batch]]]
@@ -198,6 +199,8 @@ class XlsxBook:
     """One workbook being written (called from worker threads, one call at a time)."""
 
     def __init__(self, path: Path) -> None:
+        import xlsxwriter  # noqa: PLC0415 - only exports load it, not every start-up
+
         self.workbook = xlsxwriter.Workbook(
             str(path),
             {"constant_memory": True, "remove_timezone": True, "tmpdir": str(path.parent)},
