@@ -8,7 +8,9 @@ PostgreSQL half is skipped, unless AICLONE_TEST_REQUIRE_POSTGRES=1 (as in CI), w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,13 +22,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Browser, Page
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from aiclone import migrate
 from aiclone.app import create_app
 from aiclone.container import Services
-from aiclone.db import build_engine
 from aiclone.models import metadata
 from aiclone.settings import Settings
 from tests.support.factories import UserFactory
@@ -166,18 +166,24 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def clean_tables(database_url: str) -> AsyncIterator[None]:
+    """Empties every table after the test, children first.
+
+    DELETE, not TRUNCATE: a test leaves a handful of rows, and on PostgreSQL a TRUNCATE of every
+    table gives each table and index a new file (130-150 ms a test here, against under a
+    millisecond for the DELETEs). All of them go in one round trip (asyncpg's simple query
+    protocol takes several statements).
+    """
     yield
-    engine = build_engine(database_url, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            tables = [t.name for t in reversed(metadata.sorted_tables)]
-            if database_url.startswith("postgresql"):
-                await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
-            else:
-                for table in tables:
-                    await conn.execute(text(f'DELETE FROM "{table}"'))
-    finally:
-        await engine.dispose()
+    deletes = "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(metadata.sorted_tables))
+    if database_url.startswith("postgresql"):
+        conn = await asyncpg.connect(_asyncpg_dsn(database_url))
+        try:
+            await conn.execute(deletes)
+        finally:
+            await conn.close()
+        return
+    with contextlib.closing(sqlite3.connect(make_url(database_url).database or "", timeout=30)) as db:
+        db.executescript(f"BEGIN IMMEDIATE; {deletes}; COMMIT;")
 
 
 @pytest.fixture
