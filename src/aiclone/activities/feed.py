@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.activities.models import Activity
 from aiclone.activities.schemas import ActivityRead
+from aiclone.driver import DriverStatement
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventRecord, EventType
 
@@ -106,7 +107,7 @@ class ActivityFeedHook:
         )
         # A Core insert built once (the ORM's add and flush cost more than the statement).
         connection = await session.connection()
-        await connection.execute(_INSERT, {**msgspec.structs.asdict(line), "user_id": event.user_id})
+        await _INSERT.execute(connection, {**msgspec.structs.asdict(line), "user_id": event.user_id})
         await self.events.record(
             session,
             user_id=event.user_id,
@@ -118,16 +119,18 @@ class ActivityFeedHook:
 
 _ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
 _COLUMNS = _ACTIVITIES.c
-_INSERT = insert(_ACTIVITIES).values(
-    id=bindparam("id", type_=_COLUMNS.id.type),
-    user_id=bindparam("user_id", type_=_COLUMNS.user_id.type),
-    type=bindparam("type", type_=_COLUMNS.type.type),
-    title=bindparam("title", type_=_COLUMNS.title.type),
-    message=bindparam("message", type_=_COLUMNS.message.type),
-    link=bindparam("link", type_=_COLUMNS.link.type),
-    metadata=bindparam("metadata", type_=_COLUMNS["metadata"].type),
-    source_seq=bindparam("source_seq", type_=_COLUMNS.source_seq.type),
-    created_at=bindparam("created_at", type_=_COLUMNS.created_at.type),
+_INSERT = DriverStatement(
+    insert(_ACTIVITIES).values(
+        id=bindparam("id", type_=_COLUMNS.id.type),
+        user_id=bindparam("user_id", type_=_COLUMNS.user_id.type),
+        type=bindparam("type", type_=_COLUMNS.type.type),
+        title=bindparam("title", type_=_COLUMNS.title.type),
+        message=bindparam("message", type_=_COLUMNS.message.type),
+        link=bindparam("link", type_=_COLUMNS.link.type),
+        metadata=bindparam("metadata", type_=_COLUMNS["metadata"].type),
+        source_seq=bindparam("source_seq", type_=_COLUMNS.source_seq.type),
+        created_at=bindparam("created_at", type_=_COLUMNS.created_at.type),
+    )
 )
 
 

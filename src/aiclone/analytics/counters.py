@@ -30,6 +30,7 @@ from aiclone.analytics.metrics import (
 )
 from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
 from aiclone.analytics.periods import bucket_starts, from_epoch, to_epoch
+from aiclone.driver import DriverStatement
 from aiclone.events.types import EventRecord, EventType
 from aiclone.shared_tables import DELIVERY_FAILED, DELIVERY_SUCCEEDED
 
@@ -56,7 +57,7 @@ def _bump_sql() -> TextClause:
     )
 
 
-_BUMP = _bump_sql()
+_BUMP = DriverStatement(_bump_sql())
 
 
 async def bump(
@@ -80,8 +81,7 @@ async def bump(
     params: dict[str, Any] = {"user_id": user_id, "metric": str(metric), "by": by}
     for grain, start in bucket_starts(at):
         params[f"start_{grain}"] = start
-    # On the session's connection: a text statement needs none of the ORM's execution path.
-    await (await session.connection()).execute(_BUMP, params)
+    await _BUMP.execute(session, params)
 
 
 _DAY_SECONDS = 86400
@@ -149,8 +149,7 @@ class AnalyticsCounterHook:
             "added_at": event.created_at,
             "approved_at": event.created_at if approved else None,
         }
-        connection = await session.connection()
-        inserted = (await connection.execute(_FUNNEL_ENTRY, params)).first() is not None
+        inserted = bool(await _FUNNEL_ENTRY.rows(session, params))
         if inserted and approved:
             await bump(session, user_id=event.user_id, metric=FunnelMetric.APPROVED, at=event.created_at)
 
@@ -160,8 +159,7 @@ class AnalyticsCounterHook:
         if prospect_id is None:
             return
         params = {"b_user_id": event.user_id, "b_prospect_id": prospect_id, "b_at": event.created_at}
-        connection = await session.connection()
-        added_at = (await connection.execute(_REACH[stage], params)).scalar_one_or_none()
+        added_at = await _REACH[stage].scalar(session, params)
         if added_at is not None:
             # Counted in the bucket of the prospect's addition: the funnel is by cohort.
             await bump(session, user_id=event.user_id, metric=stage, at=added_at)
@@ -201,21 +199,23 @@ class DeliveryCounterHook:
 # The hook's statements are built once and run with parameters (no per-event construction).
 _FUNNEL: Table = ProspectFunnelEntry.__table__  # type: ignore[assignment]
 
-_FUNNEL_ENTRY = text(
-    "INSERT INTO analytics_prospect_funnel (user_id, prospect_id, added_at, approved_at)"
-    " VALUES (:user_id, :prospect_id, :added_at, :approved_at)"
-    " ON CONFLICT (user_id, prospect_id) DO NOTHING RETURNING prospect_id"
-).bindparams(
-    bindparam("user_id", type_=Uuid()),
-    bindparam("prospect_id", type_=String()),
-    bindparam("added_at", type_=_FUNNEL.c.added_at.type),
-    bindparam("approved_at", type_=_FUNNEL.c.approved_at.type),
+_FUNNEL_ENTRY = DriverStatement(
+    text(
+        "INSERT INTO analytics_prospect_funnel (user_id, prospect_id, added_at, approved_at)"
+        " VALUES (:user_id, :prospect_id, :added_at, :approved_at)"
+        " ON CONFLICT (user_id, prospect_id) DO NOTHING RETURNING prospect_id"
+    ).bindparams(
+        bindparam("user_id", type_=Uuid()),
+        bindparam("prospect_id", type_=String()),
+        bindparam("added_at", type_=_FUNNEL.c.added_at.type),
+        bindparam("approved_at", type_=_FUNNEL.c.approved_at.type),
+    )
 )
 
 
-def _reach_statement(column: Any) -> Any:
+def _reach_statement(column: Any) -> DriverStatement:
     """Mark a stage reached if it was not yet; returns the addition time when it was marked."""
-    return (
+    return DriverStatement(
         update(_FUNNEL)
         .where(
             _FUNNEL.c.user_id == bindparam("b_user_id"),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aiclone.automations.models import Automation
 from aiclone.automations.schemas import Action, AutomationRead, Condition
+from aiclone.driver import DriverStatement
 from aiclone.keyset import Keyset, page_params, paginate
 
 AUTOMATIONS = cast(Table, Automation.__table__)
@@ -48,7 +49,7 @@ _RULE_COLUMNS = (
     _C.last_failed_at,
     _C.last_run_at,
 )
-_ENABLED_RULES = (
+_ENABLED_RULES = DriverStatement(
     select(*_RULE_COLUMNS)
     .where(
         _C.user_id == bindparam("user_id", type_=Uuid()),
@@ -112,10 +113,8 @@ class AutomationRepository:
         return None if row is None else _rule(row)
 
     async def enabled_rules(self, user_id: uuid.UUID, trigger_event: str) -> list[Rule]:
-        # On the session's connection: a Core select needs none of the ORM's execution path,
-        # and every event of a trigger type runs this (aiclone.automations.hook).
-        connection = await self.session.connection()
-        rows = await connection.execute(_ENABLED_RULES, {"user_id": user_id, "trigger_event": trigger_event})
+        # Every event of a trigger type runs this (aiclone.automations.hook).
+        rows = await _ENABLED_RULES.rows(self.session, {"user_id": user_id, "trigger_event": trigger_event})
         return [_rule(row) for row in rows]
 
     async def update(

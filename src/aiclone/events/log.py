@@ -33,6 +33,7 @@ from sqlalchemy import BigInteger, Boolean, String, TextClause, Uuid, bindparam,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import after_commit, utcnow
+from aiclone.driver import DriverStatement
 from aiclone.errors import InvalidInput
 from aiclone.events.broker import NOTIFY_CHANNEL, EventBroker
 from aiclone.events.models import Event, EventCounter
@@ -84,16 +85,18 @@ _INSERT_EVENT = _typed(
 ).bindparams(bindparam("seq", type_=BigInteger()))
 
 # PostgreSQL: counter, event and notification in one statement.
-_RECORD_PG = _typed(
-    "WITH counter AS ("
-    "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
-    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
-    "), recorded AS ("
-    "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
-    " SELECT :user_id, last_seq, :type, :data, :by_automation, :created_at FROM counter RETURNING seq"
-    ") SELECT seq FROM recorded"
+_RECORD_PG = DriverStatement(
+    _typed(
+        "WITH counter AS ("
+        "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
+        " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+        "), recorded AS ("
+        "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
+        " SELECT :user_id, last_seq, :type, :data, :by_automation, :created_at FROM counter RETURNING seq"
+        ") SELECT seq FROM recorded"
+    )
 )
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_NOTIFY = DriverStatement(text("SELECT pg_notify(:channel, :payload)"))
 
 
 class EventLog:
@@ -136,7 +139,7 @@ class EventLog:
         }
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
-            seq = int((await connection.execute(_RECORD_PG, params)).scalar_one())
+            seq = int(await _RECORD_PG.scalar(connection, params))
         else:
             seq = int((await connection.execute(_NEXT_SEQ, {"user_id": user_id})).scalar_one())
             params["seq"] = seq
@@ -148,8 +151,8 @@ class EventLog:
             await hook.on_event(session, event)
         if connection.dialect.name == "postgresql":
             # After the hooks, as the live consumers expect (the events hooks record come first).
-            await connection.execute(
-                _NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": encode_notification(event)}
+            await _NOTIFY.execute(
+                connection, {"channel": NOTIFY_CHANNEL, "payload": encode_notification(event)}
             )
         self.publish_after_commit(session, (event,))
         return event

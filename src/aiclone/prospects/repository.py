@@ -17,6 +17,7 @@ from sqlalchemy import Select, String, Table, Uuid, bindparam, delete, insert, o
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from aiclone.driver import DriverStatement
 from aiclone.keyset import Keyset, page_params, paginate
 from aiclone.prospects.models import Prospect
 from aiclone.prospects.schemas import ProspectFilters, ProspectRead
@@ -34,6 +35,22 @@ def _structs(result: Result[Any]) -> list[ProspectRead]:
     return [_from_row(*row) for row in result.all()]
 
 
+@functools.lru_cache(maxsize=32)
+def _insert_one(columns: tuple[str, ...]) -> DriverStatement:
+    """One prospect's insert with exactly these columns, its values as parameters.
+
+    The columns' constant defaults (the counters' zeros) are written into the statement: the
+    driver runs no Python-side defaults (aiclone.driver).
+    """
+    values: dict[str, Any] = {
+        column.key: column.default.arg  # type: ignore[attr-defined]
+        for column in PROSPECTS.c
+        if column.key not in columns and column.default is not None and column.default.is_scalar
+    }
+    values.update({name: bindparam(name, type_=PROSPECTS.c[name].type) for name in columns})
+    return DriverStatement(insert(PROSPECTS).values(values).returning(*READ_COLUMNS))
+
+
 @functools.cache
 def _insert(*, many: bool) -> Any:
     """Built on first use, when every model is loaded (the owner's key takes its type from users)."""
@@ -48,8 +65,11 @@ class ProspectRepository:
 
     async def insert(self, rows: Sequence[dict[str, Any]]) -> list[ProspectRead]:
         if len(rows) == 1:
-            # Parameters, not .values(): the statement is built once and its compiled form cached.
-            return _structs(await self.session.execute(_insert(many=False), rows[0]))
+            # Built once per set of columns (a create always gives the same set).
+            (row,) = rows
+            return [
+                _from_row(*found) for found in await _insert_one(tuple(sorted(row))).rows(self.session, row)
+            ]
         return _structs(await self.session.execute(_insert(many=True), list(rows)))
 
     async def get(

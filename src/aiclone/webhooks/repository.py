@@ -12,16 +12,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Uuid, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.auth.models import User
 from aiclone.claims import locks_rows
+from aiclone.driver import DriverStatement
 from aiclone.errors import NotFound
 from aiclone.events.models import Event
 from aiclone.webhooks.models import EndpointStatus, WebhookEndpoint
 
 MISSING_ENDPOINT = "No such webhook endpoint."
+
+
+_ACTIVE_SUBSCRIPTIONS = DriverStatement(
+    select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flavour).where(
+        WebhookEndpoint.user_id == bindparam("user_id", type_=Uuid()),
+        WebhookEndpoint.status == EndpointStatus.ACTIVE.value,
+    )
+)
 
 
 class EndpointRepository:
@@ -81,12 +90,9 @@ class EndpointRepository:
         return list((await self.session.scalars(query)).all())
 
     async def active_subscriptions(self, user_id: uuid.UUID) -> list[Subscription]:
-        rows = await self.session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.flavour).where(
-                WebhookEndpoint.user_id == user_id, WebhookEndpoint.status == EndpointStatus.ACTIVE.value
-            )
-        )
-        return [Subscription(row.id, list(row.event_types), row.flavour) for row in rows]
+        # Every event of a transaction whose user has not been looked up yet runs this.
+        rows = await _ACTIVE_SUBSCRIPTIONS.rows(self.session, {"user_id": user_id})
+        return [Subscription(endpoint_id, list(types), flavour) for endpoint_id, types, flavour in rows]
 
     async def active_subscriptions_of(
         self, user_ids: Sequence[uuid.UUID]
