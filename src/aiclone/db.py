@@ -71,6 +71,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from aiclone.db_outage import RETRY_AFTER_SECONDS, OutageTracker, is_database_outage
+from aiclone.driver import DriverStatement
 from aiclone.errors import DatabaseUnavailable
 from aiclone.sqlite_reader import SQLitePointReader
 from aiclone.sqlite_writers import WriterQueue
@@ -254,6 +255,20 @@ def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]])
 _Ts = TypeVarTuple("_Ts")
 
 
+# Point reads (the identity gate's verdict on every request, ``me``) run on the driver
+# (aiclone.driver); each statement is compiled once, on its first read.
+_DRIVER_STATEMENTS: dict[int, DriverStatement] = {}
+
+
+def _on_driver(statement: Select[Unpack[tuple[Any, ...]]]) -> DriverStatement:
+    found = _DRIVER_STATEMENTS.get(id(statement))
+    if found is None or found.statement is not statement:
+        if len(_DRIVER_STATEMENTS) >= 256:  # statements built per call (not meant for this path)
+            _DRIVER_STATEMENTS.clear()
+        found = _DRIVER_STATEMENTS[id(statement)] = DriverStatement(statement)
+    return found
+
+
 class Database:
     """Owns the engine and hands out sessions; one per process, built by the app factory."""
 
@@ -301,7 +316,8 @@ class Database:
                 row = (await session.execute(statement, values)).first()
         else:
             async with self._outage_guard(), self._autocommit.connect() as connection:
-                row = (await connection.execute(statement, values)).first()
+                rows = await _on_driver(statement).rows(connection, values)
+            return cast("tuple[*_Ts]", tuple(rows[0])) if rows else None
         return None if row is None else cast("tuple[*_Ts]", tuple(row))
 
     def _unavailable(self, exc: BaseException) -> BaseException:
