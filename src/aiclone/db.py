@@ -260,7 +260,7 @@ _Ts = TypeVarTuple("_Ts")
 _DRIVER_STATEMENTS: dict[int, DriverStatement] = {}
 
 
-def _on_driver(statement: Select[Unpack[tuple[Any, ...]]]) -> DriverStatement:
+def _on_driver(statement: Select[*tuple[Any, ...]]) -> DriverStatement:
     found = _DRIVER_STATEMENTS.get(id(statement))
     if found is None or found.statement is not statement:
         if len(_DRIVER_STATEMENTS) >= 256:  # statements built per call (not meant for this path)
