@@ -245,11 +245,26 @@ def _track_successes(engine: AsyncEngine, outages: OutageTracker) -> None:
 
 
 AFTER_COMMIT_KEY = "aiclone.after_commit"
+BEFORE_COMMIT_KEY = "aiclone.before_commit"
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
     """Run ``callback`` after this session's transaction commits (only via Database.session)."""
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+def before_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` as the last work of this session's transaction, once its block exited
+    cleanly and just before the commit (only via Database.session). A failure rolls back."""
+    session.info.setdefault(BEFORE_COMMIT_KEY, []).append(callback)
+
+
+async def _run_before_commit(session: AsyncSession) -> None:
+    callbacks = session.info.pop(BEFORE_COMMIT_KEY, None)
+    while callbacks:  # a callback may register another
+        for callback in callbacks:
+            await callback()
+        callbacks = session.info.pop(BEFORE_COMMIT_KEY, None)
 
 
 _Ts = TypeVarTuple("_Ts")
@@ -343,15 +358,18 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block exits cleanly, rolled back otherwise.
 
-        Callbacks registered with :func:`after_commit` run once the commit succeeded (never after
-        a rollback); their failures are logged, since the data is already committed.
+        Callbacks registered with :func:`before_commit` run last inside the transaction (a failure
+        rolls it back); those registered with :func:`after_commit` run once the commit succeeded
+        (never after a rollback), and their failures are logged, since the data is already committed.
         """
         if self._writers is None:
             async with self._outage_guard(), self._write() as session, session.begin():
                 yield session
+                await _run_before_commit(session)
         else:
             async with self._writers.turn(), self._outage_guard(), self._write() as session, session.begin():
                 yield session
+                await _run_before_commit(session)
         for callback in session.info.pop(AFTER_COMMIT_KEY, []):
             try:
                 await callback()

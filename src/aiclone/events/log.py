@@ -6,12 +6,15 @@
    until commit, so a user's events are numbered in commit order, with no gaps);
 2. inserts the ``events`` row;
 3. runs every registered :class:`InTransactionHook` (webhook deliveries, analytics counters…);
-4. on PostgreSQL, issues ``pg_notify`` (delivered by the server only if the transaction commits).
+4. on PostgreSQL, queues the event's ``pg_notify`` payload for the end of the transaction.
 
 On PostgreSQL steps 1 and 2 are one statement (a data-modifying CTE: the upsert, and the insert
-that takes its ``seq``); ``pg_notify`` follows the hooks, so the notifications of the events a
-hook records come before this one's, in the order live consumers have always seen. SQLite
-has no data-modifying CTEs and no NOTIFY: the upsert and the insert are two statements (both
+that takes its ``seq``). The payloads of every event a transaction records are notified by one
+statement, the transaction's last (:func:`~aiclone.db.before_commit`; the server delivers them
+only if it commits), in the order live consumers have always seen: a payload is queued after the
+hooks ran, so the events a hook records come before the one that caused them. A savepoint that
+rolls back takes its payloads off the queue, as the server would drop its NOTIFYs. SQLite has no
+data-modifying CTEs and no NOTIFY: the upsert and the insert are two statements (both
 in-process). The statements are built once, as text with typed parameters, and run on the
 session's connection: building a Core insert and its upsert clause per call, and the ORM's
 execution path, cost several times the statement itself (bench/README.md, "Write path").
@@ -30,9 +33,9 @@ from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy import BigInteger, Boolean, String, TextClause, Uuid, bindparam, delete, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from aiclone.db import after_commit, utcnow
+from aiclone.db import after_commit, before_commit, utcnow
 from aiclone.driver import DriverStatement
 from aiclone.errors import InvalidInput
 from aiclone.events.broker import NOTIFY_CHANNEL, EventBroker
@@ -44,6 +47,7 @@ logger = logging.getLogger("aiclone.events")
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; bigger events travel by reference.
 NOTIFY_INLINE_LIMIT = 7000
 PENDING_KEY = "aiclone.events.pending"
+NOTIFY_KEY = "aiclone.events.notify"
 
 
 class InTransactionHook(Protocol):
@@ -97,6 +101,17 @@ _RECORD_PG = DriverStatement(
     )
 )
 _NOTIFY = DriverStatement(text("SELECT pg_notify(:channel, :payload)"))
+# Several payloads in array order (a function scan returns the elements in order).
+_NOTIFY_ALL = DriverStatement(
+    text("SELECT count(pg_notify(:channel, p)) FROM unnest(CAST(:payloads AS text[])) AS p")
+)
+
+
+async def _notify(connection: AsyncConnection, payloads: list[str]) -> None:
+    if len(payloads) == 1:
+        await _NOTIFY.execute(connection, {"channel": NOTIFY_CHANNEL, "payload": payloads[0]})
+    elif payloads:
+        await _NOTIFY_ALL.execute(connection, {"channel": NOTIFY_CHANNEL, "payloads": payloads})
 
 
 class EventLog:
@@ -151,9 +166,12 @@ class EventLog:
             await hook.on_event(session, event)
         if connection.dialect.name == "postgresql":
             # After the hooks, as the live consumers expect (the events hooks record come first).
-            await _NOTIFY.execute(
-                connection, {"channel": NOTIFY_CHANNEL, "payload": encode_notification(event)}
-            )
+            payloads: list[str] | None = session.info.get(NOTIFY_KEY)
+            if payloads is None:
+                payloads = session.info[NOTIFY_KEY] = []
+                queued = payloads
+                before_commit(session, lambda: _notify(connection, queued))
+            payloads.append(encode_notification(event))
         self.publish_after_commit(session, (event,))
         return event
 
@@ -171,19 +189,18 @@ class EventLog:
         """A SAVEPOINT whose events are forgotten if it rolls back.
 
         Work in it that fails rolls back alone, and the events it recorded are taken off the
-        list published after commit: their rows are gone and their ``seq`` numbers will be used
-        again, so no live subscriber may see them. (On PostgreSQL the server already drops the
-        NOTIFYs of a rolled-back savepoint.)
+        list published after commit and their payloads off the NOTIFY queue: their rows are gone
+        and their ``seq`` numbers will be used again, so no live subscriber may see them.
         """
-        pending: list[EventRecord] | None = session.info.get(PENDING_KEY)
-        mark = 0 if pending is None else len(pending)
+        marks = {key: len(session.info.get(key) or ()) for key in (PENDING_KEY, NOTIFY_KEY)}
         try:
             async with session.begin_nested():
                 yield
         except BaseException:
-            pending = session.info.get(PENDING_KEY)
-            if pending is not None:
-                del pending[mark:]
+            for key, mark in marks.items():
+                queue: list[Any] | None = session.info.get(key)
+                if queue is not None:
+                    del queue[mark:]
             raise
 
 

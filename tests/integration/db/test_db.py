@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import bindparam, select, update
 
 from aiclone.app import Services
@@ -113,3 +114,49 @@ print(",".join(untyped))
             check=True,
         )
         assert result.stdout.strip() == "", (module, result.stdout)
+
+
+async def test_before_commit_work_is_the_transactions_last_and_its_failure_rolls_back(
+    services: Services,
+) -> None:
+    from aiclone.db import after_commit, before_commit
+
+    user_id = await _add_user(services)
+    seen: list[str] = []
+
+    async def rename_last() -> None:
+        seen.append("before")
+        await session.execute(update(User).where(User.id == user_id).values(full_name="renamed at the end"))
+
+    async def fail() -> None:
+        raise RuntimeError("refused before commit")
+
+    async def committed() -> None:
+        seen.append("after")
+
+    async with services.db.session() as session:
+        before_commit(session, rename_last)
+        after_commit(session, committed)
+        await session.execute(update(User).where(User.id == user_id).values(full_name="in the block"))
+        seen.append("block")
+    assert seen == ["block", "before", "after"]
+    row = await services.db.read_row(BY_ID, {"user_id": user_id})
+    assert row is not None
+    assert row[2] == "renamed at the end"
+
+    seen.clear()
+    with pytest.raises(RuntimeError, match="refused before commit"):
+        async with services.db.session() as session:
+            before_commit(session, fail)
+            after_commit(session, committed)
+            await session.execute(update(User).where(User.id == user_id).values(full_name="never committed"))
+    assert seen == []
+    row = await services.db.read_row(BY_ID, {"user_id": user_id})
+    assert row is not None
+    assert row[2] == "renamed at the end"
+
+    with pytest.raises(LookupError):  # a raising block runs no before-commit work
+        async with services.db.session() as session:
+            before_commit(session, rename_last)
+            raise LookupError("the block failed")
+    assert seen == []

@@ -246,6 +246,55 @@ async def test_subscriber_in_another_process_gets_every_committed_event_only(
     assert not any(r["data"].get("rolled_back") for r in received)
 
 
+async def test_a_transactions_notifications_go_in_one_statement_in_order_without_rolled_back_savepoints(
+    services: Services, backend: str, database_url: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL only")
+    import asyncpg
+
+    from aiclone.events.broker import NOTIFY_CHANNEL
+
+    user = await _new_user(services)
+    heard: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+    listener = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.put_nowait(json.loads(args[3])))
+    statements: list[str] = []
+    try:
+        async with services.db.session() as session:
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            log = lambda record: statements.append(record.query)  # noqa: E731
+            raw.add_query_logger(log)
+            first = await services.events.record(
+                session, user_id=user, type=EventType.ACTIVITY, data={"n": 1}
+            )
+            with pytest.raises(RuntimeError):
+                async with services.events.savepoint(session):
+                    await services.events.record(
+                        session, user_id=user, type=EventType.ACTIVITY, data={"n": 0}
+                    )
+                    raise RuntimeError("the savepoint rolls back")
+            second = await services.events.record(
+                session, user_id=user, type=EventType.ACTIVITY, data={"n": 2}
+            )
+            third = await services.events.record(
+                session, user_id=user, type=EventType.ACTIVITY, data={"n": 3}
+            )
+            assert not [q for q in statements if "pg_notify" in q], "nothing is notified before the end"
+            await asyncio.sleep(0.2)
+            assert heard.empty()
+        raw.remove_query_logger(log)  # the connection goes back to the pool
+        async with asyncio.timeout(10):
+            got = [await heard.get() for _ in range(3)]
+        await asyncio.sleep(0.2)
+        assert heard.empty()
+    finally:
+        await listener.close()
+    assert [g["seq"] for g in got] == [first.seq, second.seq, third.seq] == [1, 2, 3]
+    assert [g["data"] for g in got] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert len([q for q in statements if "pg_notify" in q]) == 1
+
+
 async def test_listener_recovers_after_its_connection_is_killed(services: Services, backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL only")
