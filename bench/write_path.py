@@ -3,7 +3,8 @@
 Builds the real services (``aiclone.container.Services``) on a throwaway PostgreSQL database and
 on a SQLite file, creates prospects one at a time through ``ProspectService.create`` (what
 ``POST /api/prospects`` calls), and records every statement the driver runs
-(``before/after_cursor_execute``): how many per create, what each is, and the time from the
+(``before/after_cursor_execute``; on PostgreSQL asyncpg's query log, since statements on
+``aiclone.driver`` bypass SQLAlchemy's events): how many per create, what each is, and the time from the
 statement's dispatch to its result. It also gives the CPU of a create in the process (no HTTP),
 against the same rows written on a raw connection in the same process (bench/prospects_list.py
 has the raw transaction). With ``--profile`` it samples the run with py-spy and sorts the
@@ -77,6 +78,14 @@ class StatementLog:
     def __init__(self, engine: Any) -> None:
         self.times: dict[str, list[float]] = collections.defaultdict(list)
         self.active = False
+        if engine.dialect.name == "postgresql":
+            # Statements on the driver (aiclone.driver) bypass SQLAlchemy's cursor events: on
+            # PostgreSQL every statement is taken from asyncpg's own query log instead.
+            @event.listens_for(engine.sync_engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.driver_connection.add_query_logger(self._on_query)
+
+            return
 
         @event.listens_for(engine.sync_engine, "before_cursor_execute")
         def _before(_conn: Any, _cursor: Any, _statement: str, _p: Any, context: Any, _many: bool) -> None:
@@ -86,6 +95,17 @@ class StatementLog:
         def _after(_conn: Any, _cursor: Any, statement: str, _p: Any, context: Any, _many: bool) -> None:
             if self.active:
                 self.times[label(statement)].append(time.perf_counter() - context._bench_started)
+
+    def _on_query(self, record: Any) -> None:
+        name = label(record.query)
+        if self.active and name.split()[0].rstrip(";") not in (
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+            "SAVEPOINT",
+            "RELEASE",
+        ):
+            self.times[name].append(record.elapsed)
 
 
 def print_statements(log: StatementLog, creates: int) -> None:

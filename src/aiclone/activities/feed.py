@@ -12,13 +12,12 @@ import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.activities.models import Activity
 from aiclone.activities.schemas import ActivityRead
-from aiclone.driver import DriverStatement
-from aiclone.events.log import EventLog
+from aiclone.events.log import CompanionRow, EventLog
 from aiclone.events.types import EventRecord, EventType
 
 _SKIPPED = {EventType.ACTIVITY.value, EventType.NOTIFICATION.value, EventType.TASK_UPDATE.value}
@@ -105,32 +104,20 @@ class ActivityFeedHook:
             source_seq=event.seq,
             created_at=event.created_at,
         )
-        # A Core insert built once (the ORM's add and flush cost more than the statement).
-        connection = await session.connection()
-        await _INSERT.execute(connection, {**msgspec.structs.asdict(line), "user_id": event.user_id})
+        # The line is written by its activity event's own statement (one round trip for both).
         await self.events.record(
             session,
             user_id=event.user_id,
             type=EventType.ACTIVITY,
             data=line,
             by_automation=event.by_automation,
+            along_with=(_FEED_LINE, {**msgspec.structs.asdict(line), "user_id": event.user_id}),
         )
 
 
 _ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
-_COLUMNS = _ACTIVITIES.c
-_INSERT = DriverStatement(
-    insert(_ACTIVITIES).values(
-        id=bindparam("id", type_=_COLUMNS.id.type),
-        user_id=bindparam("user_id", type_=_COLUMNS.user_id.type),
-        type=bindparam("type", type_=_COLUMNS.type.type),
-        title=bindparam("title", type_=_COLUMNS.title.type),
-        message=bindparam("message", type_=_COLUMNS.message.type),
-        link=bindparam("link", type_=_COLUMNS.link.type),
-        metadata=bindparam("metadata", type_=_COLUMNS["metadata"].type),
-        source_seq=bindparam("source_seq", type_=_COLUMNS.source_seq.type),
-        created_at=bindparam("created_at", type_=_COLUMNS.created_at.type),
-    )
+_FEED_LINE = CompanionRow(
+    _ACTIVITIES, ("id", "user_id", "type", "title", "message", "link", "metadata", "source_seq", "created_at")
 )
 
 

@@ -28,11 +28,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import BigInteger, Boolean, String, TextClause, Uuid, bindparam, delete, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    String,
+    Table,
+    TextClause,
+    Uuid,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aiclone.db import after_commit, before_commit, utcnow
@@ -88,18 +101,44 @@ _INSERT_EVENT = _typed(
     " VALUES (:user_id, :seq, :type, :data, :by_automation, :created_at)"
 ).bindparams(bindparam("seq", type_=BigInteger()))
 
-# PostgreSQL: counter, event and notification in one statement.
-_RECORD_PG = DriverStatement(
-    _typed(
-        "WITH counter AS ("
-        "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
-        " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
-        "), recorded AS ("
-        "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
-        " SELECT :user_id, last_seq, :type, :data, :by_automation, :created_at FROM counter RETURNING seq"
-        ") SELECT seq FROM recorded"
-    )
+# PostgreSQL: the counter and the event in one statement.
+_RECORD_PG_CTES = (
+    "WITH counter AS ("
+    "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
+    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+    "), recorded AS ("
+    "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
+    " SELECT :user_id, last_seq, :type, :data, :by_automation, :created_at FROM counter RETURNING seq"
+    ")"
 )
+_RECORD_PG = DriverStatement(_typed(_RECORD_PG_CTES + " SELECT seq FROM recorded"))  # noqa: S608 - constants
+
+
+class CompanionRow:
+    """A row that is written with its event: on PostgreSQL by the event's own statement.
+
+    The activity feed writes a line for each event it describes and records that line as an
+    ``activity`` event; on PostgreSQL the line, the counter and the event are one round trip
+    (a third data-modifying CTE, executed whether or not the query reads it). On SQLite the row
+    is inserted just before the event. Every column named is given by the caller; a value is
+    passed to :meth:`EventLog.record` as ``along_with=(companion, {column: value})``.
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        types = [bindparam(f"row_{name}", type_=table.c[name].type) for name in self.columns]
+        self.insert = DriverStatement(insert(table).values(dict(zip(self.columns, types, strict=True))))
+        # Our own table's and columns' names, quoted; the values are parameters.
+        names = ", ".join(f'"{name}"' for name in self.columns)
+        values = ", ".join(f":row_{name}" for name in self.columns)
+        row_sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({values})'  # noqa: S608 - see above
+        statement = f"{_RECORD_PG_CTES}, row AS ({row_sql}) SELECT seq FROM recorded"  # noqa: S608
+        self.record_pg = DriverStatement(_typed(statement).bindparams(*types))
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {f"row_{name}": values[name] for name in self.columns}
+
+
 _NOTIFY = DriverStatement(text("SELECT pg_notify(:channel, :payload)"))
 # Several payloads in array order (a function scan returns the elements in order).
 _NOTIFY_ALL = DriverStatement(
@@ -135,6 +174,7 @@ class EventLog:
         type: str,
         data: msgspec.Struct | dict[str, Any],
         by_automation: bool = False,
+        along_with: tuple[CompanionRow, Mapping[str, Any]] | None = None,
     ) -> EventRecord:
         if type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type!r}")
@@ -154,8 +194,17 @@ class EventLog:
         }
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
-            seq = int(await _RECORD_PG.scalar(connection, params))
+            if along_with is None:
+                seq = int(await _RECORD_PG.scalar(connection, params))
+            else:
+                companion, values = along_with
+                seq = int(
+                    await companion.record_pg.scalar(connection, {**params, **companion.parameters(values)})
+                )
         else:
+            if along_with is not None:
+                companion, values = along_with
+                await companion.insert.execute(connection, companion.parameters(values))
             seq = int((await connection.execute(_NEXT_SEQ, {"user_id": user_id})).scalar_one())
             params["seq"] = seq
             await connection.execute(_INSERT_EVENT, params)

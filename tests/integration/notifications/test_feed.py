@@ -119,3 +119,47 @@ async def test_domain_events_become_activity_lines_with_activity_events(
     other = await users.create()
     assert (await client.get("/api/activities", headers=other.headers)).json()["items"] == []
     assert (await client.get("/api/activities")).status_code == 401
+
+
+async def test_a_feed_line_is_written_with_its_activity_event_and_rolls_back_with_it(
+    client: Client, users: UserFactory, services: Services, backend: str
+) -> None:
+    user = await users.create()
+    statements: list[str] = []
+    async with services.db.session() as session:
+        if backend == "postgresql":
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            log = lambda record: statements.append(record.query)  # noqa: E731
+            raw.add_query_logger(log)
+        await services.events.record(
+            session,
+            user_id=user.id,
+            type=EventType.PROSPECT_ADDED,
+            data={"id": str(uuid.uuid4()), "name": "Kept"},
+        )
+        try:
+            async with services.events.savepoint(session):
+                await services.events.record(
+                    session,
+                    user_id=user.id,
+                    type=EventType.PROSPECT_ADDED,
+                    data={"id": str(uuid.uuid4()), "name": "Gone"},
+                )
+                raise LookupError("the savepoint rolls back")
+        except LookupError:
+            pass
+    if backend == "postgresql":
+        raw.remove_query_logger(log)
+        writes = [q for q in statements if "INSERT" in q]
+        # Per prospect_added (the kept one and the rolled-back one): one statement for the event,
+        # one for the feed line together with its activity event.
+        assert len([q for q in writes if "INSERT INTO events" in q]) == 4
+        assert len([q for q in writes if "activities" in q]) == 2
+        assert all("INTO events" in q for q in writes if "activities" in q)
+    items = (await client.get("/api/activities", headers=user.headers)).json()["items"]
+    assert [item["title"] for item in items] == ["Prospect added: Kept"]
+    async with services.db.read_session() as session:
+        recorded = await events_after(session, user.id, 0)
+    assert [(e.seq, e.type) for e in recorded] == [(1, "prospect_added"), (2, "activity")]
+    assert recorded[1].data["id"] == items[0]["id"]
+    assert items[0]["source_seq"] == 1
