@@ -12,6 +12,7 @@ to learn which addresses have accounts; its owner learns that someone tried.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,7 @@ from aiclone.accounts.tokens import issue_token
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import User
 from aiclone.auth.passwords import PasswordHasher
-from aiclone.auth.service import clean_full_name
+from aiclone.auth.service import clean_full_name, to_user_read
 from aiclone.auth.users import get_user, get_user_by_email
 from aiclone.db import Database, utcnow
 from aiclone.errors import FieldError, InvalidInput, NotFound, Unauthenticated
@@ -36,31 +37,23 @@ from aiclone.settings import AccountSettings
 
 def account_read(user: User, pending_email: str | None) -> AccountRead:
     return AccountRead(
-        id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=user.role,
-        is_active=user.is_active,
-        created_at=user.created_at,
+        **msgspec.structs.asdict(to_user_read(user)),
         email_verified=user.email_verified_at is not None,
         pending_email=pending_email,
     )
 
 
+@dataclass(eq=False)
 class AccountProfiles:
-    def __init__(
-        self,
-        db: Database,
-        settings: AccountSettings,
-        hasher: PasswordHasher,
-        mailer: AccountMailer,
-        failed_logins: FailedLoginThrottle | None = None,
-    ) -> None:
-        self.db = db
-        self.hasher = hasher
-        self.mailer = mailer
-        self.failed_logins = failed_logins
-        self.ttl = settings.email_verification_ttl_seconds
+    db: Database
+    settings: AccountSettings
+    hasher: PasswordHasher
+    mailer: AccountMailer
+    failed_logins: FailedLoginThrottle | None = None
+
+    @property
+    def ttl(self) -> int:
+        return self.settings.email_verification_ttl_seconds
 
     async def update(self, user_id: uuid.UUID, change: ProfileUpdate) -> AccountRead:
         name = None

@@ -13,6 +13,7 @@ mails a notice to the account's address.
 from __future__ import annotations
 
 import logging
+from dataclasses import KW_ONLY, dataclass
 
 from aiclone.accounts import mails
 from aiclone.accounts.errors import InvalidAccountToken
@@ -33,25 +34,21 @@ logger = logging.getLogger("aiclone.accounts")
 _RESET = (TokenPurpose.PASSWORD_RESET,)
 
 
+@dataclass(eq=False)
 class PasswordRecovery:
-    def __init__(
-        self,
-        db: Database,
-        settings: AccountSettings,
-        auth: AuthSettings,
-        hasher: PasswordHasher,
-        mailer: AccountMailer,
-        revoker: SessionRevoker,
-        *,
-        response_floor: float = RESPONSE_FLOOR_SECONDS,
-    ) -> None:
-        self.db = db
-        self.revoker = revoker
-        self.password_policy = auth
-        self.hasher = hasher
-        self.mailer = mailer
-        self.ttl = settings.password_reset_ttl_seconds
-        self.response_floor = response_floor
+    db: Database
+    settings: AccountSettings
+    # The password policy a new password must meet.
+    auth: AuthSettings
+    hasher: PasswordHasher
+    mailer: AccountMailer
+    revoker: SessionRevoker
+    _: KW_ONLY
+    response_floor: float = RESPONSE_FLOOR_SECONDS
+
+    @property
+    def ttl(self) -> int:
+        return self.settings.password_reset_ttl_seconds
 
     async def request(self, email: str) -> None:
         address = normalize_email(email)
@@ -80,7 +77,7 @@ class PasswordRecovery:
         if found is None or user is None or not user.is_active:
             raise InvalidAccountToken("The reset link is invalid or has expired; ask for a new one.")
         # Checked before the token is spent: a refused password leaves the link usable.
-        clean = check_password_policy(new_password, email=user.email, settings=self.password_policy)
+        clean = check_password_policy(new_password, email=user.email, settings=self.auth)
         password_hash = await self.hasher.hash(clean)
         async with self.db.session() as session:
             now = utcnow()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.exc import DBAPIError
@@ -59,27 +59,19 @@ class Erased:
     rows: dict[str, int]
 
 
+@dataclass(eq=False)
 class AccountService:
-    def __init__(
-        self,
-        db: Database,
-        hasher: PasswordHasher,
-        revoker: SessionRevoker,
-        metadata: MetaData,
-        *,
-        failed_logins: FailedLoginThrottle | None = None,
-        max_concurrent_exports: int = 4,
-    ) -> None:
-        self.db = db
-        self.hasher = hasher
-        self.revoker = revoker
-        # Every table of the application (aiclone.models.metadata): what erasure and export walk.
-        self.metadata = metadata
-        self.failed_logins = failed_logins
-        self.max_concurrent_exports = max_concurrent_exports
-        self.on_erased: list[ErasedCallback] = []
-        self._exporting: set[uuid.UUID] = set()
-        self._exports = 0
+    db: Database
+    hasher: PasswordHasher
+    revoker: SessionRevoker
+    # Every table of the application (aiclone.models.metadata): what erasure and export walk.
+    metadata: MetaData
+    _: KW_ONLY
+    failed_logins: FailedLoginThrottle | None = None
+    max_concurrent_exports: int = 4
+    on_erased: list[ErasedCallback] = field(default_factory=list, init=False)
+    _exporting: set[uuid.UUID] = field(default_factory=set, init=False)
+    _exports: int = field(default=0, init=False)
 
     # --- erasure ---
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import KW_ONLY, dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,13 +67,12 @@ async def revoke_all_keys(session: AsyncSession, broker: EventBroker, user_id: u
     return count
 
 
+@dataclass(eq=False)
 class ApiKeyService:
-    def __init__(
-        self, db: Database, broker: EventBroker, *, max_live_keys: int = MAX_LIVE_KEYS_PER_USER
-    ) -> None:
-        self.db = db
-        self.broker = broker
-        self.max_live_keys = max_live_keys
+    db: Database
+    broker: EventBroker
+    _: KW_ONLY
+    max_live_keys: int = MAX_LIVE_KEYS_PER_USER
 
     async def create(self, principal: Principal, data: ApiKeyCreate) -> ApiKeyCreated:
         scopes = sorted({scope.value for scope in data.scopes})

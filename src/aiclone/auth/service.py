@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,28 +51,22 @@ def to_user_read(user: User) -> UserRead:
     )
 
 
+@dataclass(eq=False)
 class AuthService:
-    def __init__(
-        self,
-        db: Database,
-        settings: AuthSettings,
-        hasher: PasswordHasher,
-        codec: TokenCodec,
-        *,
-        sessions: SessionRevoker,
-        failed_logins: LoginThrottle | None = None,
-        email_verification_required: bool = False,
-    ) -> None:
-        self.db = db
-        self.sessions = sessions
-        self.settings = settings
-        self.email_verification_required = email_verification_required
-        self.hasher = hasher
-        self.codec = codec
-        self.failed_logins = failed_logins
-        self.user_reads = UserReads(db)
-        # Runs in the registration's transaction (aiclone.accounts mails the address to confirm).
-        self.on_register: Callable[[AsyncSession, User], Awaitable[None]] | None = None
+    db: Database
+    settings: AuthSettings
+    hasher: PasswordHasher
+    codec: TokenCodec
+    _: KW_ONLY
+    sessions: SessionRevoker
+    failed_logins: LoginThrottle | None = None
+    email_verification_required: bool = False
+    user_reads: UserReads = field(init=False)
+    # Runs in the registration's transaction (aiclone.accounts mails the address to confirm).
+    on_register: Callable[[AsyncSession, User], Awaitable[None]] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.user_reads = UserReads(self.db)
 
     async def register(
         self, *, email: str, password: str, full_name: str, role: Role = Role.USER

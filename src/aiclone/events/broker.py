@@ -28,7 +28,6 @@ inside its transaction; every instance's identity listeners (the auth gate) hear
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections import defaultdict
@@ -38,10 +37,10 @@ from typing import Protocol
 import asyncpg
 import msgspec
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from aiclone.db import after_commit
+from aiclone.events.dedicated import DedicatedConnection
 from aiclone.events.types import Ephemeral, EventRecord
 
 logger = logging.getLogger("aiclone.events.broker")
@@ -215,10 +214,6 @@ class MemoryBroker(EventBroker):
         self.dispatch(message)
 
 
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 class PostgresBroker(EventBroker):
     """One LISTEN connection per process, reconnected with backoff when lost."""
 
@@ -227,29 +222,40 @@ class PostgresBroker(EventBroker):
     ) -> None:
         super().__init__(queue_size=queue_size)
         self._engine = engine
-        self._connect_timeout = connect_timeout
-        self._dsn = asyncpg_dsn(url)
-        self._task: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
-        self.reconnects = 0
+        self._listener = DedicatedConnection(
+            url,
+            application_name="aiclone-listener",
+            what="event listener",
+            logger=logger,
+            on_open=self._listen,
+            on_reopen=self._resync,
+            connect_timeout=connect_timeout,
+        )
+
+    @property
+    def reconnects(self) -> int:
+        return self._listener.reconnects
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._listen_forever(), name="aiclone-event-listener")
-            # Subscribers made right after start must not miss events: wait for the first LISTEN.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._connected.wait(), timeout=self._connect_timeout)
+        # Subscribers made right after start must not miss events: it waits for the first LISTEN.
+        await self._listener.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._listener.stop()
+
+    async def _listen(self, conn: asyncpg.Connection) -> bool:
+        for channel in (NOTIFY_CHANNEL, EPHEMERAL_CHANNEL, IDENTITY_CHANNEL):
+            await conn.add_listener(channel, self._on_notify)
+        return True
+
+    def _resync(self) -> None:
+        logger.warning("event listener reconnected; subscribers resync from the table")
+        self.dispatch(Resync())
+        self.dispatch_identity(Resync())
 
     @property
     def listening(self) -> bool:
-        return self._connected.is_set()
+        return self._listener.up
 
     async def signal_identity(self, session: AsyncSession, user_id: uuid.UUID) -> None:
         # Delivered by the server to every listener (this process's too) only on commit.
@@ -280,47 +286,3 @@ class PostgresBroker(EventBroker):
                 self.dispatch(msgspec.convert(raw, EventRef))
         except (msgspec.ValidationError, msgspec.DecodeError, ValueError):
             logger.exception("undecodable notification on %s", channel)
-
-    async def _listen_forever(self) -> None:
-        delay = 0.1
-        first = True
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(
-                    self._dsn,
-                    timeout=self._connect_timeout,
-                    server_settings={"application_name": "aiclone-listener"},
-                )
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
-                await conn.add_listener(EPHEMERAL_CHANNEL, self._on_notify)
-                await conn.add_listener(IDENTITY_CHANNEL, self._on_notify)
-                self._connected.set()
-                if not first:
-                    self.reconnects += 1
-                    logger.warning("event listener reconnected; subscribers resync from the table")
-                    self.dispatch(Resync())
-                    self.dispatch_identity(Resync())
-                first = False
-                delay = 0.1
-                while not lost.is_set():
-                    # A cheap liveness probe also notices half-open connections.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=5)
-                    if not lost.is_set():
-                        await asyncio.wait_for(conn.execute("SELECT 1"), timeout=5)
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                logger.warning(
-                    "event listener connection lost (%s); retrying in %.1fs", type(exc).__name__, delay
-                )
-            finally:
-                self._connected.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.close(), timeout=2)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)

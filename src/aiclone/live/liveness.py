@@ -22,8 +22,6 @@ instances do not count this one's streams, so the cap may be overshot for that m
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 import asyncpg
@@ -42,13 +40,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import OID
 
-from aiclone.events.broker import asyncpg_dsn
+from aiclone.events.dedicated import DedicatedConnection
 
 logger = logging.getLogger("aiclone.live")
 
 # The first key of every presence lock ("AIC1"): keeps them apart from other advisory locks.
 LOCK_NAMESPACE = 0x41494331
-_PROBE_SECONDS = 5.0
 # The server probes this session so a silently vanished host releases its lock within ~15 s.
 _KEEPALIVES = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "5"}
 
@@ -81,75 +78,35 @@ class LivenessLock:
     """Holds this instance's liveness lock on a dedicated connection, re-taken when lost."""
 
     def __init__(self, url: str, instance_id: str, *, connect_timeout: float = 10.0) -> None:
-        self._dsn = asyncpg_dsn(url)
         self.instance_id = instance_id
-        self._connect_timeout = connect_timeout
-        self._held = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._connection = DedicatedConnection(
+            url,
+            application_name="aiclone-liveness",
+            what="liveness lock",
+            logger=logger,
+            on_open=self._take,
+            connect_timeout=connect_timeout,
+            server_settings=_KEEPALIVES,
+        )
 
     @property
     def held(self) -> bool:
-        return self._held.is_set()
+        return self._connection.up
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._hold_forever(), name="aiclone-stream-liveness")
-            # Take it before this instance's first heartbeat, so nobody sees the row unlocked.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._held.wait(), timeout=self._connect_timeout)
+        # Taken before this instance's first heartbeat, so nobody sees the row unlocked.
+        await self._connection.start()
 
     async def stop(self) -> None:
         """Release the lock (closing the session does it)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._connection.stop()
 
-    async def _hold_forever(self) -> None:
-        delay = 0.1
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(
-                    self._dsn,
-                    timeout=self._connect_timeout,
-                    server_settings={"application_name": "aiclone-liveness", **_KEEPALIVES},
-                )
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                taken = await conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1::int4, hashtext($2::text))",
-                    LOCK_NAMESPACE,
-                    self.instance_id,
-                )
-                if taken:
-                    self._held.set()
-                    delay = 0.1
-                    await self._watch(conn, lost)
-                else:
-                    logger.warning(
-                        "liveness lock of instance %s is taken by another session", self.instance_id
-                    )
-                    delay = _PROBE_SECONDS
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                logger.warning("liveness lock lost (%s); retaking it in %.1fs", type(exc).__name__, delay)
-            finally:
-                self._held.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.close(), timeout=2)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _PROBE_SECONDS)
-
-    @staticmethod
-    async def _watch(conn: asyncpg.Connection, lost: asyncio.Event) -> None:
-        while not lost.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), timeout=_PROBE_SECONDS)
-            if not lost.is_set():
-                # Also notices a half-open connection from this side.
-                await asyncio.wait_for(conn.execute("SELECT 1"), timeout=_PROBE_SECONDS)
-        raise ConnectionResetError("liveness connection closed")
+    async def _take(self, conn: asyncpg.Connection) -> bool:
+        taken = bool(
+            await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1::int4, hashtext($2::text))", LOCK_NAMESPACE, self.instance_id
+            )
+        )
+        if not taken:
+            logger.warning("liveness lock of instance %s is taken by another session", self.instance_id)
+        return taken

@@ -30,6 +30,8 @@ a refused request gets a 429 problem with ``Retry-After``.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+
 from litestar.config.cors import CORSConfig
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -61,25 +63,16 @@ ACCOUNT_MAIL_PATHS = frozenset(
 )
 
 
+@dataclass(eq=False)
 class RateLimitMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        limiter: Limiter,
-        policies: Policies,
-        codec: TokenCodec,
-        metrics: Metrics,
-        cors: CORSConfig | None = None,
-        keys: IdentityGate | None = None,
-    ) -> None:
-        self.app = app
-        self.cors = cors
-        self.limiter = limiter
-        self.policies = policies
-        self.codec = codec
-        self.metrics = metrics
-        self.keys = keys
+    app: ASGIApp
+    _: KW_ONLY
+    limiter: Limiter
+    policies: Policies
+    codec: TokenCodec
+    metrics: Metrics
+    cors: CORSConfig | None = None
+    keys: IdentityGate | None = None
 
     async def _key_user_id(self, scope: Scope, key: str) -> str | None:
         if self.keys is None:

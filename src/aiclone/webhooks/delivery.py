@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,34 +53,28 @@ MIN_WAIT_SECONDS = 0.005
 ROUND_SPACING_SECONDS = 0.01
 
 
+@dataclass(eq=False)
 class DeliveryWorker:
-    name = "webhook-delivery"
+    db: Database
+    broker: EventBroker
+    sender: Sender
+    recorder: OutcomeRecorder
+    box: SecretBox
+    settings: WebhookSettings
+    name: str = field(init=False, default="webhook-delivery")
+    worker_id: str = field(init=False, default_factory=new_worker_id)
+    _in_flight: int = field(init=False, default=0)
+    _per_endpoint: dict[uuid.UUID, int] = field(init=False, default_factory=dict)
+    _capacity_bound: bool = field(init=False, default=False)
+    _bell: Doorbell = field(init=False, default_factory=Doorbell)
+    _results: asyncio.Queue[tuple[Claim, Outcome] | None] = field(init=False, default_factory=asyncio.Queue)
+    _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
-    def __init__(
-        self,
-        db: Database,
-        broker: EventBroker,
-        sender: Sender,
-        recorder: OutcomeRecorder,
-        box: SecretBox,
-        settings: WebhookSettings,
-    ) -> None:
-        self.db = db
-        self.broker = broker
-        self.sender = sender
-        self.recorder = recorder
-        self.box = box
-        self.concurrency = settings.worker_concurrency
-        self.endpoint_concurrency = settings.endpoint_concurrency
-        self.lease = dt.timedelta(seconds=settings.lease_seconds)
-        self.poll_seconds = settings.poll_seconds
-        self.worker_id = new_worker_id()
-        self._in_flight = 0
-        self._per_endpoint: dict[uuid.UUID, int] = {}
-        self._capacity_bound = False
-        self._bell = Doorbell()
-        self._results: asyncio.Queue[tuple[Claim, Outcome] | None] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[None]] = set()
+    def __post_init__(self) -> None:
+        self.concurrency = self.settings.worker_concurrency
+        self.endpoint_concurrency = self.settings.endpoint_concurrency
+        self.lease = dt.timedelta(seconds=self.settings.lease_seconds)
+        self.poll_seconds = self.settings.poll_seconds
 
     def wake(self) -> None:
         """Look for due deliveries now (something was re-queued in this process)."""

@@ -27,12 +27,14 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
 from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import after_commit, utcnow
+from aiclone.notifications.schemas import Level
 from aiclone.notifications.service import NotificationService
 from aiclone.retry import next_delay
 from aiclone.settings.webhooks import WebhookSettings
@@ -132,19 +134,13 @@ _ATTEMPT_OUTCOMES = {
 }
 
 
+@dataclass(eq=False)
 class OutcomeRecorder:
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        notifications: NotificationService,
-        *,
-        counters: SettlementCounter,
-        attempts: PromCounter | None = None,
-    ) -> None:
-        self.policy = policy
-        self.notifications = notifications
-        self.counters = counters
-        self.attempts = attempts
+    policy: RetryPolicy
+    notifications: NotificationService
+    _: KW_ONLY
+    counters: SettlementCounter
+    attempts: PromCounter | None = None
 
     def _count_after_commit(self, session: AsyncSession, outcomes: Iterable[str]) -> None:
         """The metric moves once the attempts are stored (a rolled-back batch is not counted)."""
@@ -308,9 +304,10 @@ class OutcomeRecorder:
             notified = endpoint.failure_notified_at
             if notified is None or now - notified >= FAILING_NOTICE_INTERVAL:
                 endpoint.failure_notified_at = now
-                await self.notifications.notify(
+                await self._tell_owner(
                     session,
-                    user_id=endpoint.user_id,
+                    endpoint,
+                    "failing",
                     title="Webhook endpoint is failing",
                     body=(
                         f"Deliveries to {shown_url(endpoint.flavour, endpoint.url)} started failing"
@@ -318,8 +315,7 @@ class OutcomeRecorder:
                         " failures in a row the endpoint is disabled."
                     ),
                     level="warning",
-                    link=f"/webhooks/{endpoint.id}",
-                    data={"webhook_id": str(endpoint.id), "state": "failing", "error": outcome.error},
+                    error=outcome.error,
                 )
         if outcome.gone:
             await self._disable(session, endpoint, now, "the endpoint answered 410 Gone")
@@ -344,9 +340,10 @@ class OutcomeRecorder:
         logger.warning(
             "webhook endpoint %s disabled: %s (%d deliveries stopped)", endpoint.id, reason, stopped
         )
-        await self.notifications.notify(
+        await self._tell_owner(
             session,
-            user_id=endpoint.user_id,
+            endpoint,
+            "disabled",
             title="Webhook endpoint disabled",
             body=(
                 f"{shown_url(endpoint.flavour, endpoint.url)} was disabled: {reason}. {stopped} waiting"
@@ -354,8 +351,29 @@ class OutcomeRecorder:
                 " missed deliveries."
             ),
             level="error",
+            reason=reason,
+        )
+
+    async def _tell_owner(
+        self,
+        session: AsyncSession,
+        endpoint: WebhookEndpoint,
+        state: str,
+        *,
+        title: str,
+        body: str,
+        level: Level,
+        **details: str | None,
+    ) -> None:
+        """Notify the endpoint's owner that its health changed to ``state``, linking to it."""
+        await self.notifications.notify(
+            session,
+            user_id=endpoint.user_id,
+            title=title,
+            body=body,
+            level=level,
             link=f"/webhooks/{endpoint.id}",
-            data={"webhook_id": str(endpoint.id), "state": "disabled", "reason": reason},
+            data={"webhook_id": str(endpoint.id), "state": state, **details},
         )
 
 

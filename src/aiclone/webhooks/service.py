@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 import msgspec
 
@@ -73,31 +74,25 @@ def _secret(value: str, field: str = "secret") -> WebhookSecret:
         ) from None
 
 
+@dataclass(eq=False)
 class WebhookService:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        network: WebhookNetwork,
-        sender: Sender,
-        box: SecretBox,
-        recorder: OutcomeRecorder,
-        renderer: Renderer,
-        settings: WebhookSettings,
-    ) -> None:
-        self.db = db
-        self.network = network
-        self.sender = sender
-        self.box = box
-        self.recorder = recorder
-        self.renderer = renderer
-        self.max_endpoints_per_user = settings.max_endpoints_per_user
-        self.secret_overlap = dt.timedelta(seconds=settings.secret_overlap_seconds)
+    db: Database
+    _: KW_ONLY
+    network: WebhookNetwork
+    sender: Sender
+    box: SecretBox
+    recorder: OutcomeRecorder
+    renderer: Renderer
+    settings: WebhookSettings
+    # Set by the container: nudges this process's delivery worker after a re-queue.
+    wake_workers: Callable[[], None] = field(init=False, default=lambda: None)
+
+    def __post_init__(self) -> None:
+        self.max_endpoints_per_user = self.settings.max_endpoints_per_user
+        self.secret_overlap = dt.timedelta(seconds=self.settings.secret_overlap_seconds)
         # A manual send holds its delivery as long as the worker's lease would.
-        self.manual_lock = dt.timedelta(seconds=settings.lease_seconds)
-        # Set by the container: nudges this process's delivery worker after a re-queue.
-        self.wake_workers: Callable[[], None] = lambda: None
-        manual = ManualSends(db, sender, box, recorder, renderer, self.manual_lock)
+        lease = dt.timedelta(seconds=self.settings.lease_seconds)
+        manual = ManualSends(self.db, self.sender, self.box, self.recorder, self.renderer, lease)
         # Test sends and "retry now" (:mod:`.manual`), served as this service's own operations.
         self.send_test = manual.send_test
         self.retry = manual.retry
