@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any, TypedDict, TypeVarTuple, Unpack, cast
 
 import msgspec
-from sqlalchemy import DateTime, MetaData, Select, TypeDecorator, Uuid, event
+from sqlalchemy import DateTime, ForeignKey, MetaData, Select, TypeDecorator, Uuid, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -128,6 +128,14 @@ class Base(DeclarativeBase):
 
 class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class OwnedByUser:
+    """A row of one user's: it goes with the user (``ON DELETE CASCADE``)."""
+
+    # First in the table, where each table declared it before: the account export lists a
+    # table's columns in their order.
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), sort_order=-1)
 
 
 class Timestamps:

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aiclone.db import Base, UUIDPrimaryKey, utcnow
+from aiclone.db import Base, OwnedByUser, UUIDPrimaryKey, utcnow
 from aiclone.events.models import JSONType
 
 
-class Activity(UUIDPrimaryKey, Base):
+class Activity(UUIDPrimaryKey, OwnedByUser, Base):
     """One line of the user-facing feed, derived from a domain event."""
 
     __tablename__ = "activities"
@@ -20,7 +19,6 @@ class Activity(UUIDPrimaryKey, Base):
         Index("ix_activities_user_type", "user_id", "type"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300))
     message: Mapped[str] = mapped_column(String(2000), default="")

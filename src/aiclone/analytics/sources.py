@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
@@ -92,75 +92,70 @@ def _columns(model: Any, *specs: str) -> tuple[ExportColumn, ...]:
     return tuple(columns)
 
 
-ACTIVITIES = ExportSource(
-    name="activities",
-    columns=(
-        *_columns(Activity, "id:uuid created_at:datetime type title message link source_seq:int"),
-        ExportColumn("metadata", "json", Activity.meta),
-    ),
-    user_column=Activity.user_id,
-    filterable=frozenset({"type"}),
+def _source(
+    name: str, model: Any, *specs: str, filterable: Iterable[str] = (), more: Sequence[ExportColumn] = ()
+) -> ExportSource:
+    """The rows of ``model`` (as in :func:`_columns`) scoped by its ``user_id``: the columns of
+    ``specs``, then ``more``."""
+    return ExportSource(
+        name=name,
+        columns=(*_columns(model, *specs), *more),
+        user_column=model.user_id,
+        filterable=frozenset(filterable),
+    )
+
+
+ACTIVITIES = _source(
+    "activities",
+    Activity,
+    "id:uuid created_at:datetime type title message link source_seq:int",
+    more=[ExportColumn("metadata", "json", Activity.meta)],
+    filterable={"type"},
 )
 
-PROSPECTS = ExportSource(
-    name="prospects",
-    columns=_columns(
-        Prospect,
-        "id:uuid created_at:datetime updated_at:datetime name email phone job_title company website",
-        "linkedin discovery_source approval_status fit_score:int referral_capacity:int",
-        "signal_strength:int best_outreach_angle scoring_reasoning tags:json notes drafts_generated:int",
-        "emails_sent:int meetings_booked:int last_contacted:datetime",
-    ),
-    user_column=Prospect.user_id,
-    filterable=frozenset({"approval_status", "discovery_source", "company"}),
+PROSPECTS = _source(
+    "prospects",
+    Prospect,
+    "id:uuid created_at:datetime updated_at:datetime name email phone job_title company website",
+    "linkedin discovery_source approval_status fit_score:int referral_capacity:int",
+    "signal_strength:int best_outreach_angle scoring_reasoning tags:json notes drafts_generated:int",
+    "emails_sent:int meetings_booked:int last_contacted:datetime",
+    filterable={"approval_status", "discovery_source", "company"},
 )
 
-OUTREACH = ExportSource(
-    name="outreach",
-    columns=_columns(
-        OutreachMessage,
-        "id:uuid created_at:datetime updated_at:datetime prospect_id:uuid channel subject body status",
-        "sent_at:datetime meeting_booked:bool meeting_booked_at:datetime",
-    ),
-    user_column=OutreachMessage.user_id,
-    filterable=frozenset({"channel", "status"}),
+OUTREACH = _source(
+    "outreach",
+    OutreachMessage,
+    "id:uuid created_at:datetime updated_at:datetime prospect_id:uuid channel subject body status",
+    "sent_at:datetime meeting_booked:bool meeting_booked_at:datetime",
+    filterable={"channel", "status"},
 )
 
-CONTENT = ExportSource(
-    name="content",
-    columns=_columns(
-        ContentItem,
-        "id:uuid created_at:datetime updated_at:datetime title body channel tags:json status",
-        "published_at:datetime",
-    ),
-    user_column=ContentItem.user_id,
-    filterable=frozenset({"channel", "status"}),
+CONTENT = _source(
+    "content",
+    ContentItem,
+    "id:uuid created_at:datetime updated_at:datetime title body channel tags:json status",
+    "published_at:datetime",
+    filterable={"channel", "status"},
 )
 
-RESEARCH_TASKS = ExportSource(
-    name="research_tasks",
-    columns=_columns(
-        ResearchTask,
-        "id:uuid created_at:datetime updated_at:datetime title input_source source_type engine priority",
-        "prospect_id:uuid status progress:int attempts:int started_at:datetime completed_at:datetime",
-        "error insight:json kind output_id:uuid tokens_in:int tokens_out:int",
-    ),
-    user_column=ResearchTask.user_id,
-    filterable=frozenset({"status", "source_type", "priority", "engine"}),
+RESEARCH_TASKS = _source(
+    "research_tasks",
+    ResearchTask,
+    "id:uuid created_at:datetime updated_at:datetime title input_source source_type engine priority",
+    "prospect_id:uuid status progress:int attempts:int started_at:datetime completed_at:datetime",
+    "error insight:json kind output_id:uuid tokens_in:int tokens_out:int",
+    filterable={"status", "source_type", "priority", "engine"},
 )
 
-_deliveries = webhook_deliveries.c
 # The frozen request bodies (payload) are left out: up to the event size limit each.
-WEBHOOK_DELIVERIES = ExportSource(
-    name="webhook_deliveries",
-    columns=_columns(
-        _deliveries,
-        "id:uuid created_at:datetime endpoint_id:uuid event_type event_seq:int is_test:bool status",
-        "attempts:int retries_used:int next_attempt_at:datetime last_attempt_at:datetime",
-        "last_status_code:int last_error finished_at:datetime",
-    ),
-    user_column=_deliveries.user_id,
-    filterable=frozenset({"status", "event_type"}),
+WEBHOOK_DELIVERIES = _source(
+    "webhook_deliveries",
+    webhook_deliveries.c,
+    "id:uuid created_at:datetime endpoint_id:uuid event_type event_seq:int is_test:bool status",
+    "attempts:int retries_used:int next_attempt_at:datetime last_attempt_at:datetime",
+    "last_status_code:int last_error finished_at:datetime",
+    filterable={"status", "event_type"},
 )
 
 EXPORT_SOURCES: dict[str, ExportSource] = {

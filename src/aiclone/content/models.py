@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aiclone.db import Base, Timestamps, UUIDPrimaryKey
+from aiclone.db import Base, OwnedByUser, Timestamps, UUIDPrimaryKey
 from aiclone.events.models import JSONType
 
 
@@ -16,7 +15,7 @@ class ContentStatus(StrEnum):
     PUBLISHED = "published"
 
 
-class ContentItem(UUIDPrimaryKey, Timestamps, Base):
+class ContentItem(UUIDPrimaryKey, OwnedByUser, Timestamps, Base):
     """A piece of content (a post, an article): a draft until published."""
 
     __tablename__ = "content_items"
@@ -28,7 +27,6 @@ class ContentItem(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("status IN ('draft', 'published')", name="status"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))

@@ -31,6 +31,19 @@ class Claim:
     created_at: dt.datetime
 
 
+# What a claim returns of each row, labelled as the fields of Claim (worker_id aside).
+_CLAIMED = (
+    OutboxMail.id.label("mail_id"),
+    OutboxMail.attempts.label("attempt"),
+    OutboxMail.kind,
+    OutboxMail.to_address,
+    OutboxMail.subject,
+    OutboxMail.text_body,
+    OutboxMail.html_body,
+    OutboxMail.created_at,
+)
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -72,32 +85,10 @@ class OutboxRepository:
                 lease_until=lease_until,
                 attempts=OutboxMail.attempts + 1,
             )
-            .returning(
-                OutboxMail.id,
-                OutboxMail.attempts,
-                OutboxMail.kind,
-                OutboxMail.to_address,
-                OutboxMail.subject,
-                OutboxMail.text_body,
-                OutboxMail.html_body,
-                OutboxMail.created_at,
-            )
+            .returning(*_CLAIMED)
             .execution_options(synchronize_session=False)
         )
-        return [
-            Claim(
-                mail_id=row.id,
-                attempt=row.attempts,
-                worker_id=worker_id,
-                kind=row.kind,
-                to_address=row.to_address,
-                subject=row.subject,
-                text_body=row.text_body,
-                html_body=row.html_body,
-                created_at=row.created_at,
-            )
-            for row in rows.all()
-        ]
+        return [Claim(worker_id=worker_id, **row._mapping) for row in rows.all()]
 
     async def finish(self, claim: Claim, values: dict[str, Any]) -> bool:
         """Write an attempt's outcome, only if this worker still holds that attempt."""

@@ -1,24 +1,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aiclone.db import Base, UUIDPrimaryKey, utcnow
+from aiclone.db import Base, OwnedByUser, UUIDPrimaryKey, utcnow
 from aiclone.events.models import JSONType
 
 
-class Notification(UUIDPrimaryKey, Base):
+class Notification(UUIDPrimaryKey, OwnedByUser, Base):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_created", "user_id", "created_at", "id"),
         Index("ix_notifications_user_read", "user_id", "read_at"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(String(2000), default="")
     level: Mapped[str] = mapped_column(String(16), default="info")

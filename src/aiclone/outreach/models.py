@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aiclone.db import Base, Timestamps, UUIDPrimaryKey
+from aiclone.db import Base, OwnedByUser, Timestamps, UUIDPrimaryKey
 
 
 class Channel(StrEnum):
@@ -21,7 +21,7 @@ class OutreachStatus(StrEnum):
     SENT = "sent"
 
 
-class OutreachMessage(UUIDPrimaryKey, Timestamps, Base):
+class OutreachMessage(UUIDPrimaryKey, OwnedByUser, Timestamps, Base):
     """A message to one prospect: a draft until it is recorded as sent."""
 
     __tablename__ = "outreach_messages"
@@ -32,7 +32,6 @@ class OutreachMessage(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("status IN ('draft', 'sent')", name="status"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # A prospect's messages go with it when it is deleted.
     prospect_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aiclone.db import Base, Timestamps, UUIDPrimaryKey
+from aiclone.db import Base, OwnedByUser, Timestamps, UUIDPrimaryKey
 from aiclone.events.models import JSONType
 
 
@@ -51,7 +51,7 @@ DRAFT_KINDS = frozenset({TaskKind.OUTREACH_DRAFT, TaskKind.CONTENT_DRAFT})
 TERMINAL_STATUSES = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED})
 
 
-class ResearchTask(UUIDPrimaryKey, Timestamps, Base):
+class ResearchTask(UUIDPrimaryKey, OwnedByUser, Timestamps, Base):
     """One research request and its run state.
 
     While ``running``, ``claimed_by`` names the worker process holding the task and
@@ -68,7 +68,6 @@ class ResearchTask(UUIDPrimaryKey, Timestamps, Base):
         Index("ix_research_tasks_status_lease_expires_at", "status", "lease_expires_at"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     input_source: Mapped[str] = mapped_column(Text)
     source_type: Mapped[str] = mapped_column(String(16))

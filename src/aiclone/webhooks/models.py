@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aiclone.db import Base, Timestamps, UUIDPrimaryKey, utcnow
+from aiclone.db import Base, OwnedByUser, Timestamps, UUIDPrimaryKey, utcnow
 from aiclone.events.models import JSONType
 
 
@@ -40,14 +40,13 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # retries exhausted, or stopped because the endpoint was disabled
 
 
-class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Base):
+class WebhookEndpoint(UUIDPrimaryKey, OwnedByUser, Timestamps, Base):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (
         Index("ix_webhook_endpoints_user_created", "user_id", "created_at", "id"),
         Index("ix_webhook_endpoints_user_status", "user_id", "status"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2048))
     flavour: Mapped[str] = mapped_column(
         String(16), default=Flavour.STANDARD.value, server_default=Flavour.STANDARD.value

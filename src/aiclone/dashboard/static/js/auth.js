@@ -3,7 +3,7 @@
 // opens (a new password, a confirmed address). Each screen is one form built by `authForm`;
 // `createAuth` wires them to the API and hands a signed-in session back to the shell.
 
-import { busy, errorBox, field, formValues, h, replace } from "./dom.js";
+import { errorBox, field, h, handleSubmit, replace } from "./dom.js";
 import { confirmedNotice, isNotVerified } from "./mail-links.js";
 import { newPasswordAttributes, pagePolicy, passwordHint } from "./policy.js";
 
@@ -46,16 +46,7 @@ function authForm({ id, title, notice, fields, submit, footer, onSubmit }) {
     h("button", { type: "submit", class: "primary" }, submit),
     footer,
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    replace(errors);
-    const values = formValues(form); // before busy(): disabled controls are not in a FormData
-    try {
-      await busy(form, () => onSubmit(values, { errors, noticeBox }));
-    } catch (error) {
-      replace(errors, errorBox(error));
-    }
-  });
+  handleSubmit(form, errors, (values) => onSubmit(values, { errors, noticeBox }));
   return form;
 }
 

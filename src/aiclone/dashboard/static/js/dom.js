@@ -219,6 +219,31 @@ export async function busy(form, work) {
 }
 
 /**
+ * On each submit of `form`: clears `errors`, runs `work` with the form's values while its
+ * controls are disabled (the values are read first: a disabled control is not in a FormData),
+ * then hands the result to `done`; a failure goes to `failed` and is shown in `errors`.
+ * @template T
+ * @param {HTMLFormElement} form
+ * @param {HTMLElement} errors
+ * @param {(values: Record<string, string>) => Promise<T> | T} work
+ * @param {{ done?: (result: T) => void, failed?: () => void }} [after]
+ */
+export function handleSubmit(form, errors, work, { done, failed } = {}) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    replace(errors);
+    const values = formValues(form);
+    try {
+      const result = await busy(form, () => work(values));
+      done?.(result);
+    } catch (error) {
+      failed?.();
+      replace(errors, errorBox(error));
+    }
+  });
+}
+
+/**
  * A modal dialog (native <dialog>): returns { dialog, close }. Escape closes it.
  * @param {string} title
  * @param {Child} body

@@ -6,7 +6,7 @@
 // (an address change waits for its confirmation; a password change ends the other sessions).
 // The sessions and the irreversible actions live in account-sessions.js.
 
-import { busy, errorBox, field, formValues, h, replace, stateLine } from "../dom.js";
+import { errorBox, field, h, handleSubmit, replace, stateLine } from "../dom.js";
 import { newPasswordAttributes, pagePolicy, passwordHint } from "../policy.js";
 import { dangerPanel, sessionsPanel } from "./account-sessions.js";
 
@@ -60,17 +60,13 @@ function actionForm(id, fields, submit, action) {
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, submit)),
     result,
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    replace(errors);
-    const values = formValues(form); // before busy(): disabled controls are not in a FormData
-    try {
-      const text = await busy(form, () => action(values, form));
+  handleSubmit(form, errors, (values) => action(values, form), {
+    done: (text) => {
       if (text) result.textContent = text;
-    } catch (error) {
+    },
+    failed: () => {
       result.textContent = "";
-      replace(errors, errorBox(error));
-    }
+    },
   });
   return form;
 }
