@@ -79,6 +79,12 @@ def operation_id(handler: HTTPRouteHandler, _method: Any, _path: Any) -> str:
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
+def prose(text: str) -> str:
+    """A description written as a paragraph in the source: its words joined by single spaces, so
+    line breaks and indentation there are not part of the text."""
+    return " ".join(text.split())
+
+
 def problems(*codes: int) -> dict[int, ResponseSpec]:
     """Document problem-details responses for a handler (400, 422 and 429 are always possible)."""
     return {
@@ -176,10 +182,10 @@ def openapi_config(version: str) -> OpenAPIConfig:
         title="aiclone API",
         license=License(name="Proprietary"),
         version=version,
-        description=(
-            "Prospects, research tasks, outreach, content and automations, with live events over"
-            " Server-Sent Events, webhooks and analytics. Errors are RFC 9457 problem details."
-        ),
+        description=prose("""
+            Prospects, research tasks, outreach, content and automations, with live events over Server-Sent
+            Events, webhooks and analytics. Errors are RFC 9457 problem details.
+        """),
         render_plugins=[swagger, redoc, JsonRenderPlugin(path="/openapi.json")],
         openapi_router=Router(
             path="/api",

@@ -8,9 +8,7 @@ methods of the path stay on one controller, as Litestar serves one path from one
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, HttpMethod, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -25,12 +23,14 @@ from aiclone.accounts.schemas import (
     VerifiedEmail,
 )
 from aiclone.accounts.setup import AccountFlows
+from aiclone.auth.handlers import Resource
 from aiclone.auth.scopes import any_credential, session_only
-from aiclone.auth.tokens import Principal
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 
 _RESET_ACCEPTED = "If an account uses this address, a link to reset its password is on its way."
 _RESEND_ACCEPTED = "If an unconfirmed account uses this address, a new confirmation link is on its way."
+
+profiles = Resource("accounts", AccountFlows, read=AccountRead, subject="caller")
 
 
 class AccountController(Controller):
@@ -42,10 +42,10 @@ class AccountController(Controller):
         status_code=HTTP_202_ACCEPTED,
         exclude_from_auth=True,
         summary="Ask for a password reset mail",
-        description=(
-            "Mails a single-use reset link to the account with this address, if there is one. The answer is"
-            " the same either way (and comes no sooner than a fixed delay), so it tells nobody who has an account."
-        ),
+        description=prose("""
+            Mails a single-use reset link to the account with this address, if there is one. The answer is the
+            same either way (and comes no sooner than a fixed delay), so it tells nobody who has an account.
+        """),
         responses=problems(422, 429),
     )
     async def request_password_reset(
@@ -72,10 +72,10 @@ class AccountController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
         summary="Confirm an email address with a mailed token",
-        description=(
-            "Takes the token mailed on registration (the address is then verified) or on an address change"
-            " (the account then moves to the new address)."
-        ),
+        description=prose("""
+            Takes the token mailed on registration (the address is then verified) or on an address change (the
+            account then moves to the new address).
+        """),
         responses=problems(400, 409, 422, 429),
     )
     async def verify_email(
@@ -97,36 +97,30 @@ class AccountController(Controller):
         await accounts.verification.resend(data.email)
         return Accepted(detail=_RESEND_ACCEPTED)
 
-    @get(
+    get_own_account = profiles.build(
+        HttpMethod.GET,
         "/me",
+        "profiles.me",
         opt=any_credential(),
         summary="The signed-in user",
-        description=(
-            "The account as `PATCH /api/auth/me` answers it: `email_verified`, and `pending_email` while an"
-            " address change waits for its confirmation."
-        ),
+        description=prose("""
+            The account as `PATCH /api/auth/me` answers it: `email_verified`, and `pending_email` while an
+            address change waits for its confirmation.
+        """),
         responses=problems(401),
     )
-    async def get_own_account(
-        self, request: Request[Principal, str, Any], accounts: NamedDependency[AccountFlows]
-    ) -> AccountRead:
-        return await accounts.profiles.me(request.user.id)
 
-    @patch(
+    update_own_account = profiles.build(
+        HttpMethod.PATCH,
         "/me",
+        "profiles.update",
+        body=ProfileUpdate,
         opt=session_only(),
         summary="Change the signed-in user's name or email",
-        description=(
-            "`full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation"
-            " link and the account moves when it is followed (until then it shows as `pending_email`); the"
-            " current address is told."
-        ),
+        description=prose("""
+            `full_name` applies at once. `email` needs `current_password`; the new address gets a confirmation
+            link and the account moves when it is followed (until then it shows as `pending_email`); the
+            current address is told.
+        """),
         responses=problems(401, 403, 404, 422, 429),
     )
-    async def update_own_account(
-        self,
-        request: Request[Principal, str, Any],
-        data: JSONBody[ProfileUpdate],
-        accounts: NamedDependency[AccountFlows],
-    ) -> AccountRead:
-        return await accounts.profiles.update(request.user.id, data)

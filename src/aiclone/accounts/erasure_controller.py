@@ -22,7 +22,7 @@ from aiclone.accounts.service import AccountService
 from aiclone.auth.guards import requires_admin
 from aiclone.auth.scopes import ApiScope, requires_scope, session_only
 from aiclone.auth.tokens import Principal
-from aiclone.openapi import MEDIA_TYPES_OPT_KEY, problems
+from aiclone.openapi import MEDIA_TYPES_OPT_KEY, problems, prose
 
 ZIP_MEDIA_TYPE = "application/zip"
 
@@ -33,14 +33,13 @@ ZIP_MEDIA_TYPE = "application/zip"
     tags=["auth"],
     opt=session_only(),
     summary="Delete my account and all its data",
-    description=(
-        "Erases the signed-in account and everything it owns (prospects, research, outreach,"
-        " content, automations, notifications, activities, events, webhooks and their deliveries,"
-        " analytics, sessions), in one transaction; open event streams end. Needs the current"
-        " password in the JSON body. A wrong password is a 403 `wrong-password` problem and counts"
-        " as a failed sign-in (the same per-account lockout, 429). The last active admin cannot be"
-        " deleted (409 `last-admin`)."
-    ),
+    description=prose("""
+        Erases the signed-in account and everything it owns (prospects, research, outreach, content,
+        automations, notifications, activities, events, webhooks and their deliveries, analytics, sessions),
+        in one transaction; open event streams end. Needs the current password in the JSON body. A wrong
+        password is a 403 `wrong-password` problem and counts as a failed sign-in (the same per-account
+        lockout, 429). The last active admin cannot be deleted (409 `last-admin`).
+    """),
     responses=problems(401, 403, 404, 409, 422),
 )
 async def erase_own_account(
@@ -56,12 +55,12 @@ async def erase_own_account(
     tags=["auth"],
     opt={**session_only(), MEDIA_TYPES_OPT_KEY: [ZIP_MEDIA_TYPE]},
     summary="Download all my data (ZIP)",
-    description=(
-        "Streams a ZIP with one JSON file per table (`prospects.json`, `events.json`, …; an array"
-        " of row objects each) and `manifest.json` (export time, row count per file, the columns"
-        " withheld). Password hashes, token hashes, webhook signing secrets and stream tickets are"
-        " never included. One export per account at a time, and a few per server (429)."
-    ),
+    description=prose("""
+        Streams a ZIP with one JSON file per table (`prospects.json`, `events.json`, …; an array of row
+        objects each) and `manifest.json` (export time, row count per file, the columns withheld). Password
+        hashes, token hashes, webhook signing secrets and stream tickets are never included. One export per
+        account at a time, and a few per server (429).
+    """),
     responses={
         200: ResponseSpec(
             data_container=bytes,
@@ -94,10 +93,10 @@ async def export_own_account(
     guards=[requires_admin],
     opt=requires_scope(ApiScope.ADMIN),
     summary="Delete a user and all their data",
-    description=(
-        "The same erasure as `DELETE /api/auth/me`, without a password. The last active admin"
-        " cannot be deleted (409 `last-admin`)."
-    ),
+    description=prose("""
+        The same erasure as `DELETE /api/auth/me`, without a password. The last active admin cannot be deleted
+        (409 `last-admin`).
+    """),
     responses=problems(401, 403, 404, 409),
 )
 async def erase_user(user_id: FromPath[uuid.UUID], account_service: NamedDependency[AccountService]) -> None:

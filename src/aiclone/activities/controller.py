@@ -3,24 +3,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
 from aiclone.activities.schemas import ActivityPage
 from aiclone.activities.service import ActivityService
+from aiclone.auth.handlers import DomainController
 from aiclone.auth.owner import Owner
-from aiclone.auth.scopes import domain_scopes
 from aiclone.errors import FieldError, InvalidInput
 from aiclone.events.types import EVENT_TYPES
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, Limit
 
 
-class ActivityController(Controller):
+class ActivityController(DomainController, domain="activities"):
     path = "/api/activities"
-    opt = domain_scopes("activities")
-    tags = ["activities"]
 
     @get("/", summary="The activity feed, newest first", responses=problems(401, 403, 422))
     async def list_activities(

@@ -13,7 +13,7 @@ from aiclone.auth.guards import requires_admin
 from aiclone.auth.models import Role
 from aiclone.auth.schemas import UserRead
 from aiclone.auth.scopes import ApiScope, requires_scope
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 from aiclone.pagination import DEFAULT_LIMIT, CursorParam, Limit
 
 
@@ -49,11 +49,11 @@ class AdminController(Controller):
     @patch(
         "/users/{user_id:uuid}",
         summary="Change a user's role or active state",
-        description=(
-            "`is_active` and/or `role`. Any change ends every session of the user: their tokens are"
-            " refused by every instance within a second, and their next sign-in carries the new"
-            " role. Demoting or deactivating the last active admin is a 409 `last-admin`."
-        ),
+        description=prose("""
+            `is_active` and/or `role`. Any change ends every session of the user: their tokens are refused by
+            every instance within a second, and their next sign-in carries the new role. Demoting or
+            deactivating the last active admin is a 409 `last-admin`.
+        """),
         responses=problems(401, 403, 404, 409, 413),
     )
     async def update_user(

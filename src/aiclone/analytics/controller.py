@@ -26,7 +26,7 @@ from aiclone.auth.guards import owner_scope
 from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.auth.tokens import Principal
-from aiclone.openapi import MEDIA_SCHEMAS_OPT_KEY, MEDIA_TYPES_OPT_KEY, problems
+from aiclone.openapi import MEDIA_SCHEMAS_OPT_KEY, MEDIA_TYPES_OPT_KEY, problems, prose
 
 _SUMMARY_DESCRIPTION = f"""
 Per metric: zero-filled buckets (hour for `day`, day for `week` and `month`, ISO week for
@@ -121,12 +121,12 @@ class AnalyticsController(Controller):
                 data_container=bytes,
                 media_type="application/octet-stream",
                 generate_examples=False,
-                description=(
-                    "The file, streamed, as text/csv; charset=utf-8, application/json, application/x-ndjson,"
-                    " application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, or application/zip"
-                    " (CSV of `all`), with `Content-Disposition: attachment;"
-                    ' filename="aiclone-<data_type>-<start>-<end>.<ext>"`.'
-                ),
+                description=prose("""
+                    The file, streamed, as text/csv; charset=utf-8, application/json, application/x-ndjson,
+                    application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, or application/zip (CSV
+                    of `all`), with `Content-Disposition: attachment;
+                    filename="aiclone-<data_type>-<start>-<end>.<ext>"`.
+                """),
             ),
             **problems(401, 403, 413, 422, 429),
         },

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, HttpMethod, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -17,9 +17,12 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from aiclone.apikeys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
 from aiclone.apikeys.service import ApiKeyService
 from aiclone.auth.guards import requires_admin
+from aiclone.auth.handlers import Resource
 from aiclone.auth.scopes import session_only
 from aiclone.auth.tokens import Principal
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
+
+own_keys = Resource("api_key_service", ApiKeyService, subject="caller")
 
 
 class ApiKeyController(Controller):
@@ -31,12 +34,12 @@ class ApiKeyController(Controller):
         "/",
         status_code=HTTP_201_CREATED,
         summary="Create an API key",
-        description=(
-            "Returns the key once, in `key`; only its hash is stored. Send it as"
-            " `Authorization: Bearer <key>`. It may do what its `scopes` allow, on the caller's own"
-            " data, until `expires_at` (if given) or until revoked. At most 50 live keys per user"
-            " (409 `api-key-limit`); `metrics:read` and `admin` are for admins only (403)."
-        ),
+        description=prose("""
+            Returns the key once, in `key`; only its hash is stored. Send it as `Authorization: Bearer <key>`.
+            It may do what its `scopes` allow, on the caller's own data, until `expires_at` (if given) or
+            until revoked. At most 50 live keys per user (409 `api-key-limit`); `metrics:read` and `admin` are
+            for admins only (403).
+        """),
         responses=problems(401, 403, 409, 413, 422),
     )
     async def create_key(
@@ -47,32 +50,27 @@ class ApiKeyController(Controller):
     ) -> ApiKeyCreated:
         return await api_key_service.create(request.user, data)
 
-    @get(
+    list_keys = own_keys.build(
+        HttpMethod.GET,
         "/",
+        "list_live",
+        returns=ApiKeyList,
         summary="List my API keys",
         description="Live keys (not revoked, not expired), newest first. Never the keys themselves.",
         responses=problems(401, 403),
         cache=False,
     )
-    async def list_keys(
-        self, request: Request[Principal, str, Any], api_key_service: NamedDependency[ApiKeyService]
-    ) -> ApiKeyList:
-        return await api_key_service.list_live(request.user.id)
 
-    @delete(
+    revoke_key = own_keys.build(
+        HttpMethod.DELETE,
         "/{key_id:uuid}",
+        "revoke",
+        returns=None,
         status_code=HTTP_204_NO_CONTENT,
         summary="Revoke an API key",
         description="Every instance refuses the key within a second; streams it opened end.",
         responses=problems(401, 403, 404),
     )
-    async def revoke_key(
-        self,
-        request: Request[Principal, str, Any],
-        key_id: FromPath[uuid.UUID],
-        api_key_service: NamedDependency[ApiKeyService],
-    ) -> None:
-        await api_key_service.revoke(request.user.id, key_id)
 
 
 class AdminApiKeyController(Controller):

@@ -32,7 +32,7 @@ from aiclone.auth.schemas import AccessToken, LoginForm, TokenPair
 from aiclone.auth.service import AuthService
 from aiclone.auth.session_controller import client_info
 from aiclone.errors import Forbidden, Unauthenticated, problem_response
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 from aiclone.settings import Settings
 
 SESSION_PATH = "/api/auth/session"
@@ -88,11 +88,11 @@ class BrowserSessionController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
         summary="Sign in a browser",
-        description=(
-            "Form fields `username` (the email) and `password`, as for `/api/auth/login`. Returns the"
-            " access token; the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to"
-            " this path, never exposed to scripts. Needs the header `X-Requested-With: aiclone`."
-        ),
+        description=prose("""
+            Form fields `username` (the email) and `password`, as for `/api/auth/login`. Returns the access
+            token; the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to this path, never
+            exposed to scripts. Needs the header `X-Requested-With: aiclone`.
+        """),
         responses=problems(401, 403, 422),
     )
     async def start_browser_session(
@@ -112,10 +112,10 @@ class BrowserSessionController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
         summary="Renew a browser session",
-        description=(
-            "Rotates the session cookie and returns a fresh access token. Needs the header"
-            " `X-Requested-With: aiclone`. A cookie used twice revokes the session."
-        ),
+        description=prose("""
+            Rotates the session cookie and returns a fresh access token. Needs the header `X-Requested-With:
+            aiclone`. A cookie used twice revokes the session.
+        """),
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=AccessToken, description="Renewed", generate_examples=False

@@ -19,7 +19,7 @@ from aiclone.auth.scopes import session_only
 from aiclone.auth.service import AuthService
 from aiclone.auth.session_controller import client_info
 from aiclone.auth.tokens import Principal
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 
 
 class AuthController(Controller):
@@ -75,11 +75,10 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         opt=session_only(),
         summary="Sign out",
-        description=(
-            "Ends the session of the given refresh token, or every session of the user when no token"
-            " is given or `all_sessions` is true. Their access tokens are refused by every instance"
-            " within a second."
-        ),
+        description=prose("""
+            Ends the session of the given refresh token, or every session of the user when no token is given
+            or `all_sessions` is true. Their access tokens are refused by every instance within a second.
+        """),
         responses=problems(401, 422),
     )
     async def logout(

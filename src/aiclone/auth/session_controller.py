@@ -15,7 +15,7 @@ from aiclone.auth.schemas import PasswordChange, PasswordChanged, SessionList
 from aiclone.auth.scopes import session_only
 from aiclone.auth.sessions import ClientInfo, SessionService
 from aiclone.auth.tokens import Principal
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 from aiclone.web.request_context import client_address
 
 
@@ -34,11 +34,11 @@ class SessionController(Controller):
     @get(
         "/sessions",
         summary="List my sessions",
-        description=(
-            "Open sessions of the signed-in user (one per sign-in, kept across refreshes), most"
-            " recently used first, with the user agent and address of the sign-in. `current` marks"
-            " the session of the token making this request."
-        ),
+        description=prose("""
+            Open sessions of the signed-in user (one per sign-in, kept across refreshes), most recently used
+            first, with the user agent and address of the sign-in. `current` marks the session of the token
+            making this request.
+        """),
         responses=problems(401),
     )
     async def list_sessions(
@@ -50,10 +50,10 @@ class SessionController(Controller):
         "/sessions/{session_id:uuid}",
         status_code=HTTP_204_NO_CONTENT,
         summary="End one of my sessions",
-        description=(
-            "Its refresh token stops working and its access tokens are refused by every instance"
-            " within a second. Another user's session is a 404."
-        ),
+        description=prose("""
+            Its refresh token stops working and its access tokens are refused by every instance within a
+            second. Another user's session is a 404.
+        """),
         responses=problems(401, 404),
     )
     async def end_session(
@@ -80,11 +80,10 @@ class SessionController(Controller):
         "/password",
         status_code=HTTP_200_OK,
         summary="Change my password",
-        description=(
-            "Needs the current password (failed attempts count against the account's sign-in"
-            " quota). The new one must pass the password policy. Every other session ends; this"
-            " one stays signed in."
-        ),
+        description=prose("""
+            Needs the current password (failed attempts count against the account's sign-in quota). The new
+            one must pass the password policy. Every other session ends; this one stays signed in.
+        """),
         responses=problems(401, 403, 413),
     )
     async def change_password(

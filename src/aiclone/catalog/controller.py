@@ -9,7 +9,7 @@ from aiclone.auth.scopes import any_credential
 from aiclone.catalog.payloads import EVENT_PAYLOADS
 from aiclone.catalog.schemas import EventTypeCatalog, EventTypeInfo
 from aiclone.events.types import EVENT_DESCRIPTIONS
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 
 _COMPONENTS = "#/components/schemas/"
 _CATALOG_STATE_KEY = "event_type_catalog"
@@ -67,10 +67,10 @@ class EventTypeController(Controller):
     @get(
         "/",
         summary="Every event type, with what it means and the JSON schema of its payload",
-        description=(
-            "The same schemas as this document's `webhooks` section; an event's `data` on the live stream"
-            " (`GET /api/events`) and in a webhook delivery has this shape."
-        ),
+        description=prose("""
+            The same schemas as this document's `webhooks` section; an event's `data` on the live stream (`GET
+            /api/events`) and in a webhook delivery has this shape.
+        """),
         responses=problems(401),
         opt=any_credential(),
     )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Controller, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar import Controller, HttpMethod
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from aiclone.auth.owner import Owner
+from aiclone.auth.handlers import Resource
 from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.drafting.schemas import ContentGenerate, OutreachGenerate
 from aiclone.drafting.service import DraftingService
@@ -22,14 +20,19 @@ _FOLLOW = (
     " configured provider is a 422 of type `llm-not-configured`."
 )
 
+drafts = Resource("drafting_service", DraftingService, read=ResearchTaskRead)
+
 
 class OutreachDraftController(Controller):
     path = "/api/outreach/generate"
     tags = ["outreach"]
     opt = requires_scope(ApiScope.OUTREACH_WRITE)
 
-    @post(
+    generate_outreach = drafts.build(
+        HttpMethod.POST,
         "/",
+        "outreach",
+        body=OutreachGenerate,
         status_code=HTTP_202_ACCEPTED,
         summary="Draft an outreach message with the language model",
         description=(
@@ -39,13 +42,6 @@ class OutreachDraftController(Controller):
         ),
         responses=problems(401, 403, 404, 413, 422, 429),
     )
-    async def generate_outreach(
-        self,
-        owner: Owner,
-        data: JSONBody[OutreachGenerate],
-        drafting_service: NamedDependency[DraftingService],
-    ) -> ResearchTaskRead:
-        return await drafting_service.outreach(owner, data)
 
 
 class ContentDraftController(Controller):
@@ -53,8 +49,11 @@ class ContentDraftController(Controller):
     tags = ["content"]
     opt = requires_scope(ApiScope.CONTENT_WRITE)
 
-    @post(
+    generate_content = drafts.build(
+        HttpMethod.POST,
         "/",
+        "content",
+        body=ContentGenerate,
         status_code=HTTP_202_ACCEPTED,
         summary="Draft a content item with the language model",
         description=(
@@ -63,10 +62,3 @@ class ContentDraftController(Controller):
         ),
         responses=problems(401, 403, 413, 422, 429),
     )
-    async def generate_content(
-        self,
-        owner: Owner,
-        data: JSONBody[ContentGenerate],
-        drafting_service: NamedDependency[DraftingService],
-    ) -> ResearchTaskRead:
-        return await drafting_service.content(owner, data)

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from aiclone.errors import PROBLEM_JSON, TYPE_BASE
 from aiclone.health.schemas import Liveness, NotReady, Readiness
 from aiclone.health.service import HealthService
+from aiclone.openapi import prose
 
 
 class HealthController(Controller):
@@ -29,10 +30,10 @@ class HealthController(Controller):
     @get(
         "/ready",
         summary="Readiness: database reachable and schema at head",
-        description=(
-            "503 with a problem body naming the failed check when the service cannot serve yet;"
-            " 503 `shutting-down` (with `Retry-After`) once the instance has begun to stop."
-        ),
+        description=prose("""
+            503 with a problem body naming the failed check when the service cannot serve yet; 503
+            `shutting-down` (with `Retry-After`) once the instance has begun to stop.
+        """),
         cache=False,
         responses={
             HTTP_200_OK: ResponseSpec(data_container=Readiness, description="Ready", generate_examples=False),

@@ -18,7 +18,7 @@ from aiclone.live.credentials import COOKIE_NAME, COOKIE_PATH, StreamCredentials
 from aiclone.live.schemas import BroadcastRequest, BroadcastResult, StreamCookie, StreamStatus, StreamTicket
 from aiclone.live.service import LiveEventService
 from aiclone.live.stream import EventStream
-from aiclone.openapi import SELF_AUTH_OPT_KEY, problems
+from aiclone.openapi import SELF_AUTH_OPT_KEY, problems, prose
 
 _STREAM_DESCRIPTION = """\
 The signed-in user's events as `text/event-stream`: a `connection` message, then every stored
@@ -113,10 +113,10 @@ class EventStreamController(Controller):
         "/ticket",
         status_code=HTTP_201_CREATED,
         summary="Get a single-use stream ticket",
-        description=(
-            "For clients that cannot send headers: open `GET /api/events?ticket=…` within `expires_in`"
-            " seconds (at most 60). A ticket works once, on any instance."
-        ),
+        description=prose("""
+            For clients that cannot send headers: open `GET /api/events?ticket=…` within `expires_in` seconds
+            (at most 60). A ticket works once, on any instance.
+        """),
         responses=problems(401),
     )
     async def create_stream_ticket(
@@ -130,11 +130,10 @@ class EventStreamController(Controller):
         # For browsers, which sign in; a key sends its Authorization header to the stream itself.
         opt=session_only(),
         summary="Set the stream cookie",
-        description=(
-            "Opt-in for same-site browsers: sets an HttpOnly, SameSite=Strict cookie, scoped to"
-            " `/api/events`, that authenticates `GET /api/events` only, until the access token used"
-            " here expires."
-        ),
+        description=prose("""
+            Opt-in for same-site browsers: sets an HttpOnly, SameSite=Strict cookie, scoped to `/api/events`,
+            that authenticates `GET /api/events` only, until the access token used here expires.
+        """),
         responses=problems(401),
     )
     async def set_stream_cookie(
@@ -167,10 +166,10 @@ class EventStreamController(Controller):
         guards=[requires_admin],
         opt=requires_scope(ApiScope.ADMIN),
         summary="Notify every user (admin)",
-        description=(
-            "Creates the notification for every active user, persisted with its `notification` event,"
-            " so users who are offline receive it when their stream resumes."
-        ),
+        description=prose("""
+            Creates the notification for every active user, persisted with its `notification` event, so users
+            who are offline receive it when their stream resumes.
+        """),
         responses=problems(401, 403, 422),
     )
     async def broadcast_event(
@@ -184,10 +183,10 @@ class EventStreamController(Controller):
     @get(
         "/status",
         summary="Open event streams",
-        description=(
-            "The caller's open streams on every instance. Admins also get every live instance and the"
-            " users with the most streams, or one user's count with `user_id`."
-        ),
+        description=prose("""
+            The caller's open streams on every instance. Admins also get every live instance and the users
+            with the most streams, or one user's count with `user_id`.
+        """),
         responses=problems(401, 403, 422),
         cache=False,
     )

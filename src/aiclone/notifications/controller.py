@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from aiclone.auth.handlers import DomainController, Query, Resource, optional
 from aiclone.auth.owner import Owner
-from aiclone.auth.scopes import domain_scopes
 from aiclone.auth.tokens import Principal
 from aiclone.notifications.schemas import (
     MarkedRead,
@@ -22,22 +21,26 @@ from aiclone.notifications.service import NotificationService
 from aiclone.openapi import problems
 from aiclone.pagination import DEFAULT_LIMIT, Limit
 
+notifications = Resource("notifications", NotificationService)
+own_notifications = Resource(
+    "notifications", NotificationService, "notification_id", read=NotificationRead, subject="caller"
+)
 
-class NotificationController(Controller):
+
+class NotificationController(DomainController, domain="notifications"):
     path = "/api/notifications"
-    opt = domain_scopes("notifications")
-    tags = ["notifications"]
 
-    @get("/", summary="List notifications, newest first", responses=problems(401, 403, 422))
-    async def list_notifications(
-        self,
-        owner: Owner,
-        notifications: NamedDependency[NotificationService],
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
-        unread_only: FromQuery[bool] = False,
-    ) -> NotificationPage:
-        return await notifications.page(owner, limit=limit, cursor=cursor, unread_only=unread_only)
+    list_notifications = notifications.list(
+        NotificationPage,
+        query={
+            "limit": Query(Limit, DEFAULT_LIMIT),
+            "cursor": optional(str),
+            "unread_only": Query(FromQuery[bool], False),
+        },
+        method="page",
+        summary="List notifications, newest first",
+        responses=problems(401, 403, 422),
+    )
 
     @get("/unread-count", summary="How many notifications are unread", responses=problems(401, 403))
     async def count_unread_notifications(
@@ -47,19 +50,12 @@ class NotificationController(Controller):
     ) -> UnreadCount:
         return UnreadCount(unread=await notifications.unread_count(owner))
 
-    @post(
-        "/{notification_id:uuid}/read",
-        status_code=HTTP_200_OK,
+    mark_notification_read = own_notifications.action(
+        "mark_one_read",
+        path="read",
         summary="Mark one notification read",
         responses=problems(401, 404),
     )
-    async def mark_notification_read(
-        self,
-        request: Request[Principal, str, Any],
-        notifications: NamedDependency[NotificationService],
-        notification_id: FromPath[uuid.UUID],
-    ) -> NotificationRead:
-        return await notifications.mark_one_read(request.user.id, notification_id)
 
     @post(
         "/read",

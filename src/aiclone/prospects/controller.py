@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from aiclone.auth.handlers import DomainController, Resource
 from aiclone.auth.owner import Owner
-from aiclone.auth.scopes import domain_scopes
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 from aiclone.prospects.schemas import (
     ApprovalStatusName,
@@ -28,36 +27,28 @@ from aiclone.prospects.schemas import (
 )
 from aiclone.prospects.service import ProspectService
 
+prospects = Resource("prospect_service", ProspectService, "prospect_id", read=ProspectRead)
 
-class ProspectController(Controller):
+
+class ProspectController(DomainController, domain="prospects"):
     path = "/api/prospects"
-    opt = domain_scopes("prospects")
-    tags = ["prospects"]
 
-    @post(
-        "/",
-        status_code=HTTP_201_CREATED,
+    create_prospect = prospects.create(
+        ProspectCreate,
         summary="Create a prospect",
         description="Emits `prospect_added`. The email, when given, must be unique for the user (any case).",
         responses=problems(401, 403, 404, 409, 413, 422),
     )
-    async def create_prospect(
-        self,
-        owner: Owner,
-        data: JSONBody[ProspectCreate],
-        prospect_service: NamedDependency[ProspectService],
-    ) -> ProspectRead:
-        return await prospect_service.create(owner, data)
 
     @post(
         "/bulk",
         status_code=HTTP_201_CREATED,
         summary="Create many prospects at once",
-        description=(
-            "All or nothing: every item is validated first and errors are reported per item"
-            " (`items[3].email`). A duplicate email, stored or within the batch, is a 409."
-            " Emits one `prospect_added` per prospect, in order."
-        ),
+        description=prose("""
+            All or nothing: every item is validated first and errors are reported per item (`items[3].email`).
+            A duplicate email, stored or within the batch, is a 409. Emits one `prospect_added` per prospect,
+            in order.
+        """),
         responses=problems(401, 403, 404, 409, 413, 422),
     )
     async def create_prospects(
@@ -73,10 +64,10 @@ class ProspectController(Controller):
         "/bulk-status",
         status_code=HTTP_200_OK,
         summary="Approve or reject many prospects",
-        description=(
-            "Ids that are not the user's prospects come back in `not_found` and nothing happens to"
-            " them. Emits `prospect_updated` (reason `approved`/`rejected`) per changed prospect."
-        ),
+        description=prose("""
+            Ids that are not the user's prospects come back in `not_found` and nothing happens to them. Emits
+            `prospect_updated` (reason `approved`/`rejected`) per changed prospect.
+        """),
         responses=problems(401, 403, 413, 422),
     )
     async def set_prospects_status(
@@ -90,10 +81,10 @@ class ProspectController(Controller):
     @get(
         "/",
         summary="List prospects",
-        description=(
-            "Filters combine with AND. `q` matches name, company or email (case-insensitive substring)."
-            " Keyset pagination: pass `next_cursor` back as `cursor` with the same sort and order."
-        ),
+        description=prose("""
+            Filters combine with AND. `q` matches name, company or email (case-insensitive substring). Keyset
+            pagination: pass `next_cursor` back as `cursor` with the same sort and order.
+        """),
         responses=problems(401, 403, 422),
     )
     async def list_prospects(
@@ -123,48 +114,22 @@ class ProspectController(Controller):
         )
         return await prospect_service.list(owner, filters, sort=sort, order=order, limit=limit, cursor=cursor)
 
-    @get("/{prospect_id:uuid}", summary="Get a prospect", responses=problems(401, 403, 404))
-    async def get_prospect(
-        self,
-        owner: Owner,
-        prospect_id: FromPath[uuid.UUID],
-        prospect_service: NamedDependency[ProspectService],
-    ) -> ProspectRead:
-        return await prospect_service.get(owner, prospect_id)
-
-    @patch(
-        "/{prospect_id:uuid}",
+    get_prospect = prospects.get(summary="Get a prospect", responses=problems(401, 403, 404))
+    update_prospect = prospects.update(
+        ProspectUpdate,
         summary="Change some fields of a prospect",
-        description=(
-            "Only the fields present change; `null` clears an optional field. Emits `prospect_updated`"
-            " with the changed field names (reason `approved`/`rejected` when the status moved there,"
-            " else `edited`); nothing is emitted when no value actually changes."
-        ),
+        description=prose("""
+            Only the fields present change; `null` clears an optional field. Emits `prospect_updated` with the
+            changed field names (reason `approved`/`rejected` when the status moved there, else `edited`);
+            nothing is emitted when no value actually changes.
+        """),
         responses=problems(401, 403, 404, 409, 413, 422),
     )
-    async def update_prospect(
-        self,
-        owner: Owner,
-        prospect_id: FromPath[uuid.UUID],
-        data: JSONBody[ProspectUpdate],
-        prospect_service: NamedDependency[ProspectService],
-    ) -> ProspectRead:
-        return await prospect_service.update(owner, prospect_id, data)
-
-    @delete(
-        "/{prospect_id:uuid}",
-        status_code=HTTP_204_NO_CONTENT,
+    delete_prospect = prospects.delete(
         summary="Delete a prospect",
-        description=(
-            "Also deletes its outreach messages. Emits `prospect_updated` with reason `deleted` and the"
-            " prospect as it was."
-        ),
+        description=prose("""
+            Also deletes its outreach messages. Emits `prospect_updated` with reason `deleted` and the
+            prospect as it was.
+        """),
         responses=problems(401, 403, 404),
     )
-    async def delete_prospect(
-        self,
-        owner: Owner,
-        prospect_id: FromPath[uuid.UUID],
-        prospect_service: NamedDependency[ProspectService],
-    ) -> None:
-        await prospect_service.delete(owner, prospect_id)

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.owner import Owner
 from aiclone.auth.scopes import domain_scopes
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 from aiclone.webhooks.schemas import SubscriptionCreate, SubscriptionRead, TriggerItemList, TriggerList
 from aiclone.webhooks.subscriptions import SubscriptionService
 
@@ -58,11 +58,11 @@ class HooksController(Controller):
         "/subscriptions/{subscription_id:uuid}",
         status_code=HTTP_204_NO_CONTENT,
         summary="Unsubscribe (REST hook)",
-        description=(
-            "Zapier's unsubscribe call. Idempotent: 204 also when the subscription is already gone (for"
-            " instance removed after a 410). Only the caller's own Zapier subscriptions are touched. An id that"
-            " is not a UUID is a 404."
-        ),
+        description=prose("""
+            Zapier's unsubscribe call. Idempotent: 204 also when the subscription is already gone (for
+            instance removed after a 410). Only the caller's own Zapier subscriptions are touched. An id that
+            is not a UUID is a 404.
+        """),
         responses=problems(401, 403, 404),
     )
     async def unsubscribe(
