@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -99,10 +100,10 @@ def _integrity_error(exc: IntegrityError, field: str) -> Exception:
     return NotFound("The user does not exist.")
 
 
+@dataclass(eq=False)
 class ProspectService:
-    def __init__(self, db: Database, events: EventLog) -> None:
-        self.db = db
-        self.events = events
+    db: Database
+    events: EventLog
 
     async def create(self, user_id: uuid.UUID, data: ProspectCreate) -> ProspectRead:
         (created,) = await self._create(user_id, [data], bulk=False)
