@@ -8,9 +8,9 @@ scheme and documents 401, guarded ones document 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Litestar, Request, Router
@@ -30,6 +30,7 @@ from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
+    Operation,
     Reference,
     RequestBody,
     Schema,
@@ -271,15 +272,19 @@ def finish_document_lazily(app: Litestar, finish: Callable[[Litestar], None]) ->
     plugin.__class__ = FinishingOpenAPIPlugin
 
 
-def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule per branch
-    """Finish the generated document from the rules the server really applies.
+class DocumentedOperation(NamedTuple):
+    """An operation of the generated document, with the handler that serves it."""
 
-    - ``security``: ``[]`` on public operations (``exclude_from_auth``), the bearer scheme on all
-      others, which also document 401; operations behind a guard document 403.
-    - Litestar documents request validation as a 400 with its own JSON body; here validation
-      failures are 422 problem details and only unparseable input is a 400, so both are
-      documented as problems, and operations with a body document 413.
-    """
+    handler: HTTPRouteHandler
+    method: str
+    operation: Operation
+    public: bool
+    # A route that checks credentials itself (the event stream takes a ticket or cookie as well
+    # as the bearer token) skips the middleware but is not public.
+    self_authenticated: bool
+
+
+def documented_operations(app: Litestar) -> Iterator[DocumentedOperation]:
     openapi = app.openapi_schema
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
@@ -290,44 +295,50 @@ def document_access_rules(app: Litestar) -> None:  # noqa: PLR0912 - one rule pe
         for handler in route.route_handlers:
             if not handler.resolve_include_in_schema():
                 continue
-            # A route that checks credentials itself (the event stream takes a ticket or cookie as
-            # well as the bearer token) skips the middleware but is not public.
             self_authenticated = bool(handler.opt.get(SELF_AUTH_OPT_KEY))
             public = bool(handler.opt.get(PUBLIC_OPT_KEY)) and not self_authenticated
-            guarded = any(layer.guards for layer in handler.ownership_layers)
             for method in handler.http_methods:
                 operation = getattr(path_item, method.lower(), None)
-                if operation is None:
-                    continue
-                responses = operation.responses if operation.responses is not None else {}
-                operation.responses = responses
-                if not self_authenticated:
-                    operation.security = [] if public else [{SECURITY_SCHEME: []}]
-                wanted: list[int] = []
-                if "400" in responses:
-                    # Replaces Litestar's generic body with ours.
-                    responses.pop("400")
-                    wanted += [400, 422]
-                if operation.request_body is not None:
-                    wanted.append(413)
-                    # Litestar marks every body required; one with a default may be left out.
-                    body = handler.parsed_fn_signature.parameters.get("data")
-                    if (
-                        body is not None
-                        and body.has_default
-                        and isinstance(operation.request_body, RequestBody)
-                    ):
-                        operation.request_body.required = False
-                if not public:
-                    wanted.append(401)
-                if guarded:
-                    wanted.append(403)
-                for code in wanted:
-                    responses.setdefault(str(code), _problem_response(code))
-                _document_media_types(
-                    responses, handler.opt.get(MEDIA_TYPES_OPT_KEY), handler.opt.get(MEDIA_SCHEMAS_OPT_KEY)
-                )
-                no_content = responses.get("204")
-                if isinstance(no_content, OpenAPIResponse):
-                    no_content.content = None  # a 204 has no body, whatever the handler's return type
-                operation.responses = dict(sorted(responses.items()))
+                if operation is not None:
+                    yield DocumentedOperation(handler, method, operation, public, self_authenticated)
+
+
+def document_access_rules(app: Litestar) -> None:
+    """Finish the generated document from the rules the server really applies.
+
+    - ``security``: ``[]`` on public operations (``exclude_from_auth``), the bearer scheme on all
+      others, which also document 401; operations behind a guard document 403.
+    - Litestar documents request validation as a 400 with its own JSON body; here validation
+      failures are 422 problem details and only unparseable input is a 400, so both are
+      documented as problems, and operations with a body document 413.
+    """
+    for handler, _, operation, public, self_authenticated in documented_operations(app):
+        guarded = any(layer.guards for layer in handler.ownership_layers)
+        responses = operation.responses if operation.responses is not None else {}
+        operation.responses = responses
+        if not self_authenticated:
+            operation.security = [] if public else [{SECURITY_SCHEME: []}]
+        wanted: list[int] = []
+        if "400" in responses:
+            # Replaces Litestar's generic body with ours.
+            responses.pop("400")
+            wanted += [400, 422]
+        if operation.request_body is not None:
+            wanted.append(413)
+            # Litestar marks every body required; one with a default may be left out.
+            body = handler.parsed_fn_signature.parameters.get("data")
+            if body is not None and body.has_default and isinstance(operation.request_body, RequestBody):
+                operation.request_body.required = False
+        if not public:
+            wanted.append(401)
+        if guarded:
+            wanted.append(403)
+        for code in wanted:
+            responses.setdefault(str(code), _problem_response(code))
+        _document_media_types(
+            responses, handler.opt.get(MEDIA_TYPES_OPT_KEY), handler.opt.get(MEDIA_SCHEMAS_OPT_KEY)
+        )
+        no_content = responses.get("204")
+        if isinstance(no_content, OpenAPIResponse):
+            no_content.content = None  # a 204 has no body, whatever the handler's return type
+        operation.responses = dict(sorted(responses.items()))

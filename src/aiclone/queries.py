@@ -23,16 +23,28 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from aiclone.keyset import Keyset, page_params, paginate
 
 _Read = TypeVar("_Read", bound=msgspec.Struct)
+_Row = TypeVar("_Row")
 
 
 def contains_text(pattern_text: str) -> str:
     """A LIKE pattern matching ``pattern_text`` anywhere, its wildcards escaped with ``\\``."""
     escaped = pattern_text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def where_equal(
+    query: Select[_Row], *filters: tuple[ColumnElement[Any] | QueryableAttribute[Any], object | None]
+) -> Select[_Row]:
+    """``query`` narrowed to the rows whose column equals each given value; None filters nothing."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
 
 
 def json_list_has(column: ColumnElement[Any], value: Any, dialect: str) -> ColumnElement[bool]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.openapi.spec import SecurityRequirement, SecurityScheme
-from litestar.routes import HTTPRoute
 
 from aiclone.auth.keytext import KEY_PATTERN
 from aiclone.auth.scopes import (
@@ -26,7 +25,7 @@ from aiclone.auth.scopes import (
     describe,
     required_access,
 )
-from aiclone.openapi import PUBLIC_OPT_KEY, SELF_AUTH_OPT_KEY
+from aiclone.openapi import documented_operations
 
 API_KEY_SCHEME = "ApiKey"
 SCOPE_LINE = "API key scope: `{}`."
@@ -58,30 +57,17 @@ def document_api_key_scopes(app: Litestar) -> None:
     schemes = components.security_schemes if components.security_schemes is not None else {}
     schemes[API_KEY_SCHEME] = _scheme()
     components.security_schemes = schemes
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
+    for handler, method, operation, public, _ in documented_operations(app):
+        access = required_access(handler.opt, method, public=public)
+        if isinstance(access, Public):
             continue
-        path_item = (openapi.paths or {}).get(route.path_format or "/")
-        if path_item is None:
-            continue
-        for handler in route.route_handlers:
-            if not handler.resolve_include_in_schema():
-                continue
-            public = bool(handler.opt.get(PUBLIC_OPT_KEY)) and not handler.opt.get(SELF_AUTH_OPT_KEY)
-            for method in handler.http_methods:
-                operation = getattr(path_item, method.lower(), None)
-                if operation is None:
-                    continue
-                access = required_access(handler.opt, method, public=public)
-                if isinstance(access, Public):
-                    continue
-                security: list[SecurityRequirement] = list(operation.security or [])
-                if isinstance(access, Scoped):
-                    security.append({API_KEY_SCHEME: [access.scope.value]})
-                    operation.description = _with_line(operation.description, SCOPE_LINE.format(access.scope))
-                elif isinstance(access, AnyCredential):
-                    security.append({API_KEY_SCHEME: []})
-                    operation.description = _with_line(operation.description, ANY_KEY_LINE)
-                elif isinstance(access, SessionOnly):
-                    operation.description = _with_line(operation.description, SESSION_LINE)
-                operation.security = security
+        security: list[SecurityRequirement] = list(operation.security or [])
+        if isinstance(access, Scoped):
+            security.append({API_KEY_SCHEME: [access.scope.value]})
+            operation.description = _with_line(operation.description, SCOPE_LINE.format(access.scope))
+        elif isinstance(access, AnyCredential):
+            security.append({API_KEY_SCHEME: []})
+            operation.description = _with_line(operation.description, ANY_KEY_LINE)
+        elif isinstance(access, SessionOnly):
+            operation.description = _with_line(operation.description, SESSION_LINE)
+        operation.security = security

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from aiclone.content.models import ContentItem
 from aiclone.content.schemas import ContentRead
 from aiclone.keyset import Keyset
-from aiclone.queries import OwnedRows, dialect_name, json_list_has
+from aiclone.queries import OwnedRows, dialect_name, json_list_has, where_equal
 
 CONTENT = cast(Table, ContentItem.__table__)
 
@@ -32,11 +32,11 @@ class ContentRepository(OwnedRows[ContentRead]):
         after: Keyset | None,
         limit: int,
     ) -> list[ContentRead]:
-        query = select(*self.columns).where(CONTENT.c.user_id == user_id)
-        if status is not None:
-            query = query.where(CONTENT.c.status == status)
-        if channel is not None:
-            query = query.where(CONTENT.c.channel == channel)
+        query = where_equal(
+            select(*self.columns).where(CONTENT.c.user_id == user_id),
+            (CONTENT.c.status, status),
+            (CONTENT.c.channel, channel),
+        )
         if tag is not None:
             query = query.where(json_list_has(CONTENT.c.tags, tag, self.dialect))
         return await self.creation_page(query, descending=descending, after=after, limit=limit)

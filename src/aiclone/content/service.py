@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -80,10 +81,10 @@ async def create_content(
     return item
 
 
+@dataclass(eq=False)
 class ContentService:
-    def __init__(self, db: Database, events: EventLog) -> None:
-        self.db = db
-        self.events = events
+    db: Database
+    events: EventLog
 
     async def create(self, user_id: uuid.UUID, data: ContentCreate) -> ContentRead:
         with owner_must_exist():

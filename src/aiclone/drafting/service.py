@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 
 import msgspec
 
@@ -27,18 +28,13 @@ class ProviderNotConfigured(InvalidInput):
     title = "No language model provider"
 
 
+@dataclass(eq=False)
 class DraftingService:
-    def __init__(
-        self,
-        research: ResearchService,
-        prospects: ProspectService,
-        *,
-        unavailable_reason: Callable[[], str | None],
-    ) -> None:
-        self.research = research
-        self.prospects = prospects
-        # None when a provider is configured; else why drafting cannot run (shown in the 422).
-        self.unavailable_reason = unavailable_reason
+    research: ResearchService
+    prospects: ProspectService
+    _: KW_ONLY
+    # None when a provider is configured; else why drafting cannot run (shown in the 422).
+    unavailable_reason: Callable[[], str | None]
 
     def _require_provider(self) -> None:
         reason = self.unavailable_reason()

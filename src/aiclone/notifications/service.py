@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -45,10 +46,10 @@ def to_read(n: Notification) -> NotificationRead:
     )
 
 
+@dataclass(eq=False)
 class NotificationService:
-    def __init__(self, db: Database, events: EventLog) -> None:
-        self.db = db
-        self.events = events
+    db: Database
+    events: EventLog
 
     async def notify(
         self,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from aiclone.keyset import Keyset
 from aiclone.outreach.models import OutreachMessage
 from aiclone.outreach.schemas import OutreachRead
-from aiclone.queries import OwnedRows
+from aiclone.queries import OwnedRows, where_equal
 
 MESSAGES = cast(Table, OutreachMessage.__table__)
 
@@ -30,9 +30,9 @@ class OutreachRepository(OwnedRows[OutreachRead]):
         after: Keyset | None,
         limit: int,
     ) -> list[OutreachRead]:
-        query = select(*self.columns).where(MESSAGES.c.user_id == user_id)
-        if prospect_id is not None:
-            query = query.where(MESSAGES.c.prospect_id == prospect_id)
-        if status is not None:
-            query = query.where(MESSAGES.c.status == status)
+        query = where_equal(
+            select(*self.columns).where(MESSAGES.c.user_id == user_id),
+            (MESSAGES.c.prospect_id, prospect_id),
+            (MESSAGES.c.status, status),
+        )
         return await self.creation_page(query, descending=descending, after=after, limit=limit)

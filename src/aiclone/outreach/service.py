@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,10 +95,10 @@ async def create_draft(
     return message
 
 
+@dataclass(eq=False)
 class OutreachService:
-    def __init__(self, db: Database, events: EventLog) -> None:
-        self.db = db
-        self.events = events
+    db: Database
+    events: EventLog
 
     async def create(self, user_id: uuid.UUID, data: OutreachCreate) -> OutreachRead:
         async with self.db.session() as session:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
 
 from aiclone.db import Database, utcnow
-from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound
+from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, existing
 from aiclone.events.log import EventLog
 from aiclone.events.types import EventType
 from aiclone.fields import check_http_url, clean_text, normalize_email, normalize_tags
@@ -49,6 +50,7 @@ _OPTIONAL_TEXT = (
 )
 _SORT_TYPES: dict[str, type] = {"created_at": dt.datetime, "fit_score": int, "name": str}
 _DUPLICATE = "A prospect with this email already exists."
+_NOT_FOUND = "The prospect does not exist."
 
 
 def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -99,10 +101,10 @@ def _integrity_error(exc: IntegrityError, field: str) -> Exception:
     return NotFound("The user does not exist.")
 
 
+@dataclass(eq=False)
 class ProspectService:
-    def __init__(self, db: Database, events: EventLog) -> None:
-        self.db = db
-        self.events = events
+    db: Database
+    events: EventLog
 
     async def create(self, user_id: uuid.UUID, data: ProspectCreate) -> ProspectRead:
         (created,) = await self._create(user_id, [data], bulk=False)
@@ -161,10 +163,7 @@ class ProspectService:
 
     async def get(self, user_id: uuid.UUID, prospect_id: uuid.UUID) -> ProspectRead:
         async with self.db.read_connection() as connection:
-            prospect = await ProspectRepository(connection).get(user_id, prospect_id)
-        if prospect is None:
-            raise NotFound("The prospect does not exist.")
-        return prospect
+            return existing(await ProspectRepository(connection).get(user_id, prospect_id), _NOT_FOUND)
 
     async def update(self, user_id: uuid.UUID, prospect_id: uuid.UUID, data: ProspectUpdate) -> ProspectRead:
         errors: list[FieldError] = []
@@ -179,9 +178,7 @@ class ProspectService:
         try:
             async with self.db.session() as session:
                 repo = ProspectRepository(session)
-                current = await repo.get(user_id, prospect_id, for_update=True)
-                if current is None:
-                    raise NotFound("The prospect does not exist.")
+                current = existing(await repo.get(user_id, prospect_id, for_update=True), _NOT_FOUND)
                 changed = {
                     name: value
                     for name, value in values.items()
@@ -206,9 +203,7 @@ class ProspectService:
 
     async def delete(self, user_id: uuid.UUID, prospect_id: uuid.UUID) -> None:
         async with self.db.session() as session:
-            gone = await ProspectRepository(session).delete(user_id, prospect_id)
-            if gone is None:
-                raise NotFound("The prospect does not exist.")
+            gone = existing(await ProspectRepository(session).delete(user_id, prospect_id), _NOT_FOUND)
             await record_prospect_updated(self.events, session, gone, changes=[], reason="deleted")
 
     async def set_status(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.claims import locks_rows
 from aiclone.pagination import newest_first
+from aiclone.queries import where_equal
 from aiclone.research.models import ResearchTask, TaskKind, TaskStatus
 
 
@@ -42,13 +43,12 @@ class ResearchTaskRepository:
         limit: int,
         after: tuple[dt.datetime, uuid.UUID] | None,
     ) -> Sequence[ResearchTask]:
-        query = select(ResearchTask).where(ResearchTask.user_id == owner)
-        if status is not None:
-            query = query.where(ResearchTask.status == status)
-        if priority is not None:
-            query = query.where(ResearchTask.priority == priority)
-        if kind is not None:
-            query = query.where(ResearchTask.kind == kind)
+        query = where_equal(
+            select(ResearchTask).where(ResearchTask.user_id == owner),
+            (ResearchTask.status, status),
+            (ResearchTask.priority, priority),
+            (ResearchTask.kind, kind),
+        )
         query = newest_first(query, ResearchTask.created_at, ResearchTask.id, after=after, limit=limit)
         return (await self.session.scalars(query)).all()
 
