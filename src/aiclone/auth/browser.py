@@ -42,16 +42,16 @@ CSRF_VALUE = "aiclone"
 _MAX_COOKIE_LENGTH = 512
 
 
-def _session_cookie(value: str, max_age: int, *, secure: bool) -> Cookie:
+def credential_cookie(key: str, path: str, value: str, max_age: int, *, secure: bool) -> Cookie:
+    """A cookie that stands for a credential: HttpOnly (no script reads it), SameSite=Strict, and
+    scoped to the one path that takes it. An empty value with ``max_age=0`` clears it."""
     return Cookie(
-        key=SESSION_COOKIE,
-        value=value,
-        path=SESSION_PATH,
-        max_age=max_age,
-        httponly=True,
-        secure=secure,
-        samesite="strict",
+        key=key, value=value, path=path, max_age=max_age, httponly=True, secure=secure, samesite="strict"
     )
+
+
+def _session_cookie(value: str, max_age: int, *, secure: bool) -> Cookie:
+    return credential_cookie(SESSION_COOKIE, SESSION_PATH, value, max_age, secure=secure)
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:

@@ -11,6 +11,7 @@ from litestar.openapi.spec import Example
 from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from aiclone.auth.browser import credential_cookie
 from aiclone.auth.guards import requires_admin
 from aiclone.auth.scopes import ApiScope, required_access, requires_scope, session_only
 from aiclone.auth.tokens import Principal
@@ -43,15 +44,7 @@ _STREAM_EXAMPLE = (
 
 
 def _stream_cookie(value: str, max_age: int, *, secure: bool) -> Cookie:
-    return Cookie(
-        key=COOKIE_NAME,
-        value=value,
-        path=COOKIE_PATH,
-        max_age=max_age,
-        httponly=True,
-        secure=secure,
-        samesite="strict",
-    )
+    return credential_cookie(COOKIE_NAME, COOKIE_PATH, value, max_age, secure=secure)
 
 
 class EventStreamController(Controller):

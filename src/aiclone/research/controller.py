@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
@@ -83,14 +84,7 @@ class ResearchEngineController(DomainController, domain="research"):
         responses=problems(401),
     )
     async def list_engines(self, research_service: NamedDependency[ResearchService]) -> ResearchEngineList:
+        statuses = research_service.engine_statuses()
         return ResearchEngineList(
-            items=[
-                ResearchEngineRead(
-                    name=status.name,
-                    available=status.available,
-                    reason=status.reason,
-                    provider_state=status.provider,
-                )
-                for status in research_service.engine_statuses()
-            ]
+            items=[msgspec.convert(s, ResearchEngineRead, from_attributes=True) for s in statuses]
         )

@@ -124,18 +124,5 @@ def delivery_detail(row: WebhookDelivery, attempts: list[WebhookAttempt]) -> Del
     return DeliveryDetail(
         **msgspec.structs.asdict(delivery_read(row)),
         payload=msgspec.json.decode(row.payload),
-        attempt_log=[
-            AttemptRead(
-                number=a.number,
-                trigger=a.trigger,  # type: ignore[arg-type]
-                started_at=a.started_at,
-                duration_ms=a.duration_ms,
-                status_code=a.status_code,
-                error_class=a.error_class,  # type: ignore[arg-type]
-                error=a.error,
-                response_body=a.response_body,
-                remote_address=a.remote_address,
-            )
-            for a in attempts
-        ],
+        attempt_log=[msgspec.convert(a, AttemptRead, from_attributes=True) for a in attempts],
     )

@@ -357,7 +357,7 @@ async def test_provider_failures_fail_the_task_then_the_breaker_fails_fast(
     assert len(provider.received()) == sent  # failed fast, nothing sent
     statuses = {s.name: s for s in services.research.engine_statuses()}
     assert statuses["llm"].available
-    assert statuses["llm"].provider == "open"
+    assert statuses["llm"].provider_state == "open"
 
 
 def test_throttle_sends_at_most_one_text_per_interval() -> None:

@@ -82,7 +82,7 @@ class EngineStatus:
     available: bool
     reason: str | None = None
     # The provider's breaker state for engines that call one ("closed", "open", "half-open").
-    provider: str | None = None
+    provider_state: str | None = None
 
 
 def engine_status(engine: ResearchEngine) -> EngineStatus:

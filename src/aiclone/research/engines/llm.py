@@ -74,7 +74,7 @@ class LLMEngine:
     def status(self) -> EngineStatus:
         reason = self.client.config.unavailable_reason
         provider = self.client.status()
-        return EngineStatus(self.name, reason is None, reason, provider=provider.breaker)
+        return EngineStatus(self.name, reason is None, reason, provider_state=provider.breaker)
 
     async def research(self, job: ResearchJob, progress: ProgressReporter) -> Insight:
         reason = self.client.config.unavailable_reason
