@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from litestar import Controller, HttpMethod, Request
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from aiclone.auth.owner import Owner
@@ -57,9 +57,14 @@ def optional(annotation: Any, **constraints: Any) -> Query:
     return Query(Annotated[annotation | None, QueryParameter(**constraints)])
 
 
+def defaulted(annotation: Any, default: Any, **constraints: Any) -> Query:
+    """A query parameter that is ``default`` when absent."""
+    return Query(Annotated[annotation, QueryParameter(**constraints)], default)
+
+
 # The paging parameters of a list sorted by creation time, newest first by default.
 ORDERED_PAGE: Mapping[str, Query] = {
-    "order": Query(_of(FromQuery, SortOrder), "desc"),
+    "order": defaulted(SortOrder, "desc"),
     "limit": Query(Limit, DEFAULT_LIMIT),
     "cursor": Query(Cursor),
 }

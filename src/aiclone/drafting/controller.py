@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, HttpMethod
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from aiclone.auth.handlers import Resource
+from aiclone.auth.handlers import ForwardingHandler, Resource
 from aiclone.auth.scopes import ApiScope, requires_scope
 from aiclone.drafting.schemas import ContentGenerate, OutreachGenerate
 from aiclone.drafting.service import DraftingService
-from aiclone.openapi import problems
+from aiclone.openapi import problems, prose
 from aiclone.research.schemas import ResearchTaskRead
 
 _FOLLOW = (
@@ -23,23 +25,34 @@ _FOLLOW = (
 drafts = Resource("drafting_service", DraftingService, read=ResearchTaskRead)
 
 
+def _queues_a_draft(method: str, body: type, what: str, *, intro: str, **route: Any) -> ForwardingHandler:
+    """``POST /``: ``drafting_service.<method>(owner, data)``, answered 202 with the queued task."""
+    description = intro + _FOLLOW.format(kind=f"{method}_draft", what=what)
+    return drafts.build(
+        HttpMethod.POST,
+        "/",
+        method,
+        body=body,
+        status_code=HTTP_202_ACCEPTED,
+        description=description,
+        **route,
+    )
+
+
 class OutreachDraftController(Controller):
     path = "/api/outreach/generate"
     tags = ["outreach"]
     opt = requires_scope(ApiScope.OUTREACH_WRITE)
 
-    generate_outreach = drafts.build(
-        HttpMethod.POST,
-        "/",
+    generate_outreach = _queues_a_draft(
         "outreach",
-        body=OutreachGenerate,
-        status_code=HTTP_202_ACCEPTED,
+        OutreachGenerate,
+        "outreach draft",
         summary="Draft an outreach message with the language model",
-        description=(
-            "Writes a draft to one of the user's prospects (another user's prospect is a 404), using"
-            " the prospect's record and the insight of its latest finished research."
-            + _FOLLOW.format(kind="outreach_draft", what="outreach draft")
-        ),
+        intro=prose("""
+            Writes a draft to one of the user's prospects (another user's prospect is a 404), using the
+            prospect's record and the insight of its latest finished research.
+        """),
         responses=problems(401, 403, 404, 413, 422, 429),
     )
 
@@ -49,16 +62,11 @@ class ContentDraftController(Controller):
     tags = ["content"]
     opt = requires_scope(ApiScope.CONTENT_WRITE)
 
-    generate_content = drafts.build(
-        HttpMethod.POST,
-        "/",
+    generate_content = _queues_a_draft(
         "content",
-        body=ContentGenerate,
-        status_code=HTTP_202_ACCEPTED,
+        ContentGenerate,
+        "content item (tagged `ai-draft`)",
         summary="Draft a content item with the language model",
-        description=(
-            "Writes a piece on `topic` for the content channel `format`."
-            + _FOLLOW.format(kind="content_draft", what="content item (tagged `ai-draft`)")
-        ),
+        intro="Writes a piece on `topic` for the content channel `format`.",
         responses=problems(401, 403, 413, 422, 429),
     )

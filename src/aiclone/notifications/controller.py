@@ -4,10 +4,10 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from aiclone.auth.handlers import DomainController, Query, Resource, optional
+from aiclone.auth.handlers import DomainController, Query, Resource, defaulted, optional
 from aiclone.auth.owner import Owner
 from aiclone.auth.tokens import Principal
 from aiclone.notifications.schemas import (
@@ -35,7 +35,7 @@ class NotificationController(DomainController, domain="notifications"):
         query={
             "limit": Query(Limit, DEFAULT_LIMIT),
             "cursor": optional(str),
-            "unread_only": Query(FromQuery[bool], False),
+            "unread_only": defaulted(bool, False),
         },
         method="page",
         summary="List notifications, newest first",

@@ -1,24 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from litestar import get, post
+from litestar import post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from aiclone.auth.handlers import DomainController, Resource
+from aiclone.auth.handlers import ORDERED_PAGE, DomainController, Resource, defaulted, optional
 from aiclone.auth.owner import Owner
 from aiclone.openapi import problems, prose
-from aiclone.pagination import DEFAULT_LIMIT, Cursor, Limit, SortOrder
 from aiclone.prospects.schemas import (
     ApprovalStatusName,
     ProspectBulkCreate,
     ProspectBulkStatus,
     ProspectBulkStatusResult,
     ProspectCreate,
-    ProspectFilters,
     ProspectList,
     ProspectPage,
     ProspectRead,
@@ -78,8 +75,18 @@ class ProspectController(DomainController, domain="prospects"):
     ) -> ProspectBulkStatusResult:
         return await prospect_service.set_status(owner, data.ids, data.status)
 
-    @get(
-        "/",
+    list_prospects = prospects.list(
+        ProspectPage,
+        query={
+            "status": optional(ApprovalStatusName),
+            "q": optional(str, max_length=200, description="Text search."),
+            "min_score": optional(int, ge=0, le=100, description="Minimum fit_score."),
+            "tag": optional(str, max_length=50, description="Has this tag."),
+            "created_after": optional(dt.datetime, description="Inclusive."),
+            "created_before": optional(dt.datetime, description="Exclusive."),
+            "sort": defaulted(ProspectSort, "created_at"),
+            **ORDERED_PAGE,
+        },
         summary="List prospects",
         description=prose("""
             Filters combine with AND. `q` matches name, company or email (case-insensitive substring). Keyset
@@ -87,32 +94,6 @@ class ProspectController(DomainController, domain="prospects"):
         """),
         responses=problems(401, 403, 422),
     )
-    async def list_prospects(
-        self,
-        owner: Owner,
-        prospect_service: NamedDependency[ProspectService],
-        status: FromQuery[ApprovalStatusName | None] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, description="Text search.")] = None,
-        min_score: Annotated[
-            int | None, QueryParameter(ge=0, le=100, description="Minimum fit_score.")
-        ] = None,
-        tag: Annotated[str | None, QueryParameter(max_length=50, description="Has this tag.")] = None,
-        created_after: Annotated[dt.datetime | None, QueryParameter(description="Inclusive.")] = None,
-        created_before: Annotated[dt.datetime | None, QueryParameter(description="Exclusive.")] = None,
-        sort: FromQuery[ProspectSort] = "created_at",
-        order: FromQuery[SortOrder] = "desc",
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-    ) -> ProspectPage:
-        filters = ProspectFilters(
-            status=status,
-            q=q,
-            min_score=min_score,
-            tag=tag,
-            created_after=created_after,
-            created_before=created_before,
-        )
-        return await prospect_service.list(owner, filters, sort=sort, order=order, limit=limit, cursor=cursor)
 
     get_prospect = prospects.get(summary="Get a prospect", responses=problems(401, 403, 404))
     update_prospect = prospects.update(

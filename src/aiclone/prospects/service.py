@@ -30,6 +30,7 @@ from aiclone.keyset import page_of, read_cursor
 from aiclone.prospects.changes import record_prospect_updated
 from aiclone.prospects.repository import ProspectRepository
 from aiclone.prospects.schemas import (
+    ApprovalStatusName,
     ProspectBulkStatusResult,
     ProspectCreate,
     ProspectFilters,
@@ -233,21 +234,29 @@ class ProspectService:
     async def list(
         self,
         user_id: uuid.UUID,
-        filters: ProspectFilters,
         *,
+        status: ApprovalStatusName | None = None,
+        q: str | None = None,
+        min_score: int | None = None,
+        tag: str | None = None,
+        created_after: dt.datetime | None = None,
+        created_before: dt.datetime | None = None,
         sort: str = "created_at",
         order: str = "desc",
         limit: int = 50,
         cursor: str | None = None,
     ) -> ProspectPage:
+        """The filters combine with AND; ``q`` and ``tag`` are cleaned (trimmed, ``tag`` lower-cased)
+        and naive datetimes read as UTC."""
         sort_name = f"{sort}:{order}"
         after = read_cursor(cursor, sort_name, _SORT_TYPES[sort])
-        filters = msgspec.structs.replace(
-            filters,
-            q=clean_text(filters.q),
-            tag=(clean_text(filters.tag) or "").lower() or None,
-            created_after=_as_utc(filters.created_after),
-            created_before=_as_utc(filters.created_before),
+        filters = ProspectFilters(
+            status=status,
+            q=clean_text(q),
+            min_score=min_score,
+            tag=(clean_text(tag) or "").lower() or None,
+            created_after=_as_utc(created_after),
+            created_before=_as_utc(created_before),
         )
         async with self.db.read_connection() as connection:
             rows = await ProspectRepository(connection).find_page(
