@@ -20,12 +20,9 @@ single round trip on an autocommit connection; on SQLite it runs on the calling 
 aiclone.sqlite_reader). Only indexed single-row lookups belong there; anything that can scan
 goes through a session.
 
-PostgreSQL connections are checked for liveness only when they sat idle in the pool for a
-while (:data:`IDLE_PING_SECONDS`). SQLAlchemy's ``pool_pre_ping`` pings on every checkout and,
-on asyncpg, wraps the ping in its own BEGIN/ROLLBACK: three extra round trips on every request
-(about 170 us of CPU each time, measured on the prospects list; see bench/README.md). A
-connection that breaks while in use is still detected by the driver, and SQLAlchemy then
-invalidates the whole pool.
+PostgreSQL connections are pinged only after sitting idle in the pool (:data:`IDLE_PING_SECONDS`):
+``pool_pre_ping`` would cost three round trips per checkout on asyncpg (bench/README.md). A
+connection that breaks in use is still detected by the driver, which invalidates the pool.
 
 Every wait on the database is bounded (see also aiclone.db_outage): connecting
 (``connect_timeout``), checking a connection out of the pool (``pool_timeout``) and each
@@ -33,16 +30,14 @@ statement (``statement_timeout``). On PostgreSQL a statement is bounded twice: t
 ``statement_timeout`` cancels a slow query cleanly, and asyncpg's client-side
 ``command_timeout`` (a little longer) also bounds a network that stopped carrying bytes. On
 SQLite the statement bound is the busy timeout: how long a writer waits for the write lock.
-The bound is per statement, not per request or stream: an analytics export on a server-side
-cursor fetches batch by batch, each fetch one bounded statement, so a long download is fine
-while a stalled one ends. The LISTEN connection of aiclone.events.broker is its own asyncpg
-connection without a command timeout (it sits idle by design) and probes itself instead.
+The bound is per statement: an export on a server-side cursor fetches batch by batch, each
+fetch bounded, so a long download is fine while a stalled one ends. The LISTEN connection of
+aiclone.events.broker has no command timeout (it sits idle by design) and probes itself.
 Past a bound, or when the database cannot be reached, the session helpers raise
 :class:`~aiclone.errors.DatabaseUnavailable` (a 503 with ``Retry-After``) and the outage is
 logged once by :class:`~aiclone.db_outage.OutageTracker`.
 
-JSON columns are encoded and decoded with msgspec (much faster than the json module on the
-per-row hot path of lists).
+JSON columns are encoded and decoded with msgspec (faster than json on the rows of lists).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, HttpMethod, Request, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -22,7 +22,7 @@ from aiclone.auth.scopes import session_only
 from aiclone.auth.tokens import Principal
 from aiclone.openapi import problems, prose
 
-own_keys = Resource("api_key_service", ApiKeyService, subject="caller")
+own_keys = Resource("api_key_service", ApiKeyService, "key_id", subject="caller")
 
 
 class ApiKeyController(Controller):
@@ -50,23 +50,17 @@ class ApiKeyController(Controller):
     ) -> ApiKeyCreated:
         return await api_key_service.create(request.user, data)
 
-    list_keys = own_keys.build(
-        HttpMethod.GET,
-        "/",
-        "list_live",
-        returns=ApiKeyList,
+    list_keys = own_keys.list(
+        ApiKeyList,
+        method="list_live",
         summary="List my API keys",
         description="Live keys (not revoked, not expired), newest first. Never the keys themselves.",
         responses=problems(401, 403),
         cache=False,
     )
 
-    revoke_key = own_keys.build(
-        HttpMethod.DELETE,
-        "/{key_id:uuid}",
-        "revoke",
-        returns=None,
-        status_code=HTTP_204_NO_CONTENT,
+    revoke_key = own_keys.delete(
+        method="revoke",
         summary="Revoke an API key",
         description="Every instance refuses the key within a second; streams it opened end.",
         responses=problems(401, 403, 404),

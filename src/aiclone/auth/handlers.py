@@ -126,29 +126,37 @@ class Resource:
             raise TypeError(f"{self.service}: a resource without an id has no path of one")
         return f"/{{{self.id}:uuid}}"
 
-    def create(self, body: Any, *, returns: Any = None, **route: Any) -> ForwardingHandler:
+    # Each verb calls the service method of its name unless given another (``method="patch"``).
+
+    def create(
+        self, body: Any, *, returns: Any = None, method: str = "create", **route: Any
+    ) -> ForwardingHandler:
         """``POST /``: ``service.create(owner, data)``, answered 201."""
         route.setdefault("status_code", HTTP_201_CREATED)
-        return self.build(HttpMethod.POST, "/", "create", body=body, returns=returns or self.read, **route)
+        return self.build(HttpMethod.POST, "/", method, body=body, returns=returns or self.read, **route)
 
     def list(
-        self, returns: Any, *, query: Mapping[str, Query], method: str = "list", **route: Any
+        self, returns: Any, *, query: Mapping[str, Query] | None = None, method: str = "list", **route: Any
     ) -> ForwardingHandler:
         """``GET /``: ``service.list(owner, **query)``."""
         return self.build(HttpMethod.GET, "/", method, returns=returns, query=query, **route)
 
-    def get(self, **route: Any) -> ForwardingHandler:
+    def get(self, *, method: str = "get", **route: Any) -> ForwardingHandler:
         """``GET /{id}``: ``service.get(owner, id)``."""
-        return self.build(HttpMethod.GET, self.one, "get", **route)
+        return self.build(HttpMethod.GET, self.one, method, **route)
 
-    def update(self, body: Any, **route: Any) -> ForwardingHandler:
+    def update(self, body: Any, *, method: str = "update", **route: Any) -> ForwardingHandler:
         """``PATCH /{id}``: ``service.update(owner, id, data)``."""
-        return self.build(HttpMethod.PATCH, self.one, "update", body=body, **route)
+        return self.build(HttpMethod.PATCH, self.one, method, body=body, **route)
 
-    def delete(self, **route: Any) -> ForwardingHandler:
+    def replace(self, body: Any, *, method: str = "replace", **route: Any) -> ForwardingHandler:
+        """``PUT /{id}``: ``service.replace(owner, id, data)``."""
+        return self.build(HttpMethod.PUT, self.one, method, body=body, **route)
+
+    def delete(self, *, method: str = "delete", **route: Any) -> ForwardingHandler:
         """``DELETE /{id}``: ``service.delete(owner, id)``, answered 204."""
         route.setdefault("status_code", HTTP_204_NO_CONTENT)
-        return self.build(HttpMethod.DELETE, self.one, "delete", returns=None, **route)
+        return self.build(HttpMethod.DELETE, self.one, method, returns=None, **route)
 
     def action(self, method: str, *, path: str | None = None, **route: Any) -> ForwardingHandler:
         """``POST /{id}/<method>``: ``service.<method>(owner, id)``, answered 200."""

@@ -79,11 +79,8 @@ class WebhookController(DomainController, domain="webhooks"):
         summary="Show one webhook endpoint (secret masked)", responses=problems(401, 403, 404)
     )
 
-    replace_webhook = endpoints.build(
-        HttpMethod.PUT,
-        _ONE,
-        "replace",
-        body=WebhookReplace,
+    replace_webhook = endpoints.replace(
+        WebhookReplace,
         summary="Replace a webhook endpoint's URL, event types, description and status",
         description=prose("""
             `status` defaults to `active`, so a PUT without it also re-enables a paused or failed endpoint.
@@ -92,11 +89,9 @@ class WebhookController(DomainController, domain="webhooks"):
         responses=problems(401, 403, 404, 422),
     )
 
-    update_webhook = endpoints.build(
-        HttpMethod.PATCH,
-        _ONE,
-        "patch",
-        body=WebhookPatch,
+    update_webhook = endpoints.update(
+        WebhookPatch,
+        method="patch",
         summary="Change some of a webhook endpoint's fields",
         description=prose("""
             `status`: `inactive` pauses the endpoint (its waiting deliveries are stopped and can be recovered
