@@ -18,7 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from aiclone.automations.schemas import AutomationCreate, AutomationUpdate, NotifyAction
+from aiclone.automations.schemas import (
+    AutomationCreate,
+    AutomationUpdate,
+    CreateResearchTaskAction,
+    NotifyAction,
+)
 from aiclone.container import Services
 from aiclone.events.config import VersionedCache, bump_config_version
 from aiclone.events.models import EventCounter
@@ -131,6 +136,23 @@ async def test_a_rule_changed_through_another_instance_is_used_by_the_next_event
         assert await _titles(a, user) == ["v1", "v1", "v2", "v2", "v3"]
         # Every rule write moved the version; a run's own bookkeeping does not.
         assert await _version(a, user) == 6
+
+
+async def test_whether_a_failure_is_the_first_in_a_row_is_read_fresh_in_every_instance(
+    database_url: str, tmp_path: Path, clean_tables: None
+) -> None:
+    # A research rule fails on a prospect without a website and succeeds on one with a website.
+    async with instance(database_url, tmp_path) as a, instance(database_url, tmp_path) as b:
+        user = await _user(a)
+        research = CreateResearchTaskAction()
+        await a.automations.create(
+            user, AutomationCreate(name="Research", trigger_event="prospect_added", action=research)
+        )
+        await _prospect(a, user, "No Site")  # the first failure: a notice
+        await _prospect(a, user, "No Site Either")  # a failure in a row: none
+        await b.prospects.create(user, ProspectCreate(name="Site", website="https://site.example"))
+        await _prospect(a, user, "No Site Again")  # after b's success, a first failure again
+        assert await _titles(a, user) == ["Automation failed: Research"] * 2
 
 
 # --- endpoints ---------------------------------------------------------------------------
