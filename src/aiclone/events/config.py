@@ -6,8 +6,8 @@ type (:mod:`aiclone.automations.hook`) and the active webhook endpoints
 keeps the user's last answer in a :class:`VersionedCache`, tagged with the user's
 ``event_counters.config_version``:
 
-- every transaction that changes a user's rules or endpoints calls :func:`bump_config_version` in the same
-  transaction (an upsert of the counter row that adds one to ``config_version``);
+- every transaction that changes a user's rules or endpoints calls :func:`bump_config_version`
+  (an upsert of the counter row that adds one to ``config_version``);
 - the event statement of :meth:`~aiclone.events.log.EventLog.record`, which locks that row to
   take the next ``seq``, also returns ``config_version``, and the log keeps it in the session
   for the hooks (:func:`seen_version`): knowing the version costs no round trip;
