@@ -17,7 +17,7 @@ from litestar import Litestar, Request, Response, get
 
 from aiclone.app import create_app_from_env
 from aiclone.auth.tokens import Principal
-from aiclone.events.broker import asyncpg_dsn
+from aiclone.events.dedicated import asyncpg_dsn
 from aiclone.pagination import encode_cursor
 from aiclone.prospects.schemas import ProspectPage, ProspectRead
 from aiclone.settings import load_settings

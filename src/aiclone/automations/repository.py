@@ -1,8 +1,12 @@
 """Automation queries in SQLAlchemy Core.
 
-:meth:`AutomationRepository.enabled_rules` runs for every event that can trigger a rule, so its
-statement is built once and reads only what matching and running need, through the
-``(user_id, trigger_event, enabled)`` index.
+The event hook reads a user's enabled rules on every event that can trigger one, unless its
+cache has them (:mod:`aiclone.automations.hook`): :meth:`AutomationRepository.enabled_rules`
+(one trigger type) and :meth:`AutomationRepository.enabled_rules_by_trigger` (every type, what
+the cache keeps) are built once and read only the rules' configuration, through the
+``(user_id, trigger_event, enabled)`` index. A rule's run bookkeeping is not part of a
+:class:`Rule`: it changes on every run, and the failure path reads it fresh
+(:meth:`AutomationRepository.failing`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ READ_COLUMNS = tuple(_C[name] for name in AutomationRead.__struct_fields__)
 
 
 class Rule(msgspec.Struct, frozen=True):
-    """What a run needs of a rule."""
+    """What a run needs of a rule: its configuration, which the event hook may cache.
+
+    Cached rules are shared by the transactions of a process: nothing may change their
+    ``conditions`` or ``action`` in place.
+    """
 
     id: uuid.UUID
     user_id: uuid.UUID
@@ -35,20 +43,9 @@ class Rule(msgspec.Struct, frozen=True):
     trigger_event: str
     conditions: list[dict[str, Any]]
     action: dict[str, Any]
-    # Whether the latest run failed: the first failure after a success notifies the user.
-    failing: bool = False
 
 
-_RULE_COLUMNS = (
-    _C.id,
-    _C.user_id,
-    _C.name,
-    _C.trigger_event,
-    _C.conditions,
-    _C.action,
-    _C.last_failed_at,
-    _C.last_run_at,
-)
+_RULE_COLUMNS = (_C.id, _C.user_id, _C.name, _C.trigger_event, _C.conditions, _C.action)
 _ENABLED_RULES = DriverStatement(
     select(*_RULE_COLUMNS)
     .where(
@@ -58,10 +55,18 @@ _ENABLED_RULES = DriverStatement(
     )
     .order_by(_C.created_at, _C.id)
 )
+_ALL_ENABLED_RULES = DriverStatement(
+    select(*_RULE_COLUMNS)
+    .where(_C.user_id == bindparam("user_id", type_=Uuid()), _C.enabled == true())
+    .order_by(_C.created_at, _C.id)
+)
+_FAILURE_STATE = DriverStatement(
+    select(_C.last_failed_at, _C.last_run_at).where(_C.id == bindparam("automation_id", type_=Uuid()))
+)
 
 
 def _rule(row: Sequence[Any]) -> Rule:
-    rule_id, user_id, name, trigger_event, conditions, action, last_failed, last_run = row
+    rule_id, user_id, name, trigger_event, conditions, action = row
     return Rule(
         id=rule_id,
         user_id=user_id,
@@ -69,7 +74,6 @@ def _rule(row: Sequence[Any]) -> Rule:
         trigger_event=trigger_event,
         conditions=conditions,
         action=action,
-        failing=last_failed is not None and (last_run is None or last_failed >= last_run),
     )
 
 
@@ -113,9 +117,25 @@ class AutomationRepository:
         return None if row is None else _rule(row)
 
     async def enabled_rules(self, user_id: uuid.UUID, trigger_event: str) -> list[Rule]:
-        # Every event of a trigger type runs this (aiclone.automations.hook).
+        # An event of a trigger type whose rules the hook may not cache runs this.
         rows = await _ENABLED_RULES.rows(self.session, {"user_id": user_id, "trigger_event": trigger_event})
         return [_rule(row) for row in rows]
+
+    async def enabled_rules_by_trigger(self, user_id: uuid.UUID) -> dict[str, tuple[Rule, ...]]:
+        """The user's enabled rules of every trigger type, each type's in creation order."""
+        grouped: dict[str, list[Rule]] = {}
+        for row in await _ALL_ENABLED_RULES.rows(self.session, {"user_id": user_id}):
+            rule = _rule(row)
+            grouped.setdefault(rule.trigger_event, []).append(rule)
+        return {trigger: tuple(rules) for trigger, rules in grouped.items()}
+
+    async def failing(self, automation_id: uuid.UUID) -> bool:
+        """Whether the rule's latest run failed (read now: every run changes it)."""
+        rows = await _FAILURE_STATE.rows(self.session, {"automation_id": automation_id})
+        if not rows:
+            return False
+        last_failed, last_run = rows[0]
+        return last_failed is not None and (last_run is None or last_failed >= last_run)
 
     async def update(
         self, user_id: uuid.UUID, automation_id: uuid.UUID, values: dict[str, Any]

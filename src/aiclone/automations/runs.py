@@ -10,7 +10,9 @@ commits with that change:
 - failure: ``failure_count``/``last_error``/``last_failed_at``, and no ``automation_triggered``
   (it would count as a run in analytics and read "Automation ran" in the feed). When a rule that
   was working fails, its owner gets one warning notification; further failures in a row only
-  update the rule, so a broken rule on a busy event cannot flood the notifications.
+  update the rule, so a broken rule on a busy event cannot flood the notifications. Whether the
+  previous run failed is read from the rule's row on this path: the rule a run is given holds
+  only its configuration (the event hook caches it).
 
 The savepoint is :meth:`EventLog.savepoint`, which also forgets the events recorded inside it
 when it rolls back, so a live subscriber never sees them.
@@ -89,8 +91,12 @@ class AutomationRunner:
                 by_automation=True,
             )
             return RunOutcome(status="ok", event=event, data=payload)
-        await AutomationRepository(session).record_failure(rule.id, utcnow(), error)
-        if not rule.failing and not manual:
+        repository = AutomationRepository(session)
+        # Read now, not from the rule (which may come from the hook's cache): the run before this
+        # one, in this process or another, decides whether this failure is the first in a row.
+        first_failure = not manual and not await repository.failing(rule.id)
+        await repository.record_failure(rule.id, utcnow(), error)
+        if first_failure:
             await self.notifications.notify(
                 session,
                 user_id=rule.user_id,

@@ -1,7 +1,9 @@
 """Automation rules: validation beyond the schema, the per-user cap, and manual runs.
 
 Rule changes (create, edit, delete) write no event: there is no event type for them, and the
-rules are the user's own configuration, read back through this API. Runs are recorded as
+rules are the user's own configuration, read back through this API. Each bumps the user's
+``config_version`` first in its transaction, before any rule row is touched, which is how the
+event hook's cached rules learn of it (:mod:`aiclone.events.config`). Runs are recorded as
 described in :mod:`aiclone.automations.runs`.
 
 A manual run (``trigger``) runs the action once with the given sample event data, whatever the
@@ -37,6 +39,7 @@ from aiclone.automations.schemas import (
 )
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput, NotFound, existing, owner_must_exist
+from aiclone.events.config import bump_config_version
 from aiclone.fields import normalize_tags
 from aiclone.keyset import page_of, read_cursor
 
@@ -85,6 +88,7 @@ class AutomationService:
         now = utcnow()
         with owner_must_exist():
             async with self.db.session() as session:
+                await bump_config_version(session, user_id)
                 repo = AutomationRepository(session)
                 if await repo.count(user_id) >= self.max_per_user:
                     raise Conflict(f"A user may have at most {self.max_per_user} automations.")
@@ -158,12 +162,15 @@ class AutomationService:
                 values["action"] = _stored_action(action)
             if not values:
                 return current
+            # Before the rule's row is locked by its update: the order event transactions take.
+            await bump_config_version(session, user_id)
             updated = await repo.update(user_id, automation_id, {**values, "updated_at": utcnow()})
         assert updated is not None  # the row was read in this transaction
         return updated
 
     async def delete(self, user_id: uuid.UUID, automation_id: uuid.UUID) -> None:
         async with self.db.session() as session:
+            await bump_config_version(session, user_id)
             if not await AutomationRepository(session).delete(user_id, automation_id):
                 raise NotFound(_NOT_FOUND)
 

@@ -3,7 +3,8 @@
 ``EventLog.record`` is the one way to write an event. In the same transaction it
 
 1. takes the user's next ``seq`` from ``event_counters`` (an upsert that row-locks the counter
-   until commit, so a user's events are numbered in commit order, with no gaps);
+   until commit, so a user's events are numbered in commit order, with no gaps), and reads the
+   same row's ``config_version`` for the hooks' cached look-ups (:mod:`aiclone.events.config`);
 2. inserts the ``events`` row;
 3. runs every registered :class:`InTransactionHook` (webhook deliveries, analytics counters…);
 4. on PostgreSQL, queues the event's ``pg_notify`` payload for the end of the transaction.
@@ -52,6 +53,7 @@ from aiclone.db import after_commit, before_commit, utcnow
 from aiclone.driver import DriverStatement
 from aiclone.errors import InvalidInput
 from aiclone.events.broker import NOTIFY_CHANNEL, EventBroker
+from aiclone.events.config import note_version
 from aiclone.events.models import Event, EventCounter
 from aiclone.events.types import EVENT_TYPES, EventRecord
 
@@ -92,7 +94,7 @@ def _typed(statement: str) -> TextClause:
 
 _NEXT_SEQ = text(
     "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
-    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq, config_version"
 ).bindparams(bindparam("user_id", type_=Uuid()))
 
 # SQLite: after _NEXT_SEQ, in the same transaction.
@@ -105,13 +107,15 @@ _INSERT_EVENT = _typed(
 _RECORD_PG_CTES = (
     "WITH counter AS ("
     "INSERT INTO event_counters (user_id, last_seq) VALUES (:user_id, 1) ON CONFLICT (user_id)"
-    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq"
+    " DO UPDATE SET last_seq = event_counters.last_seq + 1 RETURNING last_seq, config_version"
     "), recorded AS ("
     "INSERT INTO events (user_id, seq, type, data, by_automation, created_at)"
     " SELECT :user_id, last_seq, :type, :data, :by_automation, :created_at FROM counter RETURNING seq"
     ")"
 )
-_RECORD_PG = DriverStatement(_typed(_RECORD_PG_CTES + " SELECT seq FROM recorded"))  # noqa: S608 - constants
+# The new seq and the counter row's config_version, as one row.
+_RECORD_PG_RESULT = " SELECT recorded.seq, counter.config_version FROM recorded, counter"
+_RECORD_PG = DriverStatement(_typed(_RECORD_PG_CTES + _RECORD_PG_RESULT))
 
 
 class CompanionRow:
@@ -132,7 +136,7 @@ class CompanionRow:
         names = ", ".join(f'"{name}"' for name in self.columns)
         values = ", ".join(f":row_{name}" for name in self.columns)
         row_sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({values})'  # noqa: S608 - see above
-        statement = f"{_RECORD_PG_CTES}, row AS ({row_sql}) SELECT seq FROM recorded"  # noqa: S608
+        statement = f"{_RECORD_PG_CTES}, row AS ({row_sql}){_RECORD_PG_RESULT}"
         self.record_pg = DriverStatement(_typed(statement).bindparams(*types))
 
     def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -195,19 +199,21 @@ class EventLog:
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
             if along_with is None:
-                seq = int(await _RECORD_PG.scalar(connection, params))
+                (seq, version), *_ = await _RECORD_PG.rows(connection, params)
             else:
                 companion, values = along_with
-                seq = int(
-                    await companion.record_pg.scalar(connection, {**params, **companion.parameters(values)})
+                (seq, version), *_ = await companion.record_pg.rows(
+                    connection, {**params, **companion.parameters(values)}
                 )
         else:
             if along_with is not None:
                 companion, values = along_with
                 await companion.insert.execute(connection, companion.parameters(values))
-            seq = int((await connection.execute(_NEXT_SEQ, {"user_id": user_id})).scalar_one())
+            seq, version = (await connection.execute(_NEXT_SEQ, {"user_id": user_id})).one()
             params["seq"] = seq
             await connection.execute(_INSERT_EVENT, params)
+        seq = int(seq)
+        note_version(session, user_id, int(version))
         event = EventRecord(
             user_id=user_id, seq=seq, type=type, data=payload, created_at=now, by_automation=by_automation
         )

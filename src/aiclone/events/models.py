@@ -34,13 +34,16 @@ class Event(Base):
 
 
 class EventCounter(Base):
-    """The last seq handed out per user.
+    """The last seq handed out per user, and the version of what the user's events react to.
 
     Incrementing this row takes a row lock held until commit, so two transactions of one user
     are numbered in the order they commit, and pruning old events never lets a seq be reused.
+    ``config_version`` goes up with every change to the user's automation rules and webhook
+    endpoints (:mod:`aiclone.events.config`).
     """
 
     __tablename__ = "event_counters"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    config_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -8,8 +8,12 @@ commit or roll back with the event: a committed event is never lost, a rolled-ba
 sent. Bodies over ``AICLONE_WEBHOOK_MAX_PAYLOAD_BYTES`` refuse the event itself (whether or not
 an endpoint listens, so whether an event is accepted never depends on someone's subscriptions).
 
-The user's active endpoints are read once per transaction (a create records two events, its own
-and its feed line), and the deliveries of an event are one multi-row insert. One
+The user's active endpoints come from the hook's per-process cache when it holds them for the
+user's current ``config_version``, which the event's own statement read (every endpoint change
+bumps it, see :mod:`aiclone.events.config`); otherwise they are read and kept. Events recorded
+without a version (the broadcast) read them once per transaction, as do a transaction's events
+before any version is known; a transaction that changed the user's endpoints itself reads them
+for each of its events. The deliveries of an event are one multi-row insert. One
 ``INSERT … SELECT`` per event was weighed too: it needs no look-up, but it is a statement per
 event where the look-up is one per transaction, and the bodies of flavours other than the
 standard one would have to be rendered before knowing whether any endpoint wants them.
@@ -25,6 +29,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import utcnow
+from aiclone.events.config import DEFAULT_CACHE_SIZE, VersionedCache, changed_here, seen_version
 from aiclone.events.log import EventTooLarge
 from aiclone.events.types import EventRecord
 from aiclone.webhooks.flavours import Renderer, standard_body
@@ -45,9 +50,31 @@ def subscribed(event_types: list[str], event_type: str) -> bool:
 
 
 class WebhookDeliveryHook:
-    def __init__(self, *, max_payload_bytes: int, renderer: Renderer) -> None:
+    def __init__(
+        self, *, max_payload_bytes: int, renderer: Renderer, cache_size: int = DEFAULT_CACHE_SIZE
+    ) -> None:
         self.max_payload_bytes = max_payload_bytes
         self.renderer = renderer
+        # Per user: the active endpoints' subscriptions, as of one config_version.
+        self.cache: VersionedCache[Sequence[Subscription]] = VersionedCache(cache_size)
+
+    async def subscriptions(self, session: AsyncSession, user_id: uuid.UUID) -> Sequence[Subscription]:
+        version = seen_version(session, user_id)
+        if version is not None:
+            found = self.cache.get(user_id, version)
+            if found is None:
+                found = tuple(await EndpointRepository(session).active_subscriptions(user_id))
+                self.cache.put(user_id, version, found)
+            return found
+        if changed_here(session, user_id):
+            # This transaction's own change to the endpoints: neither cache has seen it.
+            return await EndpointRepository(session).active_subscriptions(user_id)
+        # One lookup per user per transaction: a transaction recording many events asks once.
+        cache: dict[uuid.UUID, Sequence[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
+        endpoints = cache.get(user_id)
+        if endpoints is None:
+            endpoints = cache[user_id] = await EndpointRepository(session).active_subscriptions(user_id)
+        return endpoints
 
     async def on_events(self, session: AsyncSession, events: Sequence[EventRecord]) -> None:
         """Many events at once (aiclone.events.broadcast): one subscription lookup for all their users."""
@@ -69,13 +96,7 @@ class WebhookDeliveryHook:
                 f"The webhook payload of this {event.type} event would be {len(body)} bytes;"
                 f" the limit is {self.max_payload_bytes} bytes."
             )
-        # One lookup per user per transaction: a transaction recording many events asks once.
-        cache: dict[uuid.UUID, Sequence[Subscription]] = session.info.setdefault(_CACHE_KEY, {})
-        endpoints = cache.get(event.user_id)
-        if endpoints is None:
-            endpoints = cache[event.user_id] = await EndpointRepository(session).active_subscriptions(
-                event.user_id
-            )
+        endpoints = await self.subscriptions(session, event.user_id)
         targets = [sub for sub in endpoints if subscribed(sub.event_types, event.type)]
         if not targets:
             return

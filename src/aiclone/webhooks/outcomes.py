@@ -34,6 +34,7 @@ from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.db import after_commit, utcnow
+from aiclone.events.config import bump_config_version
 from aiclone.notifications.schemas import Level
 from aiclone.notifications.service import NotificationService
 from aiclone.retry import next_delay
@@ -285,6 +286,7 @@ class OutcomeRecorder:
             return False
         if outcome.gone and endpoint.flavour == Flavour.ZAPIER.value:
             # Stops its waiting deliveries; the row itself goes once the batch is recorded.
+            await bump_config_version(session, endpoint.user_id)
             endpoint.status = EndpointStatus.FAILED.value
             endpoint.disabled_at = now
             endpoint.disabled_reason = "Zapier answered 410 Gone: the Zap was turned off or deleted"
@@ -331,6 +333,9 @@ class OutcomeRecorder:
     async def _disable(
         self, session: AsyncSession, endpoint: WebhookEndpoint, now: dt.datetime, reason: str
     ) -> None:
+        # The endpoint's row is locked (lock_many): the endpoint -> counter order of every
+        # endpoint writer, before the deliveries and counters below.
+        await bump_config_version(session, endpoint.user_id)
         endpoint.status = EndpointStatus.FAILED.value
         endpoint.disabled_at = now
         endpoint.disabled_reason = reason[:300]

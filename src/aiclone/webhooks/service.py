@@ -16,6 +16,7 @@ import msgspec
 
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict, FieldError, InvalidInput
+from aiclone.events.config import bump_config_version
 from aiclone.events.types import EVENT_TYPES
 from aiclone.pagination import decode_cursor, encode_cursor
 from aiclone.settings.webhooks import WebhookSettings
@@ -111,6 +112,7 @@ class WebhookService:
         async with self.db.session() as session:
             repo = EndpointRepository(session)
             await repo.lock_owner(owner)
+            await bump_config_version(session, owner)
             if await repo.count(owner) >= self.max_endpoints_per_user:
                 raise Conflict(f"A user may have at most {self.max_endpoints_per_user} webhook endpoints.")
             endpoint = await repo.add(
@@ -175,6 +177,7 @@ class WebhookService:
         types = None if event_types is None else validate_event_types(event_types)
         async with self.db.session() as session:
             endpoint = await EndpointRepository(session).owned(owner, endpoint_id, lock=True)
+            await bump_config_version(session, endpoint.user_id)
             if endpoint.flavour == Flavour.ZAPIER.value and (
                 (url is not None and url != endpoint.url)
                 or (types is not None and types != list(endpoint.event_types))
@@ -213,7 +216,9 @@ class WebhookService:
     async def delete(self, owner: uuid.UUID, endpoint_id: uuid.UUID) -> None:
         async with self.db.session() as session:
             repo = EndpointRepository(session)
-            await repo.delete(await repo.owned(owner, endpoint_id, lock=True))
+            endpoint = await repo.owned(owner, endpoint_id, lock=True)
+            await bump_config_version(session, endpoint.user_id)
+            await repo.delete(endpoint)
 
     async def rotate_secret(
         self, owner: uuid.UUID, endpoint_id: uuid.UUID, new_secret: str | None

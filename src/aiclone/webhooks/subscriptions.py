@@ -22,6 +22,7 @@ import uuid
 
 from aiclone.db import Database
 from aiclone.errors import FieldError, InvalidInput
+from aiclone.events.config import bump_config_version
 from aiclone.webhooks.examples import example_data
 from aiclone.webhooks.models import Flavour
 from aiclone.webhooks.repository import EndpointRepository, latest_events
@@ -81,6 +82,7 @@ class SubscriptionService:
             repo = EndpointRepository(session)
             endpoint = await repo.get(owner, subscription_id, lock=True)
             if endpoint is not None and endpoint.flavour == Flavour.ZAPIER.value:
+                await bump_config_version(session, endpoint.user_id)
                 await repo.delete(endpoint)
 
     async def recent(self, owner: uuid.UUID, event: str, limit: int) -> TriggerItemList:
