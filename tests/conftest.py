@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from aiclone.container import Services
 from aiclone.models import metadata
 from aiclone.settings import Settings
 from tests.support.factories import UserFactory
+from tests.support.webhook_receiver import Receiver
 
 PG_ADMIN_URL = os.environ.get(
     "AICLONE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -213,6 +214,28 @@ async def services(settings: Settings, clean_tables: None) -> AsyncIterator[Serv
 @pytest.fixture
 def users(client: AsyncTestClient[Litestar], services: Services) -> UserFactory:
     return UserFactory(client, services)
+
+
+@contextlib.asynccontextmanager
+async def started_services(settings: Settings, *, workers: bool) -> AsyncIterator[Services]:
+    """Services started as ``aiclone serve`` starts them (with or without the background
+    workers), stopped on the way out."""
+    started = Services(settings)
+    await started.start(run_workers=workers)
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that records every request (tests.support.webhook_receiver)."""
+    rx = Receiver()
+    try:
+        yield rx
+    finally:
+        rx.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -18,6 +18,18 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+# Settings for a delivery worker that retries within a test's time: private (127.0.0.1)
+# receivers allowed, retries 50 ms apart without jitter, a short poll, bounded waits.
+FAST_DELIVERY: dict[str, Any] = {
+    "webhook_allow_private": True,
+    "webhook_retry_schedule": "50ms,50ms,50ms",
+    "webhook_retry_jitter": 0.0,
+    "webhook_poll_seconds": 0.2,
+    "webhook_timeout_seconds": 3.0,
+    "webhook_connect_timeout_seconds": 1.0,
+    "webhook_lease_seconds": 5.0,
+}
+
 
 @dataclass
 class Reply:

@@ -17,7 +17,6 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +44,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path, webhook_allow_private=True)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
-    try:
-        yield rx
-    finally:
-        rx.close()
 
 
 def _worker_env(database_url: str, data_dir: Path) -> dict[str, str]:

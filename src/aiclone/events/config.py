@@ -90,8 +90,7 @@ def note_version(session: AsyncSession, user_id: uuid.UUID, version: int) -> Non
 def seen_version(session: AsyncSession, user_id: uuid.UUID) -> int | None:
     """The user's version as this transaction's event statement locked it, when cached answers
     may be used; None when no event statement read it, or this transaction changed it."""
-    changed: set[uuid.UUID] | None = session.info.get(CHANGED_KEY)
-    if changed is not None and user_id in changed:
+    if changed_here(session, user_id):
         return None
     versions: dict[uuid.UUID, int] | None = session.info.get(VERSIONS_KEY)
     return None if versions is None else versions.get(user_id)

@@ -12,7 +12,6 @@ import base64
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +50,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         webhook_max_endpoints_per_user=MAX_ENDPOINTS,
         webhook_endpoint_concurrency=1,
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
-    try:
-        yield rx
-    finally:
-        rx.close()
 
 
 async def _create(

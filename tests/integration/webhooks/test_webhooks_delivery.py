@@ -13,7 +13,7 @@ import random
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -38,40 +38,20 @@ from aiclone.webhooks.queue import DeliveryQueue
 from aiclone.webhooks.schemas import WebhookCreate, WebhookCreated, WebhookPatch
 from aiclone.webhooks.sender import Outcome
 from aiclone.webhooks.signing import SecretBox, WebhookSecret, sign
-from tests.conftest import make_settings
-from tests.support.webhook_receiver import Receiver, Reply
+from tests.conftest import make_settings, started_services
+from tests.support.webhook_receiver import FAST_DELIVERY, Receiver, Reply
 
-FAST: dict[str, Any] = {
-    "webhook_allow_private": True,
-    "webhook_retry_schedule": "50ms,50ms,50ms",
-    "webhook_retry_jitter": 0.0,
-    "webhook_failure_threshold": 100,
-    "webhook_poll_seconds": 0.2,
-    "webhook_timeout_seconds": 3.0,
-    "webhook_connect_timeout_seconds": 1.0,
-    "webhook_lease_seconds": 5.0,
-}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
-    try:
-        yield rx
-    finally:
-        rx.close()
+FAST: dict[str, Any] = {**FAST_DELIVERY, "webhook_failure_threshold": 100}
 
 
 @asynccontextmanager
 async def running(
     database_url: str, tmp_path: Path, *, workers: bool = True, **overrides: Any
 ) -> AsyncIterator[Services]:
-    services = Services(make_settings(database_url, tmp_path, **{**FAST, **overrides}))
-    await services.start(run_workers=workers)
-    try:
+    async with started_services(
+        make_settings(database_url, tmp_path, **{**FAST, **overrides}), workers=workers
+    ) as services:
         yield services
-    finally:
-        await services.stop()
 
 
 async def _user(services: Services) -> uuid.UUID:

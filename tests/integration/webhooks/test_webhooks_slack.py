@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +42,6 @@ Client = AsyncTestClient[Litestar]
 PUBLIC_URL = "https://app.example.com"
 PUBLIC_V4 = "93.184.216.34"
 HOOK = "/services/T0001/B0001/abcdefabcdef"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
-    try:
-        yield rx
-    finally:
-        rx.close()
 
 
 @pytest.fixture

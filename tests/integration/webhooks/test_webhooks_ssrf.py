@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,15 +80,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         webhook_connect_timeout_seconds=1.0,
         webhook_lease_seconds=4.0,
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
-    try:
-        yield rx
-    finally:
-        rx.close()
 
 
 def _network(app: Litestar) -> WebhookNetwork:

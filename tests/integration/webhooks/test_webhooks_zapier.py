@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +41,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         webhook_lease_seconds=5.0,
         webhook_max_endpoints_per_user=5,
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
-    try:
-        yield rx
-    finally:
-        rx.close()
 
 
 async def _subscribe(client: Client, user: SignedInUser, url: str, event: str) -> dict[str, Any]:

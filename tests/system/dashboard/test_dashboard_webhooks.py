@@ -36,15 +36,6 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Serv
 
 
 @pytest.fixture
-def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    try:
-        yield rec
-    finally:
-        rec.close()
-
-
-@pytest.fixture
 def page_options() -> dict[str, object]:
     return {"height": 900, "permissions": ["clipboard-read", "clipboard-write"]}
 
