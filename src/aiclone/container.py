@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from aiclone.accounts.memory import AccountMemory
 from aiclone.accounts.service import AccountService
 from aiclone.accounts.setup import build_account_flows
 from aiclone.activities.feed import ActivityFeedHook
@@ -171,8 +172,18 @@ class Services:
         self.mail_worker = MailWorker.from_settings(
             self.db, settings.mail, mail_dir=settings.mail_dir, production=settings.production
         )
+        self.account_memory = AccountMemory(
+            self.db, max_age=self.identity.max_age, listening=lambda: self.broker.listening
+        )
+        self.broker.add_identity_listener(self.account_memory.on_signal)
         self.accounts = build_account_flows(
-            self.db, settings, self.hasher, self.mail_worker, self.auth, self.rate_limiting
+            self.db,
+            settings,
+            self.hasher,
+            self.mail_worker,
+            self.auth,
+            self.rate_limiting,
+            self.account_memory,
         )
 
     def _wire_research(self, settings: Settings) -> None:

@@ -20,14 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiclone.accounts import mails
 from aiclone.accounts.errors import WrongPassword
 from aiclone.accounts.mailer import AccountMailer
+from aiclone.accounts.memory import AccountMemory
 from aiclone.accounts.models import TokenPurpose
-from aiclone.accounts.repository import AccountReads, AccountTokenRepository
+from aiclone.accounts.repository import AccountTokenRepository
 from aiclone.accounts.schemas import AccountRead, ProfileUpdate
 from aiclone.accounts.tokens import issue_token
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import User
 from aiclone.auth.passwords import PasswordHasher
 from aiclone.auth.service import clean_full_name, to_user_read
+from aiclone.auth.sessions import SessionRevoker
 from aiclone.auth.users import get_user, get_user_by_email
 from aiclone.db import Database, utcnow
 from aiclone.errors import FieldError, InvalidInput, NotFound, Unauthenticated
@@ -49,6 +51,8 @@ class AccountProfiles:
     settings: AccountSettings
     hasher: PasswordHasher
     mailer: AccountMailer
+    memory: AccountMemory
+    revoker: SessionRevoker
     failed_logins: FailedLoginThrottle | None = None
 
     @property
@@ -83,11 +87,12 @@ class AccountProfiles:
             else:
                 pending = await AccountTokenRepository(session).pending_email(user_id, utcnow())
             await session.flush()
+            await self.revoker.announce(session, user_id)  # every instance's `me` forgets it
             return account_read(fresh, pending)
 
     async def me(self, user_id: uuid.UUID) -> AccountRead:
         """The signed-in user's account (``GET /api/auth/me``), pending address change included."""
-        account = await AccountReads(self.db).get(user_id, utcnow())
+        account = await self.memory.get(user_id)
         if account is None or not account.is_active:
             # The gate let the token in a moment ago; the account went meanwhile.
             raise Unauthenticated("The account no longer exists or is not active.")

@@ -3,14 +3,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiclone.accounts.models import AccountToken, TokenPurpose
-from aiclone.accounts.schemas import AccountRead
-from aiclone.auth.models import User
-from aiclone.auth.users import USER_READ_COLUMNS
-from aiclone.db import Database
 
 
 class AccountTokenRepository:
@@ -70,31 +66,3 @@ class AccountTokenRepository:
             .order_by(AccountToken.created_at.desc())
             .limit(1)
         )
-
-
-# GET /api/auth/me on every page load: one prebuilt Core select (the AccountRead fields in order).
-_PENDING_EMAIL = (
-    select(AccountToken.email)
-    .where(
-        AccountToken.user_id == User.id,
-        AccountToken.purpose == TokenPurpose.CHANGE_EMAIL.value,
-        AccountToken.used_at.is_(None),
-        AccountToken.expires_at > bindparam("now", type_=AccountToken.expires_at.type),
-    )
-    .order_by(AccountToken.created_at.desc())
-    .limit(1)
-    .correlate(User)
-    .scalar_subquery()
-)
-_ACCOUNT_READ_BY_ID = select(*USER_READ_COLUMNS, User.email_verified_at.is_not(None), _PENDING_EMAIL).where(
-    User.id == bindparam("user_id", type_=User.id.type)
-)
-
-
-class AccountReads:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def get(self, user_id: uuid.UUID, now: dt.datetime) -> AccountRead | None:
-        row = await self.db.read_row(_ACCOUNT_READ_BY_ID, {"user_id": user_id, "now": now})
-        return None if row is None else AccountRead(*row)

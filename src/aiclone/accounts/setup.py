@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiclone.accounts.mailer import AccountMailer
+from aiclone.accounts.memory import AccountMemory
 from aiclone.accounts.profile import AccountProfiles
 from aiclone.accounts.recovery import PasswordRecovery
 from aiclone.accounts.throttle import MailboxQuota
@@ -34,13 +35,14 @@ def build_account_flows(
     mail_worker: MailWorker,
     auth: AuthService,
     rate_limiting: RateLimiting | None,
+    memory: AccountMemory,
 ) -> AccountFlows:
     quota = MailboxQuota(
         rate_limiting.limiter if rate_limiting is not None else None,
         Policy.parse("account-mail-per-email", settings.rate_limit, "account_mail_per_email"),
     )
     mailer = AccountMailer(mail_worker.outbox, quota, settings.resolved_public_url)
-    verification = EmailVerification(db, settings.accounts, mailer)
+    verification = EmailVerification(db, settings.accounts, mailer, auth.sessions)
     auth.on_register = verification.on_register
     return AccountFlows(
         recovery=PasswordRecovery(db, settings.accounts, settings.auth, hasher, mailer, auth.sessions),
@@ -50,6 +52,8 @@ def build_account_flows(
             settings.accounts,
             hasher,
             mailer,
+            memory,
+            auth.sessions,
             rate_limiting.failed_logins if rate_limiting is not None else None,
         ),
     )

@@ -26,6 +26,7 @@ from aiclone.accounts.throttle import RESPONSE_FLOOR_SECONDS, no_sooner_than
 from aiclone.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, issue_token
 from aiclone.auth.emails import normalize_email
 from aiclone.auth.models import Role, User
+from aiclone.auth.sessions import SessionRevoker
 from aiclone.auth.users import get_user, get_user_by_email
 from aiclone.db import Database, utcnow
 from aiclone.errors import Conflict
@@ -43,11 +44,13 @@ class EmailVerification:
         db: Database,
         settings: AccountSettings,
         mailer: AccountMailer,
+        revoker: SessionRevoker,
         *,
         response_floor: float = RESPONSE_FLOOR_SECONDS,
     ) -> None:
         self.db = db
         self.mailer = mailer
+        self.revoker = revoker
         self.ttl = settings.email_verification_ttl_seconds
         self.response_floor = response_floor
 
@@ -103,6 +106,7 @@ class EmailVerification:
         user.email_verified_at = now
         await tokens.retire(user.id, _BOTH, now)
         await session.flush()
+        await self.revoker.announce(session, user.id)  # verified, perhaps moved: `me` changed
         logger.info("email address confirmed", extra={"user_id": str(user.id)})
         return VerifiedEmail(email=user.email)
 

@@ -42,7 +42,7 @@ import datetime as dt
 import hmac
 import time
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, Protocol, TypeVar
 
 import msgspec
@@ -127,10 +127,11 @@ class _OfUser(Protocol):
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V", bound=_OfUser)
+_T = TypeVar("_T")
 
 
-class _Memory(Generic[_K, _V]):
-    """Verdicts by key, at most ``CAPACITY`` (the oldest go first), indexed by user so that a
+class Memory(Generic[_K, _V]):
+    """Answers by key, at most ``CAPACITY`` (the oldest go first), indexed by user so that a
     signal forgets all of one user's at once."""
 
     def __init__(self) -> None:
@@ -161,6 +162,51 @@ class _Memory(Generic[_K, _V]):
         self._keys_of.clear()
 
 
+class ChangeWatch:
+    """Which users' identity signals arrived since a read began.
+
+    A read racing a signal must not keep an answer older than the signal: :meth:`settle` notes
+    the change counter before each read and lets the answer be remembered only if no signal
+    for its user (and no resync) arrived meanwhile; otherwise it reads again.
+    """
+
+    def __init__(self) -> None:
+        self._changes = 0
+        self._changed: dict[uuid.UUID, int] = {}
+        self._resynced = 0
+
+    def note(self, message: IdentityChange | Resync) -> bool:
+        """Count a signal; True when everything remembered must go (a resync)."""
+        self._changes += 1
+        if isinstance(message, Resync):
+            self._resynced = self._changes
+            self._changed.clear()
+            return True
+        if len(self._changed) >= _CHANGE_MEMORY:
+            self._changed.clear()
+            self._resynced = self._changes
+        self._changed[message.user_id] = self._changes
+        return False
+
+    async def settle(
+        self,
+        read: Callable[[], Awaitable[_T | None]],
+        user_of: Callable[[_T], uuid.UUID],
+        keep: Callable[[_T], None],
+    ) -> _T | None:
+        """``read()``'s answer, passed to ``keep`` unless a signal for its user (``user_of``)
+        raced it. A miss (None) is returned as it is, never remembered."""
+        for _ in range(_READ_ATTEMPTS):
+            before = self._changes
+            answer = await read()
+            if answer is None:
+                return None
+            if self._resynced <= before and self._changed.get(user_of(answer), 0) <= before:
+                keep(answer)
+                return answer
+        return answer  # answered, but not remembered: changes keep arriving for this user
+
+
 class IdentityGate:
     def __init__(
         self, db: Database, *, keys: KeyStore, max_age: float, listening: Callable[[], bool]
@@ -169,11 +215,9 @@ class IdentityGate:
         self.key_store = keys
         self.max_age = max_age
         self._listening = listening
-        self._verdicts: _Memory[uuid.UUID, _Verdict] = _Memory()
-        self._changes = 0
-        self._changed: dict[uuid.UUID, int] = {}
-        self._resynced = 0
-        self._keys: _Memory[str, _KeyVerdict] = _Memory()
+        self._verdicts: Memory[uuid.UUID, _Verdict] = Memory()
+        self._keys: Memory[str, _KeyVerdict] = Memory()
+        self._watch = ChangeWatch()
         self.reads = 0  # verdicts read from the tables, for tests and benchmarks
 
     async def admit(self, principal: Principal) -> Principal:
@@ -222,29 +266,20 @@ class IdentityGate:
 
     def on_signal(self, message: IdentityChange | Resync) -> None:
         """Broker listener: forget what a signal makes stale."""
-        self._changes += 1
-        if isinstance(message, Resync):
-            self._resynced = self._changes
+        if self._watch.note(message):
             self._verdicts.clear()
-            self._changed.clear()
             self._keys.clear()
             return
-        if len(self._changed) >= _CHANGE_MEMORY:
-            self._changed.clear()
-            self._resynced = self._changes
-        self._changed[message.user_id] = self._changes
+        assert isinstance(message, IdentityChange)
         self._verdicts.forget_user(message.user_id)
         self._keys.forget_user(message.user_id)
 
     async def _read_key(self, public_id: str) -> _KeyVerdict | None:
-        verdict: _KeyVerdict | None = None
-        for _ in range(_READ_ATTEMPTS):
-            before = self._changes
+        async def read() -> _KeyVerdict | None:
             self.reads += 1
             key = await self.key_store.find(public_id)
             if key is None:
                 return None  # unknown ids are not remembered: memory is for keys that exist
-            now = time.monotonic()
             principal = None
             if key.revoked_at is None and key.is_active:
                 principal = Principal(
@@ -256,21 +291,21 @@ class IdentityGate:
                     scopes=frozenset(key.scopes.split()),
                     key_id=key.id,
                 )
-            verdict = _KeyVerdict(key.user_id, key.secret_hash, key.expires_at, principal, now)
-            if self._resynced <= before and self._changed.get(key.user_id, 0) <= before:
-                self._keys.put(public_id, verdict)
-                return verdict
-        return verdict
+            return _KeyVerdict(key.user_id, key.secret_hash, key.expires_at, principal, time.monotonic())
+
+        return await self._watch.settle(
+            read, lambda verdict: verdict.user_id, lambda verdict: self._keys.put(public_id, verdict)
+        )
 
     async def _read(self, session_id: uuid.UUID, user_id: uuid.UUID) -> _Verdict:
-        verdict = _Verdict(user_id, None, 0.0)
-        for _ in range(_READ_ATTEMPTS):
-            before = self._changes
+        async def read() -> _Verdict:
             self.reads += 1
             row = await self.db.read_row(_VERDICT, {"session_id": session_id, "user_id": user_id})
             role = row[0] if row is not None and row[1] and row[2] is None else None
-            verdict = _Verdict(user_id, role, time.monotonic())
-            if self._resynced <= before and self._changed.get(user_id, 0) <= before:
-                self._verdicts.put(session_id, verdict)
-                return verdict
-        return verdict  # answered, but not remembered: changes keep arriving for this user
+            return _Verdict(user_id, role, time.monotonic())
+
+        verdict = await self._watch.settle(
+            read, lambda verdict: verdict.user_id, lambda verdict: self._verdicts.put(session_id, verdict)
+        )
+        assert verdict is not None  # read() always answers: a refusal is a verdict too
+        return verdict

@@ -62,6 +62,11 @@ class SessionRevoker:
         await self.broker.signal_identity(session, user_id)
         return count
 
+    async def announce(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """Tell every instance, on commit, that what the account shows changed (its name or
+        address): they forget what they remember of it (``aiclone.accounts.memory``)."""
+        await self.broker.signal_identity(session, user_id)
+
 
 class SessionService:
     """The signed-in user's own sessions (``/api/auth/sessions``)."""
