@@ -13,6 +13,7 @@ For rate limiting an IPv6 client is bucketed by its /64 network: one host usuall
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
@@ -38,6 +39,11 @@ def _parse_ip(text: str) -> IPAddress | None:
     return address
 
 
+# The socket peer of every request is one of the few addresses that hold connections: parsed
+# once each (parsing is pure; the bound keeps a scan of many addresses from growing it).
+_peer_ip = functools.lru_cache(maxsize=4096)(_parse_ip)
+
+
 class ClientAddressResolver:
     def __init__(self, trusted_proxies: Iterable[str]) -> None:
         self._trusted: tuple[IPNetwork, ...] = tuple(
@@ -51,7 +57,7 @@ class ClientAddressResolver:
         """The client address as text (the peer's text as-is when it is not an IP address)."""
         if not peer:
             return "unknown"
-        peer_ip = _parse_ip(peer)
+        peer_ip = _peer_ip(peer)
         if peer_ip is None:
             return peer
         if not self._trusted or not forwarded_for or not self._is_trusted(peer_ip):

@@ -10,6 +10,7 @@ through untouched.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from litestar.config.compression import CompressionConfig
@@ -47,24 +48,32 @@ class SelectiveCompressionMiddleware(CompressionMiddleware):
         compression_encoding: Literal[CompressionEncoding.BROTLI, CompressionEncoding.GZIP] | str,
         scope: Scope,
     ) -> Send:
-        compressing = super().create_compression_send_wrapper(send, compression_encoding, scope)
+        # The compressor (a gzip stream and its buffer) is made only for a response that will be
+        # compressed: most API answers are smaller than MINIMUM_SIZE and say so in Content-Length.
         target = send
 
         async def choose(message: Message) -> None:
             nonlocal target
-            if message["type"] == "http.response.start":
-                content_type = b""
-                encoded = False
-                for name, value in message.get("headers", ()):
-                    lowered = name.lower()
-                    if lowered == b"content-type":
-                        content_type = value
-                    elif lowered == b"content-encoding":
-                        encoded = True
-                target = compressing if is_compressible(content_type) and not encoded else send
+            if message["type"] == "http.response.start" and _wants_compression(message.get("headers", ())):
+                target = super(SelectiveCompressionMiddleware, self).create_compression_send_wrapper(
+                    send, compression_encoding, scope
+                )
             await target(message)
 
         return choose
+
+
+def _wants_compression(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    content_type = b""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"content-type":
+            content_type = value
+        elif lowered == b"content-encoding" or (
+            lowered == b"content-length" and value.isdigit() and int(value) < MINIMUM_SIZE
+        ):
+            return False  # already encoded, or too small to gain anything
+    return is_compressible(content_type)
 
 
 def compression_config() -> CompressionConfig:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +26,10 @@ class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled series by (method, route template, status): a bounded set, looked up
+        # once each instead of through the client library's locked label lookup per request.
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._latencies: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -49,13 +54,21 @@ class HttpMetricsMiddleware:
             in_flight.dec()
             route = scope.get("path_template") or UNMATCHED
             method = request_method(scope) if request_method(scope) in _METHODS else "OTHER"
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            count = self._counts.get((method, route, status))
+            if count is None:
+                count = self._counts[method, route, status] = self.metrics.http_requests.labels(
+                    method, route, str(status)
+                )
+            count.inc()
             if not stream:
-                self.metrics.http_latency.labels(method, route).observe(time.perf_counter() - started)
+                latency = self._latencies.get((method, route))
+                if latency is None:
+                    latency = self._latencies[method, route] = self.metrics.http_latency.labels(method, route)
+                latency.observe(time.perf_counter() - started)
 
 
 def _is_event_stream(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    return any(
-        name.lower() == b"content-type" and value.lower().startswith(b"text/event-stream")
-        for name, value in headers
-    )
+    for name, value in headers:
+        if len(name) == 12 and name.lower() == b"content-type":
+            return value[:17].lower() == b"text/event-stream"
+    return False
