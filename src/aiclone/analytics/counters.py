@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Table, TextClause, Uuid, bindparam, select, text, update
+from sqlalchemy import BigInteger, String, Table, Uuid, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from aiclone.analytics.metrics import (
     FINEST_GRAIN,
@@ -37,27 +38,36 @@ from aiclone.shared_tables import DELIVERY_FAILED, DELIVERY_SUCCEEDED
 _KNOWN = frozenset(m.value for m in (*Metric, *FunnelMetric, *UsageMetric))
 
 
-def _bump_sql() -> TextClause:
-    """One multi-row upsert (a row per grain), the same text on PostgreSQL and SQLite.
+_BUMP_SQL = (
+    "INSERT INTO analytics_counters (user_id, grain, bucket_start, metric, count)"  # noqa: S608 - grains are our int constants
+    " VALUES "
+    + ", ".join(f"(:user_id, {grain}, :start_{grain}, :metric, :by)" for grain in GRAINS)
+    + " ON CONFLICT (user_id, grain, bucket_start, metric)"
+    " DO UPDATE SET count = analytics_counters.count + excluded.count"
+)
+_BUMP_PARAMETERS: tuple[BindParameter[Any], ...] = (
+    bindparam("user_id", type_=Uuid()),
+    bindparam("metric", type_=String()),
+    bindparam("by", type_=BigInteger()),
+    *(bindparam(f"start_{grain}", type_=BigInteger()) for grain in GRAINS),
+)
+# One multi-row upsert (a row per grain), the same text on PostgreSQL and SQLite. Written as
+# text: SQLAlchemy recompiles a multi-row ``insert().values([...])`` on every call, which cost
+# ten times the statement itself.
+_BUMP = DriverStatement(text(_BUMP_SQL).bindparams(*_BUMP_PARAMETERS))
 
-    Written as text: SQLAlchemy recompiles a multi-row ``insert().values([...])`` on every call,
-    which cost ten times the statement itself.
-    """
-    rows = ", ".join(f"(:user_id, {grain}, :start_{grain}, :metric, :by)" for grain in GRAINS)
-    return text(
-        "INSERT INTO analytics_counters (user_id, grain, bucket_start, metric, count)"  # noqa: S608 - grains are our int constants
-        f" VALUES {rows}"
-        " ON CONFLICT (user_id, grain, bucket_start, metric)"
-        " DO UPDATE SET count = analytics_counters.count + excluded.count"
-    ).bindparams(
-        bindparam("user_id", type_=Uuid()),
-        bindparam("metric", type_=String()),
-        bindparam("by", type_=BigInteger()),
-        *(bindparam(f"start_{grain}", type_=BigInteger()) for grain in GRAINS),
-    )
 
-
-_BUMP = DriverStatement(_bump_sql())
+def _bump_parameters(
+    user_id: uuid.UUID, metric: Metric | FunnelMetric | UsageMetric, at: dt.datetime, by: int
+) -> dict[str, Any]:
+    if str(metric) not in _KNOWN:
+        raise ValueError(f"unknown metric {metric!r}")
+    if at.tzinfo is None:
+        raise ValueError("bump() needs an aware datetime")
+    params: dict[str, Any] = {"user_id": user_id, "metric": str(metric), "by": by}
+    for grain, start in bucket_starts(at):
+        params[f"start_{grain}"] = start
+    return params
 
 
 async def bump(
@@ -74,14 +84,7 @@ async def bump(
     :class:`DeliveryCounterHook`, in the transaction that settles (or reopens) the delivery;
     ``by`` is negative when a delivery leaves a final status.
     """
-    if str(metric) not in _KNOWN:
-        raise ValueError(f"unknown metric {metric!r}")
-    if at.tzinfo is None:
-        raise ValueError("bump() needs an aware datetime")
-    params: dict[str, Any] = {"user_id": user_id, "metric": str(metric), "by": by}
-    for grain, start in bucket_starts(at):
-        params[f"start_{grain}"] = start
-    await _BUMP.execute(session, params)
+    await _BUMP.execute(session, _bump_parameters(user_id, metric, at, by))
 
 
 _DAY_SECONDS = 86400
@@ -124,12 +127,13 @@ class AnalyticsCounterHook:
 
     async def on_event(self, session: AsyncSession, event: EventRecord) -> None:
         metric = metric_for(event)
+        if event.type == EventType.PROSPECT_ADDED and metric is not None:
+            await self._prospect_added(session, event, metric)
+            return
         if metric is not None:
             await bump(session, user_id=event.user_id, metric=metric, at=event.created_at)
         data = event.data
-        if event.type == EventType.PROSPECT_ADDED:
-            await self._prospect_added(session, event)
-        elif event.type == EventType.PROSPECT_UPDATED:
+        if event.type == EventType.PROSPECT_UPDATED:
             reason = data.get("reason")
             if reason == REASON_APPROVED:
                 await self._reach(session, event, _prospect_id(data.get("id")), FunnelMetric.APPROVED)
@@ -138,18 +142,25 @@ class AnalyticsCounterHook:
         elif event.type == EventType.OUTREACH_SENT:
             await self._reach(session, event, _prospect_id(data.get("prospect_id")), FunnelMetric.CONTACTED)
 
-    async def _prospect_added(self, session: AsyncSession, event: EventRecord) -> None:
+    async def _prospect_added(self, session: AsyncSession, event: EventRecord, metric: Metric) -> None:
+        """The event's counters and the prospect's funnel entry (on PostgreSQL one statement)."""
+        counters = _bump_parameters(event.user_id, metric, event.created_at, 1)
         prospect_id = _prospect_id(event.data.get("id"))
         if prospect_id is None:
+            await _BUMP.execute(session, counters)
             return
         approved = event.data.get("approval_status") == REASON_APPROVED
-        params = {
+        entry = {
             "user_id": event.user_id,
             "prospect_id": prospect_id,
             "added_at": event.created_at,
             "approved_at": event.created_at if approved else None,
         }
-        inserted = bool(await _FUNNEL_ENTRY.rows(session, params))
+        if (await session.connection()).dialect.name == "postgresql":
+            inserted = bool(await _ADDED_PG.rows(session, {**counters, **entry}))
+        else:
+            await _BUMP.execute(session, counters)
+            inserted = bool(await _FUNNEL_ENTRY.rows(session, entry))
         if inserted and approved:
             await bump(session, user_id=event.user_id, metric=FunnelMetric.APPROVED, at=event.created_at)
 
@@ -199,16 +210,24 @@ class DeliveryCounterHook:
 # The hook's statements are built once and run with parameters (no per-event construction).
 _FUNNEL: Table = ProspectFunnelEntry.__table__  # type: ignore[assignment]
 
+_FUNNEL_ENTRY_SQL = (
+    "INSERT INTO analytics_prospect_funnel (user_id, prospect_id, added_at, approved_at)"
+    " VALUES (:user_id, :prospect_id, :added_at, :approved_at)"
+    " ON CONFLICT (user_id, prospect_id) DO NOTHING RETURNING prospect_id"
+)
+_FUNNEL_ENTRY_PARAMETERS: tuple[BindParameter[Any], ...] = (
+    bindparam("prospect_id", type_=String()),
+    bindparam("added_at", type_=_FUNNEL.c.added_at.type),
+    bindparam("approved_at", type_=_FUNNEL.c.approved_at.type),
+)
 _FUNNEL_ENTRY = DriverStatement(
-    text(
-        "INSERT INTO analytics_prospect_funnel (user_id, prospect_id, added_at, approved_at)"
-        " VALUES (:user_id, :prospect_id, :added_at, :approved_at)"
-        " ON CONFLICT (user_id, prospect_id) DO NOTHING RETURNING prospect_id"
-    ).bindparams(
-        bindparam("user_id", type_=Uuid()),
-        bindparam("prospect_id", type_=String()),
-        bindparam("added_at", type_=_FUNNEL.c.added_at.type),
-        bindparam("approved_at", type_=_FUNNEL.c.approved_at.type),
+    text(_FUNNEL_ENTRY_SQL).bindparams(bindparam("user_id", type_=Uuid()), *_FUNNEL_ENTRY_PARAMETERS)
+)
+# PostgreSQL: the counters' upsert as a data-modifying CTE of the funnel entry, one round trip.
+# Both always run to completion; the answer is the funnel entry's (a row when it was new).
+_ADDED_PG = DriverStatement(
+    text(f"WITH counted AS ({_BUMP_SQL}) {_FUNNEL_ENTRY_SQL}").bindparams(
+        *_BUMP_PARAMETERS, *_FUNNEL_ENTRY_PARAMETERS
     )
 )
 
