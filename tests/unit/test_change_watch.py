@@ -1,11 +1,13 @@
-"""ChangeWatch: an answer read while a signal for its user arrived is never remembered."""
+"""ChangeWatch: an answer read while a signal for its user arrived is never remembered; Memory
+keeps at most its capacity, and forgets a user's answers at once."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import NamedTuple
 
-from aiclone.auth.identity import ChangeWatch
+from aiclone.auth.identity import ChangeWatch, Memory
 from aiclone.events.broker import IdentityChange, Resync
 
 USER = uuid.UUID(int=1)
@@ -81,3 +83,22 @@ async def test_a_miss_is_returned_and_not_kept() -> None:
 
     assert await watch.settle(read, lambda found: USER, kept.append) is None
     assert kept == []
+
+
+class _Answer(NamedTuple):
+    user_id: uuid.UUID
+    text: str
+
+
+def test_memory_drops_the_oldest_past_its_capacity_and_forgets_by_user() -> None:
+    memory: Memory[str, _Answer] = Memory(capacity=2)
+    memory.put("a", _Answer(USER, "a"))
+    memory.put("b", _Answer(OTHER, "b"))
+    memory.put("a", _Answer(USER, "a2"))  # a key already there takes no more room
+    assert memory.get("a") == _Answer(USER, "a2")
+    memory.put("c", _Answer(USER, "c"))
+    assert memory.get("a") is None, "the oldest key went first"
+    assert memory.get("b") == _Answer(OTHER, "b")
+    memory.forget_user(USER)
+    assert memory.get("c") is None
+    assert memory.get("b") == _Answer(OTHER, "b")

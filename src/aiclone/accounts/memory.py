@@ -34,6 +34,10 @@ from aiclone.auth.users import USER_READ_COLUMNS
 from aiclone.db import Database, utcnow
 from aiclone.events.broker import IdentityChange, Resync
 
+# Accounts remembered per process (~600 bytes each, about 12 MB in all); past this the oldest
+# are read again.
+CAPACITY = 20_000
+
 
 def _pending(column: Any) -> Any:
     """``column`` of the user's newest live address-change token (correlated to ``User``)."""
@@ -75,7 +79,7 @@ class AccountMemory:
         self.db = db
         self.max_age = max_age
         self._listening = listening
-        self._memory: Memory[uuid.UUID, _Remembered] = Memory()
+        self._memory: Memory[uuid.UUID, _Remembered] = Memory(CAPACITY)
         self._watch = ChangeWatch()
         self.reads = 0  # answers read from the tables, for tests and benchmarks
 

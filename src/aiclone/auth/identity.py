@@ -131,10 +131,11 @@ _T = TypeVar("_T")
 
 
 class Memory(Generic[_K, _V]):
-    """Answers by key, at most ``CAPACITY`` (the oldest go first), indexed by user so that a
+    """Answers by key, at most ``capacity`` (the oldest go first), indexed by user so that a
     signal forgets all of one user's at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
         self._verdicts: dict[_K, _V] = {}
         self._keys_of: dict[uuid.UUID, set[_K]] = {}
 
@@ -142,7 +143,7 @@ class Memory(Generic[_K, _V]):
         return self._verdicts.get(key)
 
     def put(self, key: _K, verdict: _V) -> None:
-        if len(self._verdicts) >= CAPACITY and key not in self._verdicts:
+        if len(self._verdicts) >= self.capacity and key not in self._verdicts:
             oldest = next(iter(self._verdicts))
             evicted = self._verdicts.pop(oldest)
             keys = self._keys_of.get(evicted.user_id)
