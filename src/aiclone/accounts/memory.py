@@ -98,7 +98,10 @@ class AccountMemory:
             lambda remembered: remembered.user_id,
             lambda remembered: self._memory.put(user_id, remembered),
         )
-        return None if found is None else found.account
+        if found is None:
+            self._memory.forget_user(user_id)  # gone: its last answer is never served again anyway
+            return None
+        return found.account
 
     def on_signal(self, message: IdentityChange | Resync) -> None:
         """Broker listener: forget what a signal makes stale."""

@@ -224,7 +224,9 @@ _FUNNEL_ENTRY = DriverStatement(
     text(_FUNNEL_ENTRY_SQL).bindparams(bindparam("user_id", type_=Uuid()), *_FUNNEL_ENTRY_PARAMETERS)
 )
 # PostgreSQL: the counters' upsert as a data-modifying CTE of the funnel entry, one round trip.
-# Both always run to completion; the answer is the funnel entry's (a row when it was new).
+# Both always run to completion; the answer is the funnel entry's (a row when it was new). The
+# order of the two writes is the server's to choose, which is safe: every row either touches
+# belongs to the event's user, whose writers already run one at a time on the seq row.
 _ADDED_PG = DriverStatement(
     text(f"WITH counted AS ({_BUMP_SQL}) {_FUNNEL_ENTRY_SQL}").bindparams(
         *_BUMP_PARAMETERS, *_FUNNEL_ENTRY_PARAMETERS
