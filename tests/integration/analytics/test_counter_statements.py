@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from aiclone.analytics.models import AnalyticsCounter, ProspectFunnelEntry
 from aiclone.prospects.schemas import ProspectCreate
 from tests.conftest import make_settings, started_services
+from tests.support.statements import watch_statements
 
 
 async def test_a_prospects_counters_and_funnel_entry_are_one_statement_on_postgresql(
@@ -31,19 +31,7 @@ async def test_a_prospects_counters_and_funnel_entry_are_one_statement_on_postgr
                 full_name="F",
             )
         ).id
-        engine = services.db.engine.sync_engine
-        if backend == "postgresql":
-            # Driver statements bypass SQLAlchemy's events: asyncpg's own log sees them all.
-            @event.listens_for(engine, "connect")
-            def _connect(dbapi_connection: Any, _record: Any) -> None:
-                dbapi_connection.driver_connection.add_query_logger(lambda record: note(record.query))
-
-            await services.db.engine.dispose()
-        else:
-
-            @event.listens_for(engine, "before_cursor_execute")
-            def _before(_c: Any, _cu: Any, statement: str, *_: Any) -> None:
-                note(statement)
+        await watch_statements(services.db, note)
 
         for name in ("Ada", "Grace"):
             await services.prospects.create(user, ProspectCreate(name=name))

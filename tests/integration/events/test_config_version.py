@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from aiclone.automations.schemas import (
     AutomationCreate,
@@ -33,6 +33,7 @@ from aiclone.prospects.schemas import ProspectCreate
 from aiclone.webhooks.models import WebhookDelivery, WebhookEndpoint
 from aiclone.webhooks.schemas import SubscriptionCreate, WebhookCreate, WebhookPatch
 from tests.conftest import make_settings, started_services
+from tests.support.statements import watch_statements
 from tests.support.webhook_receiver import FAST_DELIVERY, Receiver, Reply
 
 FAST: dict[str, Any] = {**FAST_DELIVERY, "webhook_poll_seconds": 0.1}
@@ -248,7 +249,7 @@ async def test_an_endpoint_the_worker_disables_gets_no_more_deliveries_from_anot
 
 
 async def test_a_create_reads_rules_and_endpoints_only_when_the_version_moved(
-    database_url: str, tmp_path: Path, clean_tables: None, receiver: Receiver, backend: str
+    database_url: str, tmp_path: Path, clean_tables: None, receiver: Receiver
 ) -> None:
     looked_up: list[str] = []
 
@@ -259,20 +260,7 @@ async def test_a_create_reads_rules_and_endpoints_only_when_the_version_moved(
         user = await _user(b)
         await b.automations.create(user, _notify("hello"))
         await b.webhooks.create(user, WebhookCreate(url=receiver.url(), event_types=["prospect_added"]))
-        engine = a.db.engine.sync_engine
-        if backend == "postgresql":
-            # Driver statements bypass SQLAlchemy's events: asyncpg's own log sees them all.
-            @event.listens_for(engine, "connect")
-            def _connect(dbapi_connection: Any, _record: Any) -> None:
-                dbapi_connection.driver_connection.add_query_logger(lambda record: note(record.query))
-
-            await a.db.engine.dispose()
-        else:
-
-            @event.listens_for(engine, "before_cursor_execute")
-            def _before(_c: Any, _cu: Any, statement: str, *_: Any) -> None:
-                note(statement)
-
+        await watch_statements(a.db, note)
         await _prospect(a, user)
         assert sorted(looked_up) == ["automations", "webhook_endpoints"]
         looked_up.clear()
