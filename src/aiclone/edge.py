@@ -1,18 +1,14 @@
 """The web stack around the routes, assembled in one place.
 
 Litestar runs its middleware only after routing, so a 404, a 405 or a CORS preflight would
-never meet it. The layers that must see *every* request therefore wrap the app's ASGI handler
+never meet it. The work that must see *every* request therefore wraps the app's ASGI handler
 itself (:meth:`WebStack.install`), outermost first:
 
-1. request context: request id (accepted or made) and client address, ``X-Request-ID`` echo;
-2. HTTP metrics: count and latency by route template and status;
-3. access log: one structured line per request;
-4. security headers (and ``Cache-Control: no-store`` where credentials are involved);
-5. shutdown drain: 503 ``shutting-down`` once the process is stopping (:mod:`aiclone.web.drain`);
-6. body deadline: 408 for a body that trickles in (:mod:`aiclone.web.body_deadline`);
-7. header limits: 431 for absurd header blocks;
-8. rate limiting (when enabled): charge the request once, 429 or rate-limit fields;
-9. Litestar itself: CORS, exception handling, routing, then the route middleware
+1. the edge, in one pass (:mod:`aiclone.web.edge_layer`): request id and client address, HTTP
+   metrics, the access log, security headers, the shutdown drain, the body deadline and the
+   header limits;
+2. rate limiting (when enabled): charge the request once, 429 or rate-limit fields;
+3. Litestar itself: CORS, exception handling, routing, then the route middleware
    (authentication, compression) and the handler.
 
 The rest is ordinary Litestar configuration the app factory passes on: compression, CORS,
@@ -38,17 +34,15 @@ from aiclone.metrics import Metrics
 from aiclone.ratelimit.middleware import RateLimitMiddleware
 from aiclone.ratelimit.setup import RateLimiting
 from aiclone.settings import Settings
-from aiclone.web.access_log import AccessLogMiddleware
-from aiclone.web.body_deadline import BodyDeadlineMiddleware
 from aiclone.web.client_ip import ClientAddressResolver
 from aiclone.web.compression import compression_config
 from aiclone.web.cors import cors_config
-from aiclone.web.drain import DrainMiddleware, ShutdownDrain
-from aiclone.web.header_limits import HeaderLimitsMiddleware
-from aiclone.web.http_metrics import HttpMetricsMiddleware
+from aiclone.web.drain import ShutdownDrain
+from aiclone.web.edge_layer import EdgeLayer
+from aiclone.web.header_limits import HeaderLimits
+from aiclone.web.http_metrics import HttpMetrics
 from aiclone.web.logs import logging_config
-from aiclone.web.request_context import RequestContextMiddleware
-from aiclone.web.security_headers import SecurityHeadersMiddleware
+from aiclone.web.security_headers import SecurityHeaders
 
 
 class WebStack:
@@ -107,19 +101,17 @@ class WebStack:
                 keys=self.keys,
                 cors=self.cors,
             )
-        handler = HeaderLimitsMiddleware(
+        app.asgi_handler = EdgeLayer(
             handler,
-            max_count=settings.server.max_header_count,
-            max_bytes=settings.server.max_header_bytes,
-            cors=self.cors,
+            resolver=ClientAddressResolver(settings.server.trusted_proxies),
+            metrics=HttpMetrics(self.metrics),
+            security=SecurityHeaders(hsts=settings.production),
+            drain=self.drain,
+            body_timeout=settings.server.body_timeout_seconds,
+            limits=HeaderLimits(
+                max_count=settings.server.max_header_count,
+                max_bytes=settings.server.max_header_bytes,
+                cors=self.cors,
+            ),
         )
-        handler = BodyDeadlineMiddleware(handler, timeout=settings.server.body_timeout_seconds)
-        handler = DrainMiddleware(handler, drain=self.drain)
-        handler = SecurityHeadersMiddleware(handler, hsts=settings.production)
-        handler = AccessLogMiddleware(handler)
-        handler = HttpMetricsMiddleware(handler, metrics=self.metrics)
-        handler = RequestContextMiddleware(
-            handler, resolver=ClientAddressResolver(settings.server.trusted_proxies)
-        )
-        app.asgi_handler = handler
         return app

@@ -1,4 +1,5 @@
-"""One access-log line per request, on the ``aiclone.access`` logger.
+"""One access-log line per request, on the ``aiclone.access`` logger (written by the edge,
+:mod:`aiclone.web.edge_layer`, when the logger takes INFO).
 
 Fields: method, route (the route template, e.g. ``/api/prospects/{prospect_id:uuid}``, so ids in
 paths are not logged; the raw path, cut to 200 characters, only when no route matched),
@@ -9,10 +10,8 @@ string with secret-looking parameters redacted. Never headers, cookies or bodies
 from __future__ import annotations
 
 import logging
-import time
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 
 from aiclone.web.logs import redact_query, scrub
 from aiclone.web.request_context import client_address, request_method
@@ -21,59 +20,40 @@ logger = logging.getLogger("aiclone.access")
 MAX_LOGGED_PATH = 200
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def enabled() -> bool:
+    return logger.isEnabledFor(logging.INFO)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or not logger.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
 
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            self._log(scope, status, time.perf_counter() - started)
-
-    @staticmethod
-    def _log(scope: Scope, status: int, elapsed: float) -> None:
-        route = scope.get("path_template")
-        user = scope.get("user")
-        state = scope.get("state") or {}
-        fields: dict[str, object] = {
-            "access": True,
-            "method": request_method(scope),
-            "route": route or "(unmatched)",
-            "status": status,
-            "duration_ms": round(elapsed * 1000, 2),
-            "request_id": state.get("request_id"),
-            # The authenticated Principal's id (the web layer does not import auth), else the
-            # rate limiter's note of the user it charged.
-            "user_id": str(user.id) if getattr(user, "id", None) is not None else state.get("user_id"),
-            "client": client_address(scope),
-        }
-        if route is None:
-            fields["path"] = scrub(scope["path"][:MAX_LOGGED_PATH])  # a pasted credential stays out
-        query = scope.get("query_string")
-        if query:
-            fields["query"] = redact_query(query)
-        logger.info(
-            "%s %s%s %s %.1fms client=%s user=%s rid=%s",
-            fields["method"],
-            route or fields["path"],
-            f"?{fields['query']}" if query else "",
-            status,
-            elapsed * 1000,
-            fields["client"],
-            fields["user_id"] or "-",
-            fields["request_id"],
-            extra=fields,
-        )
+def log_access(scope: Scope, status: int, elapsed: float) -> None:
+    route = scope.get("path_template")
+    user = scope.get("user")
+    state = scope.get("state") or {}
+    fields: dict[str, object] = {
+        "access": True,
+        "method": request_method(scope),
+        "route": route or "(unmatched)",
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 2),
+        "request_id": state.get("request_id"),
+        # The authenticated Principal's id (the web layer does not import auth), else the
+        # rate limiter's note of the user it charged.
+        "user_id": str(user.id) if getattr(user, "id", None) is not None else state.get("user_id"),
+        "client": client_address(scope),
+    }
+    if route is None:
+        fields["path"] = scrub(scope["path"][:MAX_LOGGED_PATH])  # a pasted credential stays out
+    query = scope.get("query_string")
+    if query:
+        fields["query"] = redact_query(query)
+    logger.info(
+        "%s %s%s %s %.1fms client=%s user=%s rid=%s",
+        fields["method"],
+        route or fields["path"],
+        f"?{fields['query']}" if query else "",
+        status,
+        elapsed * 1000,
+        fields["client"],
+        fields["user_id"] or "-",
+        fields["request_id"],
+        extra=fields,
+    )

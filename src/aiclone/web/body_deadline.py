@@ -21,70 +21,52 @@ from __future__ import annotations
 
 import asyncio
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import Receive, ReceiveMessage, Scope, Send
 
 from aiclone.web.problems import send_problem
 
 
-class _BodyTimedOut(BaseException):
+class BodyTimedOut(BaseException):
     """Raised from ``receive`` at the deadline; a BaseException so that no route or exception
     handler takes it for its own failure on the way out."""
 
 
-def _expects_body(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
-            return True
-    return False
+def is_body_header(name: bytes, value: bytes) -> bool:
+    """Whether this request header announces a body (the edge scans the headers once)."""
+    return name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0"))
 
 
-class BodyDeadlineMiddleware:
-    def __init__(self, app: ASGIApp, *, timeout: float) -> None:
-        self.app = app
-        self.timeout = timeout
+class DeadlineReceive:
+    """``receive`` for a request with a body: :class:`BodyTimedOut` once the deadline passes
+    with the body incomplete, then (``done``) the server's own ``receive`` untouched."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or not _expects_body(scope):
-            await self.app(scope, receive, send)
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        body_done = False
-        started = False
+    __slots__ = ("deadline", "done", "receive")
 
-        async def receive_by_deadline() -> ReceiveMessage:
-            nonlocal body_done
-            if body_done:
-                return await receive()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise _BodyTimedOut from None
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                body_done = True
-            return message
+    def __init__(self, receive: Receive, deadline: float) -> None:
+        self.receive = receive
+        self.deadline = deadline
+        self.done = False
 
-        async def send_closing(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                if not body_done:
-                    message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
-            await send(message)
-
+    async def __call__(self) -> ReceiveMessage:
+        if self.done:
+            return await self.receive()
         try:
-            await self.app(scope, receive_by_deadline, send_closing)
-        except _BodyTimedOut:
-            if started:  # answered already; the server closes the connection (see send_closing)
-                return
-            await send_problem(
-                scope,
-                send,
-                status=408,
-                slug="request-timeout",
-                title="Request timeout",
-                detail=f"The request body must arrive within {self.timeout:g} s.",
-                headers=[(b"connection", b"close")],
-            )
+            async with asyncio.timeout_at(self.deadline):
+                message = await self.receive()
+        except TimeoutError:
+            raise BodyTimedOut from None
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.done = True
+        return message
+
+
+async def send_timeout(scope: Scope, send: Send, seconds: float) -> None:
+    await send_problem(
+        scope,
+        send,
+        status=408,
+        slug="request-timeout",
+        title="Request timeout",
+        detail=f"The request body must arrive within {seconds:g} s.",
+        headers=[(b"connection", b"close")],
+    )

@@ -37,8 +37,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope, Send
 
 from aiclone.web.problems import send_problem
 
@@ -135,55 +134,18 @@ class ShutdownDrain:
         return True
 
 
-class DrainMiddleware:
-    """Answers 503 while draining, and cuts requests that outlive the grace period."""
+DRAINING = "This instance is shutting down; retry the request."
+CUT = "This instance shut down before the request completed; retry it."
 
-    def __init__(self, app: ASGIApp, *, drain: ShutdownDrain) -> None:
-        self.app = app
-        self.drain = drain
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        drain = self.drain
-        if drain.draining:
-            await self._refuse(scope, send, "This instance is shutting down; retry the request.")
-            return
-        started = False
-        # A task per request under both servers; tracking it costs far less than a cancel scope.
-        task = asyncio.current_task()
-
-        async def send_closing(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                drain.untrack(task)  # a response under way is the server's to end
-                if drain.draining:
-                    message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
-            await send(message)
-
-        drain.track(task)
-        try:
-            await self.app(scope, receive, send_closing)
-        except asyncio.CancelledError:
-            if started or not drain.was_cut(task):
-                raise
-            assert task is not None
-            task.uncancel()  # this cancellation was ours, and ends here with an answer
-        else:
-            return
-        finally:
-            drain.untrack(task)
-        await self._refuse(scope, send, "This instance shut down before the request completed; retry it.")
-
-    async def _refuse(self, scope: Scope, send: Send, detail: str) -> None:
-        await send_problem(
-            scope,
-            send,
-            status=503,
-            slug="shutting-down",
-            title="Service shutting down",
-            detail=detail,
-            headers=[(b"retry-after", str(self.drain.retry_after()).encode()), (b"connection", b"close")],
-        )
+async def refuse(drain: ShutdownDrain, scope: Scope, send: Send, detail: str) -> None:
+    """The 503 of a draining instance (the edge sends it: :mod:`aiclone.web.edge_layer`)."""
+    await send_problem(
+        scope,
+        send,
+        status=503,
+        slug="shutting-down",
+        title="Service shutting down",
+        detail=detail,
+        headers=[(b"retry-after", str(drain.retry_after()).encode()), (b"connection", b"close")],
+    )

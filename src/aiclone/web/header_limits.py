@@ -13,38 +13,32 @@ accepts 100 KB, which this layer then refuses).
 from __future__ import annotations
 
 from litestar.config.cors import CORSConfig
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope, Send
 
 from aiclone.web.problems import cors_headers, send_problem
 
 
-class HeaderLimitsMiddleware:
-    def __init__(
-        self, app: ASGIApp, *, max_count: int, max_bytes: int, cors: CORSConfig | None = None
-    ) -> None:
-        self.app = app
+class HeaderLimits:
+    def __init__(self, *, max_count: int, max_bytes: int, cors: CORSConfig | None = None) -> None:
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.cors = cors
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP:
-            headers = list(scope["headers"])
-            too_many = len(headers) > self.max_count
-            if too_many or sum(len(name) + len(value) for name, value in headers) > self.max_bytes:
-                await send_problem(
-                    scope,
-                    send,
-                    status=431,
-                    slug="headers-too-large",
-                    title="Request header fields too large",
-                    detail=(
-                        f"At most {self.max_count} header fields are accepted."
-                        if too_many
-                        else f"The request headers may total at most {self.max_bytes} bytes."
-                    ),
-                    headers=cors_headers(scope, self.cors),
-                )
-                return
-        await self.app(scope, receive, send)
+    def exceeded(self, count: int, size: int) -> str | None:
+        """Why a request with ``count`` header fields of ``size`` bytes in all is refused, if it is."""
+        if count > self.max_count:
+            return f"At most {self.max_count} header fields are accepted."
+        if size > self.max_bytes:
+            return f"The request headers may total at most {self.max_bytes} bytes."
+        return None
+
+    async def refuse(self, scope: Scope, send: Send, detail: str) -> None:
+        await send_problem(
+            scope,
+            send,
+            status=431,
+            slug="headers-too-large",
+            title="Request header fields too large",
+            detail=detail,
+            headers=cors_headers(scope, self.cors),
+        )

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import secrets
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # The dashboard (``/``): its own modules and stylesheet only; no inline script or style at all.
@@ -54,36 +53,37 @@ _COMMON = (
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
-        self.app = app
-        self.defaults = (*_COMMON, _HSTS) if hsts else _COMMON
+_NO_STORE = (b"cache-control", b"no-store")
+Header = tuple[bytes, bytes]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+
+class SecurityHeaders:
+    """The headers each response gets (the edge adds those the handler did not set itself)."""
+
+    def __init__(self, *, hsts: bool = False) -> None:
+        self.defaults: tuple[Header, ...] = (*_COMMON, _HSTS) if hsts else _COMMON
+        # Only the documentation pages differ per response (their nonce); the rest is fixed.
+        self._fixed = {
+            (csp, no_store): (
+                *self.defaults,
+                (b"content-security-policy", csp),
+                *((_NO_STORE,) if no_store else ()),
+            )
+            for csp in (API_CSP, DASHBOARD_CSP)
+            for no_store in (False, True)
+        }
+
+    def for_request(self, scope: Scope, *, authorization: bool) -> tuple[Header, ...]:
         path = scope["path"]
-        csp = API_CSP
+        no_store = authorization or path.startswith("/api/auth/")
         if path == "/":
-            csp = DASHBOARD_CSP
-        elif path.rstrip("/") in DOCS_PAGES:
+            return self._fixed[DASHBOARD_CSP, no_store]
+        if path.rstrip("/") in DOCS_PAGES:
             nonce = secrets.token_urlsafe(18)
             scope.setdefault("state", {})["csp_nonce"] = nonce
-            csp = docs_csp(nonce)
-        no_store = path.startswith("/api/auth/") or any(
-            name == b"authorization" for name, _ in scope["headers"]
-        )
-        extra = [*self.defaults, (b"content-security-policy", csp)]
-        if no_store:
-            extra.append((b"cache-control", b"no-store"))
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(item for item in extra if item[0] not in present)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+            return (
+                *self.defaults,
+                (b"content-security-policy", docs_csp(nonce)),
+                *((_NO_STORE,) if no_store else ()),
+            )
+        return self._fixed[API_CSP, no_store]
