@@ -9,9 +9,16 @@ request, without the server's parsing and the load generator competing for the t
     python bench/asgi_requests.py                       # SQLite in a temporary directory
     python bench/asgi_requests.py --postgres            # a throwaway PostgreSQL database
     python bench/asgi_requests.py --tree /tmp/before    # the aiclone code of another checkout
+    python bench/asgi_requests.py --instructions        # instructions per request (valgrind)
 
 Each round runs every target ``--requests`` times; the medians of ``--rounds`` rounds are printed.
 A target that answers anything but 200 stops the run (exit status 1).
+
+``--instructions`` counts CPU instructions instead of CPU time: the measuring interpreter runs
+under ``valgrind --tool=callgrind`` with instrumentation off, and switches it on (through
+``callgrind_control``) only around each target's requests, after a warm-up of each. The count
+does not depend on what else the machine is doing, so two trees compare on a noisy machine
+where CPU times drift by 2x between runs. Expect a few minutes: start-up under valgrind is slow.
 """
 
 from __future__ import annotations
@@ -21,17 +28,19 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "bench passphrase 1234"
+WARM_UP = 300  # requests per target before its instructions are counted
 
 
 def _environment(data_dir: str, database_url: str | None) -> dict[str, str]:
@@ -136,10 +145,47 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
             ),
         }
         figures: dict[str, list[float]] = {name: [] for name in targets}
+        if args.instructions:
+            for index, (name, (target, path, headers)) in enumerate(targets.items()):
+                await cpu_per_request(target, path, headers, WARM_UP)
+                await counted(f"target-{index}", cpu_per_request(target, path, headers, args.requests))
+                figures[name].append(0.0)
+            return figures
         for _ in range(args.rounds):
             for name, (target, path, headers) in targets.items():
                 figures[name].append(await cpu_per_request(target, path, headers, args.requests))
         return figures
+
+
+async def counted(label: str, work: Awaitable[float]) -> None:
+    """Run ``work`` with callgrind's instrumentation on, then dump its count as ``label``."""
+    await _callgrind("--zero")
+    await _callgrind("--instr=on")
+    await work
+    await _callgrind(f"--dump={label}")
+    await _callgrind("--instr=off")
+
+
+async def _callgrind(option: str) -> None:
+    # Polled rather than awaited in a blocking wait: the request is taken up while this
+    # process runs, so it must not sleep in a system call until the command returns.
+    process = subprocess.Popen(["callgrind_control", option, str(os.getpid())], stdout=subprocess.DEVNULL)
+    while process.poll() is None:
+        await asyncio.sleep(0.005)
+    if process.returncode != 0:
+        raise RuntimeError(f"callgrind_control {option} failed")
+
+
+def _instructions(out_prefix: str, labels: list[str], requests: int) -> dict[str, float]:
+    """Instructions per request of each label's dump (callgrind writes one file per dump)."""
+    found: dict[str, float] = {}
+    for path in Path(out_prefix).parent.glob(Path(out_prefix).name + "*"):
+        text = path.read_text(errors="replace")
+        for label in labels:
+            if f"desc: Trigger: Client Request: {label}" in text or f"desc: Trigger: dump {label}" in text:
+                totals = next(line for line in text.splitlines() if line.startswith("totals:"))
+                found[label] = int(totals.split()[1]) / requests
+    return found
 
 
 def main() -> int:
@@ -148,6 +194,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL database")
     parser.add_argument("--tree", help="measure the aiclone code of another checkout")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind (one round)",
+    )
     args = parser.parse_args()
     source = Path(args.tree).resolve() if args.tree else REPO
     database_url = None
@@ -165,13 +216,51 @@ def main() -> int:
         # The measurement runs in a fresh interpreter that imports only ``source``'s code.
         env["AICLONE_ASGI_BENCH_CHILD"] = "1"
         command = [sys.executable, __file__, "--requests", str(args.requests), "--rounds", str(args.rounds)]
-        return subprocess.run(command, env=env, check=False).returncode
+        if not args.instructions:
+            return subprocess.run(command, env=env, check=False).returncode
+        return _run_under_callgrind(
+            command, env, args.requests, stack.enter_context(tempfile.TemporaryDirectory())
+        )
+
+
+def _run_under_callgrind(command: list[str], env: dict[str, str], requests: int, out_dir: str) -> int:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("ERROR: --instructions needs valgrind (Debian's valgrind package)")
+        return 1
+    out = os.path.join(out_dir, "callgrind.out")
+    env = {**env, "PYTHONHASHSEED": "0"}  # the same dict layouts in both trees' runs
+    # valgrind follows only the process it starts: run under a launcher script (a version
+    # manager's shim), it would count the launcher. Start this from the interpreter itself.
+    python = sys.executable
+    traced = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={out}",
+        python,
+        *command[1:],
+        "--instructions",
+    ]
+    child_run = subprocess.run(traced, env=env, check=False, capture_output=True, text=True)
+    lines = child_run.stdout.splitlines()
+    names = [line.removeprefix("target: ") for line in lines if line.startswith("target: ")]
+    if child_run.returncode != 0 or not names:
+        print(child_run.stdout, child_run.stderr[-2000:])
+        return 1
+    labels = [f"target-{index}" for index in range(len(names))]
+    counts = _instructions(out, labels, requests)
+    bare = counts[labels[0]]
+    print(f"instructions per request, {lines[0]}, {requests} requests per target after {WARM_UP} of warm-up:")
+    for name, label in zip(names, labels, strict=True):
+        print(f"  {name:26} {counts[label]:10,.0f}   {counts[label] / bare:5.2f}x bare")
+    return 0
 
 
 def child() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--instructions", action="store_true")
     args = parser.parse_args()
     try:
         figures = asyncio.run(run(args))
@@ -179,6 +268,11 @@ def child() -> int:
         print(f"ERROR: {exc}")
         return 1
     database = "PostgreSQL" if os.environ.get("AICLONE_DATABASE_URL") else "SQLite"
+    if args.instructions:  # the counts are in callgrind's dumps, read by the parent
+        print(database)
+        for name in figures:
+            print(f"target: {name}")
+        return 0
     print(f"process CPU per request, medians of {args.rounds} rounds of {args.requests}, {database}:")
     bare = statistics.median(figures["bare (bench/bare_app.py)"])
     for name, values in figures.items():
